@@ -1,0 +1,48 @@
+# CROPS for QGIS. `make demo` runs the main job, `make test` the tests; both set up first.
+SHELL := /bin/bash
+PY := .venv/bin/python
+APT_PACKAGES := qgis python3-qgis qgis-providers python3-gdal python3-venv xvfb qttools5-dev-tools zip
+STAMP := .venv/.crops-setup
+DEMO_DIR ?= build/demo
+export QT_QPA_PLATFORM ?= offscreen
+
+.PHONY: setup system-packages demo test lint package translations clean
+
+setup: system-packages $(STAMP)
+
+# Debian packages, only when one is missing (needs root or sudo).
+system-packages:
+	@missing=$$(for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing Debian packages: $$missing"; \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing; \
+	fi
+
+# The engine's venv sees Debian's qgis, osgeo and numpy (GDAL's array module is built against it).
+$(STAMP): requirements.txt requirements-dev.txt
+	@[ -x $(PY) ] || /usr/bin/python3 -m venv --system-site-packages .venv
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt -r requirements-dev.txt
+	$(PY) -c "import torch, timm, h5py, safetensors, osgeo.gdal, qgis.core"
+	@touch $(STAMP)
+
+demo: setup
+	$(PY) tools/demo.py --output $(DEMO_DIR)
+
+test: setup
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+lint: setup
+	.venv/bin/ruff check .
+
+# An installable plugin zip (Plugins > Install from ZIP): no tests, venv, build or caches.
+package:
+	@rm -rf build/package && mkdir -p build/package/crops dist
+	git ls-files -z -- metadata.txt __init__.py LICENSE README.md crops_qgis crops_engine resources i18n \
+	  | xargs -0 -I{} cp --parents {} build/package/crops/
+	find build/package -name '__pycache__' -prune -exec rm -rf {} +
+	cd build/package && rm -f ../../dist/crops.zip && zip -qr ../../dist/crops.zip crops
+	@echo "dist/crops.zip"
+
+clean:
+	rm -rf build dist .pytest_cache

@@ -1,0 +1,124 @@
+"""QGIS layer styles (`.qml` sidecars) written beside the engine's rasters.
+
+QGIS loads `name.qml` beside `name.tif` as the layer's default style, so outputs open
+styled in the canvas, the graphical modeler and after `qgis_process`. Plain XML text:
+no QGIS import needed.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from xml.sax.saxutils import quoteattr
+
+from .classes import CropClass
+
+_HEAD = "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n<qgis version=\"3.22.0\" styleCategories=\"AllStyleCategories\">\n  <pipe>\n"
+_TAIL = (
+    '    <brightnesscontrast brightness="0" contrast="0" gamma="1"/>\n'
+    '    <huesaturation saturation="0" colorizeOn="0" grayscaleMode="0"/>\n'
+    '    <rasterresampler maxOversampling="2"/>\n'
+    "  </pipe>\n  <blendMode>0</blendMode>\n</qgis>\n"
+)
+
+
+def qml_path(raster: str | os.PathLike[str]) -> Path:
+    return Path(raster).with_suffix(".qml")
+
+
+def _write(raster: str | os.PathLike[str], renderer: str) -> Path:
+    path = qml_path(raster)
+    path.write_text(_HEAD + renderer + _TAIL, encoding="utf-8")
+    return path
+
+
+def _palette_renderer(entries: Sequence[tuple[int, str, str]]) -> str:
+    rows = "".join(
+        f'        <paletteEntry value="{v}" color={quoteattr(c)} label={quoteattr(n)} alpha="255"/>\n'
+        for v, n, c in entries
+    )
+    return (
+        '    <rasterrenderer type="paletted" band="1" opacity="1" alphaBand="-1" nodataColor="">\n'
+        "      <rasterTransparency/>\n"
+        f"      <colorPalette>\n{rows}      </colorPalette>\n"
+        "    </rasterrenderer>\n"
+    )
+
+
+def write_class_map_style(raster: str | os.PathLike[str], classes: Sequence[CropClass]) -> Path:
+    """Paletted style: one legend entry per class, with its name and colour."""
+    return _write(raster, _palette_renderer([(c.value, c.name, c.colour) for c in classes]))
+
+
+EASY_COLOUR, HARD_COLOUR = "#2c7bb6", "#d7191c"
+
+
+def write_easy_hard_style(raster: str | os.PathLike[str]) -> Path:
+    """Easy (1) blue, hard (2) red: the partition mask."""
+    return _write(raster, _palette_renderer([(1, "easy", EASY_COLOUR), (2, "hard", HARD_COLOUR)]))
+
+
+def write_grey_style(raster: str | os.PathLike[str], minimum: float = 0.0, maximum: float = 1.0) -> Path:
+    """Grey ramp with a fixed range (confidence 0..1, entropy 0..1)."""
+    renderer = (
+        '    <rasterrenderer type="singlebandgray" grayBand="1" gradient="BlackToWhite" opacity="1" alphaBand="-1">\n'
+        "      <rasterTransparency/>\n"
+        "      <contrastEnhancement>\n"
+        f"        <minValue>{minimum}</minValue>\n        <maxValue>{maximum}</maxValue>\n"
+        "        <algorithm>StretchToMinimumMaximum</algorithm>\n"
+        "      </contrastEnhancement>\n"
+        "    </rasterrenderer>\n"
+    )
+    return _write(raster, renderer)
+
+
+NDVI_RAMP = ((-0.2, "#a50026"), (0.0, "#f46d43"), (0.2, "#fee08b"), (0.4, "#d9ef8b"), (0.6, "#66bd63"), (0.9, "#006837"))
+
+
+def write_ramp_style(
+    raster: str | os.PathLike[str],
+    stops: Sequence[tuple[float, str]] = NDVI_RAMP,
+    band: int = 1,
+) -> Path:
+    """Interpolated colour ramp on one band (NDVI by default)."""
+    lo, hi = stops[0][0], stops[-1][0]
+    items = "".join(
+        f'          <item value="{v}" color="{c}" label="{v:g}" alpha="255"/>\n' for v, c in stops
+    )
+    renderer = (
+        f'    <rasterrenderer type="singlebandpseudocolor" band="{band}" classificationMin="{lo}" '
+        f'classificationMax="{hi}" opacity="1" alphaBand="-1">\n'
+        "      <rasterTransparency/>\n"
+        "      <rastershader>\n"
+        f'        <colorrampshader colorRampType="INTERPOLATED" classificationMode="1" clip="0" '
+        f'minimumValue="{lo}" maximumValue="{hi}">\n{items}        </colorrampshader>\n'
+        "      </rastershader>\n"
+        "    </rasterrenderer>\n"
+    )
+    return _write(raster, renderer)
+
+
+def write_rgb_style(
+    raster: str | os.PathLike[str],
+    red: int,
+    green: int,
+    blue: int,
+    ranges: Sequence[tuple[float, float]],
+) -> Path:
+    """Natural colour: three bands each stretched over its (min, max)."""
+    def enhancement(tag: str, lo: float, hi: float) -> str:
+        return (
+            f"      <{tag}>\n        <minValue>{lo:g}</minValue>\n        <maxValue>{hi:g}</maxValue>\n"
+            f"        <algorithm>StretchToMinimumMaximum</algorithm>\n      </{tag}>\n"
+        )
+
+    renderer = (
+        f'    <rasterrenderer type="multibandcolor" redBand="{red}" greenBand="{green}" blueBand="{blue}" '
+        'opacity="1" alphaBand="-1">\n      <rasterTransparency/>\n'
+        + enhancement("redContrastEnhancement", *ranges[0])
+        + enhancement("greenContrastEnhancement", *ranges[1])
+        + enhancement("blueContrastEnhancement", *ranges[2])
+        + "    </rasterrenderer>\n"
+    )
+    return _write(raster, renderer)

@@ -1,0 +1,1 @@
+"""QGIS side of CROPS: plugin, Processing provider, worker bridge, algorithms."""
