@@ -38,7 +38,7 @@ lint: setup
 # An installable plugin zip (Plugins > Install from ZIP): no tests, venv, build or caches.
 package:
 	@rm -rf build/package && mkdir -p build/package/crops dist
-	git ls-files -z -- metadata.txt __init__.py LICENSE README.md crops_qgis crops_engine resources i18n \
+	git ls-files -z --cached --others --exclude-standard -- metadata.txt __init__.py LICENSE README.md crops_qgis crops_engine resources i18n \
 	  | xargs -0 -I{} cp --parents {} build/package/crops/
 	find build/package -name '__pycache__' -prune -exec rm -rf {} +
 	cd build/package && rm -f ../../dist/crops.zip && zip -qr ../../dist/crops.zip crops

@@ -83,5 +83,5 @@ def atomic_path(final: str | os.PathLike[str]) -> Iterator[Path]:
             _remove(p)
     stem = _temporary_stem(tmp, final)
     for p in sorted(_companions(tmp, final), key=lambda q: q == tmp):
-        target = final.parent / (final.stem + p.name[len(stem):])
+        target = final.parent / (final.stem + p.name[len(stem) :])
         os.replace(p, target)

@@ -15,8 +15,16 @@ from .errors import CropsError
 
 # Distinct, colour-blind-aware defaults for classes that arrive without a colour.
 DEFAULT_COLOURS = (
-    "#e6ab02", "#1b9e77", "#7570b3", "#d95f02", "#66a61e",
-    "#e7298a", "#a6761d", "#1f78b4", "#b2df8a", "#fb9a99",
+    "#e6ab02",
+    "#1b9e77",
+    "#7570b3",
+    "#d95f02",
+    "#66a61e",
+    "#e7298a",
+    "#a6761d",
+    "#1f78b4",
+    "#b2df8a",
+    "#fb9a99",
 )
 
 

@@ -44,7 +44,9 @@ def numpy_type(gdal_type_code: int) -> np.dtype:
         return _GDAL_TO_NUMPY[gdal_type_code]
     except KeyError:
         name = gdal.GetDataTypeName(gdal_type_code)
-        raise CropsError(f"Raster data type {name} is not supported; convert it to an integer or Float32 type.") from None
+        raise CropsError(
+            f"Raster data type {name} is not supported; convert it to an integer or Float32 type."
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -90,7 +92,7 @@ class Grid:
         if (self.width, self.height) != (other.width, other.height):
             return False
         scale = max(abs(self.geotransform[1]), abs(self.geotransform[5]), 1e-12)
-        if any(abs(a - b) > tol * scale for a, b in zip(self.geotransform, other.geotransform)):
+        if any(abs(a - b) > tol * scale for a, b in zip(self.geotransform, other.geotransform, strict=True)):
             return False
         return self.same_crs(other)
 
@@ -120,7 +122,9 @@ def open_raster(path: str | os.PathLike[str], update: bool = False) -> gdal.Data
     try:
         ds = gdal.Open(path, gdal.GA_Update if update else gdal.GA_ReadOnly)
     except RuntimeError as exc:
-        raise CropsError(f"Cannot read raster {path}: {exc}. Is the file complete and a raster GDAL can open?") from None
+        raise CropsError(
+            f"Cannot read raster {path}: {exc}. Is the file complete and a raster GDAL can open?"
+        ) from None
     if ds is None or ds.RasterCount == 0:
         raise CropsError(f"{path} holds no raster bands.")
     return ds
@@ -176,8 +180,11 @@ def create_geotiff(
     return ds
 
 
-def finish_geotiff(ds: gdal.Dataset, overviews: bool = True, resampling: str = "NEAREST") -> None:
-    """Build internal overviews (for rasters large enough to need them) and close."""
+def finish_geotiff(ds: gdal.Dataset, overviews: bool = True, resampling: str = "NEAREST", callback=None) -> None:
+    """Build internal overviews (for rasters large enough to need them) and close.
+
+    `callback(complete, message, data) -> 1 | 0` is GDAL's progress callback (0 aborts the build).
+    """
     if overviews:
         levels = []
         size = max(ds.RasterXSize, ds.RasterYSize)
@@ -187,7 +194,7 @@ def finish_geotiff(ds: gdal.Dataset, overviews: bool = True, resampling: str = "
             factor *= 2
         if levels:
             gdal.SetConfigOption("COMPRESS_OVERVIEW", "DEFLATE")
-            ds.BuildOverviews(resampling, levels)
+            ds.BuildOverviews(resampling, levels, callback=callback)
     ds.FlushCache()
     ds = None  # noqa: F841 - closing a GDAL dataset is dropping the reference
 

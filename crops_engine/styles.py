@@ -14,7 +14,10 @@ from xml.sax.saxutils import quoteattr
 
 from .classes import CropClass
 
-_HEAD = "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n<qgis version=\"3.22.0\" styleCategories=\"AllStyleCategories\">\n  <pipe>\n"
+_HEAD = (
+    "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n"
+    '<qgis version="3.22.0" styleCategories="AllStyleCategories">\n  <pipe>\n'
+)
 _TAIL = (
     '    <brightnesscontrast brightness="0" contrast="0" gamma="1"/>\n'
     '    <huesaturation saturation="0" colorizeOn="0" grayscaleMode="0"/>\n'
@@ -73,7 +76,14 @@ def write_grey_style(raster: str | os.PathLike[str], minimum: float = 0.0, maxim
     return _write(raster, renderer)
 
 
-NDVI_RAMP = ((-0.2, "#a50026"), (0.0, "#f46d43"), (0.2, "#fee08b"), (0.4, "#d9ef8b"), (0.6, "#66bd63"), (0.9, "#006837"))
+NDVI_RAMP = (
+    (-0.2, "#a50026"),
+    (0.0, "#f46d43"),
+    (0.2, "#fee08b"),
+    (0.4, "#d9ef8b"),
+    (0.6, "#66bd63"),
+    (0.9, "#006837"),
+)
 
 
 def write_ramp_style(
@@ -83,9 +93,7 @@ def write_ramp_style(
 ) -> Path:
     """Interpolated colour ramp on one band (NDVI by default)."""
     lo, hi = stops[0][0], stops[-1][0]
-    items = "".join(
-        f'          <item value="{v}" color="{c}" label="{v:g}" alpha="255"/>\n' for v, c in stops
-    )
+    items = "".join(f'          <item value="{v}" color="{c}" label="{v:g}" alpha="255"/>\n' for v, c in stops)
     renderer = (
         f'    <rasterrenderer type="singlebandpseudocolor" band="{band}" classificationMin="{lo}" '
         f'classificationMax="{hi}" opacity="1" alphaBand="-1">\n'
@@ -107,6 +115,7 @@ def write_rgb_style(
     ranges: Sequence[tuple[float, float]],
 ) -> Path:
     """Natural colour: three bands each stretched over its (min, max)."""
+
     def enhancement(tag: str, lo: float, hi: float) -> str:
         return (
             f"      <{tag}>\n        <minValue>{lo:g}</minValue>\n        <maxValue>{hi:g}</maxValue>\n"

@@ -15,7 +15,6 @@ import signal
 import subprocess
 import sys
 import threading
-
 from collections import deque
 from collections.abc import Sequence
 from typing import Any
@@ -199,5 +198,3 @@ def _clean(outputs: Sequence[str]) -> None:
     for path in outputs:
         if path:
             remove_partial(path)
-
-

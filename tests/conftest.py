@@ -47,6 +47,9 @@ def qgis_app():
     if app is None:
         app = QgsApplication([], False)
         app.initQgis()
+    plugins = Path(QgsApplication.pkgDataPath()) / "python" / "plugins"  # QGIS's own: processing
+    if str(plugins) not in sys.path:
+        sys.path.append(str(plugins))
     from processing.core.Processing import Processing
 
     Processing.initialize()
@@ -59,9 +62,7 @@ def qgis_app():
 
 
 def run_qgis_process(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [str(QGIS_PROCESS), *args], capture_output=True, text=True, timeout=timeout, cwd=str(ROOT)
-    )
+    return subprocess.run([str(QGIS_PROCESS), *args], capture_output=True, text=True, timeout=timeout, cwd=str(ROOT))
 
 
 @pytest.fixture(scope="session")
@@ -74,7 +75,9 @@ def qgis_process():
         out = proc.stdout
         start = out.find("{")
         if proc.returncode != 0 or start < 0:
-            raise AssertionError(f"qgis_process failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+            raise AssertionError(
+                f"qgis_process failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+            )
         return json.loads(out[start:])
 
     return run

@@ -17,7 +17,8 @@ class Block(importlib.abc.MetaPathFinder):
 
 sys.meta_path.insert(0, Block())
 import crops_engine
-names = [m.name for m in pkgutil.walk_packages(crops_engine.__path__, 'crops_engine.') if not m.name.endswith('__main__')]
+names = [m.name for m in pkgutil.walk_packages(crops_engine.__path__, 'crops_engine.')
+         if not m.name.endswith('__main__')]
 for name in names:
     importlib.import_module(name)
 leaked = sorted(m for m in sys.modules if m.split('.')[0] in {'qgis', 'PyQt5', 'PyQt6'})

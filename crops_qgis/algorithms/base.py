@@ -124,9 +124,7 @@ class CropsAlgorithm(QgsProcessingAlgorithm):
                 argv += [option(name), *values]
         return argv, destinations
 
-    def parameter_values(
-        self, definition, parameters: dict[str, Any], context: QgsProcessingContext
-    ) -> list[str]:
+    def parameter_values(self, definition, parameters: dict[str, Any], context: QgsProcessingContext) -> list[str]:
         """One parameter's value(s) as engine argument strings; [] means leave it out."""
         name = definition.name()
         if isinstance(definition, QgsProcessingParameterRasterLayer):
@@ -202,4 +200,3 @@ class CropsAlgorithm(QgsProcessingAlgorithm):
         qml = str(Path(path).with_suffix(".qml"))
         if context.willLoadLayerOnCompletion(path) and Path(qml).is_file():
             context.layerToLoadOnCompletionDetails(path).setPostProcessor(StyleFromSidecar(qml))
-

@@ -37,14 +37,18 @@ class SampleDataAlgorithm(CropsAlgorithm):
 
     def initAlgorithm(self, config=None) -> None:
         self.addParameter(
-            QgsProcessingParameterEnum("PRESET", self.tr("Preset"), options=["pair", "source", "target"], defaultValue=0)
+            QgsProcessingParameterEnum(
+                "PRESET", self.tr("Preset"), options=["pair", "source", "target"], defaultValue=0
+            )
         )
         self.addParameter(
             QgsProcessingParameterNumber(
                 "SIZE", self.tr("Size (pixels)"), QgsProcessingParameterNumber.Integer, 512, minValue=32, maxValue=20000
             )
         )
-        self.addParameter(QgsProcessingParameterString("START_DATE", self.tr("Season start (YYYY-MM-DD)"), "2019-03-01"))
+        self.addParameter(
+            QgsProcessingParameterString("START_DATE", self.tr("Season start (YYYY-MM-DD)"), "2019-03-01")
+        )
         self.addParameter(QgsProcessingParameterString("END_DATE", self.tr("Season end (YYYY-MM-DD)"), "2019-10-31"))
         self.addParameter(
             QgsProcessingParameterNumber(

@@ -1,0 +1,119 @@
+"""The QGIS side of the worker bridge: feedback, errors, cancel, engine resolution."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.qgis
+
+
+@pytest.fixture()
+def recording_feedback(qgis_app):
+    from qgis.core import QgsProcessingFeedback
+
+    class Recording(QgsProcessingFeedback):
+        def __init__(self):
+            super().__init__()
+            self.progress_values: list[float] = []
+            self.texts: list[str] = []
+            self.infos: list[str] = []
+            self.progressChanged.connect(self.progress_values.append)
+
+        def setProgressText(self, text):
+            self.texts.append(text)
+
+        def pushInfo(self, info):
+            self.infos.append(info)
+
+    return Recording()
+
+
+def test_progress_and_log_reach_feedback(recording_feedback, tmp_path):
+    from crops.crops_qgis.worker import run_engine
+
+    result = run_engine("diagnostics", ["--output", str(tmp_path / "r.html")], recording_feedback)
+    assert result["output"] == str(tmp_path / "r.html")
+    assert recording_feedback.progress_values[-1] == pytest.approx(100.0)
+    assert any(v < 100 for v in recording_feedback.progress_values)
+    assert "Inspecting the engine environment" in recording_feedback.texts
+    assert any("torch" in line for line in recording_feedback.infos)
+
+
+def test_engine_error_becomes_processing_exception(recording_feedback, tmp_path):
+    from crops.crops_qgis.worker import run_engine
+    from qgis.core import QgsProcessingException
+
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    with pytest.raises(QgsProcessingException) as info:
+        run_engine("diagnostics", ["--output", str(blocker / "report.txt")], recording_feedback)
+    assert "a_file" in str(info.value)
+
+
+def test_sample_data_user_error_carries_the_engine_message(recording_feedback, tmp_path):
+    from crops.crops_qgis.worker import run_engine
+    from qgis.core import QgsProcessingException
+
+    args = ["--output-folder", str(tmp_path / "s"), "--start-date", "2019-10-01", "--end-date", "2019-03-01"]
+    with pytest.raises(QgsProcessingException, match="(?i)date"):
+        run_engine("sample-data", args, recording_feedback)
+    assert not (tmp_path / "s").exists()
+
+
+def _engine_processes(marker: str) -> list[int]:
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            if marker in cmdline and "crops_engine" in cmdline:
+                pids.append(int(proc.name))
+    return pids
+
+
+def test_cancel_kills_worker_and_leaves_no_output(recording_feedback, tmp_path):
+    from crops.crops_qgis.worker import run_engine
+    from qgis.core import QgsProcessingException
+
+    out = tmp_path / "cancelled_pair"
+
+    def cancel_once_started(value):
+        if value > 0:
+            recording_feedback.cancel()
+
+    recording_feedback.progressChanged.connect(cancel_once_started)
+    args = ["--output-folder", str(out), "--preset", "pair", "--size", "1024"]
+    with pytest.raises(QgsProcessingException, match="Cancelled"):
+        run_engine("sample-data", args, recording_feedback)
+    assert not out.exists()
+    assert list(tmp_path.iterdir()) == []
+    assert _engine_processes(str(out)) == []
+
+
+def test_no_usable_engine_python_says_how_to_fix(qgis_app, monkeypatch, tmp_path):
+    from crops.crops_qgis import engine_python
+    from qgis.core import QgsProcessingException
+
+    fake = tmp_path / "python"
+    fake.write_text("#!/bin/sh\necho 'No module named torch' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    monkeypatch.setattr(engine_python, "candidates", lambda: [("environment variable CROPS_PYTHON", str(fake))])
+    with pytest.raises(QgsProcessingException) as info:
+        engine_python.resolve_engine_python()
+    message = str(info.value)
+    assert "CROPS_PYTHON" in message and "make setup" in message and "No module named torch" in message
+
+
+def test_environment_variable_comes_first(qgis_app, monkeypatch, engine_python):
+    from crops.crops_qgis import engine_python as resolution
+
+    monkeypatch.setenv("CROPS_PYTHON", engine_python)
+    assert resolution.candidates()[0] == ("environment variable CROPS_PYTHON", engine_python)
+    assert resolution.resolve_engine_python() == engine_python
+    monkeypatch.delenv("CROPS_PYTHON")
+    assert os.environ.get("CROPS_PYTHON") is None
