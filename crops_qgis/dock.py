@@ -1,0 +1,191 @@
+"""The CROPS panel: pick a model and a composite, draw an area, run; styled layers appear.
+
+Jobs run as an EngineTask (task manager: progress and cancel); QGIS stays responsive.
+Outputs go to a layer group named after the job, styled by the `.qml` the engine writes.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from pathlib import Path
+
+from qgis.core import (
+    QgsApplication,
+    QgsLayerTreeGroup,
+    QgsMapLayerProxyModel,
+    QgsProject,
+    QgsRasterLayer,
+    QgsRectangle,
+)
+from qgis.gui import QgsFileWidget, QgsMapCanvas, QgsMapLayerComboBox
+from qgis.PyQt.QtCore import QCoreApplication, pyqtSignal
+from qgis.PyQt.QtWidgets import (
+    QComboBox,
+    QDockWidget,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from .engine_task import EngineStep, EngineTask
+from .map_tool import RectangleMapTool, to_crs
+
+
+def tr(text: str) -> str:
+    return QCoreApplication.translate("CropsDock", text)
+
+
+def extent_argument(rect: QgsRectangle, authid: str) -> str:
+    """The engine's extent syntax (QGIS order): "xmin,xmax,ymin,ymax [EPSG:n]"."""
+    return f"{rect.xMinimum()!r},{rect.xMaximum()!r},{rect.yMinimum()!r},{rect.yMaximum()!r} [{authid}]"
+
+
+class CropsDock(QDockWidget):
+    """Map an area: model + composite + drawn rectangle -> class map and confidence."""
+
+    jobFinished = pyqtSignal(bool)
+
+    def __init__(self, canvas: QgsMapCanvas, parent: QWidget | None = None) -> None:
+        super().__init__(tr("CROPS crop mapping"), parent)
+        self.setObjectName("CropsDock")
+        self.canvas = canvas
+        self.area: QgsRectangle | None = None  # in the canvas CRS
+        self.task: EngineTask | None = None
+        self.tool = RectangleMapTool(canvas)
+        self.tool.rectangleDrawn.connect(self.set_area)
+
+        body = QWidget()
+        form = QFormLayout()
+        self.model_widget = QgsFileWidget()
+        self.model_widget.setFilter(tr("CROPS model (*.safetensors)"))
+        form.addRow(tr("Model"), self.model_widget)
+        self.input_combo = QgsMapLayerComboBox()
+        self.input_combo.setFilters(QgsMapLayerProxyModel.RasterLayer)
+        form.addRow(tr("Composite"), self.input_combo)
+        self.job_combo = QComboBox()
+        self.job_combo.addItem(tr("Map crop classes"), "infer")
+        form.addRow(tr("Job"), self.job_combo)
+        self.output_widget = QgsFileWidget()
+        self.output_widget.setStorageMode(QgsFileWidget.GetDirectory)
+        self.output_widget.setFilePath(str(Path(tempfile.gettempdir()) / "crops"))
+        form.addRow(tr("Output folder"), self.output_widget)
+
+        area_row = QHBoxLayout()
+        self.draw_button = QPushButton(tr("Draw area"))
+        self.draw_button.setCheckable(True)
+        self.draw_button.toggled.connect(self.toggle_drawing)
+        self.area_label = QLabel(tr("Whole composite"))
+        area_row.addWidget(self.draw_button)
+        area_row.addWidget(self.area_label, 1)
+
+        run_row = QHBoxLayout()
+        self.run_button = QPushButton(tr("Run"))
+        self.run_button.clicked.connect(self.run)
+        self.cancel_button = QPushButton(tr("Cancel"))
+        self.cancel_button.setEnabled(False)
+        self.cancel_button.clicked.connect(self.cancel)
+        run_row.addWidget(self.run_button)
+        run_row.addWidget(self.cancel_button)
+
+        self.log = QPlainTextEdit()
+        self.log.setReadOnly(True)
+        self.log.setMaximumBlockCount(500)
+
+        layout = QVBoxLayout(body)
+        layout.addLayout(form)
+        layout.addLayout(area_row)
+        layout.addLayout(run_row)
+        layout.addWidget(self.log, 1)
+        self.setWidget(body)
+
+    # -- area of interest ------------------------------------------------------------------
+    def toggle_drawing(self, on: bool) -> None:
+        if on:
+            self.canvas.setMapTool(self.tool)
+        elif self.canvas.mapTool() is self.tool:
+            self.canvas.unsetMapTool(self.tool)
+
+    def set_area(self, rect: QgsRectangle) -> None:
+        self.area = QgsRectangle(rect)
+        self.area_label.setText(tr("Drawn area: {w:.0f} x {h:.0f} map units").format(w=rect.width(), h=rect.height()))
+        self.draw_button.setChecked(False)
+
+    def area_in_layer_crs(self) -> QgsRectangle | None:
+        layer = self.input_combo.currentLayer()
+        if self.area is None or layer is None:
+            return None
+        return to_crs(self.area, self.canvas.mapSettings().destinationCrs(), layer.crs())
+
+    # -- jobs ---------------------------------------------------------------------------------
+    def build_steps(self) -> tuple[list[EngineStep], dict[str, str]]:
+        """Engine steps for the chosen job, and {layer name: output raster} to add afterwards."""
+        layer = self.input_combo.currentLayer()
+        model = self.model_widget.filePath().strip()
+        if layer is None:
+            raise ValueError(tr("Choose the composite raster to map."))
+        if not model or not Path(model).is_file():
+            raise ValueError(tr("Choose a CROPS model file (.safetensors)."))
+        folder = Path(self.output_widget.filePath() or tempfile.gettempdir()) / time.strftime("crops_%Y%m%d_%H%M%S")
+        classes = str(folder / "classes.tif")
+        confidence = str(folder / "confidence.tif")
+        argv = ["--model", model, "--input", layer.source(), "--output", classes, "--output-confidence", confidence]
+        area = self.area_in_layer_crs()
+        if area is not None:
+            argv += ["--extent", extent_argument(area, layer.crs().authid())]
+        step = EngineStep("infer", argv, [classes, confidence], tr("Mapping crop classes"))
+        return [step], {tr("Crop classes"): classes, tr("Confidence"): confidence}
+
+    def run(self) -> EngineTask | None:
+        try:
+            steps, layers = self.build_steps()
+        except ValueError as exc:
+            self.log.appendPlainText(str(exc))
+            return None
+        Path(steps[0].outputs[0]).parent.mkdir(parents=True, exist_ok=True)
+        name = f"CROPS {self.job_combo.currentText()} {time.strftime('%H:%M:%S')}"
+        self.task = EngineTask(name, steps, on_done=lambda task: self.job_done(task, name, layers))
+        self.run_button.setEnabled(False)
+        self.cancel_button.setEnabled(True)
+        self.log.appendPlainText(tr("Started: {name}").format(name=name))
+        QgsApplication.taskManager().addTask(self.task)
+        return self.task
+
+    def cancel(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+
+    def job_done(self, task: EngineTask, name: str, layers: dict[str, str]) -> None:
+        self.run_button.setEnabled(True)
+        self.cancel_button.setEnabled(False)
+        self.task = None
+        if task.error:
+            self.log.appendPlainText(tr("Failed: {error}").format(error=task.error))
+            self.jobFinished.emit(False)
+            return
+        group = add_styled_group(name, layers)
+        self.log.appendPlainText(tr("Done: {n} layers added to '{group}'").format(n=len(group.children()), group=name))
+        self.jobFinished.emit(True)
+
+    def closeEvent(self, event) -> None:
+        self.tool.clear()
+        self.toggle_drawing(False)
+        super().closeEvent(event)
+
+
+def add_styled_group(name: str, layers: dict[str, str]) -> QgsLayerTreeGroup:
+    """Add rasters to a new top group; each loads its `.qml` sidecar as its default style."""
+    project = QgsProject.instance()
+    group = project.layerTreeRoot().insertGroup(0, name)
+    for title, path in layers.items():
+        if not Path(path).is_file():
+            continue
+        layer = QgsRasterLayer(path, title)
+        if layer.isValid():
+            project.addMapLayer(layer, False)
+            group.addLayer(layer)
+    return group
