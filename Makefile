@@ -1,7 +1,7 @@
 # CROPS for QGIS. `make demo` runs the main job, `make test` the tests; both set up first.
 SHELL := /bin/bash
 PY := .venv/bin/python
-APT_PACKAGES := qgis python3-qgis qgis-providers python3-gdal python3-venv xvfb qttools5-dev-tools zip
+APT_PACKAGES := qgis python3-qgis qgis-providers python3-gdal python3-venv xvfb qttools5-dev-tools pyqt5-dev-tools zip
 STAMP := .venv/.crops-setup
 DEMO_DIR ?= build/demo
 export QT_QPA_PLATFORM ?= offscreen
@@ -43,6 +43,14 @@ package:
 	find build/package -name '__pycache__' -prune -exec rm -rf {} +
 	cd build/package && rm -f ../../dist/crops.zip && zip -qr ../../dist/crops.zip crops
 	@echo "dist/crops.zip"
+
+# Translations: refresh i18n/*.ts from the code's tr() strings (keeping existing translations),
+# then compile the .qm files the plugin loads.
+LANGUAGES := de fr
+translations: system-packages
+	pylupdate5 -noobsolete $$(git ls-files --cached --others --exclude-standard 'crops_qgis/*.py') \
+	  -ts $(foreach l,$(LANGUAGES),i18n/crops_$(l).ts)
+	for l in $(LANGUAGES); do lrelease -silent i18n/crops_$$l.ts -qm i18n/crops_$$l.qm; done
 
 clean:
 	rm -rf build dist .pytest_cache

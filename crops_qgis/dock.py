@@ -19,7 +19,7 @@ from qgis.core import (
     QgsRectangle,
 )
 from qgis.gui import QgsFileWidget, QgsMapCanvas, QgsMapLayerComboBox
-from qgis.PyQt.QtCore import QCoreApplication, pyqtSignal
+from qgis.PyQt.QtCore import pyqtSignal
 from qgis.PyQt.QtWidgets import (
     QComboBox,
     QDockWidget,
@@ -36,10 +36,6 @@ from .engine_task import EngineStep, EngineTask
 from .map_tool import RectangleMapTool, to_crs
 
 
-def tr(text: str) -> str:
-    return QCoreApplication.translate("CropsDock", text)
-
-
 def extent_argument(rect: QgsRectangle, authid: str) -> str:
     """The engine's extent syntax (QGIS order): "xmin,xmax,ymin,ymax [EPSG:n]"."""
     return f"{rect.xMinimum()!r},{rect.xMaximum()!r},{rect.yMinimum()!r},{rect.yMaximum()!r} [{authid}]"
@@ -51,7 +47,8 @@ class CropsDock(QDockWidget):
     jobFinished = pyqtSignal(bool)
 
     def __init__(self, canvas: QgsMapCanvas, parent: QWidget | None = None) -> None:
-        super().__init__(tr("CROPS crop mapping"), parent)
+        super().__init__(parent)
+        self.setWindowTitle(self.tr("CROPS crop mapping"))
         self.setObjectName("CropsDock")
         self.canvas = canvas
         self.area: QgsRectangle | None = None  # in the canvas CRS
@@ -62,31 +59,31 @@ class CropsDock(QDockWidget):
         body = QWidget()
         form = QFormLayout()
         self.model_widget = QgsFileWidget()
-        self.model_widget.setFilter(tr("CROPS model (*.safetensors)"))
-        form.addRow(tr("Model"), self.model_widget)
+        self.model_widget.setFilter(self.tr("CROPS model (*.safetensors)"))
+        form.addRow(self.tr("Model"), self.model_widget)
         self.input_combo = QgsMapLayerComboBox()
         self.input_combo.setFilters(QgsMapLayerProxyModel.RasterLayer)
-        form.addRow(tr("Composite"), self.input_combo)
+        form.addRow(self.tr("Composite"), self.input_combo)
         self.job_combo = QComboBox()
-        self.job_combo.addItem(tr("Map crop classes"), "infer")
-        form.addRow(tr("Job"), self.job_combo)
+        self.job_combo.addItem(self.tr("Map crop classes"), "infer")
+        form.addRow(self.tr("Job"), self.job_combo)
         self.output_widget = QgsFileWidget()
         self.output_widget.setStorageMode(QgsFileWidget.GetDirectory)
         self.output_widget.setFilePath(str(Path(tempfile.gettempdir()) / "crops"))
-        form.addRow(tr("Output folder"), self.output_widget)
+        form.addRow(self.tr("Output folder"), self.output_widget)
 
         area_row = QHBoxLayout()
-        self.draw_button = QPushButton(tr("Draw area"))
+        self.draw_button = QPushButton(self.tr("Draw area"))
         self.draw_button.setCheckable(True)
         self.draw_button.toggled.connect(self.toggle_drawing)
-        self.area_label = QLabel(tr("Whole composite"))
+        self.area_label = QLabel(self.tr("Whole composite"))
         area_row.addWidget(self.draw_button)
         area_row.addWidget(self.area_label, 1)
 
         run_row = QHBoxLayout()
-        self.run_button = QPushButton(tr("Run"))
+        self.run_button = QPushButton(self.tr("Run"))
         self.run_button.clicked.connect(self.run)
-        self.cancel_button = QPushButton(tr("Cancel"))
+        self.cancel_button = QPushButton(self.tr("Cancel"))
         self.cancel_button.setEnabled(False)
         self.cancel_button.clicked.connect(self.cancel)
         run_row.addWidget(self.run_button)
@@ -112,7 +109,9 @@ class CropsDock(QDockWidget):
 
     def set_area(self, rect: QgsRectangle) -> None:
         self.area = QgsRectangle(rect)
-        self.area_label.setText(tr("Drawn area: {w:.0f} x {h:.0f} map units").format(w=rect.width(), h=rect.height()))
+        self.area_label.setText(
+            self.tr("Drawn area: {w:.0f} x {h:.0f} map units").format(w=rect.width(), h=rect.height())
+        )
         self.draw_button.setChecked(False)
 
     def area_in_layer_crs(self) -> QgsRectangle | None:
@@ -127,9 +126,9 @@ class CropsDock(QDockWidget):
         layer = self.input_combo.currentLayer()
         model = self.model_widget.filePath().strip()
         if layer is None:
-            raise ValueError(tr("Choose the composite raster to map."))
+            raise ValueError(self.tr("Choose the composite raster to map."))
         if not model or not Path(model).is_file():
-            raise ValueError(tr("Choose a CROPS model file (.safetensors)."))
+            raise ValueError(self.tr("Choose a CROPS model file (.safetensors)."))
         folder = Path(self.output_widget.filePath() or tempfile.gettempdir()) / time.strftime("crops_%Y%m%d_%H%M%S")
         classes = str(folder / "classes.tif")
         confidence = str(folder / "confidence.tif")
@@ -137,8 +136,8 @@ class CropsDock(QDockWidget):
         area = self.area_in_layer_crs()
         if area is not None:
             argv += ["--extent", extent_argument(area, layer.crs().authid())]
-        step = EngineStep("infer", argv, [classes, confidence], tr("Mapping crop classes"))
-        return [step], {tr("Crop classes"): classes, tr("Confidence"): confidence}
+        step = EngineStep("infer", argv, [classes, confidence], self.tr("Mapping crop classes"))
+        return [step], {self.tr("Crop classes"): classes, self.tr("Confidence"): confidence}
 
     def run(self) -> EngineTask | None:
         try:
@@ -151,7 +150,7 @@ class CropsDock(QDockWidget):
         self.task = EngineTask(name, steps, on_done=lambda task: self.job_done(task, name, layers))
         self.run_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
-        self.log.appendPlainText(tr("Started: {name}").format(name=name))
+        self.log.appendPlainText(self.tr("Started: {name}").format(name=name))
         QgsApplication.taskManager().addTask(self.task)
         return self.task
 
@@ -164,11 +163,13 @@ class CropsDock(QDockWidget):
         self.cancel_button.setEnabled(False)
         self.task = None
         if task.error:
-            self.log.appendPlainText(tr("Failed: {error}").format(error=task.error))
+            self.log.appendPlainText(self.tr("Failed: {error}").format(error=task.error))
             self.jobFinished.emit(False)
             return
         group = add_styled_group(name, layers)
-        self.log.appendPlainText(tr("Done: {n} layers added to '{group}'").format(n=len(group.children()), group=name))
+        self.log.appendPlainText(
+            self.tr("Done: {n} layers added to '{group}'").format(n=len(group.children()), group=name)
+        )
         self.jobFinished.emit(True)
 
     def closeEvent(self, event) -> None:

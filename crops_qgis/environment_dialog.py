@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from qgis.core import QgsApplication
 from qgis.gui import QgsFileWidget
-from qgis.PyQt.QtCore import QCoreApplication
 from qgis.PyQt.QtWidgets import (
     QComboBox,
     QDialog,
@@ -22,10 +21,6 @@ from .engine_task import EngineStep, EngineTask
 from .environment import InstallTask, install_commands, nvidia_driver, torch_build
 
 
-def tr(text: str) -> str:
-    return QCoreApplication.translate("EnvironmentDialog", text)
-
-
 def _set_setting(value: str) -> None:
     from processing.core.ProcessingConfig import ProcessingConfig
 
@@ -41,26 +36,26 @@ def _get_setting() -> str:
 class EnvironmentDialog(QDialog):
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
-        self.setWindowTitle(tr("CROPS engine environment"))
+        self.setWindowTitle(self.tr("CROPS engine environment"))
         self.task = None
         form = QFormLayout()
         self.python_widget = QgsFileWidget()
         self.python_widget.setFilePath(_get_setting())
-        form.addRow(tr("Engine Python"), self.python_widget)
+        form.addRow(self.tr("Engine Python"), self.python_widget)
         order = "\n".join(f"{i + 1}. {source}: {path}" for i, (source, path) in enumerate(candidates()))
-        form.addRow(tr("Search order"), QLabel(order))
+        form.addRow(self.tr("Search order"), QLabel(order))
         driver = nvidia_driver()
         self.build_combo = QComboBox()
         for build in ("cpu", "cu130", "cu128", "cu126"):
             self.build_combo.addItem(build)
         self.build_combo.setCurrentText(torch_build(driver))
-        detected = tr("NVIDIA driver {v}").format(v=driver) if driver else tr("no NVIDIA GPU found")
-        form.addRow(tr("torch build ({detected})").format(detected=detected), self.build_combo)
+        detected = self.tr("NVIDIA driver {v}").format(v=driver) if driver else self.tr("no NVIDIA GPU found")
+        form.addRow(self.tr("torch build ({detected})").format(detected=detected), self.build_combo)
 
         buttons = QHBoxLayout()
-        self.create_button = QPushButton(tr("Create managed environment"))
+        self.create_button = QPushButton(self.tr("Create managed environment"))
         self.create_button.clicked.connect(self.create_environment)
-        self.test_button = QPushButton(tr("Run diagnostics"))
+        self.test_button = QPushButton(self.tr("Run diagnostics"))
         self.test_button.clicked.connect(self.run_diagnostics)
         buttons.addWidget(self.create_button)
         buttons.addWidget(self.test_button)
@@ -83,35 +78,40 @@ class EnvironmentDialog(QDialog):
     def create_environment(self) -> InstallTask:
         venv = managed_environment()
         self.log.appendPlainText(
-            tr("Creating {venv} (torch build {b})").format(venv=venv, b=self.build_combo.currentText())
+            self.tr("Creating {venv} (torch build {b})").format(venv=venv, b=self.build_combo.currentText())
         )
         self.task = InstallTask(install_commands(venv, self.build_combo.currentText()))
         self.task.line.connect(self.log.appendPlainText)
         self.task.taskCompleted.connect(lambda: self.installed(str(venv_python(venv))))
-        self.task.taskTerminated.connect(lambda: self.log.appendPlainText(tr("Failed: {e}").format(e=self.task.error)))
+        self.task.taskTerminated.connect(
+            lambda: self.log.appendPlainText(self.tr("Failed: {e}").format(e=self.task.error))
+        )
         QgsApplication.taskManager().addTask(self.task)
         return self.task
 
     def installed(self, python: str) -> None:
         self.python_widget.setFilePath(python)
-        self.log.appendPlainText(tr("Environment ready: {p}").format(p=python))
+        self.log.appendPlainText(self.tr("Environment ready: {p}").format(p=python))
         self.run_diagnostics()
 
     def run_diagnostics(self) -> EngineTask:
         python = self.python_widget.filePath().strip() or None
         self.task = EngineTask(
-            tr("CROPS diagnostics"), [EngineStep("diagnostics", [], require_torch=False)], self.diagnostics_done, python
+            self.tr("CROPS diagnostics"),
+            [EngineStep("diagnostics", [], require_torch=False)],
+            self.diagnostics_done,
+            python,
         )
         QgsApplication.taskManager().addTask(self.task)
         return self.task
 
     def diagnostics_done(self, task: EngineTask) -> None:
         if task.error:
-            self.log.appendPlainText(tr("Diagnostics failed: {e}").format(e=task.error))
+            self.log.appendPlainText(self.tr("Diagnostics failed: {e}").format(e=task.error))
             return
         result = task.results[-1]
         self.log.appendPlainText(
-            tr("Engine {python}: torch {torch}, devices: {devices}").format(
+            self.tr("Engine {python}: torch {torch}, devices: {devices}").format(
                 python=result["engine_python"], torch=result["torch"], devices=", ".join(result["devices"])
             )
         )

@@ -9,6 +9,7 @@ from qgis.PyQt.QtCore import QCoreApplication, Qt
 from qgis.PyQt.QtGui import QIcon
 from qgis.PyQt.QtWidgets import QAction
 
+from .i18n import install_translator, remove_translators
 from .provider import CropsProvider
 
 ICON = str(Path(__file__).resolve().parents[1] / "resources" / "icons" / "crops.svg")
@@ -17,6 +18,7 @@ ICON = str(Path(__file__).resolve().parents[1] / "resources" / "icons" / "crops.
 class CropsPlugin:
     def __init__(self, iface) -> None:
         self.iface = iface
+        install_translator()
         self.provider: CropsProvider | None = None
         self.action: QAction | None = None
         self.environment_action: QAction | None = None
@@ -70,3 +72,4 @@ class CropsPlugin:
         if self.provider is not None:
             QgsApplication.processingRegistry().removeProvider(self.provider)
             self.provider = None
+        remove_translators()

@@ -177,6 +177,8 @@ def run_engine(
     finally:
         for t in pumps:
             t.join(timeout=1.0)
+        for stream in (proc.stdout, proc.stderr):
+            stream.close()
 
     if cancelled or (relay.error or {}).get("kind") == "cancelled":
         _clean(outputs)

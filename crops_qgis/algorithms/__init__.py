@@ -1,9 +1,19 @@
 """The algorithms the `crops` provider offers; one file each."""
 
+from .adapt_spcl import AdaptSpclAlgorithm
+from .build_blocks import BuildBlocksAlgorithm
 from .diagnostics import DiagnosticsAlgorithm
+from .evaluate import EvaluateAlgorithm
+from .ndvi_qm import NdviQmAlgorithm
 from .sample_data import SampleDataAlgorithm
+from .train_source import TrainSourceAlgorithm
 
 ALGORITHMS = [
     DiagnosticsAlgorithm,
+    NdviQmAlgorithm,
     SampleDataAlgorithm,
+    BuildBlocksAlgorithm,
+    TrainSourceAlgorithm,
+    AdaptSpclAlgorithm,
+    EvaluateAlgorithm,
 ]

@@ -24,6 +24,7 @@ from qgis.core import (
     QgsProcessingParameterFile,
     QgsProcessingParameterFileDestination,
     QgsProcessingParameterFolderDestination,
+    QgsProcessingParameterMapLayer,
     QgsProcessingParameterMultipleLayers,
     QgsProcessingParameterNumber,
     QgsProcessingParameterRasterDestination,
@@ -32,7 +33,7 @@ from qgis.core import (
     QgsProcessingParameterVectorLayer,
     QgsRasterLayer,
 )
-from qgis.PyQt.QtCore import QCoreApplication
+from qgis.PyQt.QtCore import QT_TRANSLATE_NOOP, QCoreApplication
 from qgis.PyQt.QtGui import QIcon
 
 from ..worker import run_engine
@@ -41,12 +42,12 @@ ICON = str(Path(__file__).resolve().parents[2] / "resources" / "icons" / "crops.
 HELP_URL = "https://github.com/crops-qgis/crops-qgis#{anchor}"
 
 _GROUP_NAMES = {
-    "data": "1. Data",
-    "preprocessing": "2. Pre-processing",
-    "training": "3. Source model",
-    "adaptation": "4. Adaptation",
-    "inference": "5. Mapping and evaluation",
-    "tools": "Tools",
+    "data": QT_TRANSLATE_NOOP("CropsAlgorithm", "1. Data"),
+    "preprocessing": QT_TRANSLATE_NOOP("CropsAlgorithm", "2. Pre-processing"),
+    "training": QT_TRANSLATE_NOOP("CropsAlgorithm", "3. Source model"),
+    "adaptation": QT_TRANSLATE_NOOP("CropsAlgorithm", "4. Adaptation"),
+    "inference": QT_TRANSLATE_NOOP("CropsAlgorithm", "5. Mapping and evaluation"),
+    "tools": QT_TRANSLATE_NOOP("CropsAlgorithm", "Tools"),
 }
 _DESTINATIONS = (
     QgsProcessingParameterRasterDestination,
@@ -132,6 +133,9 @@ class CropsAlgorithm(QgsProcessingAlgorithm):
             return [layer.source()] if layer is not None else []
         if isinstance(definition, QgsProcessingParameterMultipleLayers):
             return [layer.source() for layer in self.parameterAsLayerList(parameters, name, context)]
+        if isinstance(definition, QgsProcessingParameterMapLayer):  # a raster or a vector layer: its file
+            layer = self.parameterAsLayer(parameters, name, context)
+            return [layer.source()] if layer is not None else []
         if isinstance(definition, (QgsProcessingParameterFeatureSource, QgsProcessingParameterVectorLayer)):
             if self.parameterAsSource(parameters, name, context) is None:
                 return []
