@@ -7,6 +7,7 @@ The QGIS bridge removes `*.crops-tmp-*` leftovers of a worker it had to kill.
 
 from __future__ import annotations
 
+import glob
 import os
 import uuid
 from collections.abc import Iterator
@@ -77,9 +78,11 @@ def atomic_path(final: str | os.PathLike[str]) -> Iterator[Path]:
             _remove(tmp)
             raise CropsError(f"Output folder {final} exists and is not empty: choose a new or empty folder.")
         final.rmdir()
-    # Remove stale companions of an older `final` first so no stale style/stats survive.
-    for p in final.parent.glob(final.stem + ".*"):
-        if TMP_MARK not in p.name and p.name != final.name and p.suffix in {".xml", ".qml", ".ovr"}:
+    # Drop stale companions of an older `final` (`x.tif.aux.xml`, `x.tif.ovr`) so no stale
+    # statistics or overviews survive; `x.qml` is replaced only by a new style, since another
+    # output with the same stem (`x.h5` beside `x.tif`) must not lose the raster's style.
+    for p in final.parent.glob(glob.escape(final.name) + ".*"):
+        if TMP_MARK not in p.name:
             _remove(p)
     stem = _temporary_stem(tmp, final)
     for p in sorted(_companions(tmp, final), key=lambda q: q == tmp):

@@ -91,3 +91,11 @@ def sample_pair(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("sample") / "pair"
     generate_pair(folder, seed=7, size=128)
     return folder
+
+
+@pytest.fixture(scope="session")
+def sample_pipeline(sample_pair, tmp_path_factory) -> dict:
+    """Sample pair -> composites -> stores -> tiny source model (see sample_pipeline.py)."""
+    from sample_pipeline import build_pipeline
+
+    return build_pipeline(tmp_path_factory.getbasetemp() / "sample-pipeline", sample_pair)

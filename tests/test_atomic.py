@@ -40,14 +40,19 @@ def test_folder_output_and_leftover_cleanup(tmp_path):
     assert not leftover.exists() and final.exists()
 
 
-def test_replacing_an_output_drops_its_stale_style(tmp_path):
+def test_replacing_an_output_drops_its_stale_companions_only(tmp_path):
     final = tmp_path / "map.tif"
     final.write_text("old")
-    final.with_suffix(".qml").write_text("old style")
+    (tmp_path / "map.tif.aux.xml").write_text("old statistics")
+    final.with_suffix(".qml").write_text("the raster's style")
     with atomic_path(final) as tmp:
         tmp.write_text("new")
     assert final.read_text() == "new"
-    assert not final.with_suffix(".qml").exists()
+    assert not (tmp_path / "map.tif.aux.xml").exists()
+    # Another output with the same stem leaves the raster's style alone.
+    with atomic_path(tmp_path / "map.h5") as tmp:
+        tmp.write_text("store")
+    assert final.with_suffix(".qml").read_text() == "the raster's style"
 
 
 def test_existing_non_empty_folder_is_not_overwritten(tmp_path):

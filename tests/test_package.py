@@ -24,7 +24,9 @@ def test_zip_holds_the_plugin_and_nothing_else(package):
     names = package.namelist()
     assert "crops/metadata.txt" in names and "crops/__init__.py" in names
     assert any(n.startswith("crops/crops_engine/") for n in names)
-    assert not [n for n in names if n.startswith(("crops/tests/", "crops/.venv/", "crops/build/")) or "__pycache__" in n]
+    assert not [
+        n for n in names if n.startswith(("crops/tests/", "crops/.venv/", "crops/build/")) or "__pycache__" in n
+    ]
 
 
 def test_zip_installs_into_a_fresh_profile(package, tmp_path, engine_python):
