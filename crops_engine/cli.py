@@ -30,6 +30,15 @@ from .progress import Progress
 # modules import heavy libraries (torch, h5py) inside `run`, so `--help` stays fast.
 COMMANDS: dict[str, str] = {
     "diagnostics": "diagnostics",
+    "sample-data": "sample_data",
+    "ndvi-qm": "ndvi_qm",
+    "build-blocks": "build_blocks",
+    "train-source": "train_source",
+    "infer": "infer",
+    "evaluate": "evaluate",
+    "partition": "partition",
+    "adapt": "adapt",
+    "adapt-spcl": "adapt_spcl",
 }
 
 EXIT_OK, EXIT_USER, EXIT_CANCELLED, EXIT_BUG = 0, 1, 2, 3

@@ -28,7 +28,7 @@ class EvaluateAlgorithm(CropsAlgorithm):
 
     def shortHelpString(self) -> str:
         return self.tr(
-            "Compares a class map (e.g. from Map crops) with reference labels and reports overall accuracy, "
+            "Compares a class map (e.g. the output of crops:infer) with reference labels and reports overall accuracy, "
             "Cohen's kappa, and per class IoU, F1, precision and recall, with the confusion matrix.\n\n"
             "Reference: a raster of label codes, or polygons with a Label field (any CRS: reprojected), put on "
             "the class map's grid. Class map: codes to classes, e.g. '1200=maize; *=other; 0=ignore'; empty: the "

@@ -1,0 +1,440 @@
+"""The adaptation benchmark: source-only, every registered adaptation method and the target oracle,
+scored on the same target pixels; prints a table and writes bench/results/adaptation.json.
+
+Suites
+- synthetic: source / target scene pairs from the sample generator (`crops_engine.synth`), the target
+  domain at several shift STRENGTHS between the `source` preset (0) and beyond the `target` preset
+  (1 = the sample pair's shift: phenology +12 days, per-band gain up to 1.09 and offsets, other class
+  priors, more clouds, smaller fields, brighter soil; 2 = twice that), several SEEDS each (the seed
+  draws the landscapes, clouds, model initialisation and batches).
+- real: ../shared/data/worldcereal, source Flanders 2018 -> target Flanders 2019, maize vs. other
+  (`1200=maize; *=other; 0=ignore`), NDVI-QM composites over March..October of each year, scored on
+  all labelled 2019 pixels; the same SEEDS (model initialisation and batches).
+
+Per pair: NDVI-QM composites, a labelled source store, an unlabelled target store (partitioned with
+the source model: SPCL needs easy / hard blocks; the baselines adapt on all blocks), the source model
+(`train_source`), each method of `crops_engine.adapt.METHODS` with its defaults (chosen on the
+synthetic suite) and ADAPT_ITERATIONS steps, and the oracle. Scores: confusion matrices over the
+labelled target pixels, each pixel once (blocks of the scoring store do not overlap), mIoU over the
+classes present, IoU per class, and the share of the source-to-oracle mIoU gap recovered,
+(method - source) / (oracle - source), left out where the gap is under 0.02.
+
+Honesty: target labels are read only to score and to train the oracle. The oracle is cross-fitted:
+the target is cut into a west and an east half, a model trained on the labels of one half predicts
+the other, so every scored pixel is predicted by a model that never saw its label (a fair ceiling,
+not a memorised one). By default each half's oracle fine-tunes the source model on that half's
+target labels (`--oracle-init source`), the strongest model the labels allow at this budget.
+Hyper-parameters are the methods' defaults; `--variant` rows (e.g. `entropy:parameters=all`) are
+how the defaults were chosen, on the synthetic suite only.
+
+Wall time per method is the adaptation run alone (SPCL's partition is timed separately); every
+model runs on the CPU with `--threads` torch threads (1 by default: on a shared machine more threads
+oversubscribe the cores and run several times slower).
+
+    .venv/bin/python bench/adaptation.py [--suites synthetic,real] [--strengths 1,2] [--seeds 0,1]
+        [--size 256] [--source-iterations 300] [--adapt-iterations 200] [--variant entropy:parameters=all]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from crops_engine.adapt import METHODS, adapt, make_config  # noqa: E402
+from crops_engine.adapt.common import model_inputs  # noqa: E402
+from crops_engine.blocks import BlockStore, build_block_store  # noqa: E402
+from crops_engine.checkpoint import load_model  # noqa: E402
+from crops_engine.composite import CompositeOptions, ndvi_quality_mosaic  # noqa: E402
+from crops_engine.metrics import ConfusionAccumulator, per_class_iou  # noqa: E402
+from crops_engine.partition import PartitionOptions, partition  # noqa: E402
+from crops_engine.progress import Progress  # noqa: E402
+from crops_engine.raster import Grid  # noqa: E402
+from crops_engine.scenes import load_scenes  # noqa: E402
+from crops_engine.synth import Domain, generate_scene, preset  # noqa: E402
+from crops_engine.train import TrainConfig, train_source  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+WORLDCEREAL = ROOT.parent / "shared" / "data" / "worldcereal"
+REAL_CLASS_MAP = "1200=maize; *=other; 0=ignore"
+MIN_GAP = 0.02
+
+
+# -- the pairs -------------------------------------------------------------------------------------------
+
+
+def shifted_domain(strength: float) -> Domain:
+    """The target domain at `strength` times the sample pair's shift (0 = the source domain)."""
+    src, tgt = preset("source"), preset("target")
+
+    def mix(a: float, b: float) -> float:
+        return a + strength * (b - a)
+
+    priors = tuple(max(0.01, mix(a, b)) for a, b in zip(src.class_priors, tgt.class_priors, strict=True))
+    return replace(
+        tgt,
+        name="target",
+        phenology_shift=float(np.clip(mix(src.phenology_shift, tgt.phenology_shift), -60, 60)),
+        class_priors=priors,
+        band_gain=tuple(mix(a, b) for a, b in zip(src.band_gain, tgt.band_gain, strict=True)),
+        band_offset=tuple(mix(a, b) for a, b in zip(src.band_offset, tgt.band_offset, strict=True)),
+        cloud_cover=float(np.clip(mix(src.cloud_cover, tgt.cloud_cover), 0.0, 0.6)),
+        field_area_ha=float(np.clip(mix(src.field_area_ha, tgt.field_area_ha), 1.0, 50.0)),
+        soil_brightness=mix(src.soil_brightness, tgt.soil_brightness),
+        forest_fraction=max(0.0, mix(src.forest_fraction, tgt.forest_fraction)),
+        urban_fraction=max(0.0, mix(src.urban_fraction, tgt.urban_fraction)),
+    )
+
+
+def composite(scene_folder: Path, output: Path, start: str | None = None, end: str | None = None) -> Path:
+    from crops_engine.scenes import parse_date
+
+    scenes = load_scenes([], str(scene_folder), "S2_L2A_????????.tif", "_SCL", parse_date(start), parse_date(end))
+    ndvi_quality_mosaic(scenes, output, CompositeOptions(workers=1))
+    return output
+
+
+def synthetic_pair(work: Path, strength: float, seed: int, size: int) -> dict[str, Any]:
+    generate_scene(work / "source", preset("source"), size=size, seed=seed)
+    generate_scene(work / "target", shifted_domain(strength), size=size, seed=seed)
+    return {
+        "source_composite": composite(work / "source" / "scenes", work / "source.tif"),
+        "target_composite": composite(work / "target" / "scenes", work / "target.tif"),
+        "source_labels": work / "source" / "labels.tif",
+        "target_labels": work / "target" / "labels.tif",
+        "class_map": None,
+    }
+
+
+def real_pair(work: Path) -> dict[str, Any]:
+    source, target = WORLDCEREAL / "flanders2018_31UDS", WORLDCEREAL / "flanders2019_31UES"
+    return {
+        "source_composite": composite(source / "scenes", work / "source.tif", "2018-03-01", "2018-10-31"),
+        "target_composite": composite(target / "scenes", work / "target.tif", "2019-03-01", "2019-10-31"),
+        "source_labels": source / "labels_crop_type.tif",
+        "target_labels": target / "labels_crop_type.tif",
+        "class_map": REAL_CLASS_MAP,
+    }
+
+
+# -- scoring --------------------------------------------------------------------------------------------
+
+
+def predict_store(model_path: Path, store: BlockStore, indices: np.ndarray) -> np.ndarray:
+    model, meta = load_model(model_path)
+    out = np.empty((len(indices), store.block_size, store.block_size), dtype=np.uint8)
+    for start in range(0, len(indices), 16):
+        idx = indices[start : start + 16]
+        x, _ = model_inputs(store, meta, idx)
+        with torch.inference_mode():
+            out[start : start + len(idx)] = model(torch.from_numpy(x)).logits.argmax(1).numpy()
+    return out
+
+
+def score(pred: np.ndarray, store: BlockStore, indices: np.ndarray, names: list[str]) -> dict[str, Any]:
+    acc = ConfusionAccumulator(len(names))
+    acc.update(pred, store.labels(indices))
+    iou = per_class_iou(acc.matrix)
+    return {
+        "miou": acc.mean_iou,
+        "overall_accuracy": acc.overall_accuracy,
+        "iou": {n: (None if math.isnan(v) else float(v)) for n, v in zip(names, iou, strict=True)},
+        "pixels": int(acc.matrix.sum()),
+        "confusion": acc.matrix.tolist(),
+    }
+
+
+def block_accuracy(pred: np.ndarray, store: BlockStore, indices: np.ndarray) -> tuple[int, int]:
+    ref = store.labels(indices)
+    keep = ref != 255
+    return int((pred[keep] == ref[keep]).sum()), int(keep.sum())
+
+
+def fold_extent(grid: Grid, window: tuple[int, int, int, int], west: bool) -> tuple[float, float, float, float]:
+    """Bounds (xmin, ymin, xmax, ymax) of the west or east half of the pixel window."""
+    xoff, yoff, xsize, ysize = window
+    half = xsize // 2
+    x0, dx, _, y0, _, dy = grid.geotransform
+    c0, c1 = (xoff, xoff + half) if west else (xoff + half, xoff + xsize)
+    xs = (x0 + c0 * dx, x0 + c1 * dx)
+    ys = (y0 + yoff * dy, y0 + (yoff + ysize) * dy)
+    return min(xs), min(ys), max(xs), max(ys)
+
+
+# -- one pair -------------------------------------------------------------------------------------------
+
+
+def train(store: Path, output: Path, args: argparse.Namespace, seed: int, iterations: int, init: str = "") -> float:
+    """Train on `store` (from scratch, or from the weights of checkpoint `init`); returns seconds."""
+    started = time.perf_counter()
+    train_source(
+        TrainConfig(blocks=str(store), output=str(output), arch="unet", arch_args=arch_args(args),
+                    iterations=iterations, batch_size=args.batch_size, lr=args.lr, device="cpu", seed=seed,
+                    resume=init),
+        Progress(),
+    )
+    return time.perf_counter() - started
+
+
+def arch_args(args: argparse.Namespace) -> dict[str, Any]:
+    return {"encoder": args.encoder, "decoder_channels": [32, 16, 16, 16, 16], "embedding_dim": 16}
+
+
+def parse_variant(text: str) -> tuple[str, str, dict[str, Any]]:
+    """`entropy` or `entropy:parameters=all;lr=0.01` -> (label, method, overrides)."""
+    name, _, rest = text.partition(":")
+    overrides: dict[str, Any] = {}
+    for part in filter(None, (p.strip() for p in rest.split(";"))):
+        key, _, value = part.partition("=")
+        try:
+            overrides[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            overrides[key.strip()] = value.strip()
+    if name not in METHODS:
+        raise SystemExit(f"unknown method {name!r} in --variant; known: {', '.join(METHODS)}")
+    return text, name, overrides
+
+
+def run_pair(pair: dict[str, Any], work: Path, args: argparse.Namespace, seed: int, block: int, stride: int,
+             methods: list[tuple[str, str, dict[str, Any]]]) -> dict[str, Any]:
+    item: dict[str, Any] = {"methods": {}}
+    t0 = time.perf_counter()
+    source_store, target_store, scoring_store = work / "source.h5", work / "target.h5", work / "scoring.h5"
+    build_block_store(pair["source_composite"], source_store, labels=pair["source_labels"],
+                      class_map=pair["class_map"], block_size=block, stride=stride, val_fraction=0.0)
+    build_block_store(pair["target_composite"], target_store, block_size=block, stride=stride, val_fraction=0.0)
+    # labelled, non-overlapping: each labelled target pixel is scored once (labels: scores and oracle only)
+    build_block_store(pair["target_composite"], scoring_store, labels=pair["target_labels"],
+                      class_map=pair["class_map"], block_size=block, val_fraction=0.0)
+    item["prepare_seconds"] = time.perf_counter() - t0
+
+    source_model = work / "source.safetensors"
+    item["source_train_seconds"] = train(source_store, source_model, args, seed, args.source_iterations)
+    scoring = BlockStore(scoring_store)
+    names = [c.name for c in scoring.classes]
+    everything = np.arange(len(scoring))
+    source_pred = predict_store(source_model, scoring, everything)
+    item["source"] = score(source_pred, scoring, everything, names)
+
+    t0 = time.perf_counter()
+    partition(source_model, target_store, options=PartitionOptions(device="cpu"))
+    item["partition_seconds"] = time.perf_counter() - t0
+    with BlockStore(target_store) as target:  # is the split informative? source accuracy on easy vs hard
+        position = {tuple(o): i for i, o in enumerate(scoring.origins)}
+        for name in ("easy", "hard"):
+            rows = [position[tuple(o)] for o in target.origins[target.split(name)] if tuple(o) in position]
+            correct, counted = block_accuracy(source_pred[rows], scoring, np.asarray(rows, dtype=np.int64))
+            item[f"source_accuracy_{name}"] = correct / counted if counted else None
+
+    # oracle, cross-fitted over a west and an east half of the target
+    grid, window = scoring.grid, scoring.window
+    oracle_pred = np.empty_like(source_pred)
+    centre_col = scoring.origins[:, 1] + block / 2
+    split_col = window[0] + window[2] // 2
+    item["oracle_train_seconds"] = 0.0
+    init = ""
+    if args.oracle_init == "source":  # fine-tune the source model: a copy without its resume state beside it
+        init = str(work / "oracle_init.safetensors")
+        shutil.copyfile(source_model, init)
+    for west in (True, False):
+        fold_store, fold_model = work / f"oracle_{'west' if west else 'east'}.h5", work / f"oracle_{west}.safetensors"
+        build_block_store(pair["target_composite"], fold_store, labels=pair["target_labels"],
+                          class_map=pair["class_map"], block_size=block, stride=stride, val_fraction=0.0,
+                          extent=fold_extent(grid, window, west))
+        item["oracle_train_seconds"] += train(fold_store, fold_model, args, seed, args.oracle_iterations, init)
+        other = everything[(centre_col >= split_col) if west else (centre_col < split_col)]
+        oracle_pred[other] = predict_store(fold_model, scoring, other)
+    item["oracle"] = score(oracle_pred, scoring, everything, names)
+
+    for label, method, overrides in methods:
+        out = work / f"adapted_{method}_{len(item['methods'])}.safetensors"
+        values = {"iterations": args.adapt_iterations, "seed": seed} | overrides
+        cfg = make_config(method, model=str(source_model), blocks=str(target_store), output=str(out),
+                          device="cpu", **values)
+        started = time.perf_counter()
+        adapt(method, cfg, Progress())
+        seconds = time.perf_counter() - started
+        result = score(predict_store(out, scoring, everything), scoring, everything, names)
+        result["seconds"] = seconds
+        item["methods"][label] = result
+    scoring.close()
+    gap = item["oracle"]["miou"] - item["source"]["miou"]
+    for result in item["methods"].values():
+        result["recovered"] = (result["miou"] - item["source"]["miou"]) / gap if gap >= MIN_GAP else None
+    item["classes"] = names
+    return item
+
+
+# -- summary and table ---------------------------------------------------------------------------------
+
+
+def mean_sd(values: list[float | None]) -> tuple[float | None, float | None, int]:
+    v = [x for x in values if x is not None and not math.isnan(x)]
+    if not v:
+        return None, None, 0
+    return float(np.mean(v)), (float(np.std(v, ddof=1)) if len(v) > 1 else 0.0), len(v)
+
+
+def summarise(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    groups: dict[tuple[str, Any], list[dict[str, Any]]] = {}
+    for it in items:
+        groups.setdefault((it["suite"], it.get("strength")), []).append(it)
+    rows = []
+    for (suite, strength), its in groups.items():
+        names = its[0]["classes"]
+        labels = ["source-only"] + list(its[0]["methods"]) + ["oracle"]
+        for label in labels:
+            results = [it["source"] if label == "source-only" else it["oracle"] if label == "oracle"
+                       else it["methods"][label] for it in its]
+            seconds = ([it["source_train_seconds"] for it in its] if label == "source-only"
+                       else [it["oracle_train_seconds"] for it in its] if label == "oracle"
+                       else [r["seconds"] for r in results])
+            miou, miou_sd, n = mean_sd([r["miou"] for r in results])
+            rec, rec_sd, rec_n = mean_sd([r.get("recovered") for r in results]) if label not in (
+                "source-only", "oracle") else (None, None, 0)
+            rows.append({
+                "suite": suite, "strength": strength, "method": label, "runs": n,
+                "miou": miou, "miou_sd": miou_sd, "recovered": rec, "recovered_sd": rec_sd, "recovered_runs": rec_n,
+                "iou": {c: mean_sd([r["iou"][c] for r in results])[0] for c in names},
+                "seconds": float(np.mean(seconds)),
+            })
+    return rows
+
+
+def _f(v: float | None, digits: int = 3) -> str:
+    return "  -  " if v is None else f"{v:.{digits}f}"
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    lines = []
+    current = None
+    for r in rows:
+        key = (r["suite"], r["strength"])
+        if key != current:
+            current = key
+            title = (f"synthetic, shift strength {r['strength']:g}" if r["suite"] == "synthetic"
+                     else "real Flanders 2018 -> 2019")
+            classes = list(r["iou"])
+            short = [c.replace("winter ", "w.")[:9] for c in classes]
+            lines.append("")
+            lines.append(f"{title} (mean +- sd over {r['runs']} seeds)")
+            lines.append(f"{'method':<34} {'mIoU':>13} {'gap recovered':>15} " + " ".join(f"{s:>9}" for s in short)
+                         + f" {'wall s':>7}")
+        rec = "" if r["recovered"] is None else f"{r['recovered'] * 100:6.0f}% +-{r['recovered_sd'] * 100:4.0f}"
+        if r["method"] not in ("source-only", "oracle") and r["recovered"] is None:
+            rec = "(gap < 0.02)"
+        lines.append(
+            f"{r['method'][:34]:<34} {_f(r['miou'])} +-{_f(r['miou_sd'])} {rec:>15} "
+            + " ".join(f"{_f(v):>9}" for v in r["iou"].values()) + f" {r['seconds']:7.1f}"
+        )
+    return "\n".join(lines)
+
+
+# -- main -----------------------------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--suites", default="synthetic,real", help="synthetic and/or real")
+    parser.add_argument("--strengths", default="1,2", help="synthetic shift strengths (1 = the sample pair's)")
+    parser.add_argument("--seeds", default="0,1", help="seeds per suite item")
+    parser.add_argument("--size", type=int, default=256, help="synthetic scene size in pixels")
+    parser.add_argument("--block", type=int, default=32, help="block size of the synthetic stores")
+    parser.add_argument("--encoder", default="lcnet_050", help="timm encoder of the U-Net")
+    parser.add_argument("--batch-size", type=int, default=8, help="blocks per training step")
+    parser.add_argument("--lr", type=float, default=3e-3, help="learning rate of the source and oracle models")
+    parser.add_argument("--source-iterations", type=int, default=300, help="source model training steps")
+    parser.add_argument("--oracle-iterations", type=int, default=200, help="training steps of each oracle half")
+    parser.add_argument("--oracle-init", choices=["source", "scratch"], default="source",
+                        help="the oracle halves start from the source model (fine-tuned) or from scratch")
+    parser.add_argument("--adapt-iterations", type=int, default=200, help="adaptation steps of every method")
+    parser.add_argument("--methods", default=",".join(METHODS), help="registered methods to run with defaults")
+    parser.add_argument("--variant", action="append", default=[],
+                        help="extra row: METHOD:key=value;key=value (hyper-parameter study, synthetic suite)")
+    parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
+    parser.add_argument("--work", help="keep intermediate files here (default: a temporary folder, removed)")
+    parser.add_argument("--output", default=str(ROOT / "bench" / "results" / "adaptation.json"))
+    args = parser.parse_args()
+
+    torch.set_num_threads(args.threads)
+    suites = [s.strip() for s in args.suites.split(",") if s.strip()]
+    seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
+    strengths = [float(s) for s in args.strengths.split(",") if s.strip()]
+    methods = [parse_variant(m.strip()) for m in args.methods.split(",") if m.strip()]
+    methods += [parse_variant(v) for v in args.variant]
+    work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="crops-bench-adapt-"))
+    started = time.perf_counter()
+    load_before = os.getloadavg()
+    items: list[dict[str, Any]] = []
+    try:
+        jobs: list[tuple[str, float | None, int]] = []
+        if "synthetic" in suites:
+            jobs += [("synthetic", s, seed) for s in strengths for seed in seeds]
+        if "real" in suites:
+            if (WORLDCEREAL / "flanders2019_31UES" / "scenes").is_dir():
+                jobs += [("real", None, seed) for seed in seeds]
+            else:
+                print(f"real suite skipped: {WORLDCEREAL} not found", file=sys.stderr)
+        real_data: dict[str, Any] | None = None
+        for k, (suite, strength, seed) in enumerate(jobs):
+            folder = work / (f"synthetic_s{strength:g}_seed{seed}" if suite == "synthetic" else f"real_seed{seed}")
+            folder.mkdir(parents=True, exist_ok=True)
+            t0 = time.perf_counter()
+            if suite == "synthetic":
+                pair = synthetic_pair(folder / "data", strength, seed, args.size)
+                block, stride = args.block, args.block
+            else:
+                if real_data is None:
+                    (work / "real_data").mkdir(exist_ok=True)
+                    real_data = real_pair(work / "real_data")
+                pair, block, stride = real_data, 32, 16
+            item = run_pair(pair, folder, args, seed, block, stride, methods)
+            item.update(suite=suite, strength=strength, seed=seed, seconds=time.perf_counter() - t0)
+            items.append(item)
+            print(f"[{k + 1}/{len(jobs)}] {suite} strength={strength} seed={seed}: source "
+                  f"{item['source']['miou']:.3f}, oracle {item['oracle']['miou']:.3f}, "
+                  + ", ".join(f"{m} {r['miou']:.3f}" for m, r in item["methods"].items())
+                  + f" ({item['seconds']:.0f} s)", file=sys.stderr, flush=True)
+            if not args.work:
+                shutil.rmtree(folder, ignore_errors=True)
+    finally:
+        if not args.work:
+            shutil.rmtree(work, ignore_errors=True)
+    rows = summarise(items)
+    wall = time.perf_counter() - started
+    text = table(rows)
+    print(text)
+    print(f"\nwall time {wall / 60:.1f} min on {os.cpu_count()} CPUs, {args.threads} torch thread(s); "
+          f"load average {load_before[0]:.1f} at the start, {os.getloadavg()[0]:.1f} at the end")
+    document = {
+        "config": vars(args) | {"methods": [m[0] for m in methods], "arch_args": arch_args(args)},
+        "machine": {"cpus": os.cpu_count(), "threads": args.threads, "python": platform.python_version(),
+                    "torch": torch.__version__, "load_average_start": load_before,
+                    "load_average_end": os.getloadavg()},
+        "wall_seconds": wall,
+        "summary": rows,
+        "items": items,
+        "table": text,
+    }
+    output = Path(args.output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(document, indent=1, default=str), encoding="utf-8")
+    print(f"written {output}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,51 @@
+"""Source-free adaptation of a source checkpoint to a target block store, by method name.
+
+Every method sees the source checkpoint and the target store's images only: never source data,
+never target labels. `METHODS` maps a method's name to its module in this package; the module
+defines `METHOD`, a subclass of `common.AdaptationMethod` whose `config_class` (a subclass of
+`common.AdaptConfig`) holds its hyper-parameters. `common.run_adaptation` does the rest that
+all methods share (loading, batches, optimiser, EMA teacher, checkpoints with provenance,
+progress, cancel, resume). This module imports no torch, so the CLI's `--help` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from ..errors import CropsError
+from ..progress import Progress
+
+if TYPE_CHECKING:
+    from .common import AdaptationMethod, AdaptConfig
+
+# name -> module in crops_engine.adapt (each defines METHOD)
+METHODS: dict[str, str] = {
+    "entropy": "entropy",
+    "self_training": "self_training",
+    "spcl": "spcl",
+}
+
+
+def method_class(name: str) -> type[AdaptationMethod]:
+    """The method registered as `name`; a CropsError listing the known ones otherwise."""
+    module_name = METHODS.get(name)
+    if module_name is None:
+        raise CropsError(f"Unknown adaptation METHOD {name!r}; choose one of {', '.join(METHODS)}.")
+    return importlib.import_module(f".{module_name}", __package__).METHOD
+
+
+def make_config(name: str, **values: Any) -> AdaptConfig:
+    """The method's config from keyword values; keys it does not know are ignored."""
+    from dataclasses import fields
+
+    cls = method_class(name).config_class
+    known = {f.name for f in fields(cls)}
+    return cls(**{k: v for k, v in values.items() if k in known})
+
+
+def adapt(name: str, config: AdaptConfig, progress: Progress | None = None) -> dict[str, Any]:
+    """Run method `name` with `config`; returns output paths and figures."""
+    from .common import run_adaptation
+
+    return run_adaptation(method_class(name), config, progress)

@@ -1,0 +1,140 @@
+"""Class prototypes in the projection-head space and the prototype contrastive loss of SPCL.
+
+A prototype is the mean of the (L2-normalised) embeddings of the pixels pseudo-labelled as its
+class. `PrototypeEstimator` keeps the exact running mean per class, as SePiCo's estimator does:
+after seeing n_k pixels of class k, prototype k is their plain mean, however they were batched
+(mean_k <- (mean_k * n_k + sum of new) / (n_k + new count)), kept in float64 so it stays exact.
+
+Its norm says how tight a class is: the mean of unit vectors has norm 1 when they all agree and
+shrinks as they scatter, so falling norms, or two prototypes drawing together, warn of collapse.
+
+`prototype_contrastive_loss` pulls each embedding towards its class's prototype and away from the
+others: cross-entropy of (embedding . normalised prototypes^T / temperature) against the labels.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import Tensor
+from torch.nn import functional as F  # noqa: N812
+
+IGNORE_INDEX = 255
+
+
+def _pixels(embeddings: Tensor, labels: Tensor, mask: Tensor | None) -> tuple[Tensor, Tensor]:
+    """(P, D) embeddings and (P,) labels of the pixels to use: labelled and inside `mask`.
+
+    Embeddings come as (N, D, H, W) with labels (N, H, W), or already flat as (P, D) with (P,).
+    """
+    if embeddings.ndim == 4:
+        d = embeddings.shape[1]
+        flat = embeddings.permute(0, 2, 3, 1).reshape(-1, d)
+    elif embeddings.ndim == 2:
+        flat = embeddings
+    else:
+        raise ValueError(f"embeddings must be (N, D, H, W) or (P, D), got {tuple(embeddings.shape)}")
+    labels = labels.reshape(-1)
+    if labels.shape[0] != flat.shape[0]:
+        raise ValueError(f"{labels.shape[0]} labels for {flat.shape[0]} embeddings")
+    keep = labels != IGNORE_INDEX
+    if mask is not None:
+        keep = keep & mask.reshape(-1).bool()
+    return flat[keep], labels[keep].long()
+
+
+class PrototypeEstimator:
+    """Exact running mean of embeddings per class: `mean (K, D)` and pixel `count (K,)`, float64."""
+
+    def __init__(self, num_classes: int, dim: int, device: torch.device | str = "cpu") -> None:
+        self.num_classes = int(num_classes)
+        self.dim = int(dim)
+        self.mean = torch.zeros(self.num_classes, self.dim, dtype=torch.float64, device=device)
+        self.count = torch.zeros(self.num_classes, dtype=torch.float64, device=device)
+
+    @torch.no_grad()
+    def update(self, embeddings: Tensor, labels: Tensor, mask: Tensor | None = None) -> Tensor:
+        """Fold in the embeddings of labelled pixels (inside `mask`); returns the pixels added per class."""
+        feats, cls = _pixels(embeddings.detach(), labels, mask)
+        added = torch.zeros_like(self.count)
+        if cls.numel() == 0:
+            return added
+        feats = feats.to(self.mean.device, torch.float64)
+        cls = cls.to(self.mean.device)
+        if int(cls.max()) >= self.num_classes:
+            raise ValueError(f"label {int(cls.max())} out of range for {self.num_classes} classes")
+        sums = torch.zeros_like(self.mean).index_add_(0, cls, feats)
+        added.index_add_(0, cls, torch.ones_like(cls, dtype=torch.float64))
+        total = self.count + added
+        seen = total > 0
+        self.mean[seen] = (self.mean[seen] * self.count[seen, None] + sums[seen]) / total[seen, None]
+        self.count = total
+        return added
+
+    @property
+    def initialised(self) -> Tensor:
+        """(K,) bool: classes with at least one pixel seen (the others have no prototype yet)."""
+        return self.count > 0
+
+    def prototypes(self, dtype: torch.dtype = torch.float32) -> Tensor:
+        """The running means (K, D); zero rows for classes not seen yet."""
+        return self.mean.to(dtype)
+
+    def norms(self) -> Tensor:
+        """(K,) L2 norm of each prototype: near 1 for a tight class, lower as its embeddings scatter."""
+        return self.mean.norm(dim=1).float()
+
+    def similarities(self) -> Tensor:
+        """(K, K) cosine similarity between prototypes (0 for unseen classes)."""
+        unit = F.normalize(self.mean.float(), dim=1)
+        return unit @ unit.T
+
+    def to(self, device: torch.device | str) -> PrototypeEstimator:
+        self.mean = self.mean.to(device)
+        self.count = self.count.to(device)
+        return self
+
+    def state_dict(self) -> dict[str, Tensor]:
+        return {"mean": self.mean.detach().cpu().clone(), "count": self.count.detach().cpu().clone()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        mean, count = state["mean"], state["count"]
+        if tuple(mean.shape) != (self.num_classes, self.dim) or tuple(count.shape) != (self.num_classes,):
+            raise ValueError(
+                f"prototype state of shape {tuple(mean.shape)} does not fit {self.num_classes} classes x {self.dim}"
+            )
+        self.mean = mean.to(self.mean.device, torch.float64).clone()
+        self.count = count.to(self.count.device, torch.float64).clone()
+
+
+def prototype_logits(embeddings: Tensor, prototypes: Tensor, temperature: float) -> Tensor:
+    """(P, K) similarities embedding . prototype / temperature, prototypes L2-normalised first."""
+    unit = F.normalize(prototypes.to(embeddings.dtype), dim=1)
+    return embeddings @ unit.T / float(temperature)
+
+
+def prototype_contrastive_loss(
+    embeddings: Tensor,
+    labels: Tensor,
+    prototypes: Tensor,
+    temperature: float,
+    mask: Tensor | None = None,
+    known: Tensor | None = None,
+) -> Tensor:
+    """Mean cross-entropy of (embedding . normalised prototypes^T / temperature) against `labels`.
+
+    `embeddings` (N, D, H, W) with `labels` (N, H, W), or (P, D) with (P,); IGNORE_INDEX labels and
+    pixels outside `mask` are left out, and so are pixels whose class is not `known` (K,) bool (a
+    class without a prototype yet gives no target). Returns 0 (with a graph) when no pixel is left.
+    """
+    if temperature <= 0:
+        raise ValueError(f"temperature must be positive, got {temperature}")
+    feats, cls = _pixels(embeddings, labels, mask)
+    if known is not None and cls.numel():
+        keep = known.to(cls.device)[cls]
+        feats, cls = feats[keep], cls[keep]
+    if cls.numel() == 0:
+        return embeddings.sum() * 0.0
+    logits = prototype_logits(feats.float(), prototypes.detach().float().to(feats.device), temperature)
+    return F.cross_entropy(logits, cls)

@@ -1,0 +1,383 @@
+"""SPCL, Semantic Prototypical Contrastive Learning: the method's source-free adaptation step.
+
+The student starts as the source model; the teacher is its EMA (`common.EmaTeacher`, momentum
+min(1 - 1/(step + 1), EMA), eval mode). Every step takes an easy batch (from the store's
+`split/easy`) and a hard batch (`split/hard`), both flipped / rotated at random, and:
+
+1. the teacher predicts both: argmax pseudo-labels, confidences (max probability) and embeddings;
+2. class prototypes (K x D, projection-head space) are the exact running means of the teacher's
+   L2-normalised embeddings of easy pixels whose confidence reaches CONF_THRESHOLD
+   (`prototypes.PrototypeEstimator`), started by one pass of the source model over the easy blocks;
+3. confidence-weighted ClassMix (`classmix.class_mix`): the pixels of randomly chosen classes of
+   easy block i are pasted, image and pseudo-label, onto hard block i; the student's cross-entropy
+   on the mixed batch is weighted per pixel by the teacher's confidence (MIX_WEIGHTING confidence)
+   or by the block's share of confident pixels (share, as in DACS);
+4. prototype contrastive loss on the student's embeddings of the hard pixels of that same mixed
+   batch (the pixels that came from the hard block) whose teacher confidence reaches
+   CONF_THRESHOLD: cross-entropy of (embedding . normalised prototypes^T / TEMPERATURE) against the
+   teacher's pseudo-labels. Reusing the mixed forward pass keeps a step at one student pass;
+5. loss = mix CE + LAMBDA_CONTRAST x contrastive (+ EASY_WEIGHT x the pseudo-label CE of the easy
+   batch, off by default as it costs a second student pass); AdamW with warm-up + cosine decay and
+   AMP on CUDA come from `common.run_adaptation`, as do checkpoints, cancel and resume.
+
+Curriculum (HARD_SCHEDULE): `linear` (default) fills the hard batch with HARD_START of hard blocks
+at the first step, the rest easy blocks, growing linearly to all hard blocks at the last step, so
+the student meets the least familiar blocks once the teacher has adapted to the easier ones;
+`constant` uses hard blocks only, from the first step.
+
+Collapse watch: every LOG_EVERY steps the log gets the teacher's pseudo-label class shares on the
+batches seen, the prototype norms (a tight class is near 1) and the highest cosine similarity
+between two prototypes, also as metrics; a warning names a class whose share fell under a quarter
+of its share in the first steps. The adapted checkpoint is the teacher.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from ..batches import BatchStream
+from ..device import autocast
+from ..errors import CropsError
+from .classmix import WEIGHTINGS, class_mix
+from .common import (
+    IGNORE_INDEX,
+    LOG_EVERY,
+    AdaptationContext,
+    AdaptationMethod,
+    AdaptConfig,
+    EmaTeacher,
+    TargetBlocks,
+    cross_entropy,
+    photometric_jitter,
+    split_prefixed,
+)
+from .prototypes import PrototypeEstimator, prototype_contrastive_loss
+
+HARD_SCHEDULES = ("linear", "constant")
+COLLAPSE_RATIO = 0.25  # warn when a class's pseudo-label share falls under this part of its first share
+
+
+@dataclass
+class SpclConfig(AdaptConfig):
+    """Hyper-parameters of SPCL (defaults chosen on the synthetic suite of bench/adaptation.py).
+
+    `split` is always `hard`: SPCL draws its hard batches from split/hard and its easy ones from split/easy.
+    """
+
+    lr: float = 1e-4
+    ema: float = 0.999
+    temperature: float = 0.1
+    conf_threshold: float = 0.9
+    lambda_contrast: float = 0.1
+    hard_schedule: str = "linear"
+    hard_start: float = 0.5  # share of hard blocks in the hard batch at the first step (linear)
+    mix_weighting: str = "confidence"
+    easy_weight: float = 0.0  # pseudo-label CE on the easy batch (a second student pass)
+    jitter: float = 0.0  # photometric jitter of the student's mixed view (normalised units)
+    init_blocks: int = 0  # easy blocks of the first prototype pass (0: all of them)
+
+    def __post_init__(self) -> None:
+        self.split = "hard"
+
+
+def hard_share(schedule: str, start: float, step: int, total_steps: int) -> float:
+    """Share of hard blocks in the hard batch at `step` (0-based) of `total_steps`."""
+    if schedule == "constant":
+        return 1.0
+    if schedule == "linear":
+        t = step / max(total_steps - 1, 1)
+        return float(start + (1.0 - start) * min(max(t, 0.0), 1.0))
+    raise CropsError(f"HARD_SCHEDULE {schedule!r} is not one of {', '.join(HARD_SCHEDULES)}.")
+
+
+def hard_count(share: float, batch_size: int) -> int:
+    """Hard blocks in a batch of `batch_size` at a hard `share` (rounded, at least one when the share is > 0)."""
+    n = int(np.floor(share * batch_size + 0.5))
+    if share > 0:
+        n = max(n, 1)
+    return min(max(n, 0), batch_size)
+
+
+def check_spcl_config(cfg: SpclConfig) -> None:
+    """Raise a CropsError for the first SPCL setting that cannot work."""
+    if not 0.0 <= cfg.ema < 1.0:
+        raise CropsError(f"EMA must be in [0, 1), got {cfg.ema}.")
+    if not cfg.temperature > 0:
+        raise CropsError(f"TEMPERATURE must be positive, got {cfg.temperature}.")
+    if not 0.0 <= cfg.conf_threshold < 1.0:
+        raise CropsError(f"CONF_THRESHOLD must be in [0, 1), got {cfg.conf_threshold}.")
+    if cfg.lambda_contrast < 0:
+        raise CropsError(f"LAMBDA_CONTRAST must be 0 or more, got {cfg.lambda_contrast}.")
+    if cfg.hard_schedule not in HARD_SCHEDULES:
+        raise CropsError(f"HARD_SCHEDULE {cfg.hard_schedule!r} is not one of {', '.join(HARD_SCHEDULES)}.")
+    if not 0.0 <= cfg.hard_start <= 1.0:
+        raise CropsError(f"HARD_START must be a share in [0, 1], got {cfg.hard_start}.")
+    if cfg.mix_weighting not in WEIGHTINGS:
+        raise CropsError(f"MIX_WEIGHTING {cfg.mix_weighting!r} is not one of {', '.join(WEIGHTINGS)}.")
+    if cfg.easy_weight < 0:
+        raise CropsError(f"EASY_WEIGHT must be 0 or more, got {cfg.easy_weight}.")
+    if cfg.jitter < 0:
+        raise CropsError(f"JITTER must be 0 or more, got {cfg.jitter}.")
+    if cfg.init_blocks < 0:
+        raise CropsError(f"INIT_BLOCKS must be 0 (all easy blocks) or more, got {cfg.init_blocks}.")
+
+
+class EasyBlocks:
+    """The easy blocks as a deterministic stream: sample j of step s depends only on (seed, s, j),
+    so a resumed run draws the very blocks an uninterrupted one would."""
+
+    def __init__(self, dataset: TargetBlocks, seed: int, per_step: int) -> None:
+        self.stream = BatchStream(dataset, 1, seed=seed, augment=True)
+        self.per_step = int(per_step)
+
+    def draw(self, step: int, first: int, count: int) -> tuple[Tensor, Tensor]:
+        """(images (count, C, H, W), valid (count, H, W)): samples first .. first+count-1 of `step`."""
+        samples = [self.stream.batch(step * self.per_step + first + j) for j in range(count)]
+        return torch.cat([s["image"] for s in samples]), torch.cat([s["valid"] for s in samples])
+
+
+class SPCL(AdaptationMethod):
+    name = "spcl"
+    config_class = SpclConfig
+
+    def __init__(self, config: SpclConfig, student: nn.Module, progress: Any) -> None:
+        super().__init__(config, student, progress)
+        check_spcl_config(config)
+        self.cfg = config
+        self.teacher: EmaTeacher | None = None
+        self.prototypes: PrototypeEstimator | None = None
+        self.easy: EasyBlocks | None = None
+        self.class_names: list[str] = []
+        self.num_classes = int(student.num_classes)
+        self.total_steps = int(config.iterations)
+        self.device = torch.device("cpu")
+        self.amp = False
+        self._generator = torch.Generator()
+        k = self.num_classes
+        self._window = torch.zeros(k, dtype=torch.float64)  # teacher pseudo-labels per class, this window
+        self._reference: np.ndarray | None = None  # class shares of the first window
+        self._last_shares = np.zeros(k)
+        self._warned: set[int] = set()
+        self.init_pixels = 0
+
+    # -- set-up --------------------------------------------------------------------------------
+    def setup(self, context: AdaptationContext) -> None:
+        self.device, self.amp = context.device, context.amp
+        self.total_steps = context.total_steps
+        meta = context.meta
+        self.class_names = meta.class_names
+        store = context.dataset.store
+        easy = store.split("easy") if "easy" in store.splits else np.zeros(0, dtype=np.int64)
+        if len(easy) == 0:
+            raise CropsError(
+                f"The target block store {store.path} has no easy block: SPCL needs both easy and hard blocks; "
+                "run partition again with a larger EASY_FRACTION (or a lower SCORE_THRESHOLD)."
+            )
+        mean, std = meta.normalisation["mean"], meta.normalisation["std"]
+        dataset = TargetBlocks(store, mean, std, easy)
+        self.easy = EasyBlocks(dataset, seed=self.cfg.seed + 1, per_step=2 * self.cfg.batch_size)
+        self.teacher = EmaTeacher(self.student, self.cfg.ema)
+        self.prototypes = PrototypeEstimator(self.num_classes, int(self.student.embedding_dim), self.device)
+        if context.resuming:
+            return  # teacher, prototypes and the collapse watch come from the resume state
+        self._initial_prototypes(dataset, context)
+
+    @torch.no_grad()
+    def _initial_prototypes(self, dataset: TargetBlocks, context: AdaptationContext) -> None:
+        """One pass of the source model over the easy blocks (up to INIT_BLOCKS) starts the prototypes."""
+        assert self.teacher is not None and self.prototypes is not None
+        n = len(dataset)
+        positions = np.arange(n)
+        if 0 < self.cfg.init_blocks < n:
+            rng = np.random.default_rng([int(self.cfg.seed), 11])
+            positions = np.sort(rng.choice(n, size=self.cfg.init_blocks, replace=False))
+        context.progress.log(f"Class prototypes: first pass of the source model over {len(positions)} easy blocks.")
+        bs = self.cfg.batch_size
+        for start in range(0, len(positions), bs):
+            context.progress(start / max(len(positions), 1), "Initial class prototypes")
+            samples = [dataset[int(p)] for p in positions[start : start + bs]]
+            x = torch.stack([s["image"] for s in samples]).to(self.device)
+            valid = torch.stack([s["valid"] for s in samples]).to(self.device)
+            _, confident, _, embedding = self._teacher_view(x, valid)
+            self.prototypes.update(embedding, confident)
+        counts = self.prototypes.count.cpu().numpy()
+        self.init_pixels = int(counts.sum())
+        parts = ", ".join(f"{c} {int(v)}" for c, v in zip(self.class_names, counts, strict=True))
+        context.progress.log(f"Confident easy pixels per class (CONF_THRESHOLD {self.cfg.conf_threshold:g}): {parts}")
+        missing = [c for c, v in zip(self.class_names, counts, strict=True) if v == 0]
+        if missing:
+            context.progress.warn(
+                f"No confident easy pixel of {', '.join(missing)}: no prototype for them yet (one appears once the "
+                "teacher labels such pixels confidently); lower CONF_THRESHOLD if it stays missing."
+            )
+
+    # -- one step --------------------------------------------------------------------------------
+    @torch.no_grad()
+    def _teacher_view(self, x: Tensor, valid: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        """The teacher on `x`: (argmax labels, the same where confident else IGNORE, confidence, embedding)."""
+        assert self.teacher is not None
+        with autocast(x.device, self.amp):
+            out = self.teacher.model(x)
+        probs = out.logits.float().softmax(dim=1)
+        confidence, labels = probs.max(dim=1)
+        valid = valid.bool()
+        ignore = torch.full_like(labels, IGNORE_INDEX)
+        labels = torch.where(valid, labels, ignore)
+        confident = torch.where(confidence >= self.cfg.conf_threshold, labels, ignore)
+        return labels, confident, confidence, out.embedding.float()
+
+    def hard_batch(self, batch: dict[str, Tensor], step: int) -> tuple[Tensor, Tensor, float]:
+        """The step's hard batch: the runner's hard blocks, the curriculum's share of them, easy blocks after."""
+        assert self.easy is not None
+        x, valid = batch["image"], batch["valid"]
+        b = x.shape[0]
+        share = hard_share(self.cfg.hard_schedule, self.cfg.hard_start, step, self.total_steps)
+        n_hard = hard_count(share, b)
+        if n_hard < b:
+            fill_x, fill_valid = self.easy.draw(step, b, b - n_hard)
+            x = torch.cat([x[:n_hard], fill_x.to(x.device)])
+            valid = torch.cat([valid[:n_hard], fill_valid.to(valid.device)])
+        return x, valid, n_hard / b
+
+    def loss(self, batch: dict[str, Tensor], step: int) -> tuple[Tensor, dict[str, float]]:
+        assert self.teacher is not None and self.prototypes is not None and self.easy is not None
+        cfg = self.cfg
+        hard_x, hard_valid, share = self.hard_batch(batch, step)
+        b = hard_x.shape[0]
+        easy_x, easy_valid = self.easy.draw(step, 0, b)
+        easy_x, easy_valid = easy_x.to(hard_x.device), easy_valid.to(hard_x.device)
+
+        labels, confident, confidence, embedding = self._teacher_view(
+            torch.cat([easy_x, hard_x]), torch.cat([easy_valid, hard_valid])
+        )
+        self.prototypes.update(embedding[:b], confident[:b])
+        self._window += torch.bincount(labels[labels != IGNORE_INDEX].flatten().cpu(),
+                                       minlength=self.num_classes).double()[: self.num_classes]
+
+        self._generator.manual_seed(int(cfg.seed) * 1_000_003 + step)
+        mixed = class_mix(
+            easy_x, easy_valid, labels[:b], confidence[:b],
+            hard_x, hard_valid, labels[b:], confidence[b:],
+            self.num_classes, self._generator, cfg.mix_weighting, cfg.conf_threshold,
+        )
+        view = photometric_jitter(mixed.image, mixed.valid, cfg.jitter, self._generator)
+        if cfg.easy_weight > 0:
+            easy_view = photometric_jitter(easy_x, easy_valid, cfg.jitter, self._generator)
+            view = torch.cat([view, easy_view])
+        with autocast(view.device, self.amp):
+            out = self.student(view)
+        logits, student_embedding = out.logits.float(), out.embedding.float()
+
+        mix_ce = cross_entropy(logits[:b], mixed.labels, mixed.weight)
+        contrast = prototype_contrastive_loss(
+            student_embedding[:b], confident[b:], self.prototypes.prototypes(), cfg.temperature,
+            mask=~mixed.mask, known=self.prototypes.initialised,
+        )
+        loss = mix_ce + cfg.lambda_contrast * contrast
+        terms = {"mix_ce": float(mix_ce.detach()), "contrast": float(contrast.detach())}
+        if cfg.easy_weight > 0:
+            easy_ce = cross_entropy(logits[b:], labels[:b], confidence[:b])
+            loss = loss + cfg.easy_weight * easy_ce
+            terms["easy_ce"] = float(easy_ce.detach())
+        hard_valid_pixels = float(hard_valid.sum())
+        terms["confident"] = float((confident[b:] != IGNORE_INDEX).sum()) / max(hard_valid_pixels, 1.0)
+        terms["hard_share"] = share
+        return loss, terms
+
+    def after_step(self, step: int) -> None:
+        assert self.teacher is not None
+        self.teacher.update(self.student, step)
+        done = step + 1
+        if done % LOG_EVERY == 0 or done == self.total_steps:
+            self._watch(done)
+
+    # -- collapse watch ------------------------------------------------------------------------
+    def _watch(self, step: int) -> None:
+        """Log the pseudo-label class shares and prototype norms; warn when a class is fading."""
+        assert self.prototypes is not None
+        total = float(self._window.sum())
+        if total <= 0:
+            return
+        shares = (self._window / total).numpy()
+        self._window.zero_()
+        self._last_shares = shares
+        if self._reference is None:
+            self._reference = shares.copy()
+        norms = self.prototypes.norms().cpu().numpy()
+        similarity = self._max_similarity()
+        for name, share, norm in zip(self.class_names, shares, norms, strict=True):
+            self.progress.metric("pseudo_label_share", float(share), step, **{"class": name})
+            self.progress.metric("prototype_norm", float(norm), step, **{"class": name})
+        self.progress.metric("prototype_max_similarity", similarity, step)
+        parts = ", ".join(
+            f"{n} {s:.1%} |p| {v:.3f}" for n, s, v in zip(self.class_names, shares, norms, strict=True)
+        )
+        self.progress.log(f"Step {step}: pseudo-labels {parts}; max prototype cosine {similarity:.3f}")
+        for k, (now, first) in enumerate(zip(shares, self._reference, strict=True)):
+            if k not in self._warned and first > 0.01 and now < COLLAPSE_RATIO * first:
+                self._warned.add(k)
+                self.progress.warn(
+                    f"Pseudo-labels of {self.class_names[k]} fell from {first:.1%} to {now:.1%} of the pixels: the "
+                    "teacher may be collapsing onto other classes; consider a lower LR, a higher EMA or fewer "
+                    "ITERATIONS."
+                )
+
+    def _max_similarity(self) -> float:
+        assert self.prototypes is not None
+        known = self.prototypes.initialised
+        if int(known.sum()) < 2:
+            return 0.0
+        sim = self.prototypes.similarities()[known][:, known].clone()
+        sim.fill_diagonal_(-1.0)
+        return float(sim.max())
+
+    # -- saving and resuming ---------------------------------------------------------------------
+    def model_to_save(self) -> nn.Module:
+        assert self.teacher is not None
+        return self.teacher.model
+
+    def state_tensors(self) -> dict[str, Tensor]:
+        assert self.teacher is not None and self.prototypes is not None
+        out = {f"teacher.{k}": v for k, v in self.teacher.state_dict().items()}
+        out.update({f"prototypes.{k}": v for k, v in self.prototypes.state_dict().items()})
+        out["watch.window"] = self._window.clone()
+        return out
+
+    def state_info(self) -> dict[str, Any]:
+        return {
+            "reference_shares": None if self._reference is None else [float(v) for v in self._reference],
+            "last_shares": [float(v) for v in self._last_shares],
+            "warned": sorted(self._warned),
+            "init_pixels": self.init_pixels,
+        }
+
+    def load_state(self, tensors: dict[str, Tensor], info: dict[str, Any]) -> None:
+        assert self.teacher is not None and self.prototypes is not None
+        self.teacher.load_state_dict(split_prefixed(tensors, "teacher."))
+        self.prototypes.load_state_dict(split_prefixed(tensors, "prototypes."))
+        self.prototypes.to(self.device)
+        self._window = tensors["watch.window"].double().clone()
+        ref = info.get("reference_shares")
+        self._reference = None if ref is None else np.asarray(ref, dtype=np.float64)
+        self._last_shares = np.asarray(info.get("last_shares", self._last_shares), dtype=np.float64)
+        self._warned = {int(k) for k in info.get("warned", [])}
+        self.init_pixels = int(info.get("init_pixels", 0))
+
+    def summary(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"init_prototype_pixels": self.init_pixels}
+        if self.prototypes is not None:
+            out["prototype_norms"] = [round(float(v), 4) for v in self.prototypes.norms().tolist()]
+            out["prototype_pixels"] = [int(v) for v in self.prototypes.count.tolist()]
+            out["prototype_max_similarity"] = round(self._max_similarity(), 4)
+        out["pseudo_label_class_shares"] = [round(float(v), 4) for v in self._last_shares]
+        if self._reference is not None:
+            out["first_pseudo_label_class_shares"] = [round(float(v), 4) for v in self._reference]
+        return out
+
+
+METHOD = SPCL

@@ -1,0 +1,102 @@
+"""Adapt a source model to a partitioned target block store with SPCL (no source data needed).
+
+Semantic Prototypical Contrastive Learning: a teacher (EMA of the student, momentum EMA) labels an
+easy batch (split/easy) and a hard batch (split/hard) each step; class prototypes are the running
+means of the teacher's embeddings of confident easy pixels (confidence >= CONF_THRESHOLD); the
+student learns a ClassMix of easy classes pasted onto hard blocks, each pixel's cross-entropy
+weighted by the teacher's confidence (MIX_WEIGHTING), plus LAMBDA_CONTRAST x a prototype contrastive
+loss on confident hard pixels (similarity to the prototypes / TEMPERATURE). HARD_SCHEDULE linear
+starts the hard batch at HARD_START hard blocks (the rest easy) and ends all hard; constant is all
+hard from the start. Run partition on BLOCKS first. Only MODEL and the target store's images are
+read. Written: OUTPUT (.safetensors, the teacher; provenance: source model SHA-256, target store,
+all hyper-parameters), `<name>.adapt.json` (configuration, loss history, prototype norms and
+pseudo-label class shares) and `<name>.resume.safetensors` (continue with RESUME). Cancel keeps the
+last complete checkpoint.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from ..cli import option
+from ..errors import CropsError
+from ..progress import Progress
+from .train_source import parse_bool
+
+HARD_SCHEDULES = ("linear", "constant")  # as adapt.spcl.HARD_SCHEDULES (kept light: no torch here)
+MIX_WEIGHTINGS = ("confidence", "share")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(option("MODEL"), required=True, help="source model checkpoint (.safetensors)")
+    parser.add_argument(option("BLOCKS"), required=True, help="target block store (.h5) after partition (easy / hard)")
+    parser.add_argument(option("ITERATIONS"), type=int, default=None, help="optimiser steps (default 300)")
+    parser.add_argument(option("BATCH_SIZE"), type=int, default=None, help="blocks per batch, easy and hard each (8)")
+    parser.add_argument(option("LR"), type=float, default=None, help="peak learning rate (AdamW; default 1e-4)")
+    parser.add_argument(option("WEIGHT_DECAY"), type=float, default=None, help="AdamW weight decay (1e-4)")
+    parser.add_argument(option("WARMUP"), type=float, default=None, help="warm-up, fraction of the steps (0.05)")
+    parser.add_argument(option("EMA"), type=float, default=None, help="teacher EMA momentum (0.999)")
+    parser.add_argument(option("TEMPERATURE"), type=float, default=None, help="contrastive temperature (0.1)")
+    parser.add_argument(option("CONF_THRESHOLD"), type=float, default=None,
+                        help="confident pixel: teacher max probability >= this (0.9)")
+    parser.add_argument(option("LAMBDA_CONTRAST"), type=float, default=None,
+                        help="weight of the contrastive loss (0.1)")
+    parser.add_argument(option("HARD_SCHEDULE"), choices=HARD_SCHEDULES, default=None,
+                        help="share of hard blocks in the hard batch: linear (HARD_START -> 1) or constant (1)")
+    parser.add_argument(option("HARD_START"), type=float, default=None,
+                        help="linear schedule: share of hard blocks at the first step (0.5)")
+    parser.add_argument(option("MIX_WEIGHTING"), choices=MIX_WEIGHTINGS, default=None,
+                        help="ClassMix pixel weight: the teacher's confidence, or the block's confident share")
+    parser.add_argument(option("EASY_WEIGHT"), type=float, default=None,
+                        help="weight of a pseudo-label CE on the easy batch (0: off; costs a second pass)")
+    parser.add_argument(option("JITTER"), type=float, default=None,
+                        help="photometric jitter of the student's mixed view (0: none)")
+    parser.add_argument(option("INIT_BLOCKS"), type=int, default=None,
+                        help="easy blocks of the first prototype pass (0: all)")
+    parser.add_argument(option("DEVICE"), choices=["auto", "cpu", "cuda"], default="auto", help="where to run")
+    parser.add_argument(option("AMP"), type=parse_bool, default=True, help="mixed precision on CUDA (true/false)")
+    parser.add_argument(option("THREADS"), type=int, default=0, help="CPU threads for torch (0: torch's default)")
+    parser.add_argument(option("SEED"), type=int, default=0, help="random seed (deterministic on CPU)")
+    parser.add_argument(option("CHECKPOINT_EVERY"), type=int, default=0,
+                        help="steps between checkpoints (0: every two minutes and at the end)")
+    parser.add_argument(option("RESUME"), default="", help="resume state (.resume.safetensors) or the adapted model")
+    parser.add_argument(option("OUTPUT"), required=True, help="adapted model checkpoint to write (.safetensors)")
+
+
+def check_partitioned(blocks: str) -> None:
+    """A CropsError saying what to do when the store has no easy / hard blocks (SPCL needs both)."""
+    from ..blocks import BlockStore
+
+    with BlockStore(blocks) as store:
+        splits = store.splits
+        if "easy" not in splits or "hard" not in splits:
+            raise CropsError(f"{store.path} has no easy / hard partition: run partition on it first (SPCL needs both).")
+        for name in ("easy", "hard"):
+            if len(store.split(name)) == 0:
+                raise CropsError(
+                    f"{store.path} has no {name} block: SPCL needs both easy and hard blocks; run partition again "
+                    "with another EASY_FRACTION (or SCORE_THRESHOLD)."
+                )
+
+
+_HYPERPARAMETERS = ("iterations", "batch_size", "lr", "weight_decay", "warmup", "ema", "temperature", "conf_threshold",
+                    "lambda_contrast", "hard_schedule", "hard_start", "mix_weighting", "easy_weight", "jitter",
+                    "init_blocks")
+
+
+def run(args: argparse.Namespace, progress: Progress) -> dict[str, Any]:
+    import torch
+
+    from ..adapt import adapt
+    from ..adapt.spcl import SpclConfig
+
+    if args.threads and args.threads > 0:
+        torch.set_num_threads(args.threads)
+    check_partitioned(args.blocks)
+    values = {k: getattr(args, k) for k in _HYPERPARAMETERS if getattr(args, k) is not None}
+    config = SpclConfig(
+        model=args.model, blocks=args.blocks, output=args.output, device=args.device, amp=args.amp, seed=args.seed,
+        resume=args.resume or "", checkpoint_every=args.checkpoint_every, **values,
+    )
+    return adapt("spcl", config, progress)

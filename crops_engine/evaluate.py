@@ -1,0 +1,417 @@
+"""Accuracy of a class map against reference labels: confusion matrix and metrics, as HTML and JSON.
+
+Which class a class-map value means (the prediction's classes), in this order:
+1. the MODEL checkpoint given, 2. the checkpoint named in the class map's `CROPS_MODEL` metadata
+(written by infer) when that file still exists and its classes agree with the map, 3. the
+category names stored in the class map (its palette), 4. the labels of its `.qml` sidecar.
+
+The reference is a code raster, or polygons with LABEL_FIELD, put on the class map's grid
+(warped with nearest neighbour / reprojected and rasterised) and turned into classes by
+CLASS_MAP (e.g. `1200=maize; *=other; 0=ignore`). Without CLASS_MAP the first of these that gives
+the reference a class is used: the model's training class map (when the model is known), the
+class map's own class names and codes (a polygon attribute holding names like `maize`), the label
+values as classes (0 = ignore, named from a `classes.csv` beside the labels).
+
+Reference classes are matched to prediction classes by name (case-insensitive), then by code. A
+reference class no prediction class matches stays in the table as a class that is never
+predicted (IoU 0) and is warned about; if none matches, that is an error. Only pixels where the
+reference has a class and the class map is not nodata count. The class map is read window by
+window, so memory does not grow with its size. numpy and GDAL only: no torch needed.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import math
+import os
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from osgeo import gdal
+
+from . import __version__
+from .atomic import atomic_path
+from .checkpoint import CheckpointMeta, read_metadata
+from .classes import CropClass, default_colour
+from .errors import CropsError
+from .labels import IGNORE, ClassMap, open_labels, parse_class_map
+from .metrics import ConfusionAccumulator, summarise
+from .progress import Progress, silent
+from .raster import Grid, open_raster
+
+WINDOW_PIXELS = 1 << 22  # ~4 M pixels per window
+
+
+@dataclass(frozen=True)
+class PredictionClasses:
+    """The classes of a class map and where they were found."""
+
+    classes: list[CropClass]
+    source: str
+    meta: CheckpointMeta | None = None
+
+
+def _norm(name: str) -> str:
+    return " ".join(str(name).split()).casefold()
+
+
+def _category_classes(band: gdal.Band, nodata: float | None) -> list[CropClass]:
+    names = band.GetCategoryNames() or []
+    table = band.GetColorTable()
+    out = []
+    for value, name in enumerate(names):
+        if not name or (nodata is not None and value == nodata):
+            continue
+        colour = default_colour(value)
+        if table is not None and value < table.GetCount():
+            r, g, b, _ = table.GetColorEntry(value)
+            colour = f"#{r:02x}{g:02x}{b:02x}"
+        out.append(CropClass(value, name, colour))
+    return out
+
+
+def _qml_classes(raster: Path) -> list[CropClass]:
+    qml = raster.with_suffix(".qml")
+    if not qml.is_file():
+        return []
+    try:
+        root = ET.parse(qml).getroot()
+    except ET.ParseError:
+        return []
+    out = []
+    for entry in root.iter("paletteEntry"):
+        try:
+            value = int(entry.get("value", ""))
+        except ValueError:
+            continue
+        label = entry.get("label") or ""
+        if label:
+            out.append(CropClass(value, label, entry.get("color") or default_colour(value)))
+    return out
+
+
+def prediction_classes(
+    class_map: str | os.PathLike[str], ds: gdal.Dataset, model: str | os.PathLike[str] | None, progress: Progress
+) -> PredictionClasses:
+    """The class map's classes (value, name, colour, code); see the module doc for the order."""
+    band = ds.GetRasterBand(1)
+    nodata = band.GetNoDataValue()
+    categories = _category_classes(band, nodata)
+    if model:
+        meta = read_metadata(model)
+        if categories and [_norm(c.name) for c in categories] != [_norm(c.name) for c in meta.classes]:
+            progress.warn(
+                f"The class map's category names ({', '.join(c.name for c in categories)}) differ from the classes "
+                f"of MODEL {model} ({', '.join(meta.class_names)}); using the model's."
+            )
+        return PredictionClasses(list(meta.classes), f"model {model}", meta)
+    named_model = (ds.GetMetadata() or {}).get("CROPS_MODEL", "")
+    if named_model and Path(named_model).is_file():
+        try:
+            meta = read_metadata(named_model)
+        except CropsError:
+            meta = None
+        if meta is not None and (
+            not categories or [_norm(c.name) for c in categories] == [_norm(c.name) for c in meta.classes]
+        ):
+            return PredictionClasses(list(meta.classes), f"model {named_model} (named in the class map)", meta)
+    if categories:
+        return PredictionClasses(categories, "the class map's category names")
+    from_qml = _qml_classes(Path(class_map))
+    if from_qml:
+        return PredictionClasses(from_qml, f"the style {Path(class_map).with_suffix('.qml')}")
+    raise CropsError(
+        f"The class map {class_map} does not say which class each value is (no category names, no .qml style): "
+        "give MODEL, the checkpoint that produced it."
+    )
+
+
+def _reference_class_map(
+    class_map_text: str | None, prediction: PredictionClasses, progress: Progress
+) -> ClassMap | None:
+    """CLASS_MAP when given, else the model's training class map (from its provenance), else None."""
+    if class_map_text and class_map_text.strip():
+        return parse_class_map(class_map_text)
+    meta = prediction.meta
+    text = str((meta.provenance if meta is not None else {}).get("class_map") or "")
+    return parse_class_map(text) if text.strip() else None
+
+
+def _names_class_map(classes: list[CropClass]) -> str:
+    """`maize,1200=maize; ...`: reference values equal to a class's name (any case) or code give that class."""
+    entries = []
+    for c in classes:
+        keys = [c.name] if not set(c.name) & set(",;=#*") and not c.name.strip().lstrip("-").isdigit() else []
+        keys += [str(c.code)] if c.code is not None else []
+        if keys and not set(c.name) & set(";=#"):
+            entries.append(f"{','.join(keys)}={c.name}")
+    return "; ".join(entries)
+
+
+def _open_reference(
+    reference: str | os.PathLike[str], grid: Grid, label_field: str | None, class_map_text: str | None,
+    predicted: PredictionClasses, progress: Progress,
+) -> Any:
+    """The reference as classes on `grid`: CLASS_MAP when given, else the first of the model's training class
+    map, the class map's own names and codes, and the label values themselves that gives a class."""
+    if class_map_text and class_map_text.strip():
+        return open_labels(reference, grid, None, label_field=label_field, class_map=class_map_text,
+                           progress=progress)
+    candidates: list[tuple[str, ClassMap | None]] = []
+    model_map = _reference_class_map(None, predicted, silent())
+    if model_map is not None:
+        candidates.append(("the model's training class map", model_map))
+    names_map = _names_class_map(predicted.classes)
+    if names_map:
+        candidates.append(("the class map's class names and codes", parse_class_map(names_map)))
+    candidates.append(("the label values as classes", None))
+    error: CropsError | None = None
+    for what, cmap in candidates:
+        try:
+            labels = open_labels(reference, grid, None, label_field=label_field, class_map=cmap, progress=silent())
+        except CropsError as exc:
+            error = error or exc
+            continue
+        progress.log(f"No CLASS_MAP given: reference classes from {what} ({labels.class_map.text}).")
+        return labels
+    assert error is not None
+    raise error
+
+
+def match_classes(
+    reference: list[CropClass], predicted: list[CropClass]
+) -> tuple[list[CropClass], np.ndarray, list[dict[str, Any]]]:
+    """(table classes, lookup reference value -> table index (256 entries, 255 = ignore), matching report).
+
+    The table lists the prediction's classes (index k = k-th predicted class), then reference
+    classes that match none of them.
+    """
+    table = list(predicted)
+    by_name = {_norm(c.name): k for k, c in enumerate(predicted)}
+    by_code = {c.code: k for k, c in enumerate(predicted) if c.code is not None}
+    lut = np.full(256, IGNORE, dtype=np.uint8)
+    report = []
+    for ref in reference:
+        k, how = by_name.get(_norm(ref.name)), "name"
+        if k is None and ref.code is not None and ref.code in by_code:
+            k, how = by_code[ref.code], "code"
+        if k is None:
+            k, how = len(table), "none"
+            table.append(CropClass(k, ref.name, ref.colour, ref.code))
+        elif table[k].code is None and ref.code is not None:  # the reference knows the code
+            table[k] = CropClass(table[k].value, table[k].name, table[k].colour, ref.code)
+        lut[ref.value] = k
+        report.append({"reference": ref.name, "reference_code": ref.code, "prediction": table[k].name
+                       if how != "none" else None, "matched_by": how})
+    return table, lut, report
+
+
+def _valid_mask(band: gdal.Band, values: np.ndarray, nodata: float | None, needs_mask: bool,
+                window: tuple[int, int, int, int]) -> np.ndarray:
+    valid = np.ones(values.shape, dtype=bool)
+    if nodata is not None and not math.isnan(nodata):
+        valid &= values != nodata
+    if needs_mask:
+        valid &= band.GetMaskBand().ReadAsArray(*window) > 0
+    return valid
+
+
+def evaluate_class_map(
+    class_map: str | os.PathLike[str],
+    reference: str | os.PathLike[str],
+    output: str | os.PathLike[str] | None = None,
+    output_json: str | os.PathLike[str] | None = None,
+    label_field: str | None = None,
+    reference_class_map: str | None = None,
+    model: str | os.PathLike[str] | None = None,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Compare `class_map` with `reference`; write the HTML report `output` and/or `output_json`.
+
+    Returns the figures (overall accuracy, mean IoU, mean F1, kappa, pixels) and the paths.
+    """
+    progress = progress or silent()
+    class_map = Path(class_map)
+    for path, what in ((output, "OUTPUT"), (output_json, "OUTPUT_JSON")):
+        if path and Path(path).resolve() in (class_map.resolve(), Path(str(reference)).resolve()):
+            raise CropsError(f"{what} {path} would overwrite an input; choose another file name.")
+    ds = open_raster(class_map)
+    grid = Grid.of(ds)
+    band = ds.GetRasterBand(1)
+    if band.DataType not in (gdal.GDT_Byte, gdal.GDT_UInt16, gdal.GDT_Int16, gdal.GDT_UInt32, gdal.GDT_Int32):
+        raise CropsError(
+            f"{class_map} holds {gdal.GetDataTypeName(band.DataType)} values: a class map holds integer class "
+            "values (the output of infer)."
+        )
+    predicted = prediction_classes(class_map, ds, model, progress)
+    progress.log(f"Classes of the class map from {predicted.source}: "
+                 + ", ".join(f"{c.value}={c.name}" for c in predicted.classes))
+    labels = _open_reference(reference, grid, label_field, reference_class_map, predicted, progress.sub(0.0, 0.1))
+    table, lut, matching = match_classes(list(labels.classes), predicted.classes)
+    if all(m["matched_by"] == "none" for m in matching):
+        raise CropsError(
+            f"No reference class ({', '.join(c.name for c in labels.classes)}) matches a class of the class map "
+            f"({', '.join(c.name for c in predicted.classes)}): name the reference classes like the model's in "
+            "CLASS_MAP (e.g. '1200=maize; *=other; 0=ignore')."
+        )
+    for m in matching:
+        if m["matched_by"] == "none":
+            progress.warn(f"Reference class {m['reference']!r} is not a class of the class map: it counts as "
+                          "never predicted.")
+    value_to_index = np.full(65536, -1, dtype=np.int64)
+    for k, c in enumerate(predicted.classes):
+        if not 0 <= c.value < 65536:
+            raise CropsError(f"Class value {c.value} of {c.name!r} cannot be in a class map.")
+        value_to_index[c.value] = k
+
+    nodata = band.GetNoDataValue()
+    flags = band.GetMaskFlags()
+    needs_mask = not (flags & gdal.GMF_ALL_VALID or flags & gdal.GMF_NODATA)
+    acc = ConfusionAccumulator(len(table))
+    rows = max(1, WINDOW_PIXELS // max(grid.width, 1))
+    block_rows = band.GetBlockSize()[1]
+    if block_rows > 1 and rows > block_rows:
+        rows -= rows % block_rows
+    sub = progress.sub(0.1, 0.95)
+    labelled_pixels = 0
+    for yoff in range(0, grid.height, rows):
+        h = min(rows, grid.height - yoff)
+        window = (0, yoff, grid.width, h)
+        values = band.ReadAsArray(*window)
+        valid = _valid_mask(band, values, nodata, needs_mask, window)
+        ref = lut[labels.read(*window)]
+        labelled = ref != IGNORE
+        labelled_pixels += int(labelled.sum())
+        keep = labelled & valid
+        pred = values[keep].astype(np.int64)
+        if pred.size:
+            inside = (pred >= 0) & (pred < 65536)
+            index = np.where(inside, value_to_index[np.clip(pred, 0, 65535)], -1)
+            if (index < 0).any():
+                bad = sorted(set(pred[index < 0].tolist()))[:10]
+                raise CropsError(
+                    f"The class map {class_map} holds values {bad} that are no class of {predicted.source} and not "
+                    f"its nodata ({nodata}): give MODEL, the checkpoint that made the map, or set the nodata value."
+                )
+            acc.update(index, ref[keep])
+        sub((yoff + h) / grid.height, f"Rows {yoff + h} of {grid.height}")
+    if acc.matrix.sum() == 0:
+        reason = ("the reference gives no class on the class map's extent" if labelled_pixels == 0
+                  else f"the class map is nodata at all {labelled_pixels} labelled pixels")
+        raise CropsError(
+            f"No pixel to evaluate: {reason}. Check that the reference ({labels.description}) covers the class "
+            "map and that CLASS_MAP names its codes."
+        )
+    summary = summarise(acc.matrix, [c.name for c in table])
+    document = {
+        "created_by": f"crops_engine {__version__}",
+        "class_map": str(class_map),
+        "reference": str(reference),
+        "label_field": label_field or None,
+        "reference_class_map": labels.class_map.text,
+        "classes_from": predicted.source,
+        "matching": matching,
+        "labelled_pixels": labelled_pixels,
+        "nodata_pixels_skipped": labelled_pixels - int(acc.matrix.sum()),
+        **{k: v for k, v in summary.items() if k != "classes"},
+        "per_class": [
+            {"class_value": c.value if k < len(predicted.classes) else None, "code": c.code, "colour": c.colour,
+             **metrics}
+            for k, (c, metrics) in enumerate(zip(table, summary["classes"], strict=True))
+        ],
+    }
+    result: dict[str, Any] = {
+        "overall_accuracy": summary["overall_accuracy"],
+        "mean_iou": summary["mean_iou"],
+        "mean_f1": summary["mean_f1"],
+        "kappa": summary["kappa"],
+        "pixels": summary["pixels"],
+    }
+    if output_json:
+        with atomic_path(output_json) as tmp:
+            tmp.write_text(json.dumps(document, indent=2), encoding="utf-8")
+        result["output_json"] = str(output_json)
+    if output:
+        with atomic_path(output) as tmp:
+            tmp.write_text(render_html(document), encoding="utf-8")
+        result["output"] = str(output)
+    progress.log(
+        f"{summary['pixels']} pixels: overall accuracy {_pct(summary['overall_accuracy'])}, mean IoU "
+        f"{_num(summary['mean_iou'])}, kappa {_num(summary['kappa'])}."
+    )
+    for name in ("overall_accuracy", "mean_iou", "mean_f1", "kappa"):
+        if summary[name] is not None:
+            progress.metric(name, summary[name])
+    progress(1.0, "Evaluation written")
+    return result
+
+
+def _num(value: float | None, digits: int = 4) -> str:
+    return "–" if value is None else f"{value:.{digits}f}"
+
+
+def _pct(value: float | None) -> str:
+    return "–" if value is None else f"{100 * value:.2f} %"
+
+
+def render_html(doc: dict[str, Any]) -> str:
+    """A self-contained HTML page: summary, per-class table, confusion matrix."""
+    e = html.escape
+    summary_rows = "".join(
+        f"<tr><th>{e(label)}</th><td>{value}</td></tr>"
+        for label, value in (
+            ("Pixels evaluated", f"{doc['pixels']:,}"),
+            ("Overall accuracy", _pct(doc["overall_accuracy"])),
+            ("Mean IoU", _num(doc["mean_iou"])),
+            ("Mean F1", _num(doc["mean_f1"])),
+            ("Cohen's kappa", _num(doc["kappa"])),
+        )
+    )
+    class_rows = "".join(
+        f"<tr><td><span class='sw' style='background:{e(c['colour'])}'></span>{e(c['name'])}</td>"
+        f"<td>{_num(c['iou'])}</td><td>{_num(c['f1'])}</td><td>{_num(c['precision'])}</td>"
+        f"<td>{_num(c['recall'])}</td><td>{c['reference_pixels']:,}</td><td>{c['predicted_pixels']:,}</td></tr>"
+        for c in doc["per_class"]
+    )
+    names = [c["name"] for c in doc["per_class"]]
+    head = "".join(f"<th>{e(n)}</th>" for n in names)
+    cm_rows = "".join(
+        f"<tr><th>{e(names[i])}</th>" + "".join(f"<td>{v:,}</td>" for v in row) + "</tr>"
+        for i, row in enumerate(doc["confusion_matrix"])
+    )
+    matching = "".join(
+        f"<li>{e(m['reference'])} &rarr; {e(m['prediction']) if m['prediction'] else '<em>no class of the map</em>'}"
+        f" ({e(m['matched_by'])})</li>"
+        for m in doc["matching"]
+    )
+    return f"""<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>CROPS evaluation</title>
+<style>
+body {{ font-family: sans-serif; margin: 1.5em; }}
+table {{ border-collapse: collapse; margin-bottom: 1.5em; }}
+th, td {{ border: 1px solid #bbb; padding: 0.25em 0.6em; text-align: right; }}
+th {{ background: #f0f0f0; }}
+td:first-child {{ text-align: left; }}
+.sw {{ display: inline-block; width: 0.9em; height: 0.9em; margin-right: 0.4em; border: 1px solid #666; }}
+</style></head><body>
+<h1>Class map evaluation</h1>
+<p>Class map: <code>{e(doc['class_map'])}</code><br>Reference: <code>{e(doc['reference'])}</code>
+{f"(field <code>{e(doc['label_field'])}</code>)" if doc.get('label_field') else ''}<br>
+Reference classes: <code>{e(doc['reference_class_map'])}</code><br>
+Classes of the map from {e(doc['classes_from'])}.</p>
+<h2>Summary</h2><table>{summary_rows}</table>
+<h2>Per class</h2>
+<table><tr><th>Class</th><th>IoU</th><th>F1</th><th>Precision</th><th>Recall</th><th>Reference px</th>
+<th>Predicted px</th></tr>{class_rows}</table>
+<h2>Confusion matrix</h2><p>Rows: reference; columns: prediction.</p>
+<table><tr><th></th>{head}</tr>{cm_rows}</table>
+<h2>Class matching</h2><ul>{matching}</ul>
+<p>Only pixels where the reference has a class and the class map is not nodata are counted
+({doc['nodata_pixels_skipped']:,} labelled pixels were nodata in the map).</p>
+</body></html>
+"""
+

@@ -1,0 +1,416 @@
+"""SPCL: prototype estimator, contrastive loss, ClassMix, EMA, curriculum, the adaptation run (loss,
+provenance, cancel + exact resume, bad input, CLI) and that no adaptation method opens source data."""
+
+from __future__ import annotations
+
+import builtins
+import io
+import json
+import math
+import threading
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("h5py")
+pytest.importorskip("timm")
+
+from crops_engine.adapt import METHODS, adapt, make_config  # noqa: E402
+from crops_engine.adapt.classmix import IGNORE_INDEX, class_mix, class_mix_masks, mix_weights  # noqa: E402
+from crops_engine.adapt.common import EmaTeacher, log_path  # noqa: E402
+from crops_engine.adapt.prototypes import PrototypeEstimator, prototype_contrastive_loss  # noqa: E402
+from crops_engine.adapt.spcl import SpclConfig, hard_count, hard_share  # noqa: E402
+from crops_engine.blocks import BlockStore, build_block_store, write_partition  # noqa: E402
+from crops_engine.checkpoint import file_sha256, load_model, read_metadata  # noqa: E402
+from crops_engine.errors import Cancelled, CropsError  # noqa: E402
+from crops_engine.progress import Progress  # noqa: E402
+from crops_engine.raster import Grid, create_geotiff, epsg_wkt, finish_geotiff  # noqa: E402
+from crops_engine.train import TrainConfig, train_source  # noqa: E402
+from crops_engine.training_state import load_training_state, resume_path  # noqa: E402
+
+torch.set_num_threads(1)
+
+TINY = dict(encoder="test_resnet", decoder_channels=[16, 8, 8, 8, 8], embedding_dim=8)
+
+
+# -- a tiny source / target pair ------------------------------------------------------------------
+
+
+def write_scene(folder, shift=0.0, seed=0, width=128, height=64):
+    """A 3-band composite whose class shows in band 1 (checkerboard of 16 px fields), and its labels.
+    `shift` moves band 1 and 2 of every pixel: the target's domain shift."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    grid = Grid(width, height, (500000.0, 10.0, 0.0, 5600000.0, 0.0, -10.0), epsg_wkt(32631))
+    yy, xx = np.mgrid[0:height, 0:width]
+    fields = ((xx // 16 + yy // 16) % 2).astype(np.uint8)
+    x = rng.normal(0.2, 0.05, (3, height, width)).astype(np.float32)
+    x[0] += 0.3 * fields + shift
+    x[1] += shift
+    composite = folder / "composite.tif"
+    ds = create_geotiff(composite, grid, 3, np.float32, -9999.0, ["b1", "b2", "b3"])
+    for i in range(3):
+        ds.GetRasterBand(i + 1).WriteArray(x[i])
+    finish_geotiff(ds)
+    labels = folder / "labels.tif"
+    ds = create_geotiff(labels, grid, 1, np.uint16, 0)
+    ds.GetRasterBand(1).WriteArray(np.where(fields == 1, 1200, 1100).astype(np.uint16))
+    finish_geotiff(ds)
+    return composite, labels
+
+
+@pytest.fixture(scope="module")
+def pair(tmp_path_factory):
+    """{source_store, model, target, ...}: a source model trained briefly, a partitioned target store."""
+    root = tmp_path_factory.mktemp("spcl")
+    composite, labels = write_scene(root / "source")
+    source_store = root / "source.h5"
+    build_block_store(composite, source_store, labels=labels, class_map="1200=maize; *=other",
+                      block_size=32, val_fraction=0.25, val_group_size=1, seed=0)
+    model = root / "source.safetensors"
+    train_source(TrainConfig(blocks=str(source_store), output=str(model), arch_args=TINY, batch_size=4, lr=3e-3,
+                             device="cpu", iterations=30, seed=0))
+    target_composite, target_labels = write_scene(root / "target", shift=0.05, seed=1)
+    target = root / "target.h5"
+    build_block_store(target_composite, target, block_size=32)
+    n = len(BlockStore(target))
+    write_partition(target, np.linspace(1.0, 0.0, n), np.arange(0, n, 2), np.arange(1, n, 2))
+    return {"root": root, "source_store": source_store, "source_folder": root / "source", "model": model,
+            "target": target, "target_folder": root / "target"}
+
+
+def spcl_config(pair, output, **kw):
+    base = dict(model=str(pair["model"]), blocks=str(pair["target"]), output=str(output), iterations=6,
+                batch_size=2, lr=1e-3, device="cpu", seed=1, conf_threshold=0.6, checkpoint_every=2)
+    base.update(kw)
+    return SpclConfig(**base)
+
+
+class Recorder:
+    """Collects events; sets cancel once the progress text reports step `cancel_at` done."""
+
+    def __init__(self, cancel_at: int | None = None) -> None:
+        self.events: list[tuple[str, dict]] = []
+        self.cancel = threading.Event()
+        self.cancel_at = cancel_at
+
+    def __call__(self, event, payload):
+        self.events.append((event, payload))
+        if self.cancel_at and event == "progress" and payload.get("text", "").startswith(f"Step {self.cancel_at}/"):
+            self.cancel.set()
+
+    def progress(self) -> Progress:
+        return Progress(self, self.cancel)
+
+    def logs(self) -> list[str]:
+        return [p["text"] for e, p in self.events if e == "log"]
+
+
+# -- prototypes and the contrastive loss ------------------------------------------------------------
+
+
+def test_prototype_estimator_equals_the_direct_mean_however_batched():
+    gen = torch.Generator().manual_seed(0)
+    k, d = 3, 5
+    batches = []
+    for n in (2, 1, 3):
+        emb = torch.nn.functional.normalize(torch.randn(n, d, 4, 6, generator=gen), dim=1)
+        labels = torch.randint(0, k, (n, 4, 6), generator=gen)
+        labels[:, 0, :] = IGNORE_INDEX
+        mask = torch.rand(n, 4, 6, generator=gen) > 0.3
+        batches.append((emb, labels, mask))
+    est = PrototypeEstimator(k, d)
+    for emb, labels, mask in batches:
+        est.update(emb, labels, mask)
+    flat = torch.cat([e.permute(0, 2, 3, 1).reshape(-1, d) for e, _, _ in batches]).double()
+    lab = torch.cat([la.reshape(-1) for _, la, _ in batches])
+    keep = torch.cat([m.reshape(-1) for _, _, m in batches]) & (lab != IGNORE_INDEX)
+    for c in range(k):
+        members = flat[keep & (lab == c)]
+        assert est.count[c] == len(members) > 0
+        torch.testing.assert_close(est.mean[c], members.mean(dim=0), rtol=0, atol=1e-12)
+    one = PrototypeEstimator(k, d)  # all at once gives the same
+    one.update(flat.float(), torch.where(keep, lab, torch.full_like(lab, IGNORE_INDEX)))
+    torch.testing.assert_close(one.mean, est.mean, rtol=0, atol=1e-7)
+    assert est.norms().shape == (k,) and bool((est.norms() <= 1.0 + 1e-6).all())
+    restored = PrototypeEstimator(k, d)
+    restored.load_state_dict(est.state_dict())
+    assert torch.equal(restored.mean, est.mean) and torch.equal(restored.count, est.count)
+
+
+def test_contrastive_loss_matches_a_hand_computed_value():
+    protos = torch.tensor([[2.0, 0.0], [0.0, 3.0], [-1.0, -1.0]])  # normalised inside: (1,0), (0,1), -(1,1)/sqrt2
+    emb = torch.tensor([[0.6, 0.8], [1.0, 0.0], [0.0, -1.0]])
+    labels = torch.tensor([1, 0, 2])
+    t = 0.5
+    s = 1 / math.sqrt(2)
+    sims = [[0.6, 0.8, -(0.6 + 0.8) * s], [1.0, 0.0, -s], [0.0, -1.0, s]]
+
+    def ce(row, target):
+        return -(row[target] / t) + math.log(sum(math.exp(v / t) for v in row))
+
+    expected = (ce(sims[0], 1) + ce(sims[1], 0) + ce(sims[2], 2)) / 3
+    loss = prototype_contrastive_loss(emb, labels, protos, t)
+    assert float(loss) == pytest.approx(expected, rel=1e-6)
+    # ignored labels, masked pixels and classes without prototype are left out
+    left = prototype_contrastive_loss(emb, torch.tensor([1, IGNORE_INDEX, 2]), protos, t,
+                                      mask=torch.tensor([True, True, False]))
+    assert float(left) == pytest.approx(ce(sims[0], 1), rel=1e-6)
+    known = torch.tensor([True, False, True])
+    assert float(prototype_contrastive_loss(emb, labels, protos, t, known=known)) == pytest.approx(
+        (ce(sims[1], 0) + ce(sims[2], 2)) / 2, rel=1e-6)
+    # the (N, D, H, W) layout gives the same as the flat one, and gradients reach the embeddings
+    grid = emb.T.reshape(1, 2, 1, 3).clone().requires_grad_(True)
+    loss4 = prototype_contrastive_loss(grid, labels.reshape(1, 1, 3), protos, t)
+    assert float(loss4.detach()) == pytest.approx(expected, rel=1e-6)
+    loss4.backward()
+    assert grid.grad is not None and float(grid.grad.abs().sum()) > 0
+    none = prototype_contrastive_loss(grid, torch.full((1, 1, 3), IGNORE_INDEX), protos, t)
+    assert float(none.detach()) == 0.0
+
+
+# -- ClassMix ----------------------------------------------------------------------------------------------
+
+
+def test_classmix_pastes_whole_classes_and_never_all_or_nothing_with_two_classes():
+    n, h, w = 64, 8, 8
+    labels = torch.zeros(n, h, w, dtype=torch.long)
+    labels[:, :, 4:] = 1  # two classes in every block
+    labels[0] = 1  # block 0: one class only
+    valid = torch.ones(n, h, w, dtype=torch.bool)
+    valid[:, 0, :] = False
+    gen = torch.Generator().manual_seed(3)
+    masks = class_mix_masks(labels, valid, 2, gen)
+    assert not bool(masks[~valid].any())  # invalid pixels are never pasted
+    chosen = []
+    for i in range(1, n):
+        for c in (0, 1):
+            sel = masks[i][valid[i] & (labels[i] == c)]
+            assert bool(sel.all()) or not bool(sel.any())  # whole classes
+        pasted = [c for c in (0, 1) if bool(masks[i][labels[i] == c].any())]
+        assert len(pasted) == 1  # with two classes present: exactly one, never all or none
+        chosen.append(pasted[0])
+    assert 0 < sum(chosen) < len(chosen)  # both classes get chosen over the blocks
+    whole = [bool(class_mix_masks(labels[:1], valid[:1], 2, torch.Generator().manual_seed(s)).any())
+             for s in range(20)]
+    assert any(whole) and not all(whole)  # one class present: pasted whole or not, both happen
+
+
+def test_classmix_mixes_image_labels_and_weights():
+    gen = torch.Generator().manual_seed(0)
+    n, c, h, w = 3, 2, 6, 6
+    easy_x, hard_x = torch.randn(n, c, h, w, generator=gen), torch.randn(n, c, h, w, generator=gen)
+    easy_lab = torch.randint(0, 3, (n, h, w), generator=gen)
+    hard_lab = torch.randint(0, 3, (n, h, w), generator=gen)
+    easy_conf, hard_conf = torch.rand(n, h, w, generator=gen), torch.rand(n, h, w, generator=gen)
+    easy_valid = torch.ones(n, h, w, dtype=torch.bool)
+    hard_valid = torch.ones(n, h, w, dtype=torch.bool)
+    hard_valid[:, :, 0] = False
+    mixed = class_mix(easy_x, easy_valid, easy_lab, easy_conf, hard_x, hard_valid, hard_lab, hard_conf, 3,
+                      torch.Generator().manual_seed(5), "confidence", 0.5)
+    m = mixed.mask
+    assert bool(m.any()) and not bool(m.all())
+    assert torch.equal(mixed.image, torch.where(m[:, None], easy_x, hard_x))
+    valid = torch.where(m, easy_valid, hard_valid)
+    assert torch.equal(mixed.valid, valid)
+    assert torch.equal(mixed.labels, torch.where(valid, torch.where(m, easy_lab, hard_lab), IGNORE_INDEX))
+    conf = torch.where(m, easy_conf, hard_conf)
+    assert torch.equal(mixed.weight, conf * valid)  # the teacher's confidence of the pixel's origin
+    share = mix_weights(conf, valid, "share", 0.5)
+    for i in range(n):
+        expected = float(((conf[i] >= 0.5) & valid[i]).sum()) / float(valid[i].sum())
+        assert torch.allclose(share[i][valid[i]], torch.tensor(expected))
+        assert float(share[i][~valid[i]].abs().sum()) == 0.0
+
+
+# -- EMA teacher and curriculum ---------------------------------------------------------------------------
+
+
+def test_ema_update_follows_the_warm_up_formula():
+    torch.manual_seed(0)
+    student = torch.nn.Sequential(torch.nn.Conv2d(2, 3, 1), torch.nn.BatchNorm2d(3))
+    teacher = EmaTeacher(student, momentum=0.9)
+    assert not teacher.model.training
+    before = [p.clone() for p in teacher.model.parameters()]
+    with torch.no_grad():
+        for p in student.parameters():
+            p.add_(1.0)
+    teacher.update(student, 0)  # min(1 - 1/1, 0.9) = 0: the teacher becomes the student
+    for t, s in zip(teacher.model.parameters(), student.parameters(), strict=True):
+        assert torch.equal(t, s)
+    before = [p.clone() for p in teacher.model.parameters()]
+    with torch.no_grad():
+        for p in student.parameters():
+            p.mul_(2.0)
+    teacher.update(student, 3)  # min(1 - 1/4, 0.9) = 0.75
+    for t, b, s in zip(teacher.model.parameters(), before, student.parameters(), strict=True):
+        torch.testing.assert_close(t, 0.75 * b + 0.25 * s)
+    before = [p.clone() for p in teacher.model.parameters()]
+    teacher.update(student, 100)  # min(0.990.., 0.9) = 0.9
+    for t, b, s in zip(teacher.model.parameters(), before, student.parameters(), strict=True):
+        torch.testing.assert_close(t, 0.9 * b + 0.1 * s)
+    assert all(not p.requires_grad for p in teacher.model.parameters())
+
+
+def test_hard_share_curriculum():
+    assert hard_share("constant", 0.5, 0, 100) == 1.0
+    assert hard_share("linear", 0.5, 0, 101) == 0.5
+    assert hard_share("linear", 0.5, 50, 101) == pytest.approx(0.75)
+    assert hard_share("linear", 0.5, 100, 101) == 1.0
+    assert [hard_count(s, 4) for s in (0.0, 0.1, 0.5, 0.6, 1.0)] == [0, 1, 2, 2, 4]
+    with pytest.raises(CropsError, match="HARD_SCHEDULE"):
+        hard_share("cosine", 0.5, 0, 10)
+
+
+# -- the adaptation run --------------------------------------------------------------------------------------
+
+
+def test_spcl_loss_decreases_and_checkpoint_has_provenance(pair, tmp_path):
+    out = tmp_path / "adapted.safetensors"
+    rec = Recorder()
+    cfg = spcl_config(pair, out, iterations=40, batch_size=2, lr=2e-3, checkpoint_every=0, lambda_contrast=1.0)
+    result = adapt("spcl", cfg, rec.progress())
+    assert result["steps"] == 40 and result["method"] == "spcl"
+    doc = json.loads(log_path(out).read_text())
+    history = doc["history"]
+    assert len(history) == 4 and {"mix_ce", "contrast", "confident", "hard_share"} <= set(history[0])
+    assert history[-1]["loss"] < history[0]["loss"]
+    assert history[0]["contrast"] > 0  # confident pixels and prototypes exist
+    assert history[0]["hard_share"] < history[-1]["hard_share"] <= 1.0  # the linear curriculum
+    meta = read_metadata(out)
+    prov = meta.provenance
+    assert prov["method"] == "spcl"
+    assert prov["source_checkpoint"]["sha256"] == file_sha256(pair["model"])
+    assert prov["target_store"]["sha256"] == file_sha256(pair["target"])
+    hp = prov["hyperparameters"]
+    for key in ("iterations", "batch_size", "lr", "ema", "temperature", "conf_threshold", "lambda_contrast",
+                "hard_schedule", "seed"):
+        assert hp[key] == getattr(cfg, key)
+    summary = prov["summary"]
+    assert len(summary["prototype_norms"]) == 2 and all(0 < v <= 1 for v in summary["prototype_norms"])
+    assert sum(summary["pseudo_label_class_shares"]) == pytest.approx(1.0, abs=1e-3)
+    logs = rec.logs()
+    assert any(t.startswith("Step 10: pseudo-labels maize") and "|p|" in t for t in logs)
+    metrics = {p["name"] for e, p in rec.events if e == "metric"}
+    assert {"pseudo_label_share", "prototype_norm", "prototype_max_similarity", "contrast", "mix_ce"} <= metrics
+    model, _ = load_model(out)  # the saved model is the teacher and loads as any checkpoint
+    source, _ = load_model(pair["model"])
+    moved = sum(float((a - b).abs().sum()) for a, b in zip(model.state_dict().values(),
+                                                           source.state_dict().values(), strict=True)
+                if a.is_floating_point())
+    assert moved > 0
+
+
+def test_cancel_keeps_the_last_checkpoint_and_resume_matches_an_uninterrupted_run(pair, tmp_path):
+    straight = tmp_path / "straight.safetensors"
+    adapt("spcl", spcl_config(pair, straight), Progress())
+    out = tmp_path / "cut.safetensors"
+    rec = Recorder(cancel_at=3)
+    with pytest.raises(Cancelled):
+        adapt("spcl", spcl_config(pair, out), rec.progress())
+    assert read_metadata(out).provenance["iterations"] == 2  # the last complete checkpoint (every 2 steps)
+    assert load_training_state(resume_path(out)).step == 3
+    assert not list(tmp_path.glob("*crops-tmp*"))
+    adapt("spcl", spcl_config(pair, out, resume=str(resume_path(out))), Progress())
+    a, _ = load_model(straight)
+    b, _ = load_model(out)
+    for (name, x), y in zip(a.state_dict().items(), b.state_dict().values(), strict=True):
+        torch.testing.assert_close(x, y, rtol=1e-5, atol=1e-6, msg=name)
+    pa = load_training_state(resume_path(straight)).model
+    pb = load_training_state(resume_path(out)).model
+    torch.testing.assert_close(pa["method.prototypes.mean"], pb["method.prototypes.mean"])
+    assert torch.equal(pa["method.prototypes.count"], pb["method.prototypes.count"])
+
+
+def test_bad_input_is_a_clear_error(pair, tmp_path):
+    with pytest.raises(CropsError, match="TEMPERATURE"):
+        adapt("spcl", spcl_config(pair, tmp_path / "a.safetensors", temperature=0.0))
+    with pytest.raises(CropsError, match="HARD_SCHEDULE"):
+        adapt("spcl", spcl_config(pair, tmp_path / "a.safetensors", hard_schedule="sometimes"))
+    # a store without partition; one whose blocks are all hard
+    composite = pair["target_folder"] / "composite.tif"
+    plain = tmp_path / "plain.h5"
+    build_block_store(composite, plain, block_size=32)
+    with pytest.raises(CropsError, match="partition"):
+        adapt("spcl", spcl_config(pair, tmp_path / "b.safetensors", blocks=str(plain)))
+    n = len(BlockStore(plain))
+    write_partition(plain, np.zeros(n), np.zeros(0, dtype=np.int64), np.arange(n))
+    with pytest.raises(CropsError, match="no easy block"):
+        adapt("spcl", spcl_config(pair, tmp_path / "b.safetensors", blocks=str(plain)))
+    assert not list(tmp_path.glob("a*")) and not list(tmp_path.glob("b*"))
+
+
+def test_cli_adapt_spcl(pair, tmp_path, capsys):
+    from crops_engine.cli import main
+
+    out = tmp_path / "cli.safetensors"
+    code = main(["--json-events", "adapt-spcl", "--model", str(pair["model"]), "--blocks", str(pair["target"]),
+                 "--iterations", "2", "--batch-size", "2", "--conf-threshold", "0.6", "--hard-schedule", "constant",
+                 "--mix-weighting", "share", "--easy-weight", "0.5", "--amp", "false", "--device", "cpu",
+                 "--output", str(out)])
+    events = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    assert code == 0, events[-1]
+    result = events[-1]
+    assert result["event"] == "result" and result["outputs"]["output"] == str(out)
+    hp = read_metadata(out).provenance["hyperparameters"]
+    assert hp["hard_schedule"] == "constant" and hp["mix_weighting"] == "share" and hp["easy_weight"] == 0.5
+    steps = [e for e in events if e["event"] == "progress" and e.get("text", "").startswith("Step 1/2")]
+    assert steps and "mix_ce" in steps[0]["text"] and "contrast" in steps[0]["text"] and "easy_ce" in steps[0]["text"]
+
+
+# -- source-free: what every method opens --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("method", sorted(METHODS))
+def test_no_source_data_is_opened_by_any_method(pair, tmp_path, monkeypatch, method):
+    """Every file an adaptation run opens, by any route (h5py, GDAL, open(), safetensors), is the source
+    checkpoint, the target store or an output; the source store and scenes named in the checkpoint's
+    provenance are never touched."""
+    import h5py
+    import safetensors
+    import safetensors.torch
+    from osgeo import gdal
+
+    opened: list[str] = []
+    lock = threading.Lock()
+
+    def recording(fn, position=0):
+        def wrapper(*args, **kwargs):
+            target = args[position] if len(args) > position else kwargs.get("name", kwargs.get("filename"))
+            if isinstance(target, str | bytes) or hasattr(target, "__fspath__"):
+                with lock:
+                    opened.append(str(target if not isinstance(target, bytes) else target.decode()))
+            return fn(*args, **kwargs)
+
+        return wrapper
+
+    monkeypatch.setattr(h5py, "File", recording(h5py.File))
+    monkeypatch.setattr(gdal, "Open", recording(gdal.Open))
+    monkeypatch.setattr(gdal, "OpenEx", recording(gdal.OpenEx))
+    monkeypatch.setattr(builtins, "open", recording(builtins.open))
+    monkeypatch.setattr(io, "open", recording(io.open))
+    monkeypatch.setattr(safetensors, "safe_open", recording(safetensors.safe_open))
+    monkeypatch.setattr(safetensors.torch, "load_file", recording(safetensors.torch.load_file))
+    monkeypatch.setattr(safetensors.torch, "safe_open", recording(safetensors.torch.safe_open))
+    monkeypatch.setattr(safetensors.torch, "save_file", recording(safetensors.torch.save_file, position=1))
+
+    out = tmp_path / f"{method}.safetensors"
+    cfg = make_config(method, model=str(pair["model"]), blocks=str(pair["target"]), output=str(out), iterations=2,
+                      batch_size=2, device="cpu", calibration_blocks=2, conf_threshold=0.6)
+    adapt(method, cfg, Progress())
+    monkeypatch.undo()
+
+    from pathlib import Path
+
+    root = pair["root"].resolve()
+    touched = {Path(p).resolve() for p in opened}
+    inside = {p for p in touched if root in p.parents or tmp_path.resolve() in p.parents}
+    allowed = {pair["model"].resolve(), pair["target"].resolve()}
+    outputs = {p for p in inside if p.parent == tmp_path.resolve() and p.name.startswith(method)}
+    assert pair["model"].resolve() in touched and pair["target"].resolve() in touched  # the recorder works
+    assert outputs, "the outputs were written through a recorded route"
+    assert inside - outputs <= allowed, f"{method} opened {sorted(map(str, inside - outputs - allowed))}"
+    source = read_metadata(pair["model"]).provenance["block_store"]["path"]
+    assert Path(source).resolve() == pair["source_store"].resolve() and Path(source).exists()
+    assert not any(p == Path(source).resolve() or pair["source_folder"].resolve() in p.parents for p in touched)
