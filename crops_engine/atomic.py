@@ -55,6 +55,12 @@ def _remove(p: Path) -> None:
         pass
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 @contextmanager
 def atomic_path(final: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path for `final`; on success rename it (and companions) into place.
@@ -84,6 +90,9 @@ def atomic_path(final: str | os.PathLike[str]) -> Iterator[Path]:
     for p in final.parent.glob(glob.escape(final.name) + ".*"):
         if TMP_MARK not in p.name:
             _remove(p)
+    if tmp.is_file():
+        # Some writers (safetensors) create 0600 files; outputs get the user's usual mode.
+        os.chmod(tmp, 0o666 & ~_umask())
     stem = _temporary_stem(tmp, final)
     for p in sorted(_companions(tmp, final), key=lambda q: q == tmp):
         target = final.parent / (final.stem + p.name[len(stem) :])

@@ -65,3 +65,15 @@ def test_existing_non_empty_folder_is_not_overwritten(tmp_path):
         tmp.mkdir()
     assert (final / "keep.txt").exists()
     assert [p.name for p in tmp_path.iterdir()] == ["pair"]
+
+
+def test_outputs_get_the_usual_file_mode(tmp_path):
+    import os
+
+    final = tmp_path / "model.safetensors"
+    with atomic_path(final) as tmp:
+        tmp.write_text("weights")
+        os.chmod(tmp, 0o600)  # as the safetensors writer leaves it
+    mask = os.umask(0o022)
+    os.umask(mask)
+    assert final.stat().st_mode & 0o777 == 0o666 & ~mask
