@@ -1,177 +1,584 @@
 <?xml version="1.0" encoding="utf-8"?>
 <!DOCTYPE TS>
-<TS version="2.1">
+<TS version="2.1" language="de_DE">
 <context>
-    <name>@default</name>
+    <name>AdaptAlgorithm</name>
     <message>
-        <location filename="../crops_qgis/dock.py" line="54"/>
-        <source>CROPS crop mapping</source>
-        <translation type="unfinished"></translation>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="32"/>
+        <source>Adapt (baselines)</source>
+        <translation>Anpassen (Vergleichsverfahren)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/dock.py" line="65"/>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="54"/>
+        <source>Method</source>
+        <translation>Methode</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="55"/>
+        <source>Source model</source>
+        <translation>Quellmodell</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="58"/>
+        <source>Target block store</source>
+        <translation>Ziel-Blockspeicher</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="59"/>
+        <source>Blocks</source>
+        <translation>Blöcke</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="60"/>
+        <source>Iterations</source>
+        <translation>Iterationen</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="64"/>
+        <source>Batch size (blocks)</source>
+        <translation>Batchgröße (Blöcke)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="68"/>
+        <source>Learning rate (empty: the method&apos;s default)</source>
+        <translation>Lernrate (leer: Standardwert der Methode)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="72"/>
+        <source>Device</source>
+        <translation>Gerät</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="73"/>
+        <source>Random seed</source>
+        <translation>Zufallsstartwert</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="76"/>
+        <source>Resume from (resume state or adapted model)</source>
+        <translation>Fortsetzen von (Fortsetzungszustand oder angepasstes Modell)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="81"/>
+        <source>entropy: parameters to train</source>
+        <translation>entropy: zu trainierende Parameter</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="83"/>
+        <source>entropy: diversity weight</source>
+        <translation>entropy: Diversitätsgewicht</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="85"/>
+        <source>entropy: diversity prior</source>
+        <translation>entropy: Diversitäts-Prior</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="87"/>
+        <source>self_training: teacher EMA momentum</source>
+        <translation>self_training: EMA-Momentum des Lehrers</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="89"/>
+        <source>self_training: confidence threshold (highest)</source>
+        <translation>self_training: Konfidenzschwelle (Höchstwert)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="91"/>
+        <source>self_training: share of each class pseudo-labelled</source>
+        <translation>self_training: pseudo-gelabelter Anteil je Klasse</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="93"/>
+        <source>self_training: rounds</source>
+        <translation>self_training: Runden</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="95"/>
+        <source>self_training: photometric jitter</source>
+        <translation>self_training: photometrisches Jittering</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="97"/>
+        <source>Blocks of the initial calibration pass</source>
+        <translation>Blöcke des ersten Kalibrierungsdurchlaufs</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="99"/>
+        <source>Weight decay</source>
+        <translation>Gewichtsabnahme (Weight Decay)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="101"/>
+        <source>Warm-up (fraction of the steps)</source>
+        <translation>Aufwärmphase (Anteil der Schritte)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="103"/>
+        <source>Mixed precision on CUDA</source>
+        <translation>Gemischte Genauigkeit auf CUDA</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="104"/>
+        <source>Checkpoint every N steps (0: every 2 minutes)</source>
+        <translation>Checkpoint alle N Schritte (0: alle 2 Minuten)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="106"/>
+        <source>CPU threads (0: all)</source>
+        <translation>CPU-Threads (0: alle)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="112"/>
+        <source>Adapted model</source>
+        <translation>Angepasstes Modell</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="112"/>
+        <source>Model (*.safetensors)</source>
+        <translation>Modell (*.safetensors)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="115"/>
+        <source>Adaptation log (JSON)</source>
+        <translation>Anpassungsprotokoll (JSON)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="116"/>
+        <source>Resume state</source>
+        <translation>Fortsetzungszustand</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="117"/>
+        <source>Steps done</source>
+        <translation>Ausgeführte Schritte</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="118"/>
+        <source>Final loss</source>
+        <translation>Endgültiger Verlust</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="35"/>
+        <source>Adapts a source model to the target area without any source data, with a baseline method (to measure what SPCL adds).
+
+entropy: entropy minimisation with a diversity term (Tent / SHOT). Parameters: norm (only the normalisation layers, Tent), encoder (all but the heads, SHOT) or all. The diversity term, times Diversity weight, keeps the batch&apos;s class shares near equal shares (prior uniform) or near the source model&apos;s shares on the target (source).
+self_training: a teacher (moving average of the student, momentum EMA) labels target pixels whose confidence reaches a per-class threshold: each class keeps its most confident Portion of pixels, never demanding more than Confidence threshold; thresholds are refreshed in each of Rounds rounds. The student learns them from a jittered view. The teacher is the adapted model.
+
+Blocks: all target blocks, or the easy / hard split of Partition. Learning rate empty: the method&apos;s default (entropy 0.001, self_training 0.0001).
+Output: the adapted model (.safetensors; provenance: the source model&apos;s SHA-256, the target store and every hyper-parameter). Beside it: name.adapt.json (configuration and loss history) and name.resume.safetensors (give it to Resume to continue). Cancel keeps the last complete checkpoint.</source>
+        <translation>Passt ein Quellmodell ohne jegliche Quelldaten an das Zielgebiet an, mit einem Vergleichsverfahren (um zu messen, was SPCL zusätzlich bringt).
+
+entropy: Entropieminimierung mit einem Diversitätsterm (Tent / SHOT). Parameter: norm (nur die Normalisierungsschichten, Tent), encoder (alles außer den Köpfen, SHOT) oder all. Der Diversitätsterm, multipliziert mit dem Diversitätsgewicht, hält die Klassenanteile des Batches nahe an gleichen Anteilen (Prior uniform) oder nahe an den Anteilen des Quellmodells im Zielgebiet (source).
+self_training: Ein Lehrer (gleitender Mittelwert des Schülers, Momentum EMA) labelt Zielpixel, deren Konfidenz eine klassenspezifische Schwelle erreicht: Jede Klasse behält ihren Anteil der sichersten Pixel, ohne je mehr als die Konfidenzschwelle zu verlangen; die Schwellen werden in jeder der Runden neu bestimmt. Der Schüler lernt sie an einer photometrisch verrauschten Ansicht. Der Lehrer ist das angepasste Modell.
+
+Blöcke: alle Zielblöcke oder die leichte / schwere Aufteilung aus Aufteilung leicht / schwer. Lernrate leer: der Standardwert der Methode (entropy 0.001, self_training 0.0001).
+Ausgabe: das angepasste Modell (.safetensors; Herkunft: SHA-256 des Quellmodells, der Zielspeicher und jeder Hyperparameter). Daneben: name.adapt.json (Konfiguration und Verlustverlauf) und name.resume.safetensors (an Fortsetzen von übergeben, um weiterzumachen). Abbrechen behält den letzten vollständigen Checkpoint.</translation>
+    </message>
+</context>
+<context>
+    <name>AdaptSpclAlgorithm</name>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="30"/>
+        <source>Adapt with SPCL</source>
+        <translation>Mit SPCL anpassen</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="33"/>
+        <source>Adapts a source model to the target area without any source data: Semantic Prototypical Contrastive Learning on a target block store split into easy and hard blocks (run Partition first).
+
+A teacher (an exponential moving average of the student, momentum EMA) labels an easy and a hard batch each step. Class prototypes are the running means of the teacher&apos;s embeddings of easy pixels it is confident about (confidence &gt;= Confidence threshold), started with one pass over the easy blocks. The student learns a ClassMix of easy-block classes pasted onto hard blocks, each pixel weighted by the teacher&apos;s confidence, plus Contrastive weight x a prototype contrastive loss on confident hard pixels (Temperature scales the similarities). Hard schedule linear starts with half hard blocks in the hard batch and ends with only hard blocks; constant uses hard blocks throughout.
+
+Output: the adapted model (.safetensors, the teacher; its provenance names the source model&apos;s SHA-256, the target store and every hyper-parameter). Beside it: name.adapt.json (configuration, loss per step, prototype norms and pseudo-label class shares: a class whose share keeps falling warns of collapse) and name.resume.safetensors. Resume: give that file to continue. Cancel keeps the last complete checkpoint. Map with the adapted model using Classify (crops:infer).</source>
+        <translation>Passt ein Quellmodell ohne jegliche Quelldaten an das Zielgebiet an: Semantic Prototypical Contrastive Learning auf einem Ziel-Blockspeicher, der in leichte und schwere Blöcke aufgeteilt ist (zuerst Aufteilung leicht / schwer ausführen).
+
+Ein Lehrer (ein exponentiell gleitender Mittelwert des Schülers, Momentum EMA) labelt in jedem Schritt einen leichten und einen schweren Batch. Die Klassenprototypen sind die laufenden Mittelwerte der Lehrer-Einbettungen leichter Pixel, bei denen er sicher ist (Konfidenz &gt;= Konfidenzschwelle), initialisiert mit einem Durchlauf über die leichten Blöcke. Der Schüler lernt einen ClassMix aus Klassen leichter Blöcke, die in schwere Blöcke eingefügt werden, jedes Pixel gewichtet mit der Konfidenz des Lehrers, plus Kontrastgewicht x einen prototypbasierten Kontrastverlust auf sicheren schweren Pixeln (die Temperatur skaliert die Ähnlichkeiten). Zeitplan der schweren Blöcke: linear beginnt mit zur Hälfte schweren Blöcken im schweren Batch und endet mit ausschließlich schweren Blöcken; constant verwendet durchgehend schwere Blöcke.
+
+Ausgabe: das angepasste Modell (.safetensors, der Lehrer; seine Herkunftsangaben nennen SHA-256 des Quellmodells, den Zielspeicher und jeden Hyperparameter). Daneben: name.adapt.json (Konfiguration, Verlust je Schritt, Prototypnormen und Klassenanteile der Pseudo-Labels: Eine Klasse, deren Anteil stetig sinkt, warnt vor einem Kollaps) und name.resume.safetensors. Fortsetzen: diese Datei übergeben, um weiterzumachen. Abbrechen behält den letzten vollständigen Checkpoint. Kartieren Sie mit dem angepassten Modell über Kulturen kartieren (crops:infer).</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="51"/>
+        <source>Source model</source>
+        <translation>Quellmodell</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="54"/>
+        <source>Target block store (partitioned)</source>
+        <translation>Ziel-Blockspeicher (aufgeteilt)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="57"/>
+        <source>Iterations</source>
+        <translation>Iterationen</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="61"/>
+        <source>Batch size (easy and hard blocks each)</source>
+        <translation>Batchgröße (je leichte und schwere Blöcke)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="65"/>
+        <source>Learning rate</source>
+        <translation>Lernrate</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="69"/>
+        <source>Teacher EMA momentum</source>
+        <translation>EMA-Momentum des Lehrers</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="73"/>
+        <source>Temperature</source>
+        <translation>Temperatur</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="77"/>
+        <source>Confidence threshold</source>
+        <translation>Konfidenzschwelle</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="81"/>
+        <source>Contrastive weight</source>
+        <translation>Kontrastgewicht</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="85"/>
+        <source>Hard schedule</source>
+        <translation>Zeitplan der schweren Blöcke</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="89"/>
+        <source>Device</source>
+        <translation>Gerät</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="90"/>
+        <source>Random seed</source>
+        <translation>Zufallsstartwert</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="93"/>
+        <source>Resume from (resume state or adapted model)</source>
+        <translation>Fortsetzen von (Fortsetzungszustand oder angepasstes Modell)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="98"/>
+        <source>Share of hard blocks at the start (linear)</source>
+        <translation>Anteil schwerer Blöcke zu Beginn (linear)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="100"/>
+        <source>ClassMix pixel weight</source>
+        <translation>ClassMix-Pixelgewicht</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="102"/>
+        <source>Easy-block pseudo-label weight (0: off)</source>
+        <translation>Pseudo-Label-Gewicht der leichten Blöcke (0: aus)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="104"/>
+        <source>Photometric jitter of the mixed view</source>
+        <translation>Photometrisches Jittering der gemischten Ansicht</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="106"/>
+        <source>Easy blocks for the first prototypes (0: all)</source>
+        <translation>Leichte Blöcke für die ersten Prototypen (0: alle)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="108"/>
+        <source>Weight decay</source>
+        <translation>Gewichtsabnahme (Weight Decay)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="110"/>
+        <source>Warm-up (fraction of the steps)</source>
+        <translation>Aufwärmphase (Anteil der Schritte)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="112"/>
+        <source>Mixed precision on CUDA</source>
+        <translation>Gemischte Genauigkeit auf CUDA</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="113"/>
+        <source>Checkpoint every N steps (0: every 2 minutes)</source>
+        <translation>Checkpoint alle N Schritte (0: alle 2 Minuten)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="115"/>
+        <source>CPU threads (0: all)</source>
+        <translation>CPU-Threads (0: alle)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="121"/>
+        <source>Adapted model</source>
+        <translation>Angepasstes Modell</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="121"/>
+        <source>Model (*.safetensors)</source>
+        <translation>Modell (*.safetensors)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="124"/>
+        <source>Adaptation log (JSON)</source>
+        <translation>Anpassungsprotokoll (JSON)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="125"/>
+        <source>Resume state</source>
+        <translation>Fortsetzungszustand</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="126"/>
+        <source>Steps done</source>
+        <translation>Ausgeführte Schritte</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="127"/>
+        <source>Final loss</source>
+        <translation>Endgültiger Verlust</translation>
+    </message>
+</context>
+<context>
+    <name>BuildBlocksAlgorithm</name>
+    <message>
+        <location filename="../crops_qgis/algorithms/build_blocks.py" line="29"/>
+        <source>Build blocks</source>
+        <translation>Blöcke erstellen</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/build_blocks.py" line="32"/>
+        <source>Cuts a composite (e.g. the NDVI quality mosaic) into square blocks and writes them, normalisation statistics included, to an HDF5 block store for training and adaptation.
+
+Labels (source area): a raster of label codes, or polygons with a Label field (any CRS: reprojected). Class map: codes to classes, e.g. &apos;1200=maize; *=other; 0=ignore&apos; (optional colour: &apos;1200=maize #e6ab02&apos;); empty: the label values are the classes (0 = ignore), named from a classes.csv beside the labels. Without labels (target area) the store holds images only.
+Extra bands: more features on the composite&apos;s grid, PATH or PATH@BANDS separated by &apos;;&apos; (e.g. qa.tif@day_of_year).
+Block size and stride in pixels (stride 0: the block size, no overlap). A validation fraction of the blocks, in whole spatial groups, is set aside for validation.
+Only blocks with a labelled pixel (source) or a valid pixel (target) are written.</source>
+        <translation>Zerlegt ein Komposit (z. B. das NDVI-Qualitätsmosaik) in quadratische Blöcke und schreibt sie samt Normalisierungsstatistiken in einen HDF5-Blockspeicher für Training und Anpassung.
+
+Labels (Quellgebiet): ein Raster mit Label-Codes oder Polygone mit einem Labelfeld (beliebiges KBS: wird umprojiziert). Klassenzuordnung: Codes zu Klassen, z. B. '1200=maize; *=other; 0=ignore' (optionale Farbe: '1200=maize #e6ab02'); leer: die Labelwerte sind die Klassen (0 = ignoriert), benannt nach einer classes.csv neben den Labels. Ohne Labels (Zielgebiet) enthält der Speicher nur Bilder.
+Zusätzliche Bänder: weitere Merkmale auf dem Gitter des Komposits, PATH oder PATH@BANDS, getrennt durch ';' (z. B. qa.tif@day_of_year).
+Blockgröße und Schrittweite in Pixeln (Schrittweite 0: die Blockgröße, keine Überlappung). Ein Validierungsanteil der Blöcke wird in ganzen räumlichen Gruppen für die Validierung zurückgehalten.
+Es werden nur Blöcke mit einem gelabelten Pixel (Quelle) bzw. einem gültigen Pixel (Ziel) geschrieben.</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/build_blocks.py" line="47"/>
+        <source>Composite</source>
+        <translation>Komposit</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/build_blocks.py" line="48"/>
+        <source>Labels (raster or polygons; empty for a target store)</source>
+        <translation>Labels (Raster oder Polygone; leer für einen Zielspeicher)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/build_blocks.py" line="54"/>
+        <source>Label field (polygons)</source>
+        <translation>Labelfeld (Polygone)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/build_blocks.py" line="58"/>
+        <source>Class map (codes to classes)</source>
+        <translation>Klassenzuordnung (Codes zu Klassen)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/build_blocks.py" line="61"/>
+        <source>Block size (pixels)</source>
+        <translation>Blockgröße (Pixel)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/build_blocks.py" line="65"/>
+        <source>Extent</source>
+        <translation>Ausdehnung</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/build_blocks.py" line="67"/>
+        <source>Extra bands (PATH or PATH@BANDS; &apos;;&apos; separated)</source>
+        <translation>Zusätzliche Bänder (PATH oder PATH@BANDS; durch ';' getrennt)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/build_blocks.py" line="69"/>
+        <source>Stride (pixels; 0: block size)</source>
+        <translation>Schrittweite (Pixel; 0: Blockgröße)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/build_blocks.py" line="71"/>
+        <source>Validation fraction</source>
+        <translation>Validierungsanteil</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/build_blocks.py" line="73"/>
+        <source>Validation group size (blocks; 0: automatic)</source>
+        <translation>Größe der Validierungsgruppen (Blöcke; 0: automatisch)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/build_blocks.py" line="75"/>
+        <source>Seed of the validation split</source>
+        <translation>Startwert der Validierungsaufteilung</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/build_blocks.py" line="81"/>
+        <source>Block store</source>
+        <translation>Blockspeicher</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/build_blocks.py" line="81"/>
+        <source>HDF5 files (*.h5)</source>
+        <translation>HDF5-Dateien (*.h5)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/build_blocks.py" line="84"/>
+        <source>Blocks written</source>
+        <translation>Geschriebene Blöcke</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/build_blocks.py" line="85"/>
+        <source>Training blocks</source>
+        <translation>Trainingsblöcke</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/build_blocks.py" line="86"/>
+        <source>Validation blocks</source>
+        <translation>Validierungsblöcke</translation>
+    </message>
+</context>
+<context>
+    <name>CropsAlgorithm</name>
+    <message>
+        <location filename="../crops_qgis/algorithms/base.py" line="45"/>
+        <source>1. Data</source>
+        <translation>1. Daten</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/base.py" line="46"/>
+        <source>2. Pre-processing</source>
+        <translation>2. Vorverarbeitung</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/base.py" line="47"/>
+        <source>3. Source model</source>
+        <translation>3. Quellmodell</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/base.py" line="48"/>
+        <source>4. Adaptation</source>
+        <translation>4. Anpassung</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/base.py" line="49"/>
+        <source>5. Mapping and evaluation</source>
+        <translation>5. Kartierung und Bewertung</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/base.py" line="50"/>
+        <source>Tools</source>
+        <translation>Werkzeuge</translation>
+    </message>
+</context>
+<context>
+    <name>CropsDock</name>
+    <message>
+        <location filename="../crops_qgis/dock.py" line="51"/>
+        <source>CROPS crop mapping</source>
+        <translation>CROPS Kulturartenkartierung</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/dock.py" line="62"/>
         <source>CROPS model (*.safetensors)</source>
-        <translation type="unfinished"></translation>
+        <translation>CROPS-Modell (*.safetensors)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/dock.py" line="63"/>
+        <source>Model</source>
+        <translation>Modell</translation>
     </message>
     <message>
         <location filename="../crops_qgis/dock.py" line="66"/>
-        <source>Model</source>
-        <translation type="unfinished"></translation>
+        <source>Composite</source>
+        <translation>Komposit</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/dock.py" line="68"/>
+        <source>Map crop classes</source>
+        <translation>Kulturklassen kartieren</translation>
     </message>
     <message>
         <location filename="../crops_qgis/dock.py" line="69"/>
-        <source>Composite</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/dock.py" line="71"/>
-        <source>Map crop classes</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/dock.py" line="72"/>
         <source>Job</source>
-        <translation type="unfinished"></translation>
+        <translation>Aufgabe</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/dock.py" line="73"/>
+        <source>Output folder</source>
+        <translation>Ausgabeordner</translation>
     </message>
     <message>
         <location filename="../crops_qgis/dock.py" line="76"/>
-        <source>Output folder</source>
-        <translation type="unfinished"></translation>
+        <source>Draw area</source>
+        <translation>Gebiet zeichnen</translation>
     </message>
     <message>
         <location filename="../crops_qgis/dock.py" line="79"/>
-        <source>Draw area</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/dock.py" line="82"/>
         <source>Whole composite</source>
-        <translation type="unfinished"></translation>
+        <translation>Gesamtes Komposit</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/dock.py" line="87"/>
+        <location filename="../crops_qgis/dock.py" line="84"/>
         <source>Run</source>
-        <translation type="unfinished"></translation>
+        <translation>Ausführen</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/dock.py" line="89"/>
+        <location filename="../crops_qgis/dock.py" line="86"/>
         <source>Cancel</source>
-        <translation type="unfinished"></translation>
+        <translation>Abbrechen</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/dock.py" line="115"/>
+        <location filename="../crops_qgis/dock.py" line="112"/>
         <source>Drawn area: {w:.0f} x {h:.0f} map units</source>
-        <translation type="unfinished"></translation>
+        <translation>Gezeichnetes Gebiet: {w:.0f} x {h:.0f} Karteneinheiten</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/dock.py" line="130"/>
+        <location filename="../crops_qgis/dock.py" line="129"/>
         <source>Choose the composite raster to map.</source>
-        <translation type="unfinished"></translation>
+        <translation>Wählen Sie das zu kartierende Komposit-Raster.</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/dock.py" line="132"/>
+        <location filename="../crops_qgis/dock.py" line="131"/>
         <source>Choose a CROPS model file (.safetensors).</source>
-        <translation type="unfinished"></translation>
+        <translation>Wählen Sie eine CROPS-Modelldatei (.safetensors).</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/dock.py" line="139"/>
+        <source>Mapping crop classes</source>
+        <translation>Kartierung der Kulturklassen</translation>
     </message>
     <message>
         <location filename="../crops_qgis/dock.py" line="140"/>
-        <source>Mapping crop classes</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/dock.py" line="141"/>
         <source>Crop classes</source>
-        <translation type="unfinished"></translation>
+        <translation>Kulturklassen</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/dock.py" line="141"/>
+        <location filename="../crops_qgis/dock.py" line="140"/>
         <source>Confidence</source>
-        <translation type="unfinished"></translation>
+        <translation>Konfidenz</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/dock.py" line="154"/>
+        <location filename="../crops_qgis/dock.py" line="153"/>
         <source>Started: {name}</source>
-        <translation type="unfinished"></translation>
+        <translation>Gestartet: {name}</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/dock.py" line="167"/>
+        <location filename="../crops_qgis/dock.py" line="166"/>
         <source>Failed: {error}</source>
-        <translation type="unfinished"></translation>
+        <translation>Fehlgeschlagen: {error}</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/dock.py" line="171"/>
+        <location filename="../crops_qgis/dock.py" line="170"/>
         <source>Done: {n} layers added to &apos;{group}&apos;</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/environment_dialog.py" line="44"/>
-        <source>CROPS engine environment</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/environment_dialog.py" line="49"/>
-        <source>Engine Python</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/environment_dialog.py" line="51"/>
-        <source>Search order</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/environment_dialog.py" line="57"/>
-        <source>NVIDIA driver {v}</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/environment_dialog.py" line="57"/>
-        <source>no NVIDIA GPU found</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/environment_dialog.py" line="58"/>
-        <source>torch build ({detected})</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/environment_dialog.py" line="61"/>
-        <source>Create managed environment</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/environment_dialog.py" line="63"/>
-        <source>Run diagnostics</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/environment_dialog.py" line="85"/>
-        <source>Creating {venv} (torch build {b})</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/environment_dialog.py" line="91"/>
-        <source>Failed: {e}</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/environment_dialog.py" line="97"/>
-        <source>Environment ready: {p}</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/environment_dialog.py" line="102"/>
-        <source>CROPS diagnostics</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/environment_dialog.py" line="110"/>
-        <source>Diagnostics failed: {e}</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/environment_dialog.py" line="113"/>
-        <source>Engine {python}: torch {torch}, devices: {devices}</source>
-        <translation type="unfinished"></translation>
+        <translation>Fertig: {n} Layer zu '{group}' hinzugefügt</translation>
     </message>
 </context>
 <context>
@@ -179,12 +586,12 @@
     <message>
         <location filename="../crops_qgis/plugin.py" line="35"/>
         <source>CROPS crop mapping</source>
-        <translation type="unfinished"></translation>
+        <translation>CROPS Kulturartenkartierung</translation>
     </message>
     <message>
         <location filename="../crops_qgis/plugin.py" line="40"/>
         <source>CROPS engine environment…</source>
-        <translation type="unfinished"></translation>
+        <translation>CROPS-Engine-Umgebung…</translation>
     </message>
 </context>
 <context>
@@ -192,12 +599,12 @@
     <message>
         <location filename="../crops_qgis/provider.py" line="33"/>
         <source>CROPS crop-type mapping (source-free domain adaptation)</source>
-        <translation type="unfinished"></translation>
+        <translation>CROPS Kulturartenkartierung (quellfreie Domänenanpassung)</translation>
     </message>
     <message>
         <location filename="../crops_qgis/provider.py" line="45"/>
         <source>Engine Python (interpreter with torch, timm, h5py, safetensors)</source>
-        <translation type="unfinished"></translation>
+        <translation>Engine-Python (Interpreter mit torch, timm, h5py, safetensors)</translation>
     </message>
 </context>
 <context>
@@ -205,7 +612,7 @@
     <message>
         <location filename="../crops_qgis/algorithms/diagnostics.py" line="23"/>
         <source>Diagnostics</source>
-        <translation type="unfinished"></translation>
+        <translation>Diagnose</translation>
     </message>
     <message>
         <location filename="../crops_qgis/algorithms/diagnostics.py" line="26"/>
@@ -214,32 +621,558 @@
 Report: an HTML (.html) or text (.txt) file.
 
 Run it first when setting CROPS up, and attach the report to bug reports.</source>
-        <translation type="unfinished"></translation>
+        <translation>Meldet das verwendete Engine-Python und die Versionen von QGIS, GDAL, Python, torch, timm, h5py und numpy, ob CUDA verfügbar ist und welche Geräte gefunden wurden.
+
+Bericht: eine HTML-Datei (.html) oder Textdatei (.txt).
+
+Führen Sie dieses Werkzeug beim Einrichten von CROPS als Erstes aus und hängen Sie den Bericht an Fehlermeldungen an.</translation>
     </message>
     <message>
         <location filename="../crops_qgis/algorithms/diagnostics.py" line="34"/>
         <source>Report</source>
-        <translation type="unfinished"></translation>
+        <translation>Bericht</translation>
     </message>
     <message>
         <location filename="../crops_qgis/algorithms/diagnostics.py" line="34"/>
         <source>HTML files (*.html);;Text files (*.txt)</source>
-        <translation type="unfinished"></translation>
+        <translation>HTML-Dateien (*.html);;Textdateien (*.txt)</translation>
     </message>
     <message>
         <location filename="../crops_qgis/algorithms/diagnostics.py" line="39"/>
         <source>CUDA available</source>
-        <translation type="unfinished"></translation>
+        <translation>CUDA verfügbar</translation>
     </message>
     <message>
         <location filename="../crops_qgis/algorithms/diagnostics.py" line="40"/>
         <source>Devices</source>
-        <translation type="unfinished"></translation>
+        <translation>Geräte</translation>
     </message>
     <message>
         <location filename="../crops_qgis/algorithms/diagnostics.py" line="41"/>
         <source>Engine Python</source>
-        <translation type="unfinished"></translation>
+        <translation>Engine-Python</translation>
+    </message>
+</context>
+<context>
+    <name>EnvironmentDialog</name>
+    <message>
+        <location filename="../crops_qgis/environment_dialog.py" line="39"/>
+        <source>CROPS engine environment</source>
+        <translation>CROPS-Engine-Umgebung</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/environment_dialog.py" line="44"/>
+        <source>Engine Python</source>
+        <translation>Engine-Python</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/environment_dialog.py" line="46"/>
+        <source>Search order</source>
+        <translation>Suchreihenfolge</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/environment_dialog.py" line="52"/>
+        <source>NVIDIA driver {v}</source>
+        <translation>NVIDIA-Treiber {v}</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/environment_dialog.py" line="52"/>
+        <source>no NVIDIA GPU found</source>
+        <translation>keine NVIDIA-GPU gefunden</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/environment_dialog.py" line="53"/>
+        <source>torch build ({detected})</source>
+        <translation>torch-Build ({detected})</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/environment_dialog.py" line="56"/>
+        <source>Create managed environment</source>
+        <translation>Verwaltete Umgebung erstellen</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/environment_dialog.py" line="58"/>
+        <source>Run diagnostics</source>
+        <translation>Diagnose ausführen</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/environment_dialog.py" line="80"/>
+        <source>Creating {venv} (torch build {b})</source>
+        <translation>Erstelle {venv} (torch-Build {b})</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/environment_dialog.py" line="86"/>
+        <source>Failed: {e}</source>
+        <translation>Fehlgeschlagen: {e}</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/environment_dialog.py" line="94"/>
+        <source>Environment ready: {p}</source>
+        <translation>Umgebung bereit: {p}</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/environment_dialog.py" line="99"/>
+        <source>CROPS diagnostics</source>
+        <translation>CROPS-Diagnose</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/environment_dialog.py" line="110"/>
+        <source>Diagnostics failed: {e}</source>
+        <translation>Diagnose fehlgeschlagen: {e}</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/environment_dialog.py" line="113"/>
+        <source>Engine {python}: torch {torch}, devices: {devices}</source>
+        <translation>Engine {python}: torch {torch}, Geräte: {devices}</translation>
+    </message>
+</context>
+<context>
+    <name>EvaluateAlgorithm</name>
+    <message>
+        <location filename="../crops_qgis/algorithms/evaluate.py" line="27"/>
+        <source>Evaluate class map</source>
+        <translation>Klassenkarte bewerten</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/evaluate.py" line="30"/>
+        <source>Compares a class map (e.g. the output of crops:infer) with reference labels and reports overall accuracy, Cohen&apos;s kappa, and per class IoU, F1, precision and recall, with the confusion matrix.
+
+Reference: a raster of label codes, or polygons with a Label field (any CRS: reprojected), put on the class map&apos;s grid. Class map: codes to classes, e.g. &apos;1200=maize; *=other; 0=ignore&apos;; empty: the model&apos;s training class map when the model is known, else the label values are the classes (names from a classes.csv beside the labels).
+The class map&apos;s values are named by Model when given, else by the model recorded in the class map, its category names or its .qml style. Reference classes are matched to the map&apos;s classes by name, then by code; a reference class the map does not know counts as never predicted.
+Only pixels where the reference has a class and the class map is not nodata count.
+
+Outputs: an HTML report and the same figures as JSON.</source>
+        <translation>Vergleicht eine Klassenkarte (z. B. die Ausgabe von crops:infer) mit Referenzlabels und meldet die Gesamtgenauigkeit, Cohens Kappa sowie je Klasse IoU, F1, Präzision und Recall, mit der Konfusionsmatrix.
+
+Referenz: ein Raster mit Label-Codes oder Polygone mit einem Labelfeld (beliebiges KBS: wird umprojiziert), auf das Gitter der Klassenkarte gebracht. Klassenzuordnung: Codes zu Klassen, z. B. '1200=maize; *=other; 0=ignore'; leer: die Klassenzuordnung aus dem Training des Modells, wenn das Modell bekannt ist, sonst sind die Labelwerte die Klassen (Namen aus einer classes.csv neben den Labels).
+Die Werte der Klassenkarte werden durch das Modell benannt, falls angegeben, sonst durch das in der Klassenkarte vermerkte Modell, ihre Kategorienamen oder ihren .qml-Stil. Referenzklassen werden den Klassen der Karte zuerst über den Namen, dann über den Code zugeordnet; eine Referenzklasse, die die Karte nicht kennt, zählt als nie vorhergesagt.
+Es zählen nur Pixel, an denen die Referenz eine Klasse hat und die Klassenkarte nicht NoData ist.
+
+Ausgaben: ein HTML-Bericht und dieselben Kennzahlen als JSON.</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/evaluate.py" line="45"/>
+        <source>Class map</source>
+        <translation>Klassenkarte</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/evaluate.py" line="46"/>
+        <source>Reference labels (raster or polygons)</source>
+        <translation>Referenzlabels (Raster oder Polygone)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/evaluate.py" line="52"/>
+        <source>Label field (polygons)</source>
+        <translation>Labelfeld (Polygone)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/evaluate.py" line="56"/>
+        <source>Class map (codes to classes)</source>
+        <translation>Klassenzuordnung (Codes zu Klassen)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/evaluate.py" line="60"/>
+        <source>Model (names the class map&apos;s values)</source>
+        <translation>Modell (benennt die Werte der Klassenkarte)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/evaluate.py" line="64"/>
+        <source>Report</source>
+        <translation>Bericht</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/evaluate.py" line="64"/>
+        <source>HTML files (*.html)</source>
+        <translation>HTML-Dateien (*.html)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/evaluate.py" line="67"/>
+        <source>Metrics (JSON)</source>
+        <translation>Metriken (JSON)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/evaluate.py" line="67"/>
+        <source>JSON files (*.json)</source>
+        <translation>JSON-Dateien (*.json)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/evaluate.py" line="72"/>
+        <source>Overall accuracy</source>
+        <translation>Gesamtgenauigkeit</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/evaluate.py" line="73"/>
+        <source>Mean IoU</source>
+        <translation>Mittlere IoU</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/evaluate.py" line="74"/>
+        <source>Mean F1</source>
+        <translation>Mittlerer F1-Wert</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/evaluate.py" line="75"/>
+        <source>Kappa</source>
+        <translation>Kappa</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/evaluate.py" line="76"/>
+        <source>Pixels evaluated</source>
+        <translation>Ausgewertete Pixel</translation>
+    </message>
+</context>
+<context>
+    <name>InferAlgorithm</name>
+    <message>
+        <location filename="../crops_qgis/algorithms/infer.py" line="33"/>
+        <source>Map crops (inference)</source>
+        <translation>Kulturen kartieren (Inferenz)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/infer.py" line="36"/>
+        <source>Runs a model (from Train source model or an adaptation) over a composite and writes the class map, coloured and labelled with the model&apos;s classes.
+
+Composite: a raster with exactly the features the model was trained on (same bands, same order; Extra bands as used for training, PATH or PATH@BANDS separated by &apos;;&apos;). A clear error lists missing or extra features.
+Extent and/or Area of interest (polygons, any CRS) limit the map; pixels outside the polygons and pixels with nodata in any feature are nodata.
+The raster is processed in overlapping tiles blended with a smooth window, so no seams show, and streamed to disk: memory does not grow with the raster&apos;s height. Tile size: 0 = the model&apos;s block size rounded up to a multiple of the model&apos;s stride. Overlap in pixels: -1 = a quarter of the tile. Batch size: 0 = 4 on CPU, sized to the free memory on a GPU (halved automatically if it runs out). Device: auto uses a CUDA GPU when the engine&apos;s torch has one; mixed precision on CUDA.
+
+Outputs: class map (Byte, 255 = nodata) and optionally the confidence (the winning class&apos;s probability), the normalised entropy (0 certain .. 1 undecided) and the probabilities (one band per class), Float32 with -1 = nodata. All are tiled, compressed GeoTIFFs with overviews and a .qml style.</source>
+        <translation>Wendet ein Modell (aus Quellmodell trainieren oder einer Anpassung) auf ein Komposit an und schreibt die Klassenkarte, eingefärbt und beschriftet mit den Klassen des Modells.
+
+Komposit: ein Raster mit genau den Merkmalen, auf denen das Modell trainiert wurde (dieselben Bänder, dieselbe Reihenfolge; Zusätzliche Bänder wie im Training, PATH oder PATH@BANDS, getrennt durch ';'). Eine klare Fehlermeldung nennt fehlende oder überzählige Merkmale.
+Ausdehnung und/oder Untersuchungsgebiet (Polygone, beliebiges KBS) begrenzen die Karte; Pixel außerhalb der Polygone und Pixel mit NoData in einem beliebigen Merkmal sind NoData.
+Das Raster wird in überlappenden Kacheln verarbeitet, die mit einem glatten Fenster überblendet werden, sodass keine Nähte sichtbar sind, und auf die Festplatte gestreamt: Der Speicherbedarf wächst nicht mit der Höhe des Rasters. Kachelgröße: 0 = die Blockgröße des Modells, aufgerundet auf ein Vielfaches der Schrittweite (Stride) des Modells. Überlappung in Pixeln: -1 = ein Viertel der Kachel. Batchgröße: 0 = 4 auf der CPU, auf einer GPU an den freien Speicher angepasst (wird automatisch halbiert, wenn er nicht reicht). Gerät: auto nutzt eine CUDA-GPU, wenn das torch der Engine eine unterstützt; gemischte Genauigkeit auf CUDA.
+
+Ausgaben: Klassenkarte (Byte, 255 = NoData) und optional die Konfidenz (die Wahrscheinlichkeit der siegreichen Klasse), die normalisierte Entropie (0 sicher .. 1 unentschieden) und die Wahrscheinlichkeiten (ein Band je Klasse), Float32 mit -1 = NoData. Alle sind gekachelte, komprimierte GeoTIFFs mit Pyramiden und einem .qml-Stil.</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/infer.py" line="55"/>
+        <source>Model (.safetensors)</source>
+        <translation>Modell (.safetensors)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/infer.py" line="58"/>
+        <source>Composite</source>
+        <translation>Komposit</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/infer.py" line="59"/>
+        <source>Extent</source>
+        <translation>Ausdehnung</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/infer.py" line="60"/>
+        <source>Area of interest (polygons)</source>
+        <translation>Untersuchungsgebiet (Polygone)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/infer.py" line="65"/>
+        <source>Device</source>
+        <translation>Gerät</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/infer.py" line="67"/>
+        <source>Extra bands (PATH or PATH@BANDS; &apos;;&apos; separated)</source>
+        <translation>Zusätzliche Bänder (PATH oder PATH@BANDS; durch ';' getrennt)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/infer.py" line="69"/>
+        <source>Tile size (pixels; 0: automatic)</source>
+        <translation>Kachelgröße (Pixel; 0: automatisch)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/infer.py" line="71"/>
+        <source>Overlap (pixels; -1: a quarter of the tile)</source>
+        <translation>Überlappung (Pixel; -1: ein Viertel der Kachel)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/infer.py" line="73"/>
+        <source>Batch size (tiles; 0: automatic)</source>
+        <translation>Batchgröße (Kacheln; 0: automatisch)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/infer.py" line="75"/>
+        <source>Mixed precision on CUDA</source>
+        <translation>Gemischte Genauigkeit auf CUDA</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/infer.py" line="80"/>
+        <source>Class map</source>
+        <translation>Klassenkarte</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/infer.py" line="82"/>
+        <source>Confidence</source>
+        <translation>Konfidenz</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/infer.py" line="83"/>
+        <source>Entropy</source>
+        <translation>Entropie</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/infer.py" line="84"/>
+        <source>Class probabilities</source>
+        <translation>Klassenwahrscheinlichkeiten</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/infer.py" line="90"/>
+        <source>Mapped pixels</source>
+        <translation>Kartierte Pixel</translation>
+    </message>
+</context>
+<context>
+    <name>NdviQmAlgorithm</name>
+    <message>
+        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="115"/>
+        <source>NDVI quality mosaic</source>
+        <translation>NDVI-Qualitätsmosaik</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="35"/>
+        <source>Per pixel, takes all bands of the clear acquisition with the highest NDVI in the date window (Earth Engine&apos;s qualityMosaic(&apos;NDVI&apos;)), so every field shows at its peak. The first step of domain adaptation: build one composite for the source and one for the target.
+
+Scenes: raster layers or files, and/or a Folder with a file-name Pattern; one multi-band raster per date, dated by its ACQUISITION_DATE metadata or a YYYYMMDD in the file name.
+Cloud mask: a companion raster named like the scene plus the Mask suffix (Sen2Cor _SCL by default; empty for no mask), or a Mask band of the scene; pixels of the Invalid classes (default SCL 0,1,3,8,9,10) and nodata in the red or NIR band are not clear.
+Red / NIR band: 1-based (3 and 7 for the B02 B03 B04 B05 B06 B07 B08 B8A B11 B12 order). Reflectance = DN x Scale + Offset; leave Offset empty to read BOA_ADD_OFFSET metadata (Sentinel-2 baseline 04.00+: -1000 DN, i.e. -0.1).
+Ties go to the earliest date; pixels without a clear observation are nodata.
+Extent / Area of interest: limit the work and the output (pixels outside the polygons are nodata). Scenes on another grid are warped to the first scene&apos;s grid, or to the Target CRS / Resolution.
+
+Outputs: the composite (input data type and band names, natural-colour style) and an optional QA raster: max NDVI, day of year of the chosen date, number of clear observations.</source>
+        <translation>Übernimmt je Pixel alle Bänder der wolkenfreien Aufnahme mit dem höchsten NDVI im Zeitfenster (qualityMosaic('NDVI') von Earth Engine), sodass jedes Feld auf seinem Höhepunkt erscheint. Der erste Schritt der Domänenanpassung: ein Komposit für die Quelle und eines für das Ziel erstellen.
+
+Szenen: Rasterlayer oder -dateien und/oder ein Szenenordner mit einem Dateinamensmuster; ein Multiband-Raster je Datum, datiert über seine ACQUISITION_DATE-Metadaten oder ein YYYYMMDD im Dateinamen.
+Wolkenmaske: ein Begleitraster, benannt wie die Szene plus Maskensuffix (standardmäßig Sen2Cor _SCL; leer für keine Maske), oder ein Maskenband der Szene; Pixel der ungültigen Maskenklassen (Standard SCL 0,1,3,8,9,10) und NoData im Rot- oder NIR-Band gelten nicht als wolkenfrei.
+Rot- / NIR-Band: 1-basiert (3 und 7 für die Reihenfolge B02 B03 B04 B05 B06 B07 B08 B8A B11 B12). Reflektanz = DN x Skalierung + Offset; Offset leer lassen, um die BOA_ADD_OFFSET-Metadaten zu lesen (Sentinel-2 Baseline 04.00+: -1000 DN, d. h. -0.1).
+Bei Gleichstand gewinnt das früheste Datum; Pixel ohne wolkenfreie Beobachtung sind NoData.
+Ausdehnung / Untersuchungsgebiet: begrenzen die Verarbeitung und die Ausgabe (Pixel außerhalb der Polygone sind NoData). Szenen auf einem anderen Gitter werden auf das Gitter der ersten Szene oder auf Ziel-KBS / Auflösung transformiert.
+
+Ausgaben: das Komposit (Datentyp und Bandnamen der Eingabe, Echtfarbenstil) und optional ein QA-Raster: max. NDVI, Tag des Jahres des gewählten Datums, Anzahl wolkenfreier Beobachtungen.</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="55"/>
+        <source>Scenes</source>
+        <translation>Szenen</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="60"/>
+        <source>Folder of scenes</source>
+        <translation>Szenenordner</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="65"/>
+        <source>File-name pattern</source>
+        <translation>Dateinamensmuster</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="66"/>
+        <source>Mask suffix (empty: no mask)</source>
+        <translation>Maskensuffix (leer: keine Maske)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="69"/>
+        <source>Mask band of the scene (instead of mask files)</source>
+        <translation>Maskenband der Szene (statt Maskendateien)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="75"/>
+        <source>Invalid mask classes</source>
+        <translation>Ungültige Maskenklassen</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="78"/>
+        <source>Red band</source>
+        <translation>Rotband</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="82"/>
+        <source>NIR band</source>
+        <translation>NIR-Band</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="86"/>
+        <source>Scale (DN to reflectance)</source>
+        <translation>Skalierung (DN zu Reflektanz)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="90"/>
+        <source>Offset (empty: from BOA_ADD_OFFSET metadata)</source>
+        <translation>Offset (leer: aus den BOA_ADD_OFFSET-Metadaten)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="94"/>
+        <source>Start date (YYYY-MM-DD)</source>
+        <translation>Startdatum (YYYY-MM-DD)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="97"/>
+        <source>End date (YYYY-MM-DD)</source>
+        <translation>Enddatum (YYYY-MM-DD)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="98"/>
+        <source>Extent</source>
+        <translation>Ausdehnung</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="99"/>
+        <source>Area of interest (polygons)</source>
+        <translation>Untersuchungsgebiet (Polygone)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="105"/>
+        <source>Target CRS (default: the first scene&apos;s)</source>
+        <translation>Ziel-KBS (Standard: das der ersten Szene)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="107"/>
+        <source>Resolution (CRS units)</source>
+        <translation>Auflösung (KBS-Einheiten)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="109"/>
+        <source>Resampling of scenes on another grid</source>
+        <translation>Resampling von Szenen auf einem anderen Gitter</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="116"/>
+        <source>QA (max NDVI, day of year, clear observations)</source>
+        <translation>QA (max. NDVI, Tag des Jahres, wolkenfreie Beobachtungen)</translation>
+    </message>
+</context>
+<context>
+    <name>PartitionAlgorithm</name>
+    <message>
+        <location filename="../crops_qgis/algorithms/partition.py" line="32"/>
+        <source>Partition easy / hard</source>
+        <translation>Aufteilung leicht / schwer</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/partition.py" line="35"/>
+        <source>Runs the source model over the target blocks and splits them into easy blocks (where it is confident) and hard blocks, so you see where the model is unsure before adapting it.
+
+Target: a block store (Build blocks without labels; the partition is written into it), or a target composite from which a store is built into Output block store (Block size 0: the model&apos;s).
+Score per block, higher = easier: max_probability (mean probability of the predicted class over valid pixels), entropy (1 - mean normalised entropy) or confident_fraction (share of pixels whose probability reaches Confidence threshold).
+Split: the Easy fraction of the blocks with the highest scores is easy, or, when Score threshold is set, the blocks scoring at least that. Per class splits within each predicted dominant class, so a rare class still has easy blocks.
+
+Outputs: the easy / hard mask (1 easy in blue, 2 hard in red) and the per-pixel confidence (grey, 0..1). Where blocks overlap (stride &lt; block size), each pixel shows the block whose centre is nearest. The store gets scores, split/easy and split/hard, which Adapt and SPCL use.</source>
+        <translation>Wendet das Quellmodell auf die Zielblöcke an und teilt sie in leichte Blöcke (in denen es sicher ist) und schwere Blöcke auf, damit Sie sehen, wo das Modell unsicher ist, bevor Sie es anpassen.
+
+Ziel: ein Blockspeicher (aus Blöcke erstellen ohne Labels; die Aufteilung wird in ihn geschrieben) oder ein Ziel-Komposit, aus dem ein Speicher im Ausgabe-Blockspeicher erstellt wird (Blockgröße 0: die des Modells).
+Score je Block, höher = leichter: max_probability (mittlere Wahrscheinlichkeit der vorhergesagten Klasse über die gültigen Pixel), entropy (1 - mittlere normalisierte Entropie) oder confident_fraction (Anteil der Pixel, deren Wahrscheinlichkeit die Konfidenzschwelle erreicht).
+Aufteilung: Der Anteil leichter Blöcke mit den höchsten Scores ist leicht, oder, wenn eine Score-Schwelle gesetzt ist, die Blöcke mit mindestens diesem Score. Die Aufteilung je Klasse teilt innerhalb jeder vorhergesagten dominanten Klasse auf, sodass auch eine seltene Klasse leichte Blöcke hat.
+
+Ausgaben: die Maske leicht / schwer (1 leicht in Blau, 2 schwer in Rot) und die Konfidenz je Pixel (grau, 0..1). Wo sich Blöcke überlappen (Schrittweite &lt; Blockgröße), zeigt jedes Pixel den Block, dessen Mitte am nächsten liegt. Der Speicher erhält scores, split/easy und split/hard, die Anpassen und SPCL verwenden.</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/partition.py" line="52"/>
+        <source>Source model</source>
+        <translation>Quellmodell</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/partition.py" line="55"/>
+        <source>Target block store</source>
+        <translation>Ziel-Blockspeicher</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/partition.py" line="58"/>
+        <source>or target composite</source>
+        <translation>oder Ziel-Komposit</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/partition.py" line="61"/>
+        <source>Score</source>
+        <translation>Score</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/partition.py" line="62"/>
+        <source>Easy fraction</source>
+        <translation>Anteil leichter Blöcke</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/partition.py" line="66"/>
+        <source>Score threshold (overrides easy fraction)</source>
+        <translation>Score-Schwelle (ersetzt den Anteil leichter Blöcke)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/partition.py" line="71"/>
+        <source>Split per predicted dominant class</source>
+        <translation>Aufteilung je vorhergesagter dominanter Klasse</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/partition.py" line="75"/>
+        <source>Confidence threshold (confident_fraction)</source>
+        <translation>Konfidenzschwelle (confident_fraction)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/partition.py" line="77"/>
+        <source>Extra bands with a composite (&apos;;&apos; separated)</source>
+        <translation>Zusätzliche Bänder bei einem Komposit (durch ';' getrennt)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/partition.py" line="79"/>
+        <source>Block size with a composite (0: the model&apos;s)</source>
+        <translation>Blockgröße bei einem Komposit (0: die des Modells)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/partition.py" line="81"/>
+        <source>Stride with a composite (0: block size)</source>
+        <translation>Schrittweite bei einem Komposit (0: Blockgröße)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/partition.py" line="83"/>
+        <source>Extent with a composite</source>
+        <translation>Ausdehnung bei einem Komposit</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/partition.py" line="84"/>
+        <source>Batch size (blocks)</source>
+        <translation>Batchgröße (Blöcke)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/partition.py" line="86"/>
+        <source>Device</source>
+        <translation>Gerät</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/partition.py" line="91"/>
+        <source>Output block store (with a composite)</source>
+        <translation>Ausgabe-Blockspeicher (bei einem Komposit)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/partition.py" line="91"/>
+        <source>HDF5 files (*.h5)</source>
+        <translation>HDF5-Dateien (*.h5)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/partition.py" line="95"/>
+        <source>Easy / hard mask</source>
+        <translation>Maske leicht / schwer</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/partition.py" line="98"/>
+        <source>Confidence</source>
+        <translation>Konfidenz</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/partition.py" line="101"/>
+        <source>Easy blocks</source>
+        <translation>Leichte Blöcke</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/partition.py" line="102"/>
+        <source>Hard blocks</source>
+        <translation>Schwere Blöcke</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/partition.py" line="103"/>
+        <source>Mean score of easy blocks</source>
+        <translation>Mittlerer Score der leichten Blöcke</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/partition.py" line="104"/>
+        <source>Mean score of hard blocks</source>
+        <translation>Mittlerer Score der schweren Blöcke</translation>
     </message>
 </context>
 <context>
@@ -247,7 +1180,7 @@ Run it first when setting CROPS up, and attach the report to bug reports.</sourc
     <message>
         <location filename="../crops_qgis/algorithms/sample_data.py" line="23"/>
         <source>Generate sample data</source>
-        <translation type="unfinished"></translation>
+        <translation>Beispieldaten erzeugen</translation>
     </message>
     <message>
         <location filename="../crops_qgis/algorithms/sample_data.py" line="26"/>
@@ -255,42 +1188,203 @@ Run it first when setting CROPS up, and attach the report to bug reports.</sourc
 
 Preset: &apos;source&apos; and &apos;target&apos; are two places with a clear but learnable shift (phenology, class proportions, atmosphere, clouds, field size); &apos;pair&apos; writes both into Output folder/source and Output folder/target.
 Size: width and height in pixels (10 m). Dates: the season, YYYY-MM-DD; one acquisition every Revisit days. The same seed always gives the same data.</source>
-        <translation type="unfinished"></translation>
+        <translation>Schreibt eine realistische synthetische Sentinel-2-L2A-Saison: ein 10-Band-UInt16-GeoTIFF je Datum (scenes/S2_L2A_YYYYMMDD.tif, Reflektanz = DN / 10000), seine Szenenklassifikation (scenes/S2_L2A_YYYYMMDD_SCL.tif), die Kulturlabels (labels.tif), die Parzellen (fields.gpkg) und die Klassenliste (classes.csv), in derselben Struktur wie echte Daten.
+
+Voreinstellung: 'source' und 'target' sind zwei Orte mit einer deutlichen, aber lernbaren Verschiebung (Phänologie, Klassenanteile, Atmosphäre, Wolken, Feldgröße); 'pair' schreibt beide nach Ausgabeordner/source und Ausgabeordner/target.
+Größe: Breite und Höhe in Pixeln (10 m). Datumsangaben: die Saison, YYYY-MM-DD; eine Aufnahme je Wiederholungsintervall (Tage). Derselbe Zufallsstartwert ergibt immer dieselben Daten.</translation>
     </message>
     <message>
         <location filename="../crops_qgis/algorithms/sample_data.py" line="39"/>
         <source>Preset</source>
-        <translation type="unfinished"></translation>
+        <translation>Voreinstellung</translation>
     </message>
     <message>
         <location filename="../crops_qgis/algorithms/sample_data.py" line="44"/>
         <source>Size (pixels)</source>
-        <translation type="unfinished"></translation>
+        <translation>Größe (Pixel)</translation>
     </message>
     <message>
         <location filename="../crops_qgis/algorithms/sample_data.py" line="49"/>
         <source>Season start (YYYY-MM-DD)</source>
-        <translation type="unfinished"></translation>
+        <translation>Saisonbeginn (YYYY-MM-DD)</translation>
     </message>
     <message>
         <location filename="../crops_qgis/algorithms/sample_data.py" line="52"/>
         <source>Season end (YYYY-MM-DD)</source>
-        <translation type="unfinished"></translation>
+        <translation>Saisonende (YYYY-MM-DD)</translation>
     </message>
     <message>
         <location filename="../crops_qgis/algorithms/sample_data.py" line="53"/>
         <source>Revisit (days)</source>
-        <translation type="unfinished"></translation>
+        <translation>Wiederholungsintervall (Tage)</translation>
     </message>
     <message>
         <location filename="../crops_qgis/algorithms/sample_data.py" line="58"/>
         <source>Random seed</source>
-        <translation type="unfinished"></translation>
+        <translation>Zufallsstartwert</translation>
     </message>
     <message>
         <location filename="../crops_qgis/algorithms/sample_data.py" line="61"/>
         <source>Output folder</source>
-        <translation type="unfinished"></translation>
+        <translation>Ausgabeordner</translation>
+    </message>
+</context>
+<context>
+    <name>TrainSourceAlgorithm</name>
+    <message>
+        <location filename="../crops_qgis/algorithms/train_source.py" line="31"/>
+        <source>Train source model</source>
+        <translation>Quellmodell trainieren</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/train_source.py" line="34"/>
+        <source>Trains a segmentation model on a labelled block store (from Build blocks) and keeps the model with the best validation mIoU.
+
+Architecture: unet (a U-Net on a timm encoder, fast on CPUs; Encoder resnet18 by default) or transunet (R50-ViT-B/16, the method&apos;s reference backbone; needs a GPU in practice). Pretrained weights: an optional local file for the encoder (.safetensors or a timm .pth state dict).
+Training: AdamW, warm-up then cosine decay of the learning rate, cross-entropy ignoring unlabelled pixels (optional class weights and Dice), random flips and 90-degree rotations, mixed precision on CUDA. Iterations &gt; 0 overrides Epochs (an epoch is one pass over the training blocks); each epoch ends with a validation on the store&apos;s validation blocks. On the CPU a seed gives the same model.
+
+Output: a .safetensors model that describes itself (features, normalisation, classes with codes and colours, block size, provenance). Beside it: name.metrics.json and name.metrics.csv (loss, mIoU and IoU per class per epoch) and name.resume.safetensors. Resume: give that file (or the model) to continue a run; raise Iterations/Epochs to train longer. Cancel stops after the current step and keeps the last saved model.</source>
+        <translation>Trainiert ein Segmentierungsmodell auf einem gelabelten Blockspeicher (aus Blöcke erstellen) und behält das Modell mit der besten Validierungs-mIoU.
+
+Architektur: unet (ein U-Net auf einem timm-Encoder, schnell auf CPUs; Encoder standardmäßig resnet18) oder transunet (R50-ViT-B/16, das Referenz-Backbone der Methode; braucht in der Praxis eine GPU). Vortrainierte Gewichte: eine optionale lokale Datei für den Encoder (.safetensors oder ein timm-State-Dict .pth).
+Training: AdamW, Aufwärmphase und anschließend Kosinus-Abfall der Lernrate, Kreuzentropie ohne ungelabelte Pixel (optional Klassengewichte und Dice), zufällige Spiegelungen und 90-Grad-Drehungen, gemischte Genauigkeit auf CUDA. Iterationen &gt; 0 ersetzt Epochen (eine Epoche ist ein Durchlauf über die Trainingsblöcke); jede Epoche endet mit einer Validierung auf den Validierungsblöcken des Speichers. Auf der CPU liefert derselbe Startwert dasselbe Modell.
+
+Ausgabe: ein .safetensors-Modell, das sich selbst beschreibt (Merkmale, Normalisierung, Klassen mit Codes und Farben, Blockgröße, Herkunft). Daneben: name.metrics.json und name.metrics.csv (Verlust, mIoU und IoU je Klasse und Epoche) und name.resume.safetensors. Fortsetzen: diese Datei (oder das Modell) übergeben, um einen Lauf fortzusetzen; Iterationen/Epochen erhöhen, um länger zu trainieren. Abbrechen stoppt nach dem aktuellen Schritt und behält das zuletzt gespeicherte Modell.</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/train_source.py" line="52"/>
+        <source>Labelled block store</source>
+        <translation>Gelabelter Blockspeicher</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/train_source.py" line="55"/>
+        <source>Architecture</source>
+        <translation>Architektur</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/train_source.py" line="56"/>
+        <source>Encoder (U-Net; empty: resnet18)</source>
+        <translation>Encoder (U-Net; leer: resnet18)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/train_source.py" line="59"/>
+        <source>Pretrained encoder weights</source>
+        <translation>Vortrainierte Encoder-Gewichte</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/train_source.py" line="62"/>
+        <source>Epochs</source>
+        <translation>Epochen</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/train_source.py" line="66"/>
+        <source>Iterations (&gt; 0 overrides epochs)</source>
+        <translation>Iterationen (&gt; 0 ersetzt die Epochen)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/train_source.py" line="70"/>
+        <source>Batch size (blocks)</source>
+        <translation>Batchgröße (Blöcke)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/train_source.py" line="74"/>
+        <source>Learning rate</source>
+        <translation>Lernrate</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/train_source.py" line="78"/>
+        <source>Device</source>
+        <translation>Gerät</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/train_source.py" line="79"/>
+        <source>Random seed</source>
+        <translation>Zufallsstartwert</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/train_source.py" line="82"/>
+        <source>Resume from (resume state or model)</source>
+        <translation>Fortsetzen von (Fortsetzungszustand oder Modell)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/train_source.py" line="87"/>
+        <source>Weight decay</source>
+        <translation>Gewichtsabnahme (Weight Decay)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/train_source.py" line="89"/>
+        <source>Warm-up (fraction of the steps)</source>
+        <translation>Aufwärmphase (Anteil der Schritte)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/train_source.py" line="91"/>
+        <source>Class weights</source>
+        <translation>Klassengewichte</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/train_source.py" line="93"/>
+        <source>Dice loss weight (0: none)</source>
+        <translation>Gewicht des Dice-Verlusts (0: keiner)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/train_source.py" line="95"/>
+        <source>Mixed precision on CUDA</source>
+        <translation>Gemischte Genauigkeit auf CUDA</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/train_source.py" line="96"/>
+        <source>Validate every N steps (0: every epoch)</source>
+        <translation>Alle N Schritte validieren (0: nach jeder Epoche)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/train_source.py" line="98"/>
+        <source>CPU threads (0: all)</source>
+        <translation>CPU-Threads (0: alle)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/train_source.py" line="100"/>
+        <source>Architecture arguments (JSON)</source>
+        <translation>Architekturargumente (JSON)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/train_source.py" line="105"/>
+        <source>Model</source>
+        <translation>Modell</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/train_source.py" line="105"/>
+        <source>Model (*.safetensors)</source>
+        <translation>Modell (*.safetensors)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/train_source.py" line="108"/>
+        <source>Metrics per epoch (JSON)</source>
+        <translation>Metriken je Epoche (JSON)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/train_source.py" line="109"/>
+        <source>Metrics per epoch (CSV)</source>
+        <translation>Metriken je Epoche (CSV)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/train_source.py" line="110"/>
+        <source>Resume state</source>
+        <translation>Fortsetzungszustand</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/train_source.py" line="111"/>
+        <source>Best validation mIoU</source>
+        <translation>Beste Validierungs-mIoU</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/train_source.py" line="112"/>
+        <source>Epoch of the best model</source>
+        <translation>Epoche des besten Modells</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/train_source.py" line="113"/>
+        <source>Steps trained</source>
+        <translation>Trainierte Schritte</translation>
     </message>
 </context>
 </TS>

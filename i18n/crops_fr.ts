@@ -1,177 +1,584 @@
 <?xml version="1.0" encoding="utf-8"?>
 <!DOCTYPE TS>
-<TS version="2.1">
+<TS version="2.1" language="fr_FR">
 <context>
-    <name>@default</name>
+    <name>AdaptAlgorithm</name>
     <message>
-        <location filename="../crops_qgis/dock.py" line="54"/>
-        <source>CROPS crop mapping</source>
-        <translation type="unfinished"></translation>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="32"/>
+        <source>Adapt (baselines)</source>
+        <translation>Adapter (méthodes de référence)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/dock.py" line="65"/>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="54"/>
+        <source>Method</source>
+        <translation>Méthode</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="55"/>
+        <source>Source model</source>
+        <translation>Modèle source</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="58"/>
+        <source>Target block store</source>
+        <translation>Stock de blocs cible</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="59"/>
+        <source>Blocks</source>
+        <translation>Blocs</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="60"/>
+        <source>Iterations</source>
+        <translation>Itérations</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="64"/>
+        <source>Batch size (blocks)</source>
+        <translation>Taille de lot (blocs)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="68"/>
+        <source>Learning rate (empty: the method&apos;s default)</source>
+        <translation>Taux d'apprentissage (vide : valeur par défaut de la méthode)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="72"/>
+        <source>Device</source>
+        <translation>Périphérique</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="73"/>
+        <source>Random seed</source>
+        <translation>Graine aléatoire</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="76"/>
+        <source>Resume from (resume state or adapted model)</source>
+        <translation>Reprendre depuis (état de reprise ou modèle adapté)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="81"/>
+        <source>entropy: parameters to train</source>
+        <translation>entropy : paramètres à entraîner</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="83"/>
+        <source>entropy: diversity weight</source>
+        <translation>entropy : poids de diversité</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="85"/>
+        <source>entropy: diversity prior</source>
+        <translation>entropy : a priori de diversité</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="87"/>
+        <source>self_training: teacher EMA momentum</source>
+        <translation>self_training : momentum EMA de l'enseignant</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="89"/>
+        <source>self_training: confidence threshold (highest)</source>
+        <translation>self_training : seuil de confiance (maximal)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="91"/>
+        <source>self_training: share of each class pseudo-labelled</source>
+        <translation>self_training : proportion pseudo-étiquetée de chaque classe</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="93"/>
+        <source>self_training: rounds</source>
+        <translation>self_training : tours</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="95"/>
+        <source>self_training: photometric jitter</source>
+        <translation>self_training : perturbation photométrique</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="97"/>
+        <source>Blocks of the initial calibration pass</source>
+        <translation>Blocs de la passe de calibrage initiale</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="99"/>
+        <source>Weight decay</source>
+        <translation>Décroissance des poids (weight decay)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="101"/>
+        <source>Warm-up (fraction of the steps)</source>
+        <translation>Échauffement (fraction des pas)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="103"/>
+        <source>Mixed precision on CUDA</source>
+        <translation>Précision mixte sur CUDA</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="104"/>
+        <source>Checkpoint every N steps (0: every 2 minutes)</source>
+        <translation>Point de contrôle tous les N pas (0 : toutes les 2 minutes)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="106"/>
+        <source>CPU threads (0: all)</source>
+        <translation>Threads CPU (0 : tous)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="112"/>
+        <source>Adapted model</source>
+        <translation>Modèle adapté</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="112"/>
+        <source>Model (*.safetensors)</source>
+        <translation>Modèle (*.safetensors)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="115"/>
+        <source>Adaptation log (JSON)</source>
+        <translation>Journal d'adaptation (JSON)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="116"/>
+        <source>Resume state</source>
+        <translation>État de reprise</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="117"/>
+        <source>Steps done</source>
+        <translation>Pas effectués</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="118"/>
+        <source>Final loss</source>
+        <translation>Perte finale</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="35"/>
+        <source>Adapts a source model to the target area without any source data, with a baseline method (to measure what SPCL adds).
+
+entropy: entropy minimisation with a diversity term (Tent / SHOT). Parameters: norm (only the normalisation layers, Tent), encoder (all but the heads, SHOT) or all. The diversity term, times Diversity weight, keeps the batch&apos;s class shares near equal shares (prior uniform) or near the source model&apos;s shares on the target (source).
+self_training: a teacher (moving average of the student, momentum EMA) labels target pixels whose confidence reaches a per-class threshold: each class keeps its most confident Portion of pixels, never demanding more than Confidence threshold; thresholds are refreshed in each of Rounds rounds. The student learns them from a jittered view. The teacher is the adapted model.
+
+Blocks: all target blocks, or the easy / hard split of Partition. Learning rate empty: the method&apos;s default (entropy 0.001, self_training 0.0001).
+Output: the adapted model (.safetensors; provenance: the source model&apos;s SHA-256, the target store and every hyper-parameter). Beside it: name.adapt.json (configuration and loss history) and name.resume.safetensors (give it to Resume to continue). Cancel keeps the last complete checkpoint.</source>
+        <translation>Adapte un modèle source à la zone cible sans aucune donnée source, avec une méthode de référence (pour mesurer l'apport de SPCL).
+
+entropy : minimisation de l'entropie avec un terme de diversité (Tent / SHOT). Paramètres : norm (uniquement les couches de normalisation, Tent), encoder (tout sauf les têtes, SHOT) ou all. Le terme de diversité, multiplié par le poids de diversité, maintient les proportions de classes du lot proches de proportions égales (a priori uniform) ou de celles du modèle source sur la cible (source).
+self_training : un enseignant (moyenne mobile de l'élève, momentum EMA) étiquette les pixels cibles dont la confiance atteint un seuil propre à chaque classe : chaque classe garde sa proportion de pixels les plus sûrs, sans jamais exiger plus que le seuil de confiance ; les seuils sont réactualisés à chacun des tours. L'élève les apprend sur une vue perturbée photométriquement. L'enseignant est le modèle adapté.
+
+Blocs : tous les blocs cibles, ou la répartition faciles / difficiles de Partition faciles / difficiles. Taux d'apprentissage vide : la valeur par défaut de la méthode (entropy 0.001, self_training 0.0001).
+Sortie : le modèle adapté (.safetensors ; provenance : le SHA-256 du modèle source, le stock cible et chaque hyperparamètre). À côté : name.adapt.json (configuration et historique de la perte) et name.resume.safetensors (à donner à Reprendre depuis pour continuer). Annuler conserve le dernier point de contrôle complet.</translation>
+    </message>
+</context>
+<context>
+    <name>AdaptSpclAlgorithm</name>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="30"/>
+        <source>Adapt with SPCL</source>
+        <translation>Adapter avec SPCL</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="33"/>
+        <source>Adapts a source model to the target area without any source data: Semantic Prototypical Contrastive Learning on a target block store split into easy and hard blocks (run Partition first).
+
+A teacher (an exponential moving average of the student, momentum EMA) labels an easy and a hard batch each step. Class prototypes are the running means of the teacher&apos;s embeddings of easy pixels it is confident about (confidence &gt;= Confidence threshold), started with one pass over the easy blocks. The student learns a ClassMix of easy-block classes pasted onto hard blocks, each pixel weighted by the teacher&apos;s confidence, plus Contrastive weight x a prototype contrastive loss on confident hard pixels (Temperature scales the similarities). Hard schedule linear starts with half hard blocks in the hard batch and ends with only hard blocks; constant uses hard blocks throughout.
+
+Output: the adapted model (.safetensors, the teacher; its provenance names the source model&apos;s SHA-256, the target store and every hyper-parameter). Beside it: name.adapt.json (configuration, loss per step, prototype norms and pseudo-label class shares: a class whose share keeps falling warns of collapse) and name.resume.safetensors. Resume: give that file to continue. Cancel keeps the last complete checkpoint. Map with the adapted model using Classify (crops:infer).</source>
+        <translation>Adapte un modèle source à la zone cible sans aucune donnée source : Semantic Prototypical Contrastive Learning sur un stock de blocs cible réparti en blocs faciles et difficiles (exécutez d'abord Partition faciles / difficiles).
+
+Un enseignant (moyenne mobile exponentielle de l'élève, momentum EMA) étiquette à chaque pas un lot facile et un lot difficile. Les prototypes de classes sont les moyennes courantes des plongements de l'enseignant pour les pixels faciles dont il est sûr (confiance &gt;= Seuil de confiance), initialisées par une passe sur les blocs faciles. L'élève apprend un ClassMix de classes de blocs faciles collées sur des blocs difficiles, chaque pixel étant pondéré par la confiance de l'enseignant, plus Poids contrastif x une perte contrastive par prototypes sur les pixels difficiles sûrs (la Température met les similarités à l'échelle). Calendrier des blocs difficiles : linear commence avec une moitié de blocs difficiles dans le lot difficile et finit avec uniquement des blocs difficiles ; constant utilise des blocs difficiles tout du long.
+
+Sortie : le modèle adapté (.safetensors, l'enseignant ; sa provenance indique le SHA-256 du modèle source, le stock cible et chaque hyperparamètre). À côté : name.adapt.json (configuration, perte par pas, normes des prototypes et proportions de classes des pseudo-étiquettes : une classe dont la proportion ne cesse de baisser signale un effondrement) et name.resume.safetensors. Reprise : donnez ce fichier pour continuer. Annuler conserve le dernier point de contrôle complet. Cartographiez avec le modèle adapté via Cartographier les cultures (crops:infer).</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="51"/>
+        <source>Source model</source>
+        <translation>Modèle source</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="54"/>
+        <source>Target block store (partitioned)</source>
+        <translation>Stock de blocs cible (partitionné)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="57"/>
+        <source>Iterations</source>
+        <translation>Itérations</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="61"/>
+        <source>Batch size (easy and hard blocks each)</source>
+        <translation>Taille de lot (blocs faciles et difficiles, chacun)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="65"/>
+        <source>Learning rate</source>
+        <translation>Taux d'apprentissage</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="69"/>
+        <source>Teacher EMA momentum</source>
+        <translation>Momentum EMA de l'enseignant</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="73"/>
+        <source>Temperature</source>
+        <translation>Température</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="77"/>
+        <source>Confidence threshold</source>
+        <translation>Seuil de confiance</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="81"/>
+        <source>Contrastive weight</source>
+        <translation>Poids contrastif</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="85"/>
+        <source>Hard schedule</source>
+        <translation>Calendrier des blocs difficiles</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="89"/>
+        <source>Device</source>
+        <translation>Périphérique</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="90"/>
+        <source>Random seed</source>
+        <translation>Graine aléatoire</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="93"/>
+        <source>Resume from (resume state or adapted model)</source>
+        <translation>Reprendre depuis (état de reprise ou modèle adapté)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="98"/>
+        <source>Share of hard blocks at the start (linear)</source>
+        <translation>Proportion de blocs difficiles au début (linear)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="100"/>
+        <source>ClassMix pixel weight</source>
+        <translation>Pondération des pixels ClassMix</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="102"/>
+        <source>Easy-block pseudo-label weight (0: off)</source>
+        <translation>Poids des pseudo-étiquettes des blocs faciles (0 : désactivé)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="104"/>
+        <source>Photometric jitter of the mixed view</source>
+        <translation>Perturbation photométrique de la vue mélangée</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="106"/>
+        <source>Easy blocks for the first prototypes (0: all)</source>
+        <translation>Blocs faciles pour les premiers prototypes (0 : tous)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="108"/>
+        <source>Weight decay</source>
+        <translation>Décroissance des poids (weight decay)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="110"/>
+        <source>Warm-up (fraction of the steps)</source>
+        <translation>Échauffement (fraction des pas)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="112"/>
+        <source>Mixed precision on CUDA</source>
+        <translation>Précision mixte sur CUDA</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="113"/>
+        <source>Checkpoint every N steps (0: every 2 minutes)</source>
+        <translation>Point de contrôle tous les N pas (0 : toutes les 2 minutes)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="115"/>
+        <source>CPU threads (0: all)</source>
+        <translation>Threads CPU (0 : tous)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="121"/>
+        <source>Adapted model</source>
+        <translation>Modèle adapté</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="121"/>
+        <source>Model (*.safetensors)</source>
+        <translation>Modèle (*.safetensors)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="124"/>
+        <source>Adaptation log (JSON)</source>
+        <translation>Journal d'adaptation (JSON)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="125"/>
+        <source>Resume state</source>
+        <translation>État de reprise</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="126"/>
+        <source>Steps done</source>
+        <translation>Pas effectués</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="127"/>
+        <source>Final loss</source>
+        <translation>Perte finale</translation>
+    </message>
+</context>
+<context>
+    <name>BuildBlocksAlgorithm</name>
+    <message>
+        <location filename="../crops_qgis/algorithms/build_blocks.py" line="29"/>
+        <source>Build blocks</source>
+        <translation>Construire les blocs</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/build_blocks.py" line="32"/>
+        <source>Cuts a composite (e.g. the NDVI quality mosaic) into square blocks and writes them, normalisation statistics included, to an HDF5 block store for training and adaptation.
+
+Labels (source area): a raster of label codes, or polygons with a Label field (any CRS: reprojected). Class map: codes to classes, e.g. &apos;1200=maize; *=other; 0=ignore&apos; (optional colour: &apos;1200=maize #e6ab02&apos;); empty: the label values are the classes (0 = ignore), named from a classes.csv beside the labels. Without labels (target area) the store holds images only.
+Extra bands: more features on the composite&apos;s grid, PATH or PATH@BANDS separated by &apos;;&apos; (e.g. qa.tif@day_of_year).
+Block size and stride in pixels (stride 0: the block size, no overlap). A validation fraction of the blocks, in whole spatial groups, is set aside for validation.
+Only blocks with a labelled pixel (source) or a valid pixel (target) are written.</source>
+        <translation>Découpe un composite (p. ex. la mosaïque de qualité NDVI) en blocs carrés et les écrit, statistiques de normalisation comprises, dans un stock de blocs HDF5 pour l'entraînement et l'adaptation.
+
+Étiquettes (zone source) : un raster de codes d'étiquettes, ou des polygones avec un champ d'étiquette (n'importe quel SCR : reprojeté). Correspondance des classes : codes vers classes, p. ex. '1200=maize; *=other; 0=ignore' (couleur facultative : '1200=maize #e6ab02') ; vide : les valeurs des étiquettes sont les classes (0 = ignoré), nommées d'après un classes.csv placé à côté des étiquettes. Sans étiquettes (zone cible), le stock ne contient que des images.
+Bandes supplémentaires : d'autres variables sur la grille du composite, PATH ou PATH@BANDS séparés par ';' (p. ex. qa.tif@day_of_year).
+Taille des blocs et pas de découpage en pixels (pas 0 : la taille des blocs, sans chevauchement). Une fraction de validation des blocs, par groupes spatiaux entiers, est mise de côté pour la validation.
+Seuls les blocs ayant un pixel étiqueté (source) ou un pixel valide (cible) sont écrits.</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/build_blocks.py" line="47"/>
+        <source>Composite</source>
+        <translation>Composite</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/build_blocks.py" line="48"/>
+        <source>Labels (raster or polygons; empty for a target store)</source>
+        <translation>Étiquettes (raster ou polygones ; vide pour un stock cible)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/build_blocks.py" line="54"/>
+        <source>Label field (polygons)</source>
+        <translation>Champ d'étiquette (polygones)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/build_blocks.py" line="58"/>
+        <source>Class map (codes to classes)</source>
+        <translation>Correspondance des classes (codes vers classes)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/build_blocks.py" line="61"/>
+        <source>Block size (pixels)</source>
+        <translation>Taille des blocs (pixels)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/build_blocks.py" line="65"/>
+        <source>Extent</source>
+        <translation>Emprise</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/build_blocks.py" line="67"/>
+        <source>Extra bands (PATH or PATH@BANDS; &apos;;&apos; separated)</source>
+        <translation>Bandes supplémentaires (PATH ou PATH@BANDS ; séparées par ';')</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/build_blocks.py" line="69"/>
+        <source>Stride (pixels; 0: block size)</source>
+        <translation>Pas de découpage (pixels ; 0 : taille des blocs)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/build_blocks.py" line="71"/>
+        <source>Validation fraction</source>
+        <translation>Fraction de validation</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/build_blocks.py" line="73"/>
+        <source>Validation group size (blocks; 0: automatic)</source>
+        <translation>Taille des groupes de validation (blocs ; 0 : automatique)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/build_blocks.py" line="75"/>
+        <source>Seed of the validation split</source>
+        <translation>Graine de la répartition de validation</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/build_blocks.py" line="81"/>
+        <source>Block store</source>
+        <translation>Stock de blocs</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/build_blocks.py" line="81"/>
+        <source>HDF5 files (*.h5)</source>
+        <translation>Fichiers HDF5 (*.h5)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/build_blocks.py" line="84"/>
+        <source>Blocks written</source>
+        <translation>Blocs écrits</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/build_blocks.py" line="85"/>
+        <source>Training blocks</source>
+        <translation>Blocs d'entraînement</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/build_blocks.py" line="86"/>
+        <source>Validation blocks</source>
+        <translation>Blocs de validation</translation>
+    </message>
+</context>
+<context>
+    <name>CropsAlgorithm</name>
+    <message>
+        <location filename="../crops_qgis/algorithms/base.py" line="45"/>
+        <source>1. Data</source>
+        <translation>1. Données</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/base.py" line="46"/>
+        <source>2. Pre-processing</source>
+        <translation>2. Prétraitement</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/base.py" line="47"/>
+        <source>3. Source model</source>
+        <translation>3. Modèle source</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/base.py" line="48"/>
+        <source>4. Adaptation</source>
+        <translation>4. Adaptation</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/base.py" line="49"/>
+        <source>5. Mapping and evaluation</source>
+        <translation>5. Cartographie et évaluation</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/base.py" line="50"/>
+        <source>Tools</source>
+        <translation>Outils</translation>
+    </message>
+</context>
+<context>
+    <name>CropsDock</name>
+    <message>
+        <location filename="../crops_qgis/dock.py" line="51"/>
+        <source>CROPS crop mapping</source>
+        <translation>CROPS cartographie des cultures</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/dock.py" line="62"/>
         <source>CROPS model (*.safetensors)</source>
-        <translation type="unfinished"></translation>
+        <translation>Modèle CROPS (*.safetensors)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/dock.py" line="63"/>
+        <source>Model</source>
+        <translation>Modèle</translation>
     </message>
     <message>
         <location filename="../crops_qgis/dock.py" line="66"/>
-        <source>Model</source>
-        <translation type="unfinished"></translation>
+        <source>Composite</source>
+        <translation>Composite</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/dock.py" line="68"/>
+        <source>Map crop classes</source>
+        <translation>Cartographier les classes de cultures</translation>
     </message>
     <message>
         <location filename="../crops_qgis/dock.py" line="69"/>
-        <source>Composite</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/dock.py" line="71"/>
-        <source>Map crop classes</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/dock.py" line="72"/>
         <source>Job</source>
-        <translation type="unfinished"></translation>
+        <translation>Tâche</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/dock.py" line="73"/>
+        <source>Output folder</source>
+        <translation>Dossier de sortie</translation>
     </message>
     <message>
         <location filename="../crops_qgis/dock.py" line="76"/>
-        <source>Output folder</source>
-        <translation type="unfinished"></translation>
+        <source>Draw area</source>
+        <translation>Dessiner une zone</translation>
     </message>
     <message>
         <location filename="../crops_qgis/dock.py" line="79"/>
-        <source>Draw area</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/dock.py" line="82"/>
         <source>Whole composite</source>
-        <translation type="unfinished"></translation>
+        <translation>Composite entier</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/dock.py" line="87"/>
+        <location filename="../crops_qgis/dock.py" line="84"/>
         <source>Run</source>
-        <translation type="unfinished"></translation>
+        <translation>Exécuter</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/dock.py" line="89"/>
+        <location filename="../crops_qgis/dock.py" line="86"/>
         <source>Cancel</source>
-        <translation type="unfinished"></translation>
+        <translation>Annuler</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/dock.py" line="115"/>
+        <location filename="../crops_qgis/dock.py" line="112"/>
         <source>Drawn area: {w:.0f} x {h:.0f} map units</source>
-        <translation type="unfinished"></translation>
+        <translation>Zone dessinée : {w:.0f} x {h:.0f} unités de carte</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/dock.py" line="130"/>
+        <location filename="../crops_qgis/dock.py" line="129"/>
         <source>Choose the composite raster to map.</source>
-        <translation type="unfinished"></translation>
+        <translation>Choisissez le raster composite à cartographier.</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/dock.py" line="132"/>
+        <location filename="../crops_qgis/dock.py" line="131"/>
         <source>Choose a CROPS model file (.safetensors).</source>
-        <translation type="unfinished"></translation>
+        <translation>Choisissez un fichier de modèle CROPS (.safetensors).</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/dock.py" line="139"/>
+        <source>Mapping crop classes</source>
+        <translation>Cartographie des classes de cultures</translation>
     </message>
     <message>
         <location filename="../crops_qgis/dock.py" line="140"/>
-        <source>Mapping crop classes</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/dock.py" line="141"/>
         <source>Crop classes</source>
-        <translation type="unfinished"></translation>
+        <translation>Classes de cultures</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/dock.py" line="141"/>
+        <location filename="../crops_qgis/dock.py" line="140"/>
         <source>Confidence</source>
-        <translation type="unfinished"></translation>
+        <translation>Confiance</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/dock.py" line="154"/>
+        <location filename="../crops_qgis/dock.py" line="153"/>
         <source>Started: {name}</source>
-        <translation type="unfinished"></translation>
+        <translation>Démarré : {name}</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/dock.py" line="167"/>
+        <location filename="../crops_qgis/dock.py" line="166"/>
         <source>Failed: {error}</source>
-        <translation type="unfinished"></translation>
+        <translation>Échec : {error}</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/dock.py" line="171"/>
+        <location filename="../crops_qgis/dock.py" line="170"/>
         <source>Done: {n} layers added to &apos;{group}&apos;</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/environment_dialog.py" line="44"/>
-        <source>CROPS engine environment</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/environment_dialog.py" line="49"/>
-        <source>Engine Python</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/environment_dialog.py" line="51"/>
-        <source>Search order</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/environment_dialog.py" line="57"/>
-        <source>NVIDIA driver {v}</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/environment_dialog.py" line="57"/>
-        <source>no NVIDIA GPU found</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/environment_dialog.py" line="58"/>
-        <source>torch build ({detected})</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/environment_dialog.py" line="61"/>
-        <source>Create managed environment</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/environment_dialog.py" line="63"/>
-        <source>Run diagnostics</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/environment_dialog.py" line="85"/>
-        <source>Creating {venv} (torch build {b})</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/environment_dialog.py" line="91"/>
-        <source>Failed: {e}</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/environment_dialog.py" line="97"/>
-        <source>Environment ready: {p}</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/environment_dialog.py" line="102"/>
-        <source>CROPS diagnostics</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/environment_dialog.py" line="110"/>
-        <source>Diagnostics failed: {e}</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/environment_dialog.py" line="113"/>
-        <source>Engine {python}: torch {torch}, devices: {devices}</source>
-        <translation type="unfinished"></translation>
+        <translation>Terminé : {n} couches ajoutées à '{group}'</translation>
     </message>
 </context>
 <context>
@@ -179,12 +586,12 @@
     <message>
         <location filename="../crops_qgis/plugin.py" line="35"/>
         <source>CROPS crop mapping</source>
-        <translation type="unfinished"></translation>
+        <translation>CROPS cartographie des cultures</translation>
     </message>
     <message>
         <location filename="../crops_qgis/plugin.py" line="40"/>
         <source>CROPS engine environment…</source>
-        <translation type="unfinished"></translation>
+        <translation>Environnement du moteur CROPS…</translation>
     </message>
 </context>
 <context>
@@ -192,12 +599,12 @@
     <message>
         <location filename="../crops_qgis/provider.py" line="33"/>
         <source>CROPS crop-type mapping (source-free domain adaptation)</source>
-        <translation type="unfinished"></translation>
+        <translation>CROPS cartographie des types de cultures (adaptation de domaine sans données source)</translation>
     </message>
     <message>
         <location filename="../crops_qgis/provider.py" line="45"/>
         <source>Engine Python (interpreter with torch, timm, h5py, safetensors)</source>
-        <translation type="unfinished"></translation>
+        <translation>Python du moteur (interpréteur avec torch, timm, h5py, safetensors)</translation>
     </message>
 </context>
 <context>
@@ -205,7 +612,7 @@
     <message>
         <location filename="../crops_qgis/algorithms/diagnostics.py" line="23"/>
         <source>Diagnostics</source>
-        <translation type="unfinished"></translation>
+        <translation>Diagnostic</translation>
     </message>
     <message>
         <location filename="../crops_qgis/algorithms/diagnostics.py" line="26"/>
@@ -214,32 +621,558 @@
 Report: an HTML (.html) or text (.txt) file.
 
 Run it first when setting CROPS up, and attach the report to bug reports.</source>
-        <translation type="unfinished"></translation>
+        <translation>Indique le Python du moteur utilisé et les versions de QGIS, GDAL, Python, torch, timm, h5py et numpy, si CUDA est disponible et quels périphériques ont été trouvés.
+
+Rapport : un fichier HTML (.html) ou texte (.txt).
+
+Lancez-le en premier lors de l'installation de CROPS et joignez le rapport à vos rapports de bogue.</translation>
     </message>
     <message>
         <location filename="../crops_qgis/algorithms/diagnostics.py" line="34"/>
         <source>Report</source>
-        <translation type="unfinished"></translation>
+        <translation>Rapport</translation>
     </message>
     <message>
         <location filename="../crops_qgis/algorithms/diagnostics.py" line="34"/>
         <source>HTML files (*.html);;Text files (*.txt)</source>
-        <translation type="unfinished"></translation>
+        <translation>Fichiers HTML (*.html);;Fichiers texte (*.txt)</translation>
     </message>
     <message>
         <location filename="../crops_qgis/algorithms/diagnostics.py" line="39"/>
         <source>CUDA available</source>
-        <translation type="unfinished"></translation>
+        <translation>CUDA disponible</translation>
     </message>
     <message>
         <location filename="../crops_qgis/algorithms/diagnostics.py" line="40"/>
         <source>Devices</source>
-        <translation type="unfinished"></translation>
+        <translation>Périphériques</translation>
     </message>
     <message>
         <location filename="../crops_qgis/algorithms/diagnostics.py" line="41"/>
         <source>Engine Python</source>
-        <translation type="unfinished"></translation>
+        <translation>Python du moteur</translation>
+    </message>
+</context>
+<context>
+    <name>EnvironmentDialog</name>
+    <message>
+        <location filename="../crops_qgis/environment_dialog.py" line="39"/>
+        <source>CROPS engine environment</source>
+        <translation>Environnement du moteur CROPS</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/environment_dialog.py" line="44"/>
+        <source>Engine Python</source>
+        <translation>Python du moteur</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/environment_dialog.py" line="46"/>
+        <source>Search order</source>
+        <translation>Ordre de recherche</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/environment_dialog.py" line="52"/>
+        <source>NVIDIA driver {v}</source>
+        <translation>Pilote NVIDIA {v}</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/environment_dialog.py" line="52"/>
+        <source>no NVIDIA GPU found</source>
+        <translation>aucun GPU NVIDIA trouvé</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/environment_dialog.py" line="53"/>
+        <source>torch build ({detected})</source>
+        <translation>Variante de torch ({detected})</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/environment_dialog.py" line="56"/>
+        <source>Create managed environment</source>
+        <translation>Créer un environnement géré</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/environment_dialog.py" line="58"/>
+        <source>Run diagnostics</source>
+        <translation>Lancer le diagnostic</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/environment_dialog.py" line="80"/>
+        <source>Creating {venv} (torch build {b})</source>
+        <translation>Création de {venv} (variante de torch {b})</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/environment_dialog.py" line="86"/>
+        <source>Failed: {e}</source>
+        <translation>Échec : {e}</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/environment_dialog.py" line="94"/>
+        <source>Environment ready: {p}</source>
+        <translation>Environnement prêt : {p}</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/environment_dialog.py" line="99"/>
+        <source>CROPS diagnostics</source>
+        <translation>Diagnostic CROPS</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/environment_dialog.py" line="110"/>
+        <source>Diagnostics failed: {e}</source>
+        <translation>Échec du diagnostic : {e}</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/environment_dialog.py" line="113"/>
+        <source>Engine {python}: torch {torch}, devices: {devices}</source>
+        <translation>Moteur {python} : torch {torch}, périphériques : {devices}</translation>
+    </message>
+</context>
+<context>
+    <name>EvaluateAlgorithm</name>
+    <message>
+        <location filename="../crops_qgis/algorithms/evaluate.py" line="27"/>
+        <source>Evaluate class map</source>
+        <translation>Évaluer la carte des classes</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/evaluate.py" line="30"/>
+        <source>Compares a class map (e.g. the output of crops:infer) with reference labels and reports overall accuracy, Cohen&apos;s kappa, and per class IoU, F1, precision and recall, with the confusion matrix.
+
+Reference: a raster of label codes, or polygons with a Label field (any CRS: reprojected), put on the class map&apos;s grid. Class map: codes to classes, e.g. &apos;1200=maize; *=other; 0=ignore&apos;; empty: the model&apos;s training class map when the model is known, else the label values are the classes (names from a classes.csv beside the labels).
+The class map&apos;s values are named by Model when given, else by the model recorded in the class map, its category names or its .qml style. Reference classes are matched to the map&apos;s classes by name, then by code; a reference class the map does not know counts as never predicted.
+Only pixels where the reference has a class and the class map is not nodata count.
+
+Outputs: an HTML report and the same figures as JSON.</source>
+        <translation>Compare une carte des classes (p. ex. la sortie de crops:infer) à des étiquettes de référence et indique la précision globale, le kappa de Cohen et, par classe, l'IoU, le F1, la précision et le rappel, avec la matrice de confusion.
+
+Référence : un raster de codes d'étiquettes, ou des polygones avec un champ d'étiquette (n'importe quel SCR : reprojeté), ramené sur la grille de la carte des classes. Correspondance des classes : codes vers classes, p. ex. '1200=maize; *=other; 0=ignore' ; vide : la correspondance utilisée pour l'entraînement du modèle lorsque le modèle est connu, sinon les valeurs des étiquettes sont les classes (noms tirés d'un classes.csv placé à côté des étiquettes).
+Les valeurs de la carte des classes sont nommées par le Modèle s'il est fourni, sinon par le modèle enregistré dans la carte des classes, ses noms de catégories ou son style .qml. Les classes de référence sont associées aux classes de la carte par nom, puis par code ; une classe de référence inconnue de la carte compte comme jamais prédite.
+Seuls comptent les pixels où la référence a une classe et où la carte des classes n'est pas NoData.
+
+Sorties : un rapport HTML et les mêmes chiffres en JSON.</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/evaluate.py" line="45"/>
+        <source>Class map</source>
+        <translation>Carte des classes</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/evaluate.py" line="46"/>
+        <source>Reference labels (raster or polygons)</source>
+        <translation>Étiquettes de référence (raster ou polygones)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/evaluate.py" line="52"/>
+        <source>Label field (polygons)</source>
+        <translation>Champ d'étiquette (polygones)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/evaluate.py" line="56"/>
+        <source>Class map (codes to classes)</source>
+        <translation>Correspondance des classes (codes vers classes)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/evaluate.py" line="60"/>
+        <source>Model (names the class map&apos;s values)</source>
+        <translation>Modèle (nomme les valeurs de la carte des classes)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/evaluate.py" line="64"/>
+        <source>Report</source>
+        <translation>Rapport</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/evaluate.py" line="64"/>
+        <source>HTML files (*.html)</source>
+        <translation>Fichiers HTML (*.html)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/evaluate.py" line="67"/>
+        <source>Metrics (JSON)</source>
+        <translation>Métriques (JSON)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/evaluate.py" line="67"/>
+        <source>JSON files (*.json)</source>
+        <translation>Fichiers JSON (*.json)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/evaluate.py" line="72"/>
+        <source>Overall accuracy</source>
+        <translation>Précision globale</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/evaluate.py" line="73"/>
+        <source>Mean IoU</source>
+        <translation>IoU moyenne</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/evaluate.py" line="74"/>
+        <source>Mean F1</source>
+        <translation>F1 moyen</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/evaluate.py" line="75"/>
+        <source>Kappa</source>
+        <translation>Kappa</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/evaluate.py" line="76"/>
+        <source>Pixels evaluated</source>
+        <translation>Pixels évalués</translation>
+    </message>
+</context>
+<context>
+    <name>InferAlgorithm</name>
+    <message>
+        <location filename="../crops_qgis/algorithms/infer.py" line="33"/>
+        <source>Map crops (inference)</source>
+        <translation>Cartographier les cultures (inférence)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/infer.py" line="36"/>
+        <source>Runs a model (from Train source model or an adaptation) over a composite and writes the class map, coloured and labelled with the model&apos;s classes.
+
+Composite: a raster with exactly the features the model was trained on (same bands, same order; Extra bands as used for training, PATH or PATH@BANDS separated by &apos;;&apos;). A clear error lists missing or extra features.
+Extent and/or Area of interest (polygons, any CRS) limit the map; pixels outside the polygons and pixels with nodata in any feature are nodata.
+The raster is processed in overlapping tiles blended with a smooth window, so no seams show, and streamed to disk: memory does not grow with the raster&apos;s height. Tile size: 0 = the model&apos;s block size rounded up to a multiple of the model&apos;s stride. Overlap in pixels: -1 = a quarter of the tile. Batch size: 0 = 4 on CPU, sized to the free memory on a GPU (halved automatically if it runs out). Device: auto uses a CUDA GPU when the engine&apos;s torch has one; mixed precision on CUDA.
+
+Outputs: class map (Byte, 255 = nodata) and optionally the confidence (the winning class&apos;s probability), the normalised entropy (0 certain .. 1 undecided) and the probabilities (one band per class), Float32 with -1 = nodata. All are tiled, compressed GeoTIFFs with overviews and a .qml style.</source>
+        <translation>Applique un modèle (issu de Entraîner le modèle source ou d'une adaptation) à un composite et écrit la carte des classes, colorée et légendée avec les classes du modèle.
+
+Composite : un raster avec exactement les variables sur lesquelles le modèle a été entraîné (mêmes bandes, même ordre ; Bandes supplémentaires comme à l'entraînement, PATH ou PATH@BANDS séparés par ';'). Une erreur explicite liste les variables manquantes ou en trop.
+L'emprise et/ou la zone d'intérêt (polygones, n'importe quel SCR) limitent la carte ; les pixels hors des polygones et les pixels NoData dans l'une des variables sont NoData.
+Le raster est traité par tuiles qui se chevauchent, fondues avec une fenêtre lisse pour qu'aucune couture ne soit visible, et écrit au fil de l'eau sur le disque : la mémoire ne croît pas avec la hauteur du raster. Taille des tuiles : 0 = la taille de bloc du modèle arrondie au multiple supérieur du pas (stride) du modèle. Chevauchement en pixels : -1 = un quart de la tuile. Taille de lot : 0 = 4 sur CPU, ajustée à la mémoire libre sur un GPU (divisée par deux automatiquement si elle manque). Périphérique : auto utilise un GPU CUDA lorsque le torch du moteur en prend un en charge ; précision mixte sur CUDA.
+
+Sorties : carte des classes (Byte, 255 = NoData) et, en option, la confiance (probabilité de la classe retenue), l'entropie normalisée (0 certain .. 1 indécis) et les probabilités (une bande par classe), en Float32 avec -1 = NoData. Tous sont des GeoTIFF tuilés et compressés, avec pyramides et un style .qml.</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/infer.py" line="55"/>
+        <source>Model (.safetensors)</source>
+        <translation>Modèle (.safetensors)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/infer.py" line="58"/>
+        <source>Composite</source>
+        <translation>Composite</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/infer.py" line="59"/>
+        <source>Extent</source>
+        <translation>Emprise</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/infer.py" line="60"/>
+        <source>Area of interest (polygons)</source>
+        <translation>Zone d'intérêt (polygones)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/infer.py" line="65"/>
+        <source>Device</source>
+        <translation>Périphérique</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/infer.py" line="67"/>
+        <source>Extra bands (PATH or PATH@BANDS; &apos;;&apos; separated)</source>
+        <translation>Bandes supplémentaires (PATH ou PATH@BANDS ; séparées par ';')</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/infer.py" line="69"/>
+        <source>Tile size (pixels; 0: automatic)</source>
+        <translation>Taille des tuiles (pixels ; 0 : automatique)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/infer.py" line="71"/>
+        <source>Overlap (pixels; -1: a quarter of the tile)</source>
+        <translation>Chevauchement (pixels ; -1 : un quart de la tuile)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/infer.py" line="73"/>
+        <source>Batch size (tiles; 0: automatic)</source>
+        <translation>Taille de lot (tuiles ; 0 : automatique)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/infer.py" line="75"/>
+        <source>Mixed precision on CUDA</source>
+        <translation>Précision mixte sur CUDA</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/infer.py" line="80"/>
+        <source>Class map</source>
+        <translation>Carte des classes</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/infer.py" line="82"/>
+        <source>Confidence</source>
+        <translation>Confiance</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/infer.py" line="83"/>
+        <source>Entropy</source>
+        <translation>Entropie</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/infer.py" line="84"/>
+        <source>Class probabilities</source>
+        <translation>Probabilités des classes</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/infer.py" line="90"/>
+        <source>Mapped pixels</source>
+        <translation>Pixels cartographiés</translation>
+    </message>
+</context>
+<context>
+    <name>NdviQmAlgorithm</name>
+    <message>
+        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="115"/>
+        <source>NDVI quality mosaic</source>
+        <translation>Mosaïque de qualité NDVI</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="35"/>
+        <source>Per pixel, takes all bands of the clear acquisition with the highest NDVI in the date window (Earth Engine&apos;s qualityMosaic(&apos;NDVI&apos;)), so every field shows at its peak. The first step of domain adaptation: build one composite for the source and one for the target.
+
+Scenes: raster layers or files, and/or a Folder with a file-name Pattern; one multi-band raster per date, dated by its ACQUISITION_DATE metadata or a YYYYMMDD in the file name.
+Cloud mask: a companion raster named like the scene plus the Mask suffix (Sen2Cor _SCL by default; empty for no mask), or a Mask band of the scene; pixels of the Invalid classes (default SCL 0,1,3,8,9,10) and nodata in the red or NIR band are not clear.
+Red / NIR band: 1-based (3 and 7 for the B02 B03 B04 B05 B06 B07 B08 B8A B11 B12 order). Reflectance = DN x Scale + Offset; leave Offset empty to read BOA_ADD_OFFSET metadata (Sentinel-2 baseline 04.00+: -1000 DN, i.e. -0.1).
+Ties go to the earliest date; pixels without a clear observation are nodata.
+Extent / Area of interest: limit the work and the output (pixels outside the polygons are nodata). Scenes on another grid are warped to the first scene&apos;s grid, or to the Target CRS / Resolution.
+
+Outputs: the composite (input data type and band names, natural-colour style) and an optional QA raster: max NDVI, day of year of the chosen date, number of clear observations.</source>
+        <translation>Pour chaque pixel, prend toutes les bandes de l'acquisition dégagée ayant le NDVI le plus élevé dans la fenêtre de dates (qualityMosaic('NDVI') d'Earth Engine), de sorte que chaque parcelle apparaisse à son pic. La première étape de l'adaptation de domaine : construire un composite pour la source et un pour la cible.
+
+Scènes : des couches raster ou des fichiers, et/ou un dossier avec un motif de nom de fichier ; un raster multibande par date, daté par sa métadonnée ACQUISITION_DATE ou par un YYYYMMDD dans le nom du fichier.
+Masque de nuages : un raster compagnon nommé comme la scène suivi du suffixe du masque (Sen2Cor _SCL par défaut ; vide pour aucun masque), ou une bande de masque de la scène ; les pixels des classes invalides (par défaut SCL 0,1,3,8,9,10) et les pixels NoData dans la bande rouge ou PIR ne sont pas dégagés.
+Bande rouge / PIR : numérotées à partir de 1 (3 et 7 pour l'ordre B02 B03 B04 B05 B06 B07 B08 B8A B11 B12). Réflectance = DN x Échelle + Décalage ; laissez le Décalage vide pour lire la métadonnée BOA_ADD_OFFSET (Sentinel-2 baseline 04.00+ : -1000 DN, soit -0.1).
+En cas d'égalité, la date la plus ancienne l'emporte ; les pixels sans observation dégagée sont NoData.
+Emprise / Zone d'intérêt : limitent le traitement et la sortie (les pixels hors des polygones sont NoData). Les scènes sur une autre grille sont reprojetées sur la grille de la première scène, ou selon le SCR cible / la Résolution.
+
+Sorties : le composite (type de données et noms de bandes de l'entrée, style en couleurs naturelles) et un raster QA facultatif : NDVI max., jour de l'année de la date retenue, nombre d'observations dégagées.</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="55"/>
+        <source>Scenes</source>
+        <translation>Scènes</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="60"/>
+        <source>Folder of scenes</source>
+        <translation>Dossier des scènes</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="65"/>
+        <source>File-name pattern</source>
+        <translation>Motif de nom de fichier</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="66"/>
+        <source>Mask suffix (empty: no mask)</source>
+        <translation>Suffixe du masque (vide : pas de masque)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="69"/>
+        <source>Mask band of the scene (instead of mask files)</source>
+        <translation>Bande de masque de la scène (au lieu de fichiers de masque)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="75"/>
+        <source>Invalid mask classes</source>
+        <translation>Classes de masque invalides</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="78"/>
+        <source>Red band</source>
+        <translation>Bande rouge</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="82"/>
+        <source>NIR band</source>
+        <translation>Bande PIR (NIR)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="86"/>
+        <source>Scale (DN to reflectance)</source>
+        <translation>Échelle (DN vers réflectance)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="90"/>
+        <source>Offset (empty: from BOA_ADD_OFFSET metadata)</source>
+        <translation>Décalage (vide : depuis la métadonnée BOA_ADD_OFFSET)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="94"/>
+        <source>Start date (YYYY-MM-DD)</source>
+        <translation>Date de début (YYYY-MM-DD)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="97"/>
+        <source>End date (YYYY-MM-DD)</source>
+        <translation>Date de fin (YYYY-MM-DD)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="98"/>
+        <source>Extent</source>
+        <translation>Emprise</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="99"/>
+        <source>Area of interest (polygons)</source>
+        <translation>Zone d'intérêt (polygones)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="105"/>
+        <source>Target CRS (default: the first scene&apos;s)</source>
+        <translation>SCR cible (par défaut : celui de la première scène)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="107"/>
+        <source>Resolution (CRS units)</source>
+        <translation>Résolution (unités du SCR)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="109"/>
+        <source>Resampling of scenes on another grid</source>
+        <translation>Rééchantillonnage des scènes sur une autre grille</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="116"/>
+        <source>QA (max NDVI, day of year, clear observations)</source>
+        <translation>QA (NDVI max., jour de l'année, observations dégagées)</translation>
+    </message>
+</context>
+<context>
+    <name>PartitionAlgorithm</name>
+    <message>
+        <location filename="../crops_qgis/algorithms/partition.py" line="32"/>
+        <source>Partition easy / hard</source>
+        <translation>Partition faciles / difficiles</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/partition.py" line="35"/>
+        <source>Runs the source model over the target blocks and splits them into easy blocks (where it is confident) and hard blocks, so you see where the model is unsure before adapting it.
+
+Target: a block store (Build blocks without labels; the partition is written into it), or a target composite from which a store is built into Output block store (Block size 0: the model&apos;s).
+Score per block, higher = easier: max_probability (mean probability of the predicted class over valid pixels), entropy (1 - mean normalised entropy) or confident_fraction (share of pixels whose probability reaches Confidence threshold).
+Split: the Easy fraction of the blocks with the highest scores is easy, or, when Score threshold is set, the blocks scoring at least that. Per class splits within each predicted dominant class, so a rare class still has easy blocks.
+
+Outputs: the easy / hard mask (1 easy in blue, 2 hard in red) and the per-pixel confidence (grey, 0..1). Where blocks overlap (stride &lt; block size), each pixel shows the block whose centre is nearest. The store gets scores, split/easy and split/hard, which Adapt and SPCL use.</source>
+        <translation>Applique le modèle source aux blocs cibles et les répartit en blocs faciles (où il est sûr de lui) et blocs difficiles, pour voir où le modèle hésite avant de l'adapter.
+
+Cible : un stock de blocs (issu de Construire les blocs sans étiquettes ; la partition y est écrite), ou un composite cible à partir duquel un stock est construit dans le Stock de blocs en sortie (Taille des blocs 0 : celle du modèle).
+Score par bloc, plus élevé = plus facile : max_probability (probabilité moyenne de la classe prédite sur les pixels valides), entropy (1 - entropie normalisée moyenne) ou confident_fraction (proportion des pixels dont la probabilité atteint le Seuil de confiance).
+Répartition : la Fraction de blocs faciles ayant les scores les plus élevés est facile, ou, si un Seuil de score est défini, les blocs dont le score l'atteint au moins. La répartition par classe s'effectue au sein de chaque classe dominante prédite, si bien qu'une classe rare a tout de même des blocs faciles.
+
+Sorties : le masque faciles / difficiles (1 facile en bleu, 2 difficile en rouge) et la confiance par pixel (gris, 0..1). Là où des blocs se chevauchent (pas &lt; taille des blocs), chaque pixel montre le bloc dont le centre est le plus proche. Le stock reçoit scores, split/easy et split/hard, qu'utilisent Adapter et SPCL.</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/partition.py" line="52"/>
+        <source>Source model</source>
+        <translation>Modèle source</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/partition.py" line="55"/>
+        <source>Target block store</source>
+        <translation>Stock de blocs cible</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/partition.py" line="58"/>
+        <source>or target composite</source>
+        <translation>ou composite cible</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/partition.py" line="61"/>
+        <source>Score</source>
+        <translation>Score</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/partition.py" line="62"/>
+        <source>Easy fraction</source>
+        <translation>Fraction de blocs faciles</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/partition.py" line="66"/>
+        <source>Score threshold (overrides easy fraction)</source>
+        <translation>Seuil de score (remplace la fraction de blocs faciles)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/partition.py" line="71"/>
+        <source>Split per predicted dominant class</source>
+        <translation>Répartition par classe dominante prédite</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/partition.py" line="75"/>
+        <source>Confidence threshold (confident_fraction)</source>
+        <translation>Seuil de confiance (confident_fraction)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/partition.py" line="77"/>
+        <source>Extra bands with a composite (&apos;;&apos; separated)</source>
+        <translation>Bandes supplémentaires avec un composite (séparées par ';')</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/partition.py" line="79"/>
+        <source>Block size with a composite (0: the model&apos;s)</source>
+        <translation>Taille des blocs avec un composite (0 : celle du modèle)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/partition.py" line="81"/>
+        <source>Stride with a composite (0: block size)</source>
+        <translation>Pas de découpage avec un composite (0 : taille des blocs)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/partition.py" line="83"/>
+        <source>Extent with a composite</source>
+        <translation>Emprise avec un composite</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/partition.py" line="84"/>
+        <source>Batch size (blocks)</source>
+        <translation>Taille de lot (blocs)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/partition.py" line="86"/>
+        <source>Device</source>
+        <translation>Périphérique</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/partition.py" line="91"/>
+        <source>Output block store (with a composite)</source>
+        <translation>Stock de blocs en sortie (avec un composite)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/partition.py" line="91"/>
+        <source>HDF5 files (*.h5)</source>
+        <translation>Fichiers HDF5 (*.h5)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/partition.py" line="95"/>
+        <source>Easy / hard mask</source>
+        <translation>Masque faciles / difficiles</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/partition.py" line="98"/>
+        <source>Confidence</source>
+        <translation>Confiance</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/partition.py" line="101"/>
+        <source>Easy blocks</source>
+        <translation>Blocs faciles</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/partition.py" line="102"/>
+        <source>Hard blocks</source>
+        <translation>Blocs difficiles</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/partition.py" line="103"/>
+        <source>Mean score of easy blocks</source>
+        <translation>Score moyen des blocs faciles</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/partition.py" line="104"/>
+        <source>Mean score of hard blocks</source>
+        <translation>Score moyen des blocs difficiles</translation>
     </message>
 </context>
 <context>
@@ -247,7 +1180,7 @@ Run it first when setting CROPS up, and attach the report to bug reports.</sourc
     <message>
         <location filename="../crops_qgis/algorithms/sample_data.py" line="23"/>
         <source>Generate sample data</source>
-        <translation type="unfinished"></translation>
+        <translation>Générer des données d'exemple</translation>
     </message>
     <message>
         <location filename="../crops_qgis/algorithms/sample_data.py" line="26"/>
@@ -255,42 +1188,203 @@ Run it first when setting CROPS up, and attach the report to bug reports.</sourc
 
 Preset: &apos;source&apos; and &apos;target&apos; are two places with a clear but learnable shift (phenology, class proportions, atmosphere, clouds, field size); &apos;pair&apos; writes both into Output folder/source and Output folder/target.
 Size: width and height in pixels (10 m). Dates: the season, YYYY-MM-DD; one acquisition every Revisit days. The same seed always gives the same data.</source>
-        <translation type="unfinished"></translation>
+        <translation>Écrit une saison Sentinel-2 L2A synthétique réaliste : un GeoTIFF UInt16 à 10 bandes par date (scenes/S2_L2A_YYYYMMDD.tif, réflectance = DN / 10000), sa classification de scène (scenes/S2_L2A_YYYYMMDD_SCL.tif), les étiquettes de cultures (labels.tif), les parcelles (fields.gpkg) et la liste des classes (classes.csv), avec la même organisation que les données réelles.
+
+Préréglage : 'source' et 'target' sont deux lieux présentant un décalage net mais apprenable (phénologie, proportions des classes, atmosphère, nuages, taille des parcelles) ; 'pair' écrit les deux dans Dossier de sortie/source et Dossier de sortie/target.
+Taille : largeur et hauteur en pixels (10 m). Dates : la saison, YYYY-MM-DD ; une acquisition à chaque intervalle de revisite (jours). La même graine donne toujours les mêmes données.</translation>
     </message>
     <message>
         <location filename="../crops_qgis/algorithms/sample_data.py" line="39"/>
         <source>Preset</source>
-        <translation type="unfinished"></translation>
+        <translation>Préréglage</translation>
     </message>
     <message>
         <location filename="../crops_qgis/algorithms/sample_data.py" line="44"/>
         <source>Size (pixels)</source>
-        <translation type="unfinished"></translation>
+        <translation>Taille (pixels)</translation>
     </message>
     <message>
         <location filename="../crops_qgis/algorithms/sample_data.py" line="49"/>
         <source>Season start (YYYY-MM-DD)</source>
-        <translation type="unfinished"></translation>
+        <translation>Début de saison (YYYY-MM-DD)</translation>
     </message>
     <message>
         <location filename="../crops_qgis/algorithms/sample_data.py" line="52"/>
         <source>Season end (YYYY-MM-DD)</source>
-        <translation type="unfinished"></translation>
+        <translation>Fin de saison (YYYY-MM-DD)</translation>
     </message>
     <message>
         <location filename="../crops_qgis/algorithms/sample_data.py" line="53"/>
         <source>Revisit (days)</source>
-        <translation type="unfinished"></translation>
+        <translation>Intervalle de revisite (jours)</translation>
     </message>
     <message>
         <location filename="../crops_qgis/algorithms/sample_data.py" line="58"/>
         <source>Random seed</source>
-        <translation type="unfinished"></translation>
+        <translation>Graine aléatoire</translation>
     </message>
     <message>
         <location filename="../crops_qgis/algorithms/sample_data.py" line="61"/>
         <source>Output folder</source>
-        <translation type="unfinished"></translation>
+        <translation>Dossier de sortie</translation>
+    </message>
+</context>
+<context>
+    <name>TrainSourceAlgorithm</name>
+    <message>
+        <location filename="../crops_qgis/algorithms/train_source.py" line="31"/>
+        <source>Train source model</source>
+        <translation>Entraîner le modèle source</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/train_source.py" line="34"/>
+        <source>Trains a segmentation model on a labelled block store (from Build blocks) and keeps the model with the best validation mIoU.
+
+Architecture: unet (a U-Net on a timm encoder, fast on CPUs; Encoder resnet18 by default) or transunet (R50-ViT-B/16, the method&apos;s reference backbone; needs a GPU in practice). Pretrained weights: an optional local file for the encoder (.safetensors or a timm .pth state dict).
+Training: AdamW, warm-up then cosine decay of the learning rate, cross-entropy ignoring unlabelled pixels (optional class weights and Dice), random flips and 90-degree rotations, mixed precision on CUDA. Iterations &gt; 0 overrides Epochs (an epoch is one pass over the training blocks); each epoch ends with a validation on the store&apos;s validation blocks. On the CPU a seed gives the same model.
+
+Output: a .safetensors model that describes itself (features, normalisation, classes with codes and colours, block size, provenance). Beside it: name.metrics.json and name.metrics.csv (loss, mIoU and IoU per class per epoch) and name.resume.safetensors. Resume: give that file (or the model) to continue a run; raise Iterations/Epochs to train longer. Cancel stops after the current step and keeps the last saved model.</source>
+        <translation>Entraîne un modèle de segmentation sur un stock de blocs étiqueté (issu de Construire les blocs) et conserve le modèle ayant la meilleure mIoU de validation.
+
+Architecture : unet (un U-Net sur un encodeur timm, rapide sur CPU ; Encodeur resnet18 par défaut) ou transunet (R50-ViT-B/16, le backbone de référence de la méthode ; nécessite en pratique un GPU). Poids pré-entraînés : un fichier local facultatif pour l'encodeur (.safetensors ou un state dict timm .pth).
+Entraînement : AdamW, échauffement puis décroissance cosinus du taux d'apprentissage, entropie croisée ignorant les pixels non étiquetés (poids des classes et Dice facultatifs), retournements aléatoires et rotations de 90 degrés, précision mixte sur CUDA. Itérations &gt; 0 remplace Époques (une époque est un passage sur les blocs d'entraînement) ; chaque époque se termine par une validation sur les blocs de validation du stock. Sur CPU, une même graine donne le même modèle.
+
+Sortie : un modèle .safetensors qui se décrit lui-même (variables, normalisation, classes avec codes et couleurs, taille des blocs, provenance). À côté : name.metrics.json et name.metrics.csv (perte, mIoU et IoU par classe et par époque) et name.resume.safetensors. Reprise : donnez ce fichier (ou le modèle) pour poursuivre un entraînement ; augmentez Itérations/Époques pour entraîner plus longtemps. Annuler arrête après le pas en cours et conserve le dernier modèle enregistré.</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/train_source.py" line="52"/>
+        <source>Labelled block store</source>
+        <translation>Stock de blocs étiqueté</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/train_source.py" line="55"/>
+        <source>Architecture</source>
+        <translation>Architecture</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/train_source.py" line="56"/>
+        <source>Encoder (U-Net; empty: resnet18)</source>
+        <translation>Encodeur (U-Net ; vide : resnet18)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/train_source.py" line="59"/>
+        <source>Pretrained encoder weights</source>
+        <translation>Poids pré-entraînés de l'encodeur</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/train_source.py" line="62"/>
+        <source>Epochs</source>
+        <translation>Époques</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/train_source.py" line="66"/>
+        <source>Iterations (&gt; 0 overrides epochs)</source>
+        <translation>Itérations (&gt; 0 remplace les époques)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/train_source.py" line="70"/>
+        <source>Batch size (blocks)</source>
+        <translation>Taille de lot (blocs)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/train_source.py" line="74"/>
+        <source>Learning rate</source>
+        <translation>Taux d'apprentissage</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/train_source.py" line="78"/>
+        <source>Device</source>
+        <translation>Périphérique</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/train_source.py" line="79"/>
+        <source>Random seed</source>
+        <translation>Graine aléatoire</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/train_source.py" line="82"/>
+        <source>Resume from (resume state or model)</source>
+        <translation>Reprendre depuis (état de reprise ou modèle)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/train_source.py" line="87"/>
+        <source>Weight decay</source>
+        <translation>Décroissance des poids (weight decay)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/train_source.py" line="89"/>
+        <source>Warm-up (fraction of the steps)</source>
+        <translation>Échauffement (fraction des pas)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/train_source.py" line="91"/>
+        <source>Class weights</source>
+        <translation>Poids des classes</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/train_source.py" line="93"/>
+        <source>Dice loss weight (0: none)</source>
+        <translation>Poids de la perte Dice (0 : aucun)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/train_source.py" line="95"/>
+        <source>Mixed precision on CUDA</source>
+        <translation>Précision mixte sur CUDA</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/train_source.py" line="96"/>
+        <source>Validate every N steps (0: every epoch)</source>
+        <translation>Valider tous les N pas (0 : à chaque époque)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/train_source.py" line="98"/>
+        <source>CPU threads (0: all)</source>
+        <translation>Threads CPU (0 : tous)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/train_source.py" line="100"/>
+        <source>Architecture arguments (JSON)</source>
+        <translation>Arguments de l'architecture (JSON)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/train_source.py" line="105"/>
+        <source>Model</source>
+        <translation>Modèle</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/train_source.py" line="105"/>
+        <source>Model (*.safetensors)</source>
+        <translation>Modèle (*.safetensors)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/train_source.py" line="108"/>
+        <source>Metrics per epoch (JSON)</source>
+        <translation>Métriques par époque (JSON)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/train_source.py" line="109"/>
+        <source>Metrics per epoch (CSV)</source>
+        <translation>Métriques par époque (CSV)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/train_source.py" line="110"/>
+        <source>Resume state</source>
+        <translation>État de reprise</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/train_source.py" line="111"/>
+        <source>Best validation mIoU</source>
+        <translation>Meilleure mIoU de validation</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/train_source.py" line="112"/>
+        <source>Epoch of the best model</source>
+        <translation>Époque du meilleur modèle</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/train_source.py" line="113"/>
+        <source>Steps trained</source>
+        <translation>Pas d'entraînement effectués</translation>
     </message>
 </context>
 </TS>

@@ -40,8 +40,8 @@ def main() -> int:
     parser.add_argument("--size", type=int, default=384, help="sample scene size in pixels")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--block-size", type=int, default=64)
-    parser.add_argument("--train-iterations", type=int, default=400)
-    parser.add_argument("--adapt-iterations", type=int, default=200)
+    parser.add_argument("--train-iterations", type=int, default=250)
+    parser.add_argument("--adapt-iterations", type=int, default=150)
     args = parser.parse_args()
     out = Path(args.output).resolve()
     if out.exists():
