@@ -6,7 +6,7 @@ STAMP := .venv/.crops-setup
 DEMO_DIR ?= build/demo
 export QT_QPA_PLATFORM ?= offscreen
 
-.PHONY: setup system-packages demo test lint package translations pipeline-model clean
+.PHONY: setup system-packages demo test lint package translations pipeline-model styles clean
 
 setup: system-packages $(STAMP)
 
@@ -51,6 +51,10 @@ translations: system-packages
 	pylupdate5 -noobsolete $$(git ls-files --cached --others --exclude-standard 'crops_qgis/*.py') \
 	  -ts $(foreach l,$(LANGUAGES),i18n/crops_$(l).ts)
 	for l in $(LANGUAGES); do lrelease -silent i18n/crops_$$l.ts -qm i18n/crops_$$l.qm; done
+
+# The static styles in resources/styles (the engine writes the same beside its outputs).
+styles: setup
+	$(PY) -c "from crops_engine.styles import write_shipped_styles; write_shipped_styles('resources/styles')"
 
 # The shipped Processing model (resources/models/crops_pipeline.model3), rebuilt from code.
 pipeline-model: setup

@@ -131,3 +131,21 @@ def write_rgb_style(
         + "    </rasterrenderer>\n"
     )
     return _write(raster, renderer)
+
+
+# Styles shipped in resources/styles/ for users who load outputs by hand or style their own
+# rasters: name -> writer. A class map's style depends on its model, so it is not among them.
+SHIPPED = {
+    "easy_hard": write_easy_hard_style,
+    "confidence": write_grey_style,
+    "entropy": write_grey_style,
+    "ndvi": write_ramp_style,
+    "composite_natural_colour": lambda path: write_rgb_style(path, 3, 2, 1, [(0, 1500), (0, 1400), (0, 1300)]),
+}
+
+
+def write_shipped_styles(folder: str | os.PathLike[str]) -> list[Path]:
+    """Write resources/styles/*.qml (make styles); a test keeps the committed files identical."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    return [writer(folder / f"{name}.tif") for name, writer in SHIPPED.items()]

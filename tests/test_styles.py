@@ -72,3 +72,19 @@ def test_rgb_style(qgis_app, tmp_path):
     assert renderer.type() == "multibandcolor"
     assert (renderer.redBand(), renderer.greenBand(), renderer.blueBand()) == (3, 2, 1)
     assert renderer.redContrastEnhancement().maximumValue() == pytest.approx(1500)
+
+
+def test_shipped_styles_are_what_the_engine_writes(qgis_app, tmp_path):
+    from conftest import ROOT
+
+    shipped = ROOT / "resources" / "styles"
+    written = styles.write_shipped_styles(tmp_path)
+    assert sorted(p.name for p in written) == sorted(p.name for p in shipped.glob("*.qml"))
+    for path in written:
+        assert path.read_text() == (shipped / path.name).read_text(), f"run `make styles`: {path.name} changed"
+    # And each loads in QGIS onto a raster it fits.
+    raster_path = _tif(tmp_path / "probe.tif", bands=3, dtype="uint16")
+    for path in written:
+        layer = _layer(raster_path)
+        message, ok = layer.loadNamedStyle(str(path))
+        assert ok, (path.name, message)
