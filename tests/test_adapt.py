@@ -117,7 +117,7 @@ def test_registry():
     with pytest.raises(CropsError, match="Unknown adaptation METHOD"):
         method_class("magic")
     cfg = make_config("self_training", model="m", blocks="b", output="o.safetensors", portion=0.3, unknown=1)
-    assert cfg.portion == 0.3 and cfg.lr == 1e-4
+    assert cfg.portion == 0.3 and cfg.lr == 3e-5
 
 
 # -- runs ---------------------------------------------------------------------------------------------
@@ -235,5 +235,5 @@ def test_cli_adapt(target, tmp_path, capsys):
     result = events[-1]["outputs"]
     assert result["output"] == str(out) and result["steps"] == 2 and Path(result["log"]).exists()
     hp = read_metadata(out).provenance["hyperparameters"]
-    assert hp["portion"] == 0.4 and hp["ema"] == 0.9 and hp["rounds"] == 1 and hp["lr"] == 1e-4
+    assert hp["portion"] == 0.4 and hp["ema"] == 0.9 and hp["rounds"] == 1 and hp["lr"] == 3e-5
     assert any(e["event"] == "log" and "thresholds per class" in e["text"] for e in events)

@@ -2,10 +2,11 @@
 
 The model is pushed to be confident on target pixels (mean per-pixel entropy down) while the
 batch's mean prediction is kept near a class prior (KL(mean prediction || prior)), so confidence
-does not come from predicting one class everywhere. With a uniform prior the diversity term is
-SHOT's (maximise the entropy of the mean prediction); the default prior is the source model's own
-mean prediction on the target (measured once before adapting), which does not pull a target with
-unequal classes towards equal shares.
+does not come from predicting one class everywhere. With the default uniform prior the diversity
+term is SHOT's (maximise the entropy of the mean prediction); prior `source` is the source model's
+own mean prediction on the target (measured once before adapting), meant for targets whose classes
+are far from equal shares. On the synthetic suite the uniform prior did better: under a shift, the
+source model's class shares on the target are themselves biased (bench/adaptation.py).
 
 PARAMETERS chooses what changes: `norm` (Tent: only the affine weights of normalisation layers,
 BatchNorm statistics re-estimated on target batches), `encoder` (SHOT: everything but the
@@ -27,7 +28,7 @@ from ..errors import CropsError
 from .common import AdaptationContext, AdaptationMethod, AdaptConfig, calibrate, entropy_map, masked_mean
 
 PARAMETER_SETS = ("norm", "encoder", "all")
-DIVERSITY_PRIORS = ("source", "uniform")
+DIVERSITY_PRIORS = ("uniform", "source")
 _NORM_LAYERS = (nn.modules.batchnorm._NormBase, nn.LayerNorm, nn.GroupNorm)
 
 
@@ -38,7 +39,7 @@ class EntropyConfig(AdaptConfig):
     lr: float = 1e-3
     parameters: str = "norm"
     diversity_weight: float = 1.0
-    diversity_prior: str = "source"
+    diversity_prior: str = "uniform"
     calibration_blocks: int = 64  # blocks the source model's prior is measured on
 
 

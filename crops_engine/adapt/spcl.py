@@ -33,6 +33,7 @@ of its share in the first steps. The adapted checkpoint is the teacher.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -79,7 +80,8 @@ class SpclConfig(AdaptConfig):
     mix_weighting: str = "confidence"
     easy_weight: float = 0.0  # pseudo-label CE on the easy batch (a second student pass)
     jitter: float = 0.0  # photometric jitter of the student's mixed view (normalised units)
-    init_blocks: int = 0  # easy blocks of the first prototype pass (0: all of them)
+    init_blocks: int = 0  # blocks of the first passes (BN statistics, prototypes; 0: all of them)
+    recalibrate_bn: bool = True  # re-estimate BatchNorm statistics on the target before the first pseudo-labels
 
     def __post_init__(self) -> None:
         self.split = "hard"
@@ -124,7 +126,42 @@ def check_spcl_config(cfg: SpclConfig) -> None:
     if cfg.jitter < 0:
         raise CropsError(f"JITTER must be 0 or more, got {cfg.jitter}.")
     if cfg.init_blocks < 0:
-        raise CropsError(f"INIT_BLOCKS must be 0 (all easy blocks) or more, got {cfg.init_blocks}.")
+        raise CropsError(f"INIT_BLOCKS must be 0 (all blocks) or more, got {cfg.init_blocks}.")
+
+
+@torch.no_grad()
+def recalibrate_batchnorm(model: nn.Module, batches: Iterable[Tensor], amp: bool = False) -> int:
+    """Replace every BatchNorm layer's running statistics by their plain average over `batches` (AdaBN).
+
+    The model runs in train mode without gradients; its mode and the layers' momentum are restored.
+    Returns the number of batches seen (0 leaves the statistics as they were).
+    """
+    layers = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)
+              and m.track_running_stats and m.running_mean is not None]
+    if not layers:
+        return 0
+    saved = [(m.momentum, m.running_mean.clone(), m.running_var.clone(), m.num_batches_tracked.clone())
+             for m in layers]
+    was_training = model.training
+    for m in layers:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average over the batches
+    model.train()
+    seen = 0
+    try:
+        for x in batches:
+            with autocast(x.device, amp):
+                model(x)
+            seen += 1
+    finally:
+        for m, (momentum, mean, var, count) in zip(layers, saved, strict=True):
+            m.momentum = momentum
+            if seen == 0:
+                m.running_mean.copy_(mean)
+                m.running_var.copy_(var)
+                m.num_batches_tracked.copy_(count)
+        model.train(was_training)
+    return seen
 
 
 class EasyBlocks:
@@ -181,21 +218,42 @@ class SPCL(AdaptationMethod):
         mean, std = meta.normalisation["mean"], meta.normalisation["std"]
         dataset = TargetBlocks(store, mean, std, easy)
         self.easy = EasyBlocks(dataset, seed=self.cfg.seed + 1, per_step=2 * self.cfg.batch_size)
+        if self.cfg.recalibrate_bn and not context.resuming:
+            everything = np.concatenate([easy, context.dataset.indices])
+            self._recalibrate(TargetBlocks(store, mean, std, everything), context)
         self.teacher = EmaTeacher(self.student, self.cfg.ema)
         self.prototypes = PrototypeEstimator(self.num_classes, int(self.student.embedding_dim), self.device)
         if context.resuming:
             return  # teacher, prototypes and the collapse watch come from the resume state
         self._initial_prototypes(dataset, context)
 
+    def _positions(self, n: int, stream: int) -> np.ndarray:
+        """Dataset positions of a first pass: all `n`, or INIT_BLOCKS of them drawn for the seed."""
+        if 0 < self.cfg.init_blocks < n:
+            rng = np.random.default_rng([int(self.cfg.seed), stream])
+            return np.sort(rng.choice(n, size=self.cfg.init_blocks, replace=False))
+        return np.arange(n)
+
+    def _recalibrate(self, dataset: TargetBlocks, context: AdaptationContext) -> None:
+        """Re-estimate the student's BatchNorm statistics on target blocks (AdaBN) so the first teacher,
+        its pseudo-labels and the prototypes see target, not source, feature statistics."""
+        positions = self._positions(len(dataset), 13)
+        context.progress.log(f"Re-estimating BatchNorm statistics on {len(positions)} target blocks.")
+        bs = self.cfg.batch_size
+
+        def batches():
+            for start in range(0, len(positions), bs):
+                context.progress(start / max(len(positions), 1), "BatchNorm statistics on the target")
+                samples = [dataset[int(p)] for p in positions[start : start + bs]]
+                yield torch.stack([s["image"] for s in samples]).to(self.device)
+
+        recalibrate_batchnorm(self.student, batches(), self.amp)
+
     @torch.no_grad()
     def _initial_prototypes(self, dataset: TargetBlocks, context: AdaptationContext) -> None:
         """One pass of the source model over the easy blocks (up to INIT_BLOCKS) starts the prototypes."""
         assert self.teacher is not None and self.prototypes is not None
-        n = len(dataset)
-        positions = np.arange(n)
-        if 0 < self.cfg.init_blocks < n:
-            rng = np.random.default_rng([int(self.cfg.seed), 11])
-            positions = np.sort(rng.choice(n, size=self.cfg.init_blocks, replace=False))
+        positions = self._positions(len(dataset), 11)
         context.progress.log(f"Class prototypes: first pass of the source model over {len(positions)} easy blocks.")
         bs = self.cfg.batch_size
         for start in range(0, len(positions), bs):

@@ -2,8 +2,8 @@
 
 METHOD entropy: entropy minimisation with a diversity term (Tent / SHOT): PARAMETERS norm (only
 normalisation layers), encoder (all but the heads) or all; DIVERSITY_WEIGHT times
-KL(batch mean prediction || prior), the prior being the source model's class shares on the target
-(DIVERSITY_PRIOR source) or equal shares (uniform).
+KL(batch mean prediction || prior), the prior being equal shares (DIVERSITY_PRIOR uniform) or the
+source model's class shares on the target (source).
 METHOD self_training: an EMA teacher (EMA momentum) pseudo-labels target pixels whose confidence
 reaches a per-class threshold (each class keeps its most confident PORTION of pixels, never
 demanding more than CONF_THRESHOLD), refreshed each of ROUNDS rounds; the student learns them
@@ -37,15 +37,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(option("ITERATIONS"), type=int, default=None, help="optimiser steps (default 300)")
     parser.add_argument(option("BATCH_SIZE"), type=int, default=None, help="blocks per step (default 8)")
     parser.add_argument(option("LR"), type=float, default=None,
-                        help="peak learning rate (AdamW; default entropy 1e-3, self_training 1e-4)")
+                        help="peak learning rate (AdamW; default entropy 1e-3, self_training 3e-5)")
     parser.add_argument(option("WEIGHT_DECAY"), type=float, default=None, help="AdamW weight decay (default 1e-4)")
     parser.add_argument(option("WARMUP"), type=float, default=None, help="warm-up, fraction of the steps (0.05)")
     # entropy
     parser.add_argument(option("PARAMETERS"), choices=["norm", "encoder", "all"], default=None,
                         help="entropy: what to train (default norm)")
     parser.add_argument(option("DIVERSITY_WEIGHT"), type=float, default=None, help="entropy: diversity weight (1)")
-    parser.add_argument(option("DIVERSITY_PRIOR"), choices=["source", "uniform"], default=None,
-                        help="entropy: class shares the diversity term keeps (default source)")
+    parser.add_argument(option("DIVERSITY_PRIOR"), choices=["uniform", "source"], default=None,
+                        help="entropy: class shares the diversity term keeps (default uniform)")
     # self-training
     parser.add_argument(option("EMA"), type=float, default=None, help="self_training: teacher EMA momentum (0.99)")
     parser.add_argument(option("CONF_THRESHOLD"), type=float, default=None,

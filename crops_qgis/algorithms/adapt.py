@@ -18,7 +18,7 @@ from .base import CropsAlgorithm
 METHODS = ["entropy", "self_training"]
 SPLITS = ["all", "easy", "hard"]
 PARAMETER_SETS = ["norm", "encoder", "all"]
-PRIORS = ["source", "uniform"]
+PRIORS = ["uniform", "source"]
 DEVICES = ["auto", "cpu", "cuda"]
 
 
@@ -37,14 +37,14 @@ class AdaptAlgorithm(CropsAlgorithm):
             "measure what SPCL adds).\n\n"
             "entropy: entropy minimisation with a diversity term (Tent / SHOT). Parameters: norm (only the "
             "normalisation layers, Tent), encoder (all but the heads, SHOT) or all. The diversity term, times "
-            "Diversity weight, keeps the batch's class shares near the source model's shares on the target "
-            "(prior source) or equal shares (uniform).\n"
+            "Diversity weight, keeps the batch's class shares near equal shares (prior uniform) or near the "
+            "source model's shares on the target (source).\n"
             "self_training: a teacher (moving average of the student, momentum EMA) labels target pixels whose "
             "confidence reaches a per-class threshold: each class keeps its most confident Portion of pixels, "
             "never demanding more than Confidence threshold; thresholds are refreshed in each of Rounds rounds. "
             "The student learns them from a jittered view. The teacher is the adapted model.\n\n"
             "Blocks: all target blocks, or the easy / hard split of Partition. Learning rate empty: the "
-            "method's default (entropy 0.001, self_training 0.0001).\n"
+            "method's default (entropy 0.001, self_training 0.00003).\n"
             "Output: the adapted model (.safetensors; provenance: the source model's SHA-256, the target store "
             "and every hyper-parameter). Beside it: name.adapt.json (configuration and loss history) and "
             "name.resume.safetensors (give it to Resume to continue). Cancel keeps the last complete checkpoint."
