@@ -165,14 +165,14 @@
 entropy: entropy minimisation with a diversity term (Tent / SHOT). Parameters: norm (only the normalisation layers, Tent), encoder (all but the heads, SHOT) or all. The diversity term, times Diversity weight, keeps the batch&apos;s class shares near equal shares (prior uniform) or near the source model&apos;s shares on the target (source).
 self_training: a teacher (moving average of the student, momentum EMA) labels target pixels whose confidence reaches a per-class threshold: each class keeps its most confident Portion of pixels, never demanding more than Confidence threshold; thresholds are refreshed in each of Rounds rounds. The student learns them from a jittered view. The teacher is the adapted model.
 
-Blocks: all target blocks, or the easy / hard split of Partition. Learning rate empty: the method&apos;s default (entropy 0.001, self_training 0.0001).
+Blocks: all target blocks, or the easy / hard split of Partition. Learning rate empty: the method&apos;s default (entropy 0.001, self_training 0.00003).
 Output: the adapted model (.safetensors; provenance: the source model&apos;s SHA-256, the target store and every hyper-parameter). Beside it: name.adapt.json (configuration and loss history) and name.resume.safetensors (give it to Resume to continue). Cancel keeps the last complete checkpoint.</source>
         <translation>Passt ein Quellmodell ohne jegliche Quelldaten an das Zielgebiet an, mit einem Vergleichsverfahren (um zu messen, was SPCL zusätzlich bringt).
 
 entropy: Entropieminimierung mit einem Diversitätsterm (Tent / SHOT). Parameter: norm (nur die Normalisierungsschichten, Tent), encoder (alles außer den Köpfen, SHOT) oder all. Der Diversitätsterm, multipliziert mit dem Diversitätsgewicht, hält die Klassenanteile des Batches nahe an gleichen Anteilen (Prior uniform) oder nahe an den Anteilen des Quellmodells im Zielgebiet (source).
 self_training: Ein Lehrer (gleitender Mittelwert des Schülers, Momentum EMA) labelt Zielpixel, deren Konfidenz eine klassenspezifische Schwelle erreicht: Jede Klasse behält ihren Anteil der sichersten Pixel, ohne je mehr als die Konfidenzschwelle zu verlangen; die Schwellen werden in jeder der Runden neu bestimmt. Der Schüler lernt sie an einer photometrisch verrauschten Ansicht. Der Lehrer ist das angepasste Modell.
 
-Blöcke: alle Zielblöcke oder die leichte / schwere Aufteilung aus Aufteilung leicht / schwer. Lernrate leer: der Standardwert der Methode (entropy 0.001, self_training 0.0001).
+Blöcke: alle Zielblöcke oder die leichte / schwere Aufteilung aus Aufteilung leicht / schwer. Lernrate leer: der Standardwert der Methode (entropy 0.001, self_training 0.00003).
 Ausgabe: das angepasste Modell (.safetensors; Herkunft: SHA-256 des Quellmodells, der Zielspeicher und jeder Hyperparameter). Daneben: name.adapt.json (Konfiguration und Verlustverlauf) und name.resume.safetensors (an Fortsetzen von übergeben, um weiterzumachen). Abbrechen behält den letzten vollständigen Checkpoint.</translation>
     </message>
 </context>
