@@ -34,8 +34,7 @@ from crops_engine.raster import Grid, create_geotiff, epsg_wkt, finish_geotiff  
 torch.set_num_threads(1)
 
 BANDS = ["B02", "B03", "B04", "B05", "B06", "B07", "B08", "B8A", "B11", "B12"]
-TINY = {"encoder": "lcnet_050", "decoder_channels": [8, 8, 8, 8, 8], "embedding_dim": 8}
-
+from sample_pipeline import TINY  # noqa: E402 - the tiny U-Net the shared pipeline trains
 
 # -- helpers shared with test_adapt.py and test_partition_qgis.py --------------------------------------
 
@@ -75,36 +74,6 @@ def make_random_target(root: Path, size: int = 48, block: int = 16, stride: int 
     })
     return {"composite": composite, "store": store, "model": checkpoint, "labels": labels, "grid": grid,
             "valid": valid}
-
-
-def build_pipeline(root: Path, pair: Path) -> dict:
-    """The sample pair's composites, stores (target without labels, and a labelled copy used only for
-    scoring) and a source model trained briefly; built once per test session under `root`."""
-    from crops_engine.composite import CompositeOptions, ndvi_quality_mosaic
-    from crops_engine.scenes import load_scenes
-    from crops_engine.train import TrainConfig, train_source
-
-    paths = {
-        "source_composite": root / "source.tif", "target_composite": root / "target.tif",
-        "source_store": root / "source.h5", "target_store": root / "target.h5",
-        "target_labelled": root / "target_labelled.h5", "model": root / "source.safetensors",
-        "pair": pair,
-    }
-    if (root / "ready").exists():
-        return paths
-    root.mkdir(parents=True, exist_ok=True)
-    for domain in ("source", "target"):
-        scenes = load_scenes(folder=pair / domain / "scenes", pattern="S2_L2A_????????.tif")
-        ndvi_quality_mosaic(scenes, paths[f"{domain}_composite"], CompositeOptions(workers=1))
-    build_block_store(paths["source_composite"], paths["source_store"], labels=pair / "source" / "labels.tif",
-                      block_size=32, val_fraction=0.0)
-    build_block_store(paths["target_composite"], paths["target_store"], block_size=32, val_fraction=0.0)
-    build_block_store(paths["target_composite"], paths["target_labelled"], labels=pair / "target" / "labels.tif",
-                      block_size=32, val_fraction=0.0)
-    train_source(TrainConfig(blocks=str(paths["source_store"]), output=str(paths["model"]), arch_args=TINY,
-                             iterations=150, batch_size=8, lr=3e-3, device="cpu", seed=0))
-    (root / "ready").write_text("ok")
-    return paths
 
 
 @pytest.fixture(scope="module")
@@ -292,8 +261,8 @@ def test_cancel_leaves_no_map_and_no_partition(random_target, tmp_path):
 
 
 @pytest.fixture(scope="module")
-def pipeline(sample_pair, tmp_path_factory):
-    return build_pipeline(tmp_path_factory.getbasetemp() / "adapt-pipeline", sample_pair)
+def pipeline(sample_pipeline):
+    return sample_pipeline
 
 
 def test_easy_blocks_are_more_accurate_than_hard_blocks_on_the_sample_target(pipeline, tmp_path):

@@ -10,11 +10,8 @@ pytestmark = pytest.mark.qgis
 
 
 @pytest.fixture(scope="module")
-def pipeline(sample_pair, tmp_path_factory):
-    pytest.importorskip("torch")
-    from test_partition import build_pipeline
-
-    return build_pipeline(tmp_path_factory.getbasetemp() / "adapt-pipeline", sample_pair)
+def pipeline(sample_pipeline):
+    return sample_pipeline
 
 
 def test_partition_and_adapt_through_qgis_process(qgis_process, qgis_app, pipeline, tmp_path):
