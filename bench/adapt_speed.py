@@ -6,7 +6,8 @@ store (the hard batch is prefetched by the runner, so it is given ready, as the 
 is), the teacher on 2B blocks (easy + hard, no gradient), the prototype update, ClassMix, the
 student's forward pass on the B mixed blocks, mix CE + contrastive loss, backward, AdamW step and
 the EMA update. Both use the same model, batch size and block size; mixed precision on CUDA.
-Prints the median seconds per step of each, their ratio (goal: under 2) and the easy-block read time.
+Steps of the two kinds alternate, so both see the same load on a shared machine. Prints the median
+seconds per step of each, their ratio (goal: under 2) and the easy-block read time.
 
     .venv/bin/python bench/adapt_speed.py [--block-size 224] [--batch-size 8] [--steps 6] [--device auto]
 """
@@ -66,16 +67,23 @@ def synchronise(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def timed(fn, steps: int, warmup: int, device: torch.device) -> list[float]:
-    out = []
+def seconds(fn, i: int, device: torch.device) -> float:
+    synchronise(device)
+    t = time.perf_counter()
+    fn(i)
+    synchronise(device)
+    return time.perf_counter() - t
+
+
+def interleaved(first, second, steps: int, warmup: int, device: torch.device) -> tuple[list[float], list[float]]:
+    """Seconds of each step of `first` and `second`, alternating, so both see the same machine load."""
+    a, b = [], []
     for i in range(warmup + steps):
-        synchronise(device)
-        t = time.perf_counter()
-        fn(i)
-        synchronise(device)
+        ta, tb = seconds(first, i, device), seconds(second, i, device)
         if i >= warmup:
-            out.append(time.perf_counter() - t)
-    return out
+            a.append(ta)
+            b.append(tb)
+    return a, b
 
 
 def main() -> None:
@@ -131,32 +139,30 @@ def main() -> None:
             scaler.step(optimizer)
             scaler.update()
 
-        sup = timed(supervised, a.steps, a.warmup, device)
-
         # -- SPCL step ------------------------------------------------------------------------------
-        student, _ = load_model(checkpoint, device)
-        student.train()
+        spcl_student, _ = load_model(checkpoint, device)
+        spcl_student.train()
         total = a.steps + a.warmup
         cfg = SpclConfig(model=str(checkpoint), blocks=str(store_path), output=str(folder / "a.safetensors"),
                          iterations=total, batch_size=b, device=str(device), init_blocks=b)
-        method = SPCL(cfg, student, silent())
-        optimizer = build_optimizer(student, cfg.lr)
-        scaler = grad_scaler(device, True)
+        method = SPCL(cfg, spcl_student, silent())
+        spcl_optimizer = build_optimizer(spcl_student, cfg.lr)
+        spcl_scaler = grad_scaler(device, True)
         context = AdaptationContext(cfg, meta_obj, hard, device, amp, total, silent())
         method.setup(context)
 
         def spcl(i: int) -> None:
             batch = {k: v.to(device, non_blocking=True) for k, v in batches[i].items()}
             loss, _ = method.loss(batch, i)
-            optimizer.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            scaler.step(optimizer)
-            scaler.update()
+            spcl_optimizer.zero_grad(set_to_none=True)
+            spcl_scaler.scale(loss).backward()
+            spcl_scaler.step(spcl_optimizer)
+            spcl_scaler.update()
             method.after_step(i)
 
-        adapted = timed(spcl, a.steps, a.warmup, device)
+        sup, adapted = interleaved(supervised, spcl, a.steps, a.warmup, device)
         assert method.easy is not None
-        reads = timed(lambda i: method.easy.draw(i, 0, b), a.steps, 0, device)
+        reads = [seconds(lambda i: method.easy.draw(i, 0, b), i, device) for i in range(a.steps)]
         store.close()
 
     s, p, r = statistics.median(sup), statistics.median(adapted), statistics.median(reads)

@@ -32,7 +32,7 @@ Wall time per method is the adaptation run alone (SPCL's partition is timed sepa
 model runs on the CPU with `--threads` torch threads (1 by default: on a shared machine more threads
 oversubscribe the cores and run several times slower).
 
-    .venv/bin/python bench/adaptation.py [--suites synthetic,real] [--strengths 0.5,1,2] [--seeds 0,1]
+    .venv/bin/python bench/adaptation.py [--suites synthetic,real] [--strengths 0.5,1,2] [--seeds 0,1,2,3]
         [--size 256] [--source-iterations 300] [--adapt-iterations 200] [--variant entropy:parameters=all]
 """
 
@@ -379,7 +379,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--suites", default="synthetic,real", help="synthetic and/or real")
     parser.add_argument("--strengths", default="0.5,1,2", help="synthetic shift strengths (1 = the sample pair's)")
-    parser.add_argument("--seeds", default="0,1", help="seeds per suite item")
+    parser.add_argument("--seeds", default="0,1,2,3", help="seeds per suite item (two leave a spread of +-25 points)")
     parser.add_argument("--size", type=int, default=256, help="synthetic scene size in pixels")
     parser.add_argument("--block", type=int, default=32, help="block size of the synthetic stores")
     parser.add_argument("--encoder", default="lcnet_050", help="timm encoder of the U-Net")

@@ -87,6 +87,25 @@ class _TextReporter:
         self._stream.flush()
 
 
+def parse_bool(text: str) -> bool:
+    """`true/false`, `yes/no`, `1/0` (how the Processing bridge passes booleans)."""
+    value = str(text).strip().lower()
+    if value in ("true", "yes", "1", "on"):
+        return True
+    if value in ("false", "no", "0", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
+
+
+def add_torch_arguments(parser: argparse.ArgumentParser, seed: bool = True) -> None:
+    """DEVICE, AMP, THREADS (and SEED): how every command that runs a model runs it."""
+    parser.add_argument(option("DEVICE"), choices=["auto", "cpu", "cuda"], default="auto", help="where to run")
+    parser.add_argument(option("AMP"), type=parse_bool, default=True, help="mixed precision on CUDA (true/false)")
+    parser.add_argument(option("THREADS"), type=int, default=0, help="CPU threads for torch (0: torch's default)")
+    if seed:
+        parser.add_argument(option("SEED"), type=int, default=0, help="random seed (deterministic on CPU)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m crops_engine",

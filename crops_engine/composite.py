@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import os
 import threading
-import uuid
 from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -35,6 +34,7 @@ from typing import Any
 import numpy as np
 from osgeo import gdal, ogr, osr
 
+from .aoi import AreaOfInterest, pixels_inside
 from .atomic import atomic_path
 from .errors import Cancelled, CropsError
 from .extent import Extent, extent_in_crs
@@ -247,97 +247,6 @@ def _check_mask_covers(mask: Path, scene: Path, scene_grid: Grid) -> None:
         )
 
 
-# -- area of interest ----------------------------------------------------------------------------
-
-def _open_vector(spec: str) -> tuple[gdal.Dataset, ogr.Layer]:
-    """Open `path` or QGIS's `path|layername=name` / `path|layerid=n`."""
-    parts = str(spec).split("|")
-    path, layer_name, layer_id = parts[0], None, None
-    for extra in parts[1:]:
-        key, _, value = extra.partition("=")
-        if key.strip().lower() == "layername":
-            layer_name = value
-        elif key.strip().lower() == "layerid":
-            layer_id = int(value)
-    if not path.startswith("/vsi") and not os.path.exists(path):
-        raise CropsError(f"Area-of-interest layer not found: {path}. Check the MASK path.")
-    try:
-        ds = gdal.OpenEx(path, gdal.OF_VECTOR)
-    except RuntimeError as exc:
-        raise CropsError(f"Cannot read the area-of-interest layer {path}: {exc}.") from None
-    if ds is None or ds.GetLayerCount() == 0:
-        raise CropsError(f"{path} holds no vector layer; MASK must be a polygon layer.")
-    layer = ds.GetLayerByName(layer_name) if layer_name else ds.GetLayer(layer_id or 0)
-    if layer is None:
-        raise CropsError(f"{path} has no layer {layer_name or layer_id}.")
-    return ds, layer
-
-
-_POLYGONS = {ogr.wkbPolygon, ogr.wkbMultiPolygon, ogr.wkbCurvePolygon, ogr.wkbMultiSurface}
-
-
-@dataclass
-class _AreaOfInterest:
-    """The MASK polygons reprojected once into the output CRS (an in-memory FlatGeobuf)."""
-
-    path: str
-    bounds: tuple[float, float, float, float]
-
-    @classmethod
-    def prepare(cls, spec: str, grid: Grid) -> _AreaOfInterest:
-        src, layer = _open_vector(spec)
-        polygons = 0
-        for feature in layer:
-            geom = feature.GetGeometryRef()
-            if geom is None or geom.IsEmpty():
-                continue
-            if ogr.GT_Flatten(geom.GetGeometryType()) not in _POLYGONS:
-                raise CropsError(f"The area-of-interest layer {spec} holds {geom.GetGeometryName()} features; "
-                                 "MASK must hold polygons.")
-            polygons += 1
-        layer.ResetReading()
-        if not polygons:
-            raise CropsError(f"The area-of-interest layer {spec} holds no polygon; draw or select one.")
-        path = f"/vsimem/crops_aoi_{uuid.uuid4().hex}.fgb"
-        kwargs: dict[str, Any] = {
-            "format": "FlatGeobuf", "layers": [layer.GetName()], "geometryType": "PROMOTE_TO_MULTI"
-        }
-        if layer.GetSpatialRef() is not None and grid.crs_wkt:
-            kwargs.update(dstSRS=grid.crs_wkt, reproject=True)
-        try:
-            written = gdal.VectorTranslate(path, src, **kwargs)
-            written = None  # noqa: F841 - closing flushes the file
-            copy = ogr.Open(path)
-            xmin, xmax, ymin, ymax = copy.GetLayer(0).GetExtent()
-            copy = None  # noqa: F841
-        except RuntimeError as exc:
-            gdal.Unlink(path)
-            raise CropsError(f"Cannot reproject the area-of-interest layer {spec}: {exc}.") from None
-        return cls(path, (xmin, ymin, xmax, ymax))
-
-    def open(self) -> tuple[gdal.Dataset, ogr.Layer]:
-        ds = gdal.OpenEx(self.path, gdal.OF_VECTOR)
-        return ds, ds.GetLayer(0)
-
-    def close(self) -> None:
-        gdal.Unlink(self.path)
-
-
-def _inside(layer: ogr.Layer, grid: Grid, win: tuple[int, int, int, int]) -> np.ndarray:
-    """Pixels of the window whose centre is inside a polygon."""
-    xoff, yoff, xs, ys = win
-    wgrid = grid.window(xoff, yoff, xs, ys)
-    mem = gdal.GetDriverByName("MEM").Create("", xs, ys, 1, gdal.GDT_Byte)
-    mem.SetGeoTransform(wgrid.geotransform)
-    if grid.crs_wkt:
-        mem.SetProjection(grid.crs_wkt)
-    xmin, ymin, xmax, ymax = wgrid.bounds
-    layer.SetSpatialFilterRect(xmin, ymin, xmax, ymax)
-    gdal.RasterizeLayer(mem, [1], layer, burn_values=[1])
-    layer.SetSpatialFilter(None)
-    return mem.ReadAsArray() > 0
-
-
 # -- the plan: everything checked before any output exists -----------------------------------------
 
 @dataclass
@@ -356,7 +265,7 @@ class _Plan:
     nir_offsets: list[float]
     day_of_year: np.ndarray
     windows: list[tuple[int, int, int, int]]
-    aoi: _AreaOfInterest | None = None
+    aoi: AreaOfInterest | None = None
     invalid: np.ndarray = field(default_factory=lambda: np.array([], dtype=np.int64))
 
 
@@ -446,7 +355,7 @@ def _plan(scenes: Sequence[Scene], options: CompositeOptions, progress: Progress
     grid = output_grid(chosen[0], options)
     aoi = None
     if options.aoi:
-        aoi = _AreaOfInterest.prepare(options.aoi, grid)
+        aoi = AreaOfInterest.prepare(options.aoi, grid)
         try:
             grid = _crop(grid, aoi.bounds)
         except CropsError:
@@ -614,7 +523,7 @@ def _composite_window(plan: _Plan, reader: _Reader, win: tuple[int, int, int, in
     xoff, yoff, xs, ys = win
     shape = (ys, xs)
     out = np.full((len(plan.out_bands), ys, xs), plan.nodata, dtype=plan.dtype)
-    inside = _inside(reader.aoi[1], plan.grid, win) if reader.aoi is not None else None
+    inside = pixels_inside(reader.aoi[1], plan.grid, win) if reader.aoi is not None else None
     best = np.full(shape, -np.inf, dtype=np.float32)
     chosen = np.full(shape, -1, dtype=np.int16)
     count = np.zeros(shape, dtype=np.int16)

@@ -34,11 +34,11 @@ from typing import Any
 import numpy as np
 from osgeo import gdal
 
+from .aoi import AreaOfInterest, pixels_inside
 from .atomic import atomic_path
 from .blending import Strip, StripBlender, TileLayout
 from .checkpoint import CheckpointMeta, check_features, read_metadata
 from .classes import CropClass
-from .composite import _AreaOfInterest, _inside  # MASK polygons: shared with the compositor
 from .errors import Cancelled, CropsError
 from .extent import Extent, extent_in_crs
 from .features import FeatureStack, normalise
@@ -304,7 +304,7 @@ class TileSource:
         xoff, yoff = self.window[0] + x, self.window[1] + y
         wanted = np.ones((height, width), dtype=bool)
         if self._aoi_handle is not None:
-            wanted = _inside(self._aoi_handle[1], self.stack.grid, (xoff, yoff, width, height))
+            wanted = pixels_inside(self._aoi_handle[1], self.stack.grid, (xoff, yoff, width, height))
             if not wanted.any():
                 return None, wanted
         raw, valid = self.stack.read(xoff, yoff, width, height)
@@ -644,7 +644,7 @@ def infer(
 
     aoi = None
     if options.mask:
-        aoi = _AreaOfInterest.prepare(options.mask, grid)
+        aoi = AreaOfInterest.prepare(options.mask, grid)
     try:
         window = _output_window(grid, options.extent, aoi)
         return _infer(model_path, input_path, outputs, options, progress, predict, meta, grid, window, aoi, values)

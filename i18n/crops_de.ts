@@ -4,162 +4,127 @@
 <context>
     <name>AdaptAlgorithm</name>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="32"/>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="29"/>
         <source>Adapt (baselines)</source>
         <translation>Anpassen (Vergleichsverfahren)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="54"/>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="51"/>
         <source>Method</source>
         <translation>Methode</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="55"/>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="52"/>
         <source>Source model</source>
         <translation>Quellmodell</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="58"/>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="55"/>
         <source>Target block store</source>
         <translation>Ziel-Blockspeicher</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="59"/>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="56"/>
         <source>Blocks</source>
         <translation>Blöcke</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="60"/>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="57"/>
         <source>Iterations</source>
         <translation>Iterationen</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="64"/>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="61"/>
         <source>Batch size (blocks)</source>
         <translation>Batchgröße (Blöcke)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="68"/>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="65"/>
         <source>Learning rate (empty: the method&apos;s default)</source>
         <translation>Lernrate (leer: Standardwert der Methode)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="72"/>
-        <source>Device</source>
-        <translation>Gerät</translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="73"/>
-        <source>Random seed</source>
-        <translation>Zufallsstartwert</translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="76"/>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="71"/>
         <source>Resume from (resume state or adapted model)</source>
         <translation>Fortsetzen von (Fortsetzungszustand oder angepasstes Modell)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="81"/>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="76"/>
         <source>entropy: parameters to train</source>
         <translation>entropy: zu trainierende Parameter</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="83"/>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="78"/>
         <source>entropy: diversity weight</source>
         <translation>entropy: Diversitätsgewicht</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="85"/>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="80"/>
         <source>entropy: diversity prior</source>
         <translation>entropy: Diversitäts-Prior</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="87"/>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="82"/>
         <source>self_training: teacher EMA momentum</source>
         <translation>self_training: EMA-Momentum des Lehrers</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="89"/>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="84"/>
         <source>self_training: confidence threshold (highest)</source>
         <translation>self_training: Konfidenzschwelle (Höchstwert)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="91"/>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="86"/>
         <source>self_training: share of each class pseudo-labelled</source>
         <translation>self_training: pseudo-gelabelter Anteil je Klasse</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="93"/>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="88"/>
         <source>self_training: rounds</source>
         <translation>self_training: Runden</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="95"/>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="90"/>
         <source>self_training: photometric jitter</source>
         <translation>self_training: photometrisches Jittering</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="97"/>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="92"/>
         <source>Blocks of the initial calibration pass</source>
         <translation>Blöcke des ersten Kalibrierungsdurchlaufs</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="99"/>
-        <source>Weight decay</source>
-        <translation>Gewichtsabnahme (Weight Decay)</translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="101"/>
-        <source>Warm-up (fraction of the steps)</source>
-        <translation>Aufwärmphase (Anteil der Schritte)</translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="103"/>
-        <source>Mixed precision on CUDA</source>
-        <translation>Gemischte Genauigkeit auf CUDA</translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="104"/>
-        <source>Checkpoint every N steps (0: every 2 minutes)</source>
-        <translation>Checkpoint alle N Schritte (0: alle 2 Minuten)</translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="106"/>
-        <source>CPU threads (0: all)</source>
-        <translation>CPU-Threads (0: alle)</translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="112"/>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="97"/>
         <source>Adapted model</source>
         <translation>Angepasstes Modell</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="112"/>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="97"/>
         <source>Model (*.safetensors)</source>
         <translation>Modell (*.safetensors)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="115"/>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="100"/>
         <source>Adaptation log (JSON)</source>
         <translation>Anpassungsprotokoll (JSON)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="116"/>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="101"/>
         <source>Resume state</source>
         <translation>Fortsetzungszustand</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="117"/>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="102"/>
         <source>Steps done</source>
         <translation>Ausgeführte Schritte</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="118"/>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="103"/>
         <source>Final loss</source>
         <translation>Endgültiger Verlust</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="35"/>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="32"/>
         <source>Adapts a source model to the target area without any source data, with a baseline method (to measure what SPCL adds).
 
 entropy: entropy minimisation with a diversity term (Tent / SHOT). Parameters: norm (only the normalisation layers, Tent), encoder (all but the heads, SHOT) or all. The diversity term, times Diversity weight, keeps the batch&apos;s class shares near equal shares (prior uniform) or near the source model&apos;s shares on the target (source).
@@ -179,22 +144,9 @@ Ausgabe: das angepasste Modell (.safetensors; Herkunft: SHA-256 des Quellmodells
 <context>
     <name>AdaptSpclAlgorithm</name>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="30"/>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="28"/>
         <source>Adapt with SPCL</source>
         <translation>Mit SPCL anpassen</translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="33"/>
-        <source>Adapts a source model to the target area without any source data: Semantic Prototypical Contrastive Learning on a target block store split into easy and hard blocks (run Partition first).
-
-A teacher (an exponential moving average of the student, momentum EMA) labels an easy and a hard batch each step. Class prototypes are the running means of the teacher&apos;s embeddings of easy pixels it is confident about (confidence &gt;= Confidence threshold), started with one pass over the easy blocks. The student learns a ClassMix of easy-block classes pasted onto hard blocks, each pixel weighted by the teacher&apos;s confidence, plus Contrastive weight x a prototype contrastive loss on confident hard pixels (Temperature scales the similarities). Hard schedule linear starts with half hard blocks in the hard batch and ends with only hard blocks; constant uses hard blocks throughout.
-
-Output: the adapted model (.safetensors, the teacher; its provenance names the source model&apos;s SHA-256, the target store and every hyper-parameter). Beside it: name.adapt.json (configuration, loss per step, prototype norms and pseudo-label class shares: a class whose share keeps falling warns of collapse) and name.resume.safetensors. Resume: give that file to continue. Cancel keeps the last complete checkpoint. Map with the adapted model using Classify (crops:infer).</source>
-        <translation>Passt ein Quellmodell ohne jegliche Quelldaten an das Zielgebiet an: Semantic Prototypical Contrastive Learning auf einem Ziel-Blockspeicher, der in leichte und schwere Blöcke aufgeteilt ist (zuerst Aufteilung leicht / schwer ausführen).
-
-Ein Lehrer (ein exponentiell gleitender Mittelwert des Schülers, Momentum EMA) labelt in jedem Schritt einen leichten und einen schweren Batch. Die Klassenprototypen sind die laufenden Mittelwerte der Lehrer-Einbettungen leichter Pixel, bei denen er sicher ist (Konfidenz &gt;= Konfidenzschwelle), initialisiert mit einem Durchlauf über die leichten Blöcke. Der Schüler lernt einen ClassMix aus Klassen leichter Blöcke, die in schwere Blöcke eingefügt werden, jedes Pixel gewichtet mit der Konfidenz des Lehrers, plus Kontrastgewicht x einen prototypbasierten Kontrastverlust auf sicheren schweren Pixeln (die Temperatur skaliert die Ähnlichkeiten). Zeitplan der schweren Blöcke: linear beginnt mit zur Hälfte schweren Blöcken im schweren Batch und endet mit ausschließlich schweren Blöcken; constant verwendet durchgehend schwere Blöcke.
-
-Ausgabe: das angepasste Modell (.safetensors, der Lehrer; seine Herkunftsangaben nennen SHA-256 des Quellmodells, den Zielspeicher und jeden Hyperparameter). Daneben: name.adapt.json (Konfiguration, Verlust je Schritt, Prototypnormen und Klassenanteile der Pseudo-Labels: Eine Klasse, deren Anteil stetig sinkt, warnt vor einem Kollaps) und name.resume.safetensors. Fortsetzen: diese Datei übergeben, um weiterzumachen. Abbrechen behält den letzten vollständigen Checkpoint. Kartieren Sie mit dem angepassten Modell über Kulturen kartieren (crops:infer).</translation>
     </message>
     <message>
         <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="51"/>
@@ -247,110 +199,98 @@ Ausgabe: das angepasste Modell (.safetensors, der Lehrer; seine Herkunftsangaben
         <translation>Zeitplan der schweren Blöcke</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="89"/>
-        <source>Device</source>
-        <translation>Gerät</translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="90"/>
-        <source>Random seed</source>
-        <translation>Zufallsstartwert</translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="93"/>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="91"/>
         <source>Resume from (resume state or adapted model)</source>
         <translation>Fortsetzen von (Fortsetzungszustand oder angepasstes Modell)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="98"/>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="96"/>
         <source>Share of hard blocks at the start (linear)</source>
         <translation>Anteil schwerer Blöcke zu Beginn (linear)</translation>
     </message>
     <message>
         <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="100"/>
-        <source>ClassMix pixel weight</source>
-        <translation>ClassMix-Pixelgewicht</translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="102"/>
         <source>Easy-block pseudo-label weight (0: off)</source>
         <translation>Pseudo-Label-Gewicht der leichten Blöcke (0: aus)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="104"/>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="102"/>
         <source>Photometric jitter of the mixed view</source>
         <translation>Photometrisches Jittering der gemischten Ansicht</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="106"/>
-        <source>Easy blocks for the first prototypes (0: all)</source>
-        <translation>Leichte Blöcke für die ersten Prototypen (0: alle)</translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="108"/>
-        <source>Weight decay</source>
-        <translation>Gewichtsabnahme (Weight Decay)</translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="110"/>
-        <source>Warm-up (fraction of the steps)</source>
-        <translation>Aufwärmphase (Anteil der Schritte)</translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="112"/>
-        <source>Mixed precision on CUDA</source>
-        <translation>Gemischte Genauigkeit auf CUDA</translation>
-    </message>
-    <message>
         <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="113"/>
-        <source>Checkpoint every N steps (0: every 2 minutes)</source>
-        <translation>Checkpoint alle N Schritte (0: alle 2 Minuten)</translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="115"/>
-        <source>CPU threads (0: all)</source>
-        <translation>CPU-Threads (0: alle)</translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="121"/>
         <source>Adapted model</source>
         <translation>Angepasstes Modell</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="121"/>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="113"/>
         <source>Model (*.safetensors)</source>
         <translation>Modell (*.safetensors)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="124"/>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="116"/>
         <source>Adaptation log (JSON)</source>
         <translation>Anpassungsprotokoll (JSON)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="125"/>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="117"/>
         <source>Resume state</source>
         <translation>Fortsetzungszustand</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="126"/>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="118"/>
         <source>Steps done</source>
         <translation>Ausgeführte Schritte</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="127"/>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="119"/>
         <source>Final loss</source>
         <translation>Endgültiger Verlust</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="31"/>
+        <source>Adapts a source model to the target area without any source data: Semantic Prototypical Contrastive Learning on a target block store split into easy and hard blocks (run Partition first).
+
+The source model&apos;s BatchNorm statistics are first re-estimated on the target blocks. A teacher (an exponential moving average of the student, momentum EMA) then labels an easy and a hard batch each step. Class prototypes are the running means of the teacher&apos;s embeddings of easy pixels it is confident about (confidence &gt;= Confidence threshold), started with one pass over the easy blocks. The student learns a ClassMix of easy-block classes pasted onto hard blocks, weighted by how many of the mixed block&apos;s pixels the teacher is confident about (or by each pixel&apos;s confidence), plus Contrastive weight x a prototype contrastive loss on confident hard pixels (Temperature scales the similarities). Hard schedule constant fills the hard batch with hard blocks only; linear starts with half hard blocks and ends with only hard blocks.
+
+Output: the adapted model (.safetensors, the teacher; its provenance names the source model&apos;s SHA-256, the target store and every hyper-parameter). Beside it: name.adapt.json (configuration, loss per step, prototype norms and pseudo-label class shares: a class whose share keeps falling warns of collapse) and name.resume.safetensors. Resume: give that file to continue. Cancel keeps the last complete checkpoint. Map with the adapted model using Map crops (inference) (crops:infer).</source>
+        <translation>Passt ein Quellmodell ohne jegliche Quelldaten an das Zielgebiet an: Semantic Prototypical Contrastive Learning auf einem Ziel-Blockspeicher, der in leichte und schwere Blöcke aufgeteilt ist (zuerst Aufteilung leicht / schwer ausführen).
+
+Zuerst werden die BatchNorm-Statistiken des Quellmodells auf den Zielblöcken neu geschätzt. Ein Lehrer (ein exponentiell gleitender Mittelwert des Schülers, Momentum EMA) labelt dann in jedem Schritt einen leichten und einen schweren Batch. Die Klassenprototypen sind die laufenden Mittelwerte der Lehrer-Einbettungen leichter Pixel, bei denen er sicher ist (Konfidenz &gt;= Konfidenzschwelle), initialisiert mit einem Durchlauf über die leichten Blöcke. Der Schüler lernt einen ClassMix aus Klassen leichter Blöcke, die in schwere Blöcke eingefügt werden, gewichtet mit dem Anteil der Pixel des gemischten Blocks, bei denen der Lehrer sicher ist (oder mit der Konfidenz jedes Pixels), plus Kontrastgewicht x einen prototypbasierten Kontrastverlust auf sicheren schweren Pixeln (die Temperatur skaliert die Ähnlichkeiten). Zeitplan der schweren Blöcke: constant füllt den schweren Batch nur mit schweren Blöcken; linear beginnt mit zur Hälfte schweren Blöcken und endet mit ausschließlich schweren Blöcken.
+
+Ausgabe: das angepasste Modell (.safetensors, der Lehrer; seine Herkunftsangaben nennen SHA-256 des Quellmodells, den Zielspeicher und jeden Hyperparameter). Daneben: name.adapt.json (Konfiguration, Verlust je Schritt, Prototypnormen und Klassenanteile der Pseudo-Labels: Eine Klasse, deren Anteil stetig sinkt, warnt vor einem Kollaps) und name.resume.safetensors. Fortsetzen: diese Datei übergeben, um weiterzumachen. Abbrechen behält den letzten vollständigen Checkpoint. Kartieren Sie mit dem angepassten Modell über Kulturen kartieren (crops:infer).</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="98"/>
+        <source>ClassMix weighting</source>
+        <translation>ClassMix-Gewichtung</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="104"/>
+        <source>Re-estimate BatchNorm statistics on the target</source>
+        <translation>BatchNorm-Statistiken auf dem Zielgebiet neu schätzen</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="106"/>
+        <source>Embedding pixel stride (1: every pixel)</source>
+        <translation>Pixelschrittweite der Einbettungen (1: jedes Pixel)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="108"/>
+        <source>Blocks of the first passes (0: all)</source>
+        <translation>Blöcke der ersten Durchläufe (0: alle)</translation>
     </message>
 </context>
 <context>
     <name>BuildBlocksAlgorithm</name>
     <message>
-        <location filename="../crops_qgis/algorithms/build_blocks.py" line="29"/>
+        <location filename="../crops_qgis/algorithms/build_blocks.py" line="28"/>
         <source>Build blocks</source>
         <translation>Blöcke erstellen</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/build_blocks.py" line="32"/>
+        <location filename="../crops_qgis/algorithms/build_blocks.py" line="31"/>
         <source>Cuts a composite (e.g. the NDVI quality mosaic) into square blocks and writes them, normalisation statistics included, to an HDF5 block store for training and adaptation.
 
 Labels (source area): a raster of label codes, or polygons with a Label field (any CRS: reprojected). Class map: codes to classes, e.g. &apos;1200=maize; *=other; 0=ignore&apos; (optional colour: &apos;1200=maize #e6ab02&apos;); empty: the label values are the classes (0 = ignore), named from a classes.csv beside the labels. Without labels (target area) the store holds images only.
@@ -365,82 +305,82 @@ Blockgröße und Schrittweite in Pixeln (Schrittweite 0: die Blockgröße, keine
 Es werden nur Blöcke mit einem gelabelten Pixel (Quelle) bzw. einem gültigen Pixel (Ziel) geschrieben.</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/build_blocks.py" line="47"/>
+        <location filename="../crops_qgis/algorithms/build_blocks.py" line="46"/>
         <source>Composite</source>
         <translation>Komposit</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/build_blocks.py" line="48"/>
+        <location filename="../crops_qgis/algorithms/build_blocks.py" line="47"/>
         <source>Labels (raster or polygons; empty for a target store)</source>
         <translation>Labels (Raster oder Polygone; leer für einen Zielspeicher)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/build_blocks.py" line="54"/>
+        <location filename="../crops_qgis/algorithms/build_blocks.py" line="53"/>
         <source>Label field (polygons)</source>
         <translation>Labelfeld (Polygone)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/build_blocks.py" line="58"/>
+        <location filename="../crops_qgis/algorithms/build_blocks.py" line="57"/>
         <source>Class map (codes to classes)</source>
         <translation>Klassenzuordnung (Codes zu Klassen)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/build_blocks.py" line="61"/>
+        <location filename="../crops_qgis/algorithms/build_blocks.py" line="60"/>
         <source>Block size (pixels)</source>
         <translation>Blockgröße (Pixel)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/build_blocks.py" line="65"/>
+        <location filename="../crops_qgis/algorithms/build_blocks.py" line="64"/>
         <source>Extent</source>
         <translation>Ausdehnung</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/build_blocks.py" line="67"/>
+        <location filename="../crops_qgis/algorithms/build_blocks.py" line="66"/>
         <source>Extra bands (PATH or PATH@BANDS; &apos;;&apos; separated)</source>
         <translation>Zusätzliche Bänder (PATH oder PATH@BANDS; durch ';' getrennt)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/build_blocks.py" line="69"/>
+        <location filename="../crops_qgis/algorithms/build_blocks.py" line="68"/>
         <source>Stride (pixels; 0: block size)</source>
         <translation>Schrittweite (Pixel; 0: Blockgröße)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/build_blocks.py" line="71"/>
+        <location filename="../crops_qgis/algorithms/build_blocks.py" line="70"/>
         <source>Validation fraction</source>
         <translation>Validierungsanteil</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/build_blocks.py" line="73"/>
+        <location filename="../crops_qgis/algorithms/build_blocks.py" line="72"/>
         <source>Validation group size (blocks; 0: automatic)</source>
         <translation>Größe der Validierungsgruppen (Blöcke; 0: automatisch)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/build_blocks.py" line="75"/>
+        <location filename="../crops_qgis/algorithms/build_blocks.py" line="74"/>
         <source>Seed of the validation split</source>
         <translation>Startwert der Validierungsaufteilung</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/build_blocks.py" line="81"/>
+        <location filename="../crops_qgis/algorithms/build_blocks.py" line="78"/>
         <source>Block store</source>
         <translation>Blockspeicher</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/build_blocks.py" line="81"/>
+        <location filename="../crops_qgis/algorithms/build_blocks.py" line="78"/>
         <source>HDF5 files (*.h5)</source>
         <translation>HDF5-Dateien (*.h5)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/build_blocks.py" line="84"/>
+        <location filename="../crops_qgis/algorithms/build_blocks.py" line="81"/>
         <source>Blocks written</source>
         <translation>Geschriebene Blöcke</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/build_blocks.py" line="85"/>
+        <location filename="../crops_qgis/algorithms/build_blocks.py" line="82"/>
         <source>Training blocks</source>
         <translation>Trainingsblöcke</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/build_blocks.py" line="86"/>
+        <location filename="../crops_qgis/algorithms/build_blocks.py" line="83"/>
         <source>Validation blocks</source>
         <translation>Validierungsblöcke</translation>
     </message>
@@ -448,34 +388,69 @@ Es werden nur Blöcke mit einem gelabelten Pixel (Quelle) bzw. einem gültigen P
 <context>
     <name>CropsAlgorithm</name>
     <message>
-        <location filename="../crops_qgis/algorithms/base.py" line="45"/>
+        <location filename="../crops_qgis/algorithms/base.py" line="46"/>
         <source>1. Data</source>
         <translation>1. Daten</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/base.py" line="46"/>
+        <location filename="../crops_qgis/algorithms/base.py" line="47"/>
         <source>2. Pre-processing</source>
         <translation>2. Vorverarbeitung</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/base.py" line="47"/>
+        <location filename="../crops_qgis/algorithms/base.py" line="48"/>
         <source>3. Source model</source>
         <translation>3. Quellmodell</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/base.py" line="48"/>
+        <location filename="../crops_qgis/algorithms/base.py" line="49"/>
         <source>4. Adaptation</source>
         <translation>4. Anpassung</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/base.py" line="49"/>
+        <location filename="../crops_qgis/algorithms/base.py" line="50"/>
         <source>5. Mapping and evaluation</source>
         <translation>5. Kartierung und Bewertung</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/base.py" line="50"/>
+        <location filename="../crops_qgis/algorithms/base.py" line="51"/>
         <source>Tools</source>
         <translation>Werkzeuge</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/base.py" line="122"/>
+        <source>Device</source>
+        <translation>Gerät</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/base.py" line="127"/>
+        <source>Random seed</source>
+        <translation>Zufallsstartwert</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/base.py" line="135"/>
+        <source>Weight decay</source>
+        <translation>Gewichtsabnahme (Weight Decay)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/base.py" line="137"/>
+        <source>Warm-up (fraction of the steps)</source>
+        <translation>Aufwärmphase (Anteil der Schritte)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/base.py" line="140"/>
+        <source>Mixed precision on CUDA</source>
+        <translation>Gemischte Genauigkeit auf CUDA</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/base.py" line="142"/>
+        <source>CPU threads (0: all)</source>
+        <translation>CPU-Threads (0: alle)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/base.py" line="147"/>
+        <source>Checkpoint every N steps (0: every 2 minutes)</source>
+        <translation>Checkpoint alle N Schritte (0: alle 2 Minuten)</translation>
     </message>
 </context>
 <context>
@@ -824,12 +799,12 @@ Ausgaben: ein HTML-Bericht und dieselben Kennzahlen als JSON.</translation>
 <context>
     <name>InferAlgorithm</name>
     <message>
-        <location filename="../crops_qgis/algorithms/infer.py" line="33"/>
+        <location filename="../crops_qgis/algorithms/infer.py" line="30"/>
         <source>Map crops (inference)</source>
         <translation>Kulturen kartieren (Inferenz)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/infer.py" line="36"/>
+        <location filename="../crops_qgis/algorithms/infer.py" line="33"/>
         <source>Runs a model (from Train source model or an adaptation) over a composite and writes the class map, coloured and labelled with the model&apos;s classes.
 
 Composite: a raster with exactly the features the model was trained on (same bands, same order; Extra bands as used for training, PATH or PATH@BANDS separated by &apos;;&apos;). A clear error lists missing or extra features.
@@ -846,77 +821,72 @@ Das Raster wird in überlappenden Kacheln verarbeitet, die mit einem glatten Fen
 Ausgaben: Klassenkarte (Byte, 255 = NoData) und optional die Konfidenz (die Wahrscheinlichkeit der siegreichen Klasse), die normalisierte Entropie (0 sicher .. 1 unentschieden) und die Wahrscheinlichkeiten (ein Band je Klasse), Float32 mit -1 = NoData. Alle sind gekachelte, komprimierte GeoTIFFs mit Pyramiden und einem .qml-Stil.</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/infer.py" line="55"/>
+        <location filename="../crops_qgis/algorithms/infer.py" line="52"/>
         <source>Model (.safetensors)</source>
         <translation>Modell (.safetensors)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/infer.py" line="58"/>
+        <location filename="../crops_qgis/algorithms/infer.py" line="55"/>
         <source>Composite</source>
         <translation>Komposit</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/infer.py" line="59"/>
+        <location filename="../crops_qgis/algorithms/infer.py" line="56"/>
         <source>Extent</source>
         <translation>Ausdehnung</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/infer.py" line="60"/>
+        <location filename="../crops_qgis/algorithms/infer.py" line="57"/>
         <source>Area of interest (polygons)</source>
         <translation>Untersuchungsgebiet (Polygone)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/infer.py" line="65"/>
-        <source>Device</source>
-        <translation>Gerät</translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/algorithms/infer.py" line="67"/>
+        <location filename="../crops_qgis/algorithms/infer.py" line="64"/>
         <source>Extra bands (PATH or PATH@BANDS; &apos;;&apos; separated)</source>
         <translation>Zusätzliche Bänder (PATH oder PATH@BANDS; durch ';' getrennt)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/infer.py" line="69"/>
+        <location filename="../crops_qgis/algorithms/infer.py" line="66"/>
         <source>Tile size (pixels; 0: automatic)</source>
         <translation>Kachelgröße (Pixel; 0: automatisch)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/infer.py" line="71"/>
+        <location filename="../crops_qgis/algorithms/infer.py" line="68"/>
         <source>Overlap (pixels; -1: a quarter of the tile)</source>
         <translation>Überlappung (Pixel; -1: ein Viertel der Kachel)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/infer.py" line="73"/>
+        <location filename="../crops_qgis/algorithms/infer.py" line="70"/>
         <source>Batch size (tiles; 0: automatic)</source>
         <translation>Batchgröße (Kacheln; 0: automatisch)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/infer.py" line="75"/>
+        <location filename="../crops_qgis/algorithms/infer.py" line="72"/>
         <source>Mixed precision on CUDA</source>
         <translation>Gemischte Genauigkeit auf CUDA</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/infer.py" line="80"/>
+        <location filename="../crops_qgis/algorithms/infer.py" line="75"/>
         <source>Class map</source>
         <translation>Klassenkarte</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/infer.py" line="82"/>
+        <location filename="../crops_qgis/algorithms/infer.py" line="77"/>
         <source>Confidence</source>
         <translation>Konfidenz</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/infer.py" line="83"/>
+        <location filename="../crops_qgis/algorithms/infer.py" line="78"/>
         <source>Entropy</source>
         <translation>Entropie</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/infer.py" line="84"/>
+        <location filename="../crops_qgis/algorithms/infer.py" line="79"/>
         <source>Class probabilities</source>
         <translation>Klassenwahrscheinlichkeiten</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/infer.py" line="90"/>
+        <location filename="../crops_qgis/algorithms/infer.py" line="85"/>
         <source>Mapped pixels</source>
         <translation>Kartierte Pixel</translation>
     </message>
@@ -924,12 +894,12 @@ Ausgaben: Klassenkarte (Byte, 255 = NoData) und optional die Konfidenz (die Wahr
 <context>
     <name>NdviQmAlgorithm</name>
     <message>
-        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="115"/>
+        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="112"/>
         <source>NDVI quality mosaic</source>
         <translation>NDVI-Qualitätsmosaik</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="35"/>
+        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="34"/>
         <source>Per pixel, takes all bands of the clear acquisition with the highest NDVI in the date window (Earth Engine&apos;s qualityMosaic(&apos;NDVI&apos;)), so every field shows at its peak. The first step of domain adaptation: build one composite for the source and one for the target.
 
 Scenes: raster layers or files, and/or a Folder with a file-name Pattern; one multi-band raster per date, dated by its ACQUISITION_DATE metadata or a YYYYMMDD in the file name.
@@ -950,92 +920,92 @@ Ausdehnung / Untersuchungsgebiet: begrenzen die Verarbeitung und die Ausgabe (Pi
 Ausgaben: das Komposit (Datentyp und Bandnamen der Eingabe, Echtfarbenstil) und optional ein QA-Raster: max. NDVI, Tag des Jahres des gewählten Datums, Anzahl wolkenfreier Beobachtungen.</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="55"/>
+        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="54"/>
         <source>Scenes</source>
         <translation>Szenen</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="60"/>
+        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="59"/>
         <source>Folder of scenes</source>
         <translation>Szenenordner</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="65"/>
+        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="64"/>
         <source>File-name pattern</source>
         <translation>Dateinamensmuster</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="66"/>
+        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="65"/>
         <source>Mask suffix (empty: no mask)</source>
         <translation>Maskensuffix (leer: keine Maske)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="69"/>
+        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="68"/>
         <source>Mask band of the scene (instead of mask files)</source>
         <translation>Maskenband der Szene (statt Maskendateien)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="75"/>
+        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="74"/>
         <source>Invalid mask classes</source>
         <translation>Ungültige Maskenklassen</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="78"/>
+        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="77"/>
         <source>Red band</source>
         <translation>Rotband</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="82"/>
+        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="81"/>
         <source>NIR band</source>
         <translation>NIR-Band</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="86"/>
+        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="85"/>
         <source>Scale (DN to reflectance)</source>
         <translation>Skalierung (DN zu Reflektanz)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="90"/>
+        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="89"/>
         <source>Offset (empty: from BOA_ADD_OFFSET metadata)</source>
         <translation>Offset (leer: aus den BOA_ADD_OFFSET-Metadaten)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="94"/>
+        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="93"/>
         <source>Start date (YYYY-MM-DD)</source>
         <translation>Startdatum (YYYY-MM-DD)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="97"/>
+        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="96"/>
         <source>End date (YYYY-MM-DD)</source>
         <translation>Enddatum (YYYY-MM-DD)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="98"/>
+        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="97"/>
         <source>Extent</source>
         <translation>Ausdehnung</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="99"/>
+        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="98"/>
         <source>Area of interest (polygons)</source>
         <translation>Untersuchungsgebiet (Polygone)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="105"/>
+        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="104"/>
         <source>Target CRS (default: the first scene&apos;s)</source>
         <translation>Ziel-KBS (Standard: das der ersten Szene)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="107"/>
+        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="106"/>
         <source>Resolution (CRS units)</source>
         <translation>Auflösung (KBS-Einheiten)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="109"/>
+        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="108"/>
         <source>Resampling of scenes on another grid</source>
         <translation>Resampling von Szenen auf einem anderen Gitter</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="116"/>
+        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="113"/>
         <source>QA (max NDVI, day of year, clear observations)</source>
         <translation>QA (max. NDVI, Tag des Jahres, wolkenfreie Beobachtungen)</translation>
     </message>
@@ -1043,12 +1013,12 @@ Ausgaben: das Komposit (Datentyp und Bandnamen der Eingabe, Echtfarbenstil) und 
 <context>
     <name>PartitionAlgorithm</name>
     <message>
-        <location filename="../crops_qgis/algorithms/partition.py" line="32"/>
+        <location filename="../crops_qgis/algorithms/partition.py" line="30"/>
         <source>Partition easy / hard</source>
         <translation>Aufteilung leicht / schwer</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/partition.py" line="35"/>
+        <location filename="../crops_qgis/algorithms/partition.py" line="33"/>
         <source>Runs the source model over the target blocks and splits them into easy blocks (where it is confident) and hard blocks, so you see where the model is unsure before adapting it.
 
 Target: a block store (Build blocks without labels; the partition is written into it), or a target composite from which a store is built into Output block store (Block size 0: the model&apos;s).
@@ -1065,112 +1035,107 @@ Aufteilung: Der Anteil leichter Blöcke mit den höchsten Scores ist leicht, ode
 Ausgaben: die Maske leicht / schwer (1 leicht in Blau, 2 schwer in Rot) und die Konfidenz je Pixel (grau, 0..1). Wo sich Blöcke überlappen (Schrittweite &lt; Blockgröße), zeigt jedes Pixel den Block, dessen Mitte am nächsten liegt. Der Speicher erhält scores, split/easy und split/hard, die Anpassen und SPCL verwenden.</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/partition.py" line="52"/>
+        <location filename="../crops_qgis/algorithms/partition.py" line="50"/>
         <source>Source model</source>
         <translation>Quellmodell</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/partition.py" line="55"/>
+        <location filename="../crops_qgis/algorithms/partition.py" line="53"/>
         <source>Target block store</source>
         <translation>Ziel-Blockspeicher</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/partition.py" line="58"/>
+        <location filename="../crops_qgis/algorithms/partition.py" line="56"/>
         <source>or target composite</source>
         <translation>oder Ziel-Komposit</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/partition.py" line="61"/>
+        <location filename="../crops_qgis/algorithms/partition.py" line="59"/>
         <source>Score</source>
         <translation>Score</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/partition.py" line="62"/>
+        <location filename="../crops_qgis/algorithms/partition.py" line="60"/>
         <source>Easy fraction</source>
         <translation>Anteil leichter Blöcke</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/partition.py" line="66"/>
+        <location filename="../crops_qgis/algorithms/partition.py" line="64"/>
         <source>Score threshold (overrides easy fraction)</source>
         <translation>Score-Schwelle (ersetzt den Anteil leichter Blöcke)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/partition.py" line="71"/>
+        <location filename="../crops_qgis/algorithms/partition.py" line="69"/>
         <source>Split per predicted dominant class</source>
         <translation>Aufteilung je vorhergesagter dominanter Klasse</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/partition.py" line="75"/>
+        <location filename="../crops_qgis/algorithms/partition.py" line="73"/>
         <source>Confidence threshold (confident_fraction)</source>
         <translation>Konfidenzschwelle (confident_fraction)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/partition.py" line="77"/>
+        <location filename="../crops_qgis/algorithms/partition.py" line="75"/>
         <source>Extra bands with a composite (&apos;;&apos; separated)</source>
         <translation>Zusätzliche Bänder bei einem Komposit (durch ';' getrennt)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/partition.py" line="79"/>
+        <location filename="../crops_qgis/algorithms/partition.py" line="77"/>
         <source>Block size with a composite (0: the model&apos;s)</source>
         <translation>Blockgröße bei einem Komposit (0: die des Modells)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/partition.py" line="81"/>
+        <location filename="../crops_qgis/algorithms/partition.py" line="79"/>
         <source>Stride with a composite (0: block size)</source>
         <translation>Schrittweite bei einem Komposit (0: Blockgröße)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/partition.py" line="83"/>
+        <location filename="../crops_qgis/algorithms/partition.py" line="81"/>
         <source>Extent with a composite</source>
         <translation>Ausdehnung bei einem Komposit</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/partition.py" line="84"/>
+        <location filename="../crops_qgis/algorithms/partition.py" line="82"/>
         <source>Batch size (blocks)</source>
         <translation>Batchgröße (Blöcke)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/partition.py" line="86"/>
-        <source>Device</source>
-        <translation>Gerät</translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/algorithms/partition.py" line="91"/>
+        <location filename="../crops_qgis/algorithms/partition.py" line="87"/>
         <source>Output block store (with a composite)</source>
         <translation>Ausgabe-Blockspeicher (bei einem Komposit)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/partition.py" line="91"/>
+        <location filename="../crops_qgis/algorithms/partition.py" line="87"/>
         <source>HDF5 files (*.h5)</source>
         <translation>HDF5-Dateien (*.h5)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/partition.py" line="95"/>
+        <location filename="../crops_qgis/algorithms/partition.py" line="91"/>
         <source>Easy / hard mask</source>
         <translation>Maske leicht / schwer</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/partition.py" line="98"/>
+        <location filename="../crops_qgis/algorithms/partition.py" line="94"/>
         <source>Confidence</source>
         <translation>Konfidenz</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/partition.py" line="101"/>
+        <location filename="../crops_qgis/algorithms/partition.py" line="97"/>
         <source>Easy blocks</source>
         <translation>Leichte Blöcke</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/partition.py" line="102"/>
+        <location filename="../crops_qgis/algorithms/partition.py" line="98"/>
         <source>Hard blocks</source>
         <translation>Schwere Blöcke</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/partition.py" line="103"/>
+        <location filename="../crops_qgis/algorithms/partition.py" line="99"/>
         <source>Mean score of easy blocks</source>
         <translation>Mittlerer Score der leichten Blöcke</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/partition.py" line="104"/>
+        <location filename="../crops_qgis/algorithms/partition.py" line="100"/>
         <source>Mean score of hard blocks</source>
         <translation>Mittlerer Score der schweren Blöcke</translation>
     </message>
@@ -1232,12 +1197,12 @@ Größe: Breite und Höhe in Pixeln (10 m). Datumsangaben: die Saison, YYYY-MM-D
 <context>
     <name>TrainSourceAlgorithm</name>
     <message>
-        <location filename="../crops_qgis/algorithms/train_source.py" line="31"/>
+        <location filename="../crops_qgis/algorithms/train_source.py" line="28"/>
         <source>Train source model</source>
         <translation>Quellmodell trainieren</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/train_source.py" line="34"/>
+        <location filename="../crops_qgis/algorithms/train_source.py" line="31"/>
         <source>Trains a segmentation model on a labelled block store (from Build blocks) and keeps the model with the best validation mIoU.
 
 Architecture: unet (a U-Net on a timm encoder, fast on CPUs; Encoder resnet18 by default) or transunet (R50-ViT-B/16, the method&apos;s reference backbone; needs a GPU in practice). Pretrained weights: an optional local file for the encoder (.safetensors or a timm .pth state dict).
@@ -1252,137 +1217,107 @@ Training: AdamW, Aufwärmphase und anschließend Kosinus-Abfall der Lernrate, Kr
 Ausgabe: ein .safetensors-Modell, das sich selbst beschreibt (Merkmale, Normalisierung, Klassen mit Codes und Farben, Blockgröße, Herkunft). Daneben: name.metrics.json und name.metrics.csv (Verlust, mIoU und IoU je Klasse und Epoche) und name.resume.safetensors. Fortsetzen: diese Datei (oder das Modell) übergeben, um einen Lauf fortzusetzen; Iterationen/Epochen erhöhen, um länger zu trainieren. Abbrechen stoppt nach dem aktuellen Schritt und behält das zuletzt gespeicherte Modell.</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/train_source.py" line="52"/>
+        <location filename="../crops_qgis/algorithms/train_source.py" line="49"/>
         <source>Labelled block store</source>
         <translation>Gelabelter Blockspeicher</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/train_source.py" line="55"/>
+        <location filename="../crops_qgis/algorithms/train_source.py" line="52"/>
         <source>Architecture</source>
         <translation>Architektur</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/train_source.py" line="56"/>
+        <location filename="../crops_qgis/algorithms/train_source.py" line="53"/>
         <source>Encoder (U-Net; empty: resnet18)</source>
         <translation>Encoder (U-Net; leer: resnet18)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/train_source.py" line="59"/>
+        <location filename="../crops_qgis/algorithms/train_source.py" line="56"/>
         <source>Pretrained encoder weights</source>
         <translation>Vortrainierte Encoder-Gewichte</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/train_source.py" line="62"/>
+        <location filename="../crops_qgis/algorithms/train_source.py" line="59"/>
         <source>Epochs</source>
         <translation>Epochen</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/train_source.py" line="66"/>
+        <location filename="../crops_qgis/algorithms/train_source.py" line="63"/>
         <source>Iterations (&gt; 0 overrides epochs)</source>
         <translation>Iterationen (&gt; 0 ersetzt die Epochen)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/train_source.py" line="70"/>
+        <location filename="../crops_qgis/algorithms/train_source.py" line="67"/>
         <source>Batch size (blocks)</source>
         <translation>Batchgröße (Blöcke)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/train_source.py" line="74"/>
+        <location filename="../crops_qgis/algorithms/train_source.py" line="71"/>
         <source>Learning rate</source>
         <translation>Lernrate</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/train_source.py" line="78"/>
-        <source>Device</source>
-        <translation>Gerät</translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/algorithms/train_source.py" line="79"/>
-        <source>Random seed</source>
-        <translation>Zufallsstartwert</translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/algorithms/train_source.py" line="82"/>
+        <location filename="../crops_qgis/algorithms/train_source.py" line="77"/>
         <source>Resume from (resume state or model)</source>
         <translation>Fortsetzen von (Fortsetzungszustand oder Modell)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/train_source.py" line="87"/>
-        <source>Weight decay</source>
-        <translation>Gewichtsabnahme (Weight Decay)</translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/algorithms/train_source.py" line="89"/>
-        <source>Warm-up (fraction of the steps)</source>
-        <translation>Aufwärmphase (Anteil der Schritte)</translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/algorithms/train_source.py" line="91"/>
+        <location filename="../crops_qgis/algorithms/train_source.py" line="82"/>
         <source>Class weights</source>
         <translation>Klassengewichte</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/train_source.py" line="93"/>
+        <location filename="../crops_qgis/algorithms/train_source.py" line="84"/>
         <source>Dice loss weight (0: none)</source>
         <translation>Gewicht des Dice-Verlusts (0: keiner)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/train_source.py" line="95"/>
-        <source>Mixed precision on CUDA</source>
-        <translation>Gemischte Genauigkeit auf CUDA</translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/algorithms/train_source.py" line="96"/>
+        <location filename="../crops_qgis/algorithms/train_source.py" line="86"/>
         <source>Validate every N steps (0: every epoch)</source>
         <translation>Alle N Schritte validieren (0: nach jeder Epoche)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/train_source.py" line="98"/>
-        <source>CPU threads (0: all)</source>
-        <translation>CPU-Threads (0: alle)</translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/algorithms/train_source.py" line="100"/>
+        <location filename="../crops_qgis/algorithms/train_source.py" line="88"/>
         <source>Architecture arguments (JSON)</source>
         <translation>Architekturargumente (JSON)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/train_source.py" line="105"/>
+        <location filename="../crops_qgis/algorithms/train_source.py" line="92"/>
         <source>Model</source>
         <translation>Modell</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/train_source.py" line="105"/>
+        <location filename="../crops_qgis/algorithms/train_source.py" line="92"/>
         <source>Model (*.safetensors)</source>
         <translation>Modell (*.safetensors)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/train_source.py" line="108"/>
+        <location filename="../crops_qgis/algorithms/train_source.py" line="95"/>
         <source>Metrics per epoch (JSON)</source>
         <translation>Metriken je Epoche (JSON)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/train_source.py" line="109"/>
+        <location filename="../crops_qgis/algorithms/train_source.py" line="96"/>
         <source>Metrics per epoch (CSV)</source>
         <translation>Metriken je Epoche (CSV)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/train_source.py" line="110"/>
+        <location filename="../crops_qgis/algorithms/train_source.py" line="97"/>
         <source>Resume state</source>
         <translation>Fortsetzungszustand</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/train_source.py" line="111"/>
+        <location filename="../crops_qgis/algorithms/train_source.py" line="98"/>
         <source>Best validation mIoU</source>
         <translation>Beste Validierungs-mIoU</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/train_source.py" line="112"/>
+        <location filename="../crops_qgis/algorithms/train_source.py" line="99"/>
         <source>Epoch of the best model</source>
         <translation>Epoche des besten Modells</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/train_source.py" line="113"/>
+        <location filename="../crops_qgis/algorithms/train_source.py" line="100"/>
         <source>Steps trained</source>
         <translation>Trainierte Schritte</translation>
     </message>

@@ -4,162 +4,127 @@
 <context>
     <name>AdaptAlgorithm</name>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="32"/>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="29"/>
         <source>Adapt (baselines)</source>
         <translation>Adapter (méthodes de référence)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="54"/>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="51"/>
         <source>Method</source>
         <translation>Méthode</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="55"/>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="52"/>
         <source>Source model</source>
         <translation>Modèle source</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="58"/>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="55"/>
         <source>Target block store</source>
         <translation>Stock de blocs cible</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="59"/>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="56"/>
         <source>Blocks</source>
         <translation>Blocs</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="60"/>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="57"/>
         <source>Iterations</source>
         <translation>Itérations</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="64"/>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="61"/>
         <source>Batch size (blocks)</source>
         <translation>Taille de lot (blocs)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="68"/>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="65"/>
         <source>Learning rate (empty: the method&apos;s default)</source>
         <translation>Taux d'apprentissage (vide : valeur par défaut de la méthode)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="72"/>
-        <source>Device</source>
-        <translation>Périphérique</translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="73"/>
-        <source>Random seed</source>
-        <translation>Graine aléatoire</translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="76"/>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="71"/>
         <source>Resume from (resume state or adapted model)</source>
         <translation>Reprendre depuis (état de reprise ou modèle adapté)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="81"/>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="76"/>
         <source>entropy: parameters to train</source>
         <translation>entropy : paramètres à entraîner</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="83"/>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="78"/>
         <source>entropy: diversity weight</source>
         <translation>entropy : poids de diversité</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="85"/>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="80"/>
         <source>entropy: diversity prior</source>
         <translation>entropy : a priori de diversité</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="87"/>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="82"/>
         <source>self_training: teacher EMA momentum</source>
         <translation>self_training : momentum EMA de l'enseignant</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="89"/>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="84"/>
         <source>self_training: confidence threshold (highest)</source>
         <translation>self_training : seuil de confiance (maximal)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="91"/>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="86"/>
         <source>self_training: share of each class pseudo-labelled</source>
         <translation>self_training : proportion pseudo-étiquetée de chaque classe</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="93"/>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="88"/>
         <source>self_training: rounds</source>
         <translation>self_training : tours</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="95"/>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="90"/>
         <source>self_training: photometric jitter</source>
         <translation>self_training : perturbation photométrique</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="97"/>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="92"/>
         <source>Blocks of the initial calibration pass</source>
         <translation>Blocs de la passe de calibrage initiale</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="99"/>
-        <source>Weight decay</source>
-        <translation>Décroissance des poids (weight decay)</translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="101"/>
-        <source>Warm-up (fraction of the steps)</source>
-        <translation>Échauffement (fraction des pas)</translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="103"/>
-        <source>Mixed precision on CUDA</source>
-        <translation>Précision mixte sur CUDA</translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="104"/>
-        <source>Checkpoint every N steps (0: every 2 minutes)</source>
-        <translation>Point de contrôle tous les N pas (0 : toutes les 2 minutes)</translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="106"/>
-        <source>CPU threads (0: all)</source>
-        <translation>Threads CPU (0 : tous)</translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="112"/>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="97"/>
         <source>Adapted model</source>
         <translation>Modèle adapté</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="112"/>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="97"/>
         <source>Model (*.safetensors)</source>
         <translation>Modèle (*.safetensors)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="115"/>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="100"/>
         <source>Adaptation log (JSON)</source>
         <translation>Journal d'adaptation (JSON)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="116"/>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="101"/>
         <source>Resume state</source>
         <translation>État de reprise</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="117"/>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="102"/>
         <source>Steps done</source>
         <translation>Pas effectués</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="118"/>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="103"/>
         <source>Final loss</source>
         <translation>Perte finale</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="35"/>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="32"/>
         <source>Adapts a source model to the target area without any source data, with a baseline method (to measure what SPCL adds).
 
 entropy: entropy minimisation with a diversity term (Tent / SHOT). Parameters: norm (only the normalisation layers, Tent), encoder (all but the heads, SHOT) or all. The diversity term, times Diversity weight, keeps the batch&apos;s class shares near equal shares (prior uniform) or near the source model&apos;s shares on the target (source).
@@ -179,22 +144,9 @@ Sortie : le modèle adapté (.safetensors ; provenance : le SHA-256 du modèle s
 <context>
     <name>AdaptSpclAlgorithm</name>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="30"/>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="28"/>
         <source>Adapt with SPCL</source>
         <translation>Adapter avec SPCL</translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="33"/>
-        <source>Adapts a source model to the target area without any source data: Semantic Prototypical Contrastive Learning on a target block store split into easy and hard blocks (run Partition first).
-
-A teacher (an exponential moving average of the student, momentum EMA) labels an easy and a hard batch each step. Class prototypes are the running means of the teacher&apos;s embeddings of easy pixels it is confident about (confidence &gt;= Confidence threshold), started with one pass over the easy blocks. The student learns a ClassMix of easy-block classes pasted onto hard blocks, each pixel weighted by the teacher&apos;s confidence, plus Contrastive weight x a prototype contrastive loss on confident hard pixels (Temperature scales the similarities). Hard schedule linear starts with half hard blocks in the hard batch and ends with only hard blocks; constant uses hard blocks throughout.
-
-Output: the adapted model (.safetensors, the teacher; its provenance names the source model&apos;s SHA-256, the target store and every hyper-parameter). Beside it: name.adapt.json (configuration, loss per step, prototype norms and pseudo-label class shares: a class whose share keeps falling warns of collapse) and name.resume.safetensors. Resume: give that file to continue. Cancel keeps the last complete checkpoint. Map with the adapted model using Classify (crops:infer).</source>
-        <translation>Adapte un modèle source à la zone cible sans aucune donnée source : Semantic Prototypical Contrastive Learning sur un stock de blocs cible réparti en blocs faciles et difficiles (exécutez d'abord Partition faciles / difficiles).
-
-Un enseignant (moyenne mobile exponentielle de l'élève, momentum EMA) étiquette à chaque pas un lot facile et un lot difficile. Les prototypes de classes sont les moyennes courantes des plongements de l'enseignant pour les pixels faciles dont il est sûr (confiance &gt;= Seuil de confiance), initialisées par une passe sur les blocs faciles. L'élève apprend un ClassMix de classes de blocs faciles collées sur des blocs difficiles, chaque pixel étant pondéré par la confiance de l'enseignant, plus Poids contrastif x une perte contrastive par prototypes sur les pixels difficiles sûrs (la Température met les similarités à l'échelle). Calendrier des blocs difficiles : linear commence avec une moitié de blocs difficiles dans le lot difficile et finit avec uniquement des blocs difficiles ; constant utilise des blocs difficiles tout du long.
-
-Sortie : le modèle adapté (.safetensors, l'enseignant ; sa provenance indique le SHA-256 du modèle source, le stock cible et chaque hyperparamètre). À côté : name.adapt.json (configuration, perte par pas, normes des prototypes et proportions de classes des pseudo-étiquettes : une classe dont la proportion ne cesse de baisser signale un effondrement) et name.resume.safetensors. Reprise : donnez ce fichier pour continuer. Annuler conserve le dernier point de contrôle complet. Cartographiez avec le modèle adapté via Cartographier les cultures (crops:infer).</translation>
     </message>
     <message>
         <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="51"/>
@@ -247,110 +199,98 @@ Sortie : le modèle adapté (.safetensors, l'enseignant ; sa provenance indique 
         <translation>Calendrier des blocs difficiles</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="89"/>
-        <source>Device</source>
-        <translation>Périphérique</translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="90"/>
-        <source>Random seed</source>
-        <translation>Graine aléatoire</translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="93"/>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="91"/>
         <source>Resume from (resume state or adapted model)</source>
         <translation>Reprendre depuis (état de reprise ou modèle adapté)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="98"/>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="96"/>
         <source>Share of hard blocks at the start (linear)</source>
         <translation>Proportion de blocs difficiles au début (linear)</translation>
     </message>
     <message>
         <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="100"/>
-        <source>ClassMix pixel weight</source>
-        <translation>Pondération des pixels ClassMix</translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="102"/>
         <source>Easy-block pseudo-label weight (0: off)</source>
         <translation>Poids des pseudo-étiquettes des blocs faciles (0 : désactivé)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="104"/>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="102"/>
         <source>Photometric jitter of the mixed view</source>
         <translation>Perturbation photométrique de la vue mélangée</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="106"/>
-        <source>Easy blocks for the first prototypes (0: all)</source>
-        <translation>Blocs faciles pour les premiers prototypes (0 : tous)</translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="108"/>
-        <source>Weight decay</source>
-        <translation>Décroissance des poids (weight decay)</translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="110"/>
-        <source>Warm-up (fraction of the steps)</source>
-        <translation>Échauffement (fraction des pas)</translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="112"/>
-        <source>Mixed precision on CUDA</source>
-        <translation>Précision mixte sur CUDA</translation>
-    </message>
-    <message>
         <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="113"/>
-        <source>Checkpoint every N steps (0: every 2 minutes)</source>
-        <translation>Point de contrôle tous les N pas (0 : toutes les 2 minutes)</translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="115"/>
-        <source>CPU threads (0: all)</source>
-        <translation>Threads CPU (0 : tous)</translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="121"/>
         <source>Adapted model</source>
         <translation>Modèle adapté</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="121"/>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="113"/>
         <source>Model (*.safetensors)</source>
         <translation>Modèle (*.safetensors)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="124"/>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="116"/>
         <source>Adaptation log (JSON)</source>
         <translation>Journal d'adaptation (JSON)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="125"/>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="117"/>
         <source>Resume state</source>
         <translation>État de reprise</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="126"/>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="118"/>
         <source>Steps done</source>
         <translation>Pas effectués</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="127"/>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="119"/>
         <source>Final loss</source>
         <translation>Perte finale</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="31"/>
+        <source>Adapts a source model to the target area without any source data: Semantic Prototypical Contrastive Learning on a target block store split into easy and hard blocks (run Partition first).
+
+The source model&apos;s BatchNorm statistics are first re-estimated on the target blocks. A teacher (an exponential moving average of the student, momentum EMA) then labels an easy and a hard batch each step. Class prototypes are the running means of the teacher&apos;s embeddings of easy pixels it is confident about (confidence &gt;= Confidence threshold), started with one pass over the easy blocks. The student learns a ClassMix of easy-block classes pasted onto hard blocks, weighted by how many of the mixed block&apos;s pixels the teacher is confident about (or by each pixel&apos;s confidence), plus Contrastive weight x a prototype contrastive loss on confident hard pixels (Temperature scales the similarities). Hard schedule constant fills the hard batch with hard blocks only; linear starts with half hard blocks and ends with only hard blocks.
+
+Output: the adapted model (.safetensors, the teacher; its provenance names the source model&apos;s SHA-256, the target store and every hyper-parameter). Beside it: name.adapt.json (configuration, loss per step, prototype norms and pseudo-label class shares: a class whose share keeps falling warns of collapse) and name.resume.safetensors. Resume: give that file to continue. Cancel keeps the last complete checkpoint. Map with the adapted model using Map crops (inference) (crops:infer).</source>
+        <translation>Adapte un modèle source à la zone cible sans aucune donnée source : Semantic Prototypical Contrastive Learning sur un stock de blocs cible réparti en blocs faciles et difficiles (exécutez d'abord Partition faciles / difficiles).
+
+Les statistiques BatchNorm du modèle source sont d'abord réestimées sur les blocs cibles. Un enseignant (moyenne mobile exponentielle de l'élève, momentum EMA) étiquette ensuite à chaque pas un lot facile et un lot difficile. Les prototypes de classes sont les moyennes courantes des plongements de l'enseignant pour les pixels faciles dont il est sûr (confiance &gt;= Seuil de confiance), initialisées par une passe sur les blocs faciles. L'élève apprend un ClassMix de classes de blocs faciles collées sur des blocs difficiles, pondéré par la part des pixels du bloc mélangé dont l'enseignant est sûr (ou par la confiance de chaque pixel), plus Poids contrastif x une perte contrastive par prototypes sur les pixels difficiles sûrs (la Température met les similarités à l'échelle). Calendrier des blocs difficiles : constant remplit le lot difficile uniquement de blocs difficiles ; linear commence avec une moitié de blocs difficiles et finit avec uniquement des blocs difficiles.
+
+Sortie : le modèle adapté (.safetensors, l'enseignant ; sa provenance indique le SHA-256 du modèle source, le stock cible et chaque hyperparamètre). À côté : name.adapt.json (configuration, perte par pas, normes des prototypes et proportions de classes des pseudo-étiquettes : une classe dont la proportion ne cesse de baisser signale un effondrement) et name.resume.safetensors. Reprise : donnez ce fichier pour continuer. Annuler conserve le dernier point de contrôle complet. Cartographiez avec le modèle adapté via Cartographier les cultures (crops:infer).</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="98"/>
+        <source>ClassMix weighting</source>
+        <translation>Pondération du ClassMix</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="104"/>
+        <source>Re-estimate BatchNorm statistics on the target</source>
+        <translation>Réestimer les statistiques BatchNorm sur la cible</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="106"/>
+        <source>Embedding pixel stride (1: every pixel)</source>
+        <translation>Pas en pixels des plongements (1 : chaque pixel)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="108"/>
+        <source>Blocks of the first passes (0: all)</source>
+        <translation>Blocs des premiers passages (0 : tous)</translation>
     </message>
 </context>
 <context>
     <name>BuildBlocksAlgorithm</name>
     <message>
-        <location filename="../crops_qgis/algorithms/build_blocks.py" line="29"/>
+        <location filename="../crops_qgis/algorithms/build_blocks.py" line="28"/>
         <source>Build blocks</source>
         <translation>Construire les blocs</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/build_blocks.py" line="32"/>
+        <location filename="../crops_qgis/algorithms/build_blocks.py" line="31"/>
         <source>Cuts a composite (e.g. the NDVI quality mosaic) into square blocks and writes them, normalisation statistics included, to an HDF5 block store for training and adaptation.
 
 Labels (source area): a raster of label codes, or polygons with a Label field (any CRS: reprojected). Class map: codes to classes, e.g. &apos;1200=maize; *=other; 0=ignore&apos; (optional colour: &apos;1200=maize #e6ab02&apos;); empty: the label values are the classes (0 = ignore), named from a classes.csv beside the labels. Without labels (target area) the store holds images only.
@@ -365,82 +305,82 @@ Taille des blocs et pas de découpage en pixels (pas 0 : la taille des blocs, sa
 Seuls les blocs ayant un pixel étiqueté (source) ou un pixel valide (cible) sont écrits.</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/build_blocks.py" line="47"/>
+        <location filename="../crops_qgis/algorithms/build_blocks.py" line="46"/>
         <source>Composite</source>
         <translation>Composite</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/build_blocks.py" line="48"/>
+        <location filename="../crops_qgis/algorithms/build_blocks.py" line="47"/>
         <source>Labels (raster or polygons; empty for a target store)</source>
         <translation>Étiquettes (raster ou polygones ; vide pour un stock cible)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/build_blocks.py" line="54"/>
+        <location filename="../crops_qgis/algorithms/build_blocks.py" line="53"/>
         <source>Label field (polygons)</source>
         <translation>Champ d'étiquette (polygones)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/build_blocks.py" line="58"/>
+        <location filename="../crops_qgis/algorithms/build_blocks.py" line="57"/>
         <source>Class map (codes to classes)</source>
         <translation>Correspondance des classes (codes vers classes)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/build_blocks.py" line="61"/>
+        <location filename="../crops_qgis/algorithms/build_blocks.py" line="60"/>
         <source>Block size (pixels)</source>
         <translation>Taille des blocs (pixels)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/build_blocks.py" line="65"/>
+        <location filename="../crops_qgis/algorithms/build_blocks.py" line="64"/>
         <source>Extent</source>
         <translation>Emprise</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/build_blocks.py" line="67"/>
+        <location filename="../crops_qgis/algorithms/build_blocks.py" line="66"/>
         <source>Extra bands (PATH or PATH@BANDS; &apos;;&apos; separated)</source>
         <translation>Bandes supplémentaires (PATH ou PATH@BANDS ; séparées par ';')</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/build_blocks.py" line="69"/>
+        <location filename="../crops_qgis/algorithms/build_blocks.py" line="68"/>
         <source>Stride (pixels; 0: block size)</source>
         <translation>Pas de découpage (pixels ; 0 : taille des blocs)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/build_blocks.py" line="71"/>
+        <location filename="../crops_qgis/algorithms/build_blocks.py" line="70"/>
         <source>Validation fraction</source>
         <translation>Fraction de validation</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/build_blocks.py" line="73"/>
+        <location filename="../crops_qgis/algorithms/build_blocks.py" line="72"/>
         <source>Validation group size (blocks; 0: automatic)</source>
         <translation>Taille des groupes de validation (blocs ; 0 : automatique)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/build_blocks.py" line="75"/>
+        <location filename="../crops_qgis/algorithms/build_blocks.py" line="74"/>
         <source>Seed of the validation split</source>
         <translation>Graine de la répartition de validation</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/build_blocks.py" line="81"/>
+        <location filename="../crops_qgis/algorithms/build_blocks.py" line="78"/>
         <source>Block store</source>
         <translation>Stock de blocs</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/build_blocks.py" line="81"/>
+        <location filename="../crops_qgis/algorithms/build_blocks.py" line="78"/>
         <source>HDF5 files (*.h5)</source>
         <translation>Fichiers HDF5 (*.h5)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/build_blocks.py" line="84"/>
+        <location filename="../crops_qgis/algorithms/build_blocks.py" line="81"/>
         <source>Blocks written</source>
         <translation>Blocs écrits</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/build_blocks.py" line="85"/>
+        <location filename="../crops_qgis/algorithms/build_blocks.py" line="82"/>
         <source>Training blocks</source>
         <translation>Blocs d'entraînement</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/build_blocks.py" line="86"/>
+        <location filename="../crops_qgis/algorithms/build_blocks.py" line="83"/>
         <source>Validation blocks</source>
         <translation>Blocs de validation</translation>
     </message>
@@ -448,34 +388,69 @@ Seuls les blocs ayant un pixel étiqueté (source) ou un pixel valide (cible) so
 <context>
     <name>CropsAlgorithm</name>
     <message>
-        <location filename="../crops_qgis/algorithms/base.py" line="45"/>
+        <location filename="../crops_qgis/algorithms/base.py" line="46"/>
         <source>1. Data</source>
         <translation>1. Données</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/base.py" line="46"/>
+        <location filename="../crops_qgis/algorithms/base.py" line="47"/>
         <source>2. Pre-processing</source>
         <translation>2. Prétraitement</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/base.py" line="47"/>
+        <location filename="../crops_qgis/algorithms/base.py" line="48"/>
         <source>3. Source model</source>
         <translation>3. Modèle source</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/base.py" line="48"/>
+        <location filename="../crops_qgis/algorithms/base.py" line="49"/>
         <source>4. Adaptation</source>
         <translation>4. Adaptation</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/base.py" line="49"/>
+        <location filename="../crops_qgis/algorithms/base.py" line="50"/>
         <source>5. Mapping and evaluation</source>
         <translation>5. Cartographie et évaluation</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/base.py" line="50"/>
+        <location filename="../crops_qgis/algorithms/base.py" line="51"/>
         <source>Tools</source>
         <translation>Outils</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/base.py" line="122"/>
+        <source>Device</source>
+        <translation>Périphérique</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/base.py" line="127"/>
+        <source>Random seed</source>
+        <translation>Graine aléatoire</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/base.py" line="135"/>
+        <source>Weight decay</source>
+        <translation>Décroissance des poids (weight decay)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/base.py" line="137"/>
+        <source>Warm-up (fraction of the steps)</source>
+        <translation>Échauffement (fraction des pas)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/base.py" line="140"/>
+        <source>Mixed precision on CUDA</source>
+        <translation>Précision mixte sur CUDA</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/base.py" line="142"/>
+        <source>CPU threads (0: all)</source>
+        <translation>Threads CPU (0 : tous)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/base.py" line="147"/>
+        <source>Checkpoint every N steps (0: every 2 minutes)</source>
+        <translation>Point de contrôle tous les N pas (0 : toutes les 2 minutes)</translation>
     </message>
 </context>
 <context>
@@ -824,12 +799,12 @@ Sorties : un rapport HTML et les mêmes chiffres en JSON.</translation>
 <context>
     <name>InferAlgorithm</name>
     <message>
-        <location filename="../crops_qgis/algorithms/infer.py" line="33"/>
+        <location filename="../crops_qgis/algorithms/infer.py" line="30"/>
         <source>Map crops (inference)</source>
         <translation>Cartographier les cultures (inférence)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/infer.py" line="36"/>
+        <location filename="../crops_qgis/algorithms/infer.py" line="33"/>
         <source>Runs a model (from Train source model or an adaptation) over a composite and writes the class map, coloured and labelled with the model&apos;s classes.
 
 Composite: a raster with exactly the features the model was trained on (same bands, same order; Extra bands as used for training, PATH or PATH@BANDS separated by &apos;;&apos;). A clear error lists missing or extra features.
@@ -846,77 +821,72 @@ Le raster est traité par tuiles qui se chevauchent, fondues avec une fenêtre l
 Sorties : carte des classes (Byte, 255 = NoData) et, en option, la confiance (probabilité de la classe retenue), l'entropie normalisée (0 certain .. 1 indécis) et les probabilités (une bande par classe), en Float32 avec -1 = NoData. Tous sont des GeoTIFF tuilés et compressés, avec pyramides et un style .qml.</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/infer.py" line="55"/>
+        <location filename="../crops_qgis/algorithms/infer.py" line="52"/>
         <source>Model (.safetensors)</source>
         <translation>Modèle (.safetensors)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/infer.py" line="58"/>
+        <location filename="../crops_qgis/algorithms/infer.py" line="55"/>
         <source>Composite</source>
         <translation>Composite</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/infer.py" line="59"/>
+        <location filename="../crops_qgis/algorithms/infer.py" line="56"/>
         <source>Extent</source>
         <translation>Emprise</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/infer.py" line="60"/>
+        <location filename="../crops_qgis/algorithms/infer.py" line="57"/>
         <source>Area of interest (polygons)</source>
         <translation>Zone d'intérêt (polygones)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/infer.py" line="65"/>
-        <source>Device</source>
-        <translation>Périphérique</translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/algorithms/infer.py" line="67"/>
+        <location filename="../crops_qgis/algorithms/infer.py" line="64"/>
         <source>Extra bands (PATH or PATH@BANDS; &apos;;&apos; separated)</source>
         <translation>Bandes supplémentaires (PATH ou PATH@BANDS ; séparées par ';')</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/infer.py" line="69"/>
+        <location filename="../crops_qgis/algorithms/infer.py" line="66"/>
         <source>Tile size (pixels; 0: automatic)</source>
         <translation>Taille des tuiles (pixels ; 0 : automatique)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/infer.py" line="71"/>
+        <location filename="../crops_qgis/algorithms/infer.py" line="68"/>
         <source>Overlap (pixels; -1: a quarter of the tile)</source>
         <translation>Chevauchement (pixels ; -1 : un quart de la tuile)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/infer.py" line="73"/>
+        <location filename="../crops_qgis/algorithms/infer.py" line="70"/>
         <source>Batch size (tiles; 0: automatic)</source>
         <translation>Taille de lot (tuiles ; 0 : automatique)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/infer.py" line="75"/>
+        <location filename="../crops_qgis/algorithms/infer.py" line="72"/>
         <source>Mixed precision on CUDA</source>
         <translation>Précision mixte sur CUDA</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/infer.py" line="80"/>
+        <location filename="../crops_qgis/algorithms/infer.py" line="75"/>
         <source>Class map</source>
         <translation>Carte des classes</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/infer.py" line="82"/>
+        <location filename="../crops_qgis/algorithms/infer.py" line="77"/>
         <source>Confidence</source>
         <translation>Confiance</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/infer.py" line="83"/>
+        <location filename="../crops_qgis/algorithms/infer.py" line="78"/>
         <source>Entropy</source>
         <translation>Entropie</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/infer.py" line="84"/>
+        <location filename="../crops_qgis/algorithms/infer.py" line="79"/>
         <source>Class probabilities</source>
         <translation>Probabilités des classes</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/infer.py" line="90"/>
+        <location filename="../crops_qgis/algorithms/infer.py" line="85"/>
         <source>Mapped pixels</source>
         <translation>Pixels cartographiés</translation>
     </message>
@@ -924,12 +894,12 @@ Sorties : carte des classes (Byte, 255 = NoData) et, en option, la confiance (pr
 <context>
     <name>NdviQmAlgorithm</name>
     <message>
-        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="115"/>
+        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="112"/>
         <source>NDVI quality mosaic</source>
         <translation>Mosaïque de qualité NDVI</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="35"/>
+        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="34"/>
         <source>Per pixel, takes all bands of the clear acquisition with the highest NDVI in the date window (Earth Engine&apos;s qualityMosaic(&apos;NDVI&apos;)), so every field shows at its peak. The first step of domain adaptation: build one composite for the source and one for the target.
 
 Scenes: raster layers or files, and/or a Folder with a file-name Pattern; one multi-band raster per date, dated by its ACQUISITION_DATE metadata or a YYYYMMDD in the file name.
@@ -950,92 +920,92 @@ Emprise / Zone d'intérêt : limitent le traitement et la sortie (les pixels hor
 Sorties : le composite (type de données et noms de bandes de l'entrée, style en couleurs naturelles) et un raster QA facultatif : NDVI max., jour de l'année de la date retenue, nombre d'observations dégagées.</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="55"/>
+        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="54"/>
         <source>Scenes</source>
         <translation>Scènes</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="60"/>
+        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="59"/>
         <source>Folder of scenes</source>
         <translation>Dossier des scènes</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="65"/>
+        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="64"/>
         <source>File-name pattern</source>
         <translation>Motif de nom de fichier</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="66"/>
+        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="65"/>
         <source>Mask suffix (empty: no mask)</source>
         <translation>Suffixe du masque (vide : pas de masque)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="69"/>
+        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="68"/>
         <source>Mask band of the scene (instead of mask files)</source>
         <translation>Bande de masque de la scène (au lieu de fichiers de masque)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="75"/>
+        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="74"/>
         <source>Invalid mask classes</source>
         <translation>Classes de masque invalides</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="78"/>
+        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="77"/>
         <source>Red band</source>
         <translation>Bande rouge</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="82"/>
+        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="81"/>
         <source>NIR band</source>
         <translation>Bande PIR (NIR)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="86"/>
+        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="85"/>
         <source>Scale (DN to reflectance)</source>
         <translation>Échelle (DN vers réflectance)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="90"/>
+        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="89"/>
         <source>Offset (empty: from BOA_ADD_OFFSET metadata)</source>
         <translation>Décalage (vide : depuis la métadonnée BOA_ADD_OFFSET)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="94"/>
+        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="93"/>
         <source>Start date (YYYY-MM-DD)</source>
         <translation>Date de début (YYYY-MM-DD)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="97"/>
+        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="96"/>
         <source>End date (YYYY-MM-DD)</source>
         <translation>Date de fin (YYYY-MM-DD)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="98"/>
+        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="97"/>
         <source>Extent</source>
         <translation>Emprise</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="99"/>
+        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="98"/>
         <source>Area of interest (polygons)</source>
         <translation>Zone d'intérêt (polygones)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="105"/>
+        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="104"/>
         <source>Target CRS (default: the first scene&apos;s)</source>
         <translation>SCR cible (par défaut : celui de la première scène)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="107"/>
+        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="106"/>
         <source>Resolution (CRS units)</source>
         <translation>Résolution (unités du SCR)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="109"/>
+        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="108"/>
         <source>Resampling of scenes on another grid</source>
         <translation>Rééchantillonnage des scènes sur une autre grille</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="116"/>
+        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="113"/>
         <source>QA (max NDVI, day of year, clear observations)</source>
         <translation>QA (NDVI max., jour de l'année, observations dégagées)</translation>
     </message>
@@ -1043,12 +1013,12 @@ Sorties : le composite (type de données et noms de bandes de l'entrée, style e
 <context>
     <name>PartitionAlgorithm</name>
     <message>
-        <location filename="../crops_qgis/algorithms/partition.py" line="32"/>
+        <location filename="../crops_qgis/algorithms/partition.py" line="30"/>
         <source>Partition easy / hard</source>
         <translation>Partition faciles / difficiles</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/partition.py" line="35"/>
+        <location filename="../crops_qgis/algorithms/partition.py" line="33"/>
         <source>Runs the source model over the target blocks and splits them into easy blocks (where it is confident) and hard blocks, so you see where the model is unsure before adapting it.
 
 Target: a block store (Build blocks without labels; the partition is written into it), or a target composite from which a store is built into Output block store (Block size 0: the model&apos;s).
@@ -1065,112 +1035,107 @@ Répartition : la Fraction de blocs faciles ayant les scores les plus élevés e
 Sorties : le masque faciles / difficiles (1 facile en bleu, 2 difficile en rouge) et la confiance par pixel (gris, 0..1). Là où des blocs se chevauchent (pas &lt; taille des blocs), chaque pixel montre le bloc dont le centre est le plus proche. Le stock reçoit scores, split/easy et split/hard, qu'utilisent Adapter et SPCL.</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/partition.py" line="52"/>
+        <location filename="../crops_qgis/algorithms/partition.py" line="50"/>
         <source>Source model</source>
         <translation>Modèle source</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/partition.py" line="55"/>
+        <location filename="../crops_qgis/algorithms/partition.py" line="53"/>
         <source>Target block store</source>
         <translation>Stock de blocs cible</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/partition.py" line="58"/>
+        <location filename="../crops_qgis/algorithms/partition.py" line="56"/>
         <source>or target composite</source>
         <translation>ou composite cible</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/partition.py" line="61"/>
+        <location filename="../crops_qgis/algorithms/partition.py" line="59"/>
         <source>Score</source>
         <translation>Score</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/partition.py" line="62"/>
+        <location filename="../crops_qgis/algorithms/partition.py" line="60"/>
         <source>Easy fraction</source>
         <translation>Fraction de blocs faciles</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/partition.py" line="66"/>
+        <location filename="../crops_qgis/algorithms/partition.py" line="64"/>
         <source>Score threshold (overrides easy fraction)</source>
         <translation>Seuil de score (remplace la fraction de blocs faciles)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/partition.py" line="71"/>
+        <location filename="../crops_qgis/algorithms/partition.py" line="69"/>
         <source>Split per predicted dominant class</source>
         <translation>Répartition par classe dominante prédite</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/partition.py" line="75"/>
+        <location filename="../crops_qgis/algorithms/partition.py" line="73"/>
         <source>Confidence threshold (confident_fraction)</source>
         <translation>Seuil de confiance (confident_fraction)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/partition.py" line="77"/>
+        <location filename="../crops_qgis/algorithms/partition.py" line="75"/>
         <source>Extra bands with a composite (&apos;;&apos; separated)</source>
         <translation>Bandes supplémentaires avec un composite (séparées par ';')</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/partition.py" line="79"/>
+        <location filename="../crops_qgis/algorithms/partition.py" line="77"/>
         <source>Block size with a composite (0: the model&apos;s)</source>
         <translation>Taille des blocs avec un composite (0 : celle du modèle)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/partition.py" line="81"/>
+        <location filename="../crops_qgis/algorithms/partition.py" line="79"/>
         <source>Stride with a composite (0: block size)</source>
         <translation>Pas de découpage avec un composite (0 : taille des blocs)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/partition.py" line="83"/>
+        <location filename="../crops_qgis/algorithms/partition.py" line="81"/>
         <source>Extent with a composite</source>
         <translation>Emprise avec un composite</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/partition.py" line="84"/>
+        <location filename="../crops_qgis/algorithms/partition.py" line="82"/>
         <source>Batch size (blocks)</source>
         <translation>Taille de lot (blocs)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/partition.py" line="86"/>
-        <source>Device</source>
-        <translation>Périphérique</translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/algorithms/partition.py" line="91"/>
+        <location filename="../crops_qgis/algorithms/partition.py" line="87"/>
         <source>Output block store (with a composite)</source>
         <translation>Stock de blocs en sortie (avec un composite)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/partition.py" line="91"/>
+        <location filename="../crops_qgis/algorithms/partition.py" line="87"/>
         <source>HDF5 files (*.h5)</source>
         <translation>Fichiers HDF5 (*.h5)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/partition.py" line="95"/>
+        <location filename="../crops_qgis/algorithms/partition.py" line="91"/>
         <source>Easy / hard mask</source>
         <translation>Masque faciles / difficiles</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/partition.py" line="98"/>
+        <location filename="../crops_qgis/algorithms/partition.py" line="94"/>
         <source>Confidence</source>
         <translation>Confiance</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/partition.py" line="101"/>
+        <location filename="../crops_qgis/algorithms/partition.py" line="97"/>
         <source>Easy blocks</source>
         <translation>Blocs faciles</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/partition.py" line="102"/>
+        <location filename="../crops_qgis/algorithms/partition.py" line="98"/>
         <source>Hard blocks</source>
         <translation>Blocs difficiles</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/partition.py" line="103"/>
+        <location filename="../crops_qgis/algorithms/partition.py" line="99"/>
         <source>Mean score of easy blocks</source>
         <translation>Score moyen des blocs faciles</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/partition.py" line="104"/>
+        <location filename="../crops_qgis/algorithms/partition.py" line="100"/>
         <source>Mean score of hard blocks</source>
         <translation>Score moyen des blocs difficiles</translation>
     </message>
@@ -1232,12 +1197,12 @@ Taille : largeur et hauteur en pixels (10 m). Dates : la saison, YYYY-MM-DD ; un
 <context>
     <name>TrainSourceAlgorithm</name>
     <message>
-        <location filename="../crops_qgis/algorithms/train_source.py" line="31"/>
+        <location filename="../crops_qgis/algorithms/train_source.py" line="28"/>
         <source>Train source model</source>
         <translation>Entraîner le modèle source</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/train_source.py" line="34"/>
+        <location filename="../crops_qgis/algorithms/train_source.py" line="31"/>
         <source>Trains a segmentation model on a labelled block store (from Build blocks) and keeps the model with the best validation mIoU.
 
 Architecture: unet (a U-Net on a timm encoder, fast on CPUs; Encoder resnet18 by default) or transunet (R50-ViT-B/16, the method&apos;s reference backbone; needs a GPU in practice). Pretrained weights: an optional local file for the encoder (.safetensors or a timm .pth state dict).
@@ -1252,137 +1217,107 @@ Entraînement : AdamW, échauffement puis décroissance cosinus du taux d'appren
 Sortie : un modèle .safetensors qui se décrit lui-même (variables, normalisation, classes avec codes et couleurs, taille des blocs, provenance). À côté : name.metrics.json et name.metrics.csv (perte, mIoU et IoU par classe et par époque) et name.resume.safetensors. Reprise : donnez ce fichier (ou le modèle) pour poursuivre un entraînement ; augmentez Itérations/Époques pour entraîner plus longtemps. Annuler arrête après le pas en cours et conserve le dernier modèle enregistré.</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/train_source.py" line="52"/>
+        <location filename="../crops_qgis/algorithms/train_source.py" line="49"/>
         <source>Labelled block store</source>
         <translation>Stock de blocs étiqueté</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/train_source.py" line="55"/>
+        <location filename="../crops_qgis/algorithms/train_source.py" line="52"/>
         <source>Architecture</source>
         <translation>Architecture</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/train_source.py" line="56"/>
+        <location filename="../crops_qgis/algorithms/train_source.py" line="53"/>
         <source>Encoder (U-Net; empty: resnet18)</source>
         <translation>Encodeur (U-Net ; vide : resnet18)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/train_source.py" line="59"/>
+        <location filename="../crops_qgis/algorithms/train_source.py" line="56"/>
         <source>Pretrained encoder weights</source>
         <translation>Poids pré-entraînés de l'encodeur</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/train_source.py" line="62"/>
+        <location filename="../crops_qgis/algorithms/train_source.py" line="59"/>
         <source>Epochs</source>
         <translation>Époques</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/train_source.py" line="66"/>
+        <location filename="../crops_qgis/algorithms/train_source.py" line="63"/>
         <source>Iterations (&gt; 0 overrides epochs)</source>
         <translation>Itérations (&gt; 0 remplace les époques)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/train_source.py" line="70"/>
+        <location filename="../crops_qgis/algorithms/train_source.py" line="67"/>
         <source>Batch size (blocks)</source>
         <translation>Taille de lot (blocs)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/train_source.py" line="74"/>
+        <location filename="../crops_qgis/algorithms/train_source.py" line="71"/>
         <source>Learning rate</source>
         <translation>Taux d'apprentissage</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/train_source.py" line="78"/>
-        <source>Device</source>
-        <translation>Périphérique</translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/algorithms/train_source.py" line="79"/>
-        <source>Random seed</source>
-        <translation>Graine aléatoire</translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/algorithms/train_source.py" line="82"/>
+        <location filename="../crops_qgis/algorithms/train_source.py" line="77"/>
         <source>Resume from (resume state or model)</source>
         <translation>Reprendre depuis (état de reprise ou modèle)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/train_source.py" line="87"/>
-        <source>Weight decay</source>
-        <translation>Décroissance des poids (weight decay)</translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/algorithms/train_source.py" line="89"/>
-        <source>Warm-up (fraction of the steps)</source>
-        <translation>Échauffement (fraction des pas)</translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/algorithms/train_source.py" line="91"/>
+        <location filename="../crops_qgis/algorithms/train_source.py" line="82"/>
         <source>Class weights</source>
         <translation>Poids des classes</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/train_source.py" line="93"/>
+        <location filename="../crops_qgis/algorithms/train_source.py" line="84"/>
         <source>Dice loss weight (0: none)</source>
         <translation>Poids de la perte Dice (0 : aucun)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/train_source.py" line="95"/>
-        <source>Mixed precision on CUDA</source>
-        <translation>Précision mixte sur CUDA</translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/algorithms/train_source.py" line="96"/>
+        <location filename="../crops_qgis/algorithms/train_source.py" line="86"/>
         <source>Validate every N steps (0: every epoch)</source>
         <translation>Valider tous les N pas (0 : à chaque époque)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/train_source.py" line="98"/>
-        <source>CPU threads (0: all)</source>
-        <translation>Threads CPU (0 : tous)</translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/algorithms/train_source.py" line="100"/>
+        <location filename="../crops_qgis/algorithms/train_source.py" line="88"/>
         <source>Architecture arguments (JSON)</source>
         <translation>Arguments de l'architecture (JSON)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/train_source.py" line="105"/>
+        <location filename="../crops_qgis/algorithms/train_source.py" line="92"/>
         <source>Model</source>
         <translation>Modèle</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/train_source.py" line="105"/>
+        <location filename="../crops_qgis/algorithms/train_source.py" line="92"/>
         <source>Model (*.safetensors)</source>
         <translation>Modèle (*.safetensors)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/train_source.py" line="108"/>
+        <location filename="../crops_qgis/algorithms/train_source.py" line="95"/>
         <source>Metrics per epoch (JSON)</source>
         <translation>Métriques par époque (JSON)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/train_source.py" line="109"/>
+        <location filename="../crops_qgis/algorithms/train_source.py" line="96"/>
         <source>Metrics per epoch (CSV)</source>
         <translation>Métriques par époque (CSV)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/train_source.py" line="110"/>
+        <location filename="../crops_qgis/algorithms/train_source.py" line="97"/>
         <source>Resume state</source>
         <translation>État de reprise</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/train_source.py" line="111"/>
+        <location filename="../crops_qgis/algorithms/train_source.py" line="98"/>
         <source>Best validation mIoU</source>
         <translation>Meilleure mIoU de validation</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/train_source.py" line="112"/>
+        <location filename="../crops_qgis/algorithms/train_source.py" line="99"/>
         <source>Epoch of the best model</source>
         <translation>Époque du meilleur modèle</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/train_source.py" line="113"/>
+        <location filename="../crops_qgis/algorithms/train_source.py" line="100"/>
         <source>Steps trained</source>
         <translation>Pas d'entraînement effectués</translation>
     </message>

@@ -20,7 +20,7 @@ from crops_engine.adapt import METHODS, adapt, make_config  # noqa: E402
 from crops_engine.adapt.classmix import IGNORE_INDEX, class_mix, class_mix_masks, mix_weights  # noqa: E402
 from crops_engine.adapt.common import EmaTeacher, log_path  # noqa: E402
 from crops_engine.adapt.prototypes import PrototypeEstimator, prototype_contrastive_loss  # noqa: E402
-from crops_engine.adapt.spcl import SpclConfig, hard_count, hard_share  # noqa: E402
+from crops_engine.adapt.spcl import SpclConfig, hard_count, hard_share, recalibrate_batchnorm  # noqa: E402
 from crops_engine.blocks import BlockStore, build_block_store, write_partition  # noqa: E402
 from crops_engine.checkpoint import file_sha256, load_model, read_metadata  # noqa: E402
 from crops_engine.errors import Cancelled, CropsError  # noqa: E402
@@ -168,6 +168,28 @@ def test_contrastive_loss_matches_a_hand_computed_value():
     assert grid.grad is not None and float(grid.grad.abs().sum()) > 0
     none = prototype_contrastive_loss(grid, torch.full((1, 1, 3), IGNORE_INDEX), protos, t)
     assert float(none.detach()) == 0.0
+    dense = prototype_contrastive_loss(grid, labels.reshape(1, 1, 3), protos, t,
+                                       mask=torch.tensor([[[True, True, False]]]), known=known)
+    assert float(dense.detach()) == pytest.approx(ce(sims[1], 0), rel=1e-6)  # the dense path leaves out alike
+
+
+def test_segment_skips_or_subsamples_the_projection_head():
+    from crops_engine.adapt.spcl import segment
+    from crops_engine.models import build_model
+
+    torch.manual_seed(0)
+    model = build_model("unet", 3, 2, **TINY).eval()
+    x = torch.randn(2, 3, 20, 24)
+    with torch.no_grad():
+        out = model(x)
+        logits, embedding = segment(model, x, True, 1)
+        torch.testing.assert_close(logits, out.logits)
+        torch.testing.assert_close(embedding, out.embedding)
+        logits, embedding = segment(model, x, True, 2)
+        torch.testing.assert_close(embedding, out.embedding[..., ::2, ::2])
+        logits, none = segment(model, x, False)
+        assert none is None
+        torch.testing.assert_close(logits, out.logits)
 
 
 # -- ClassMix ----------------------------------------------------------------------------------------------
@@ -253,6 +275,50 @@ def test_ema_update_follows_the_warm_up_formula():
     assert all(not p.requires_grad for p in teacher.model.parameters())
 
 
+def test_batchnorm_recalibration_averages_the_target_statistics():
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.BatchNorm2d(3, momentum=0.3)).eval()
+    batches = [torch.randn(2, 3, 4, 4) * (i + 1) + i for i in range(3)]
+    assert recalibrate_batchnorm(model, iter(batches)) == 3
+    bn = model[0]
+    expected_mean = torch.stack([b.mean(dim=(0, 2, 3)) for b in batches]).mean(0)
+    expected_var = torch.stack([b.transpose(0, 1).reshape(3, -1).var(dim=1, unbiased=True) for b in batches]).mean(0)
+    torch.testing.assert_close(bn.running_mean, expected_mean)
+    torch.testing.assert_close(bn.running_var, expected_var)
+    assert bn.momentum == 0.3 and not model.training  # restored
+    before = bn.running_mean.clone()
+    assert recalibrate_batchnorm(model, iter([])) == 0
+    assert torch.equal(bn.running_mean, before)  # nothing seen: statistics kept
+
+
+def test_spcl_setup_recalibrates_batchnorm_on_the_target_only_when_asked(pair, tmp_path):
+    from crops_engine.adapt.common import AdaptationContext, TargetBlocks
+    from crops_engine.adapt.spcl import SPCL
+
+    def setup(**kw):
+        cfg = spcl_config(pair, tmp_path / "unused.safetensors", **kw)
+        student, meta = load_model(pair["model"])
+        student.train()
+        store = BlockStore(pair["target"])
+        hard = TargetBlocks(store, meta.normalisation["mean"], meta.normalisation["std"], store.split("hard"))
+        method = SPCL(cfg, student, Progress())
+        method.setup(AdaptationContext(cfg, meta, hard, torch.device("cpu"), False, cfg.iterations, Progress()))
+        bn = next(m for m in student.modules() if isinstance(m, torch.nn.BatchNorm2d))
+        return bn.running_mean.clone(), method, store
+
+    source_model, _ = load_model(pair["model"])
+    source_bn = next(m for m in source_model.modules() if isinstance(m, torch.nn.BatchNorm2d))
+    kept, _, store = setup(recalibrate_bn=False)
+    store.close()
+    torch.testing.assert_close(kept, source_bn.running_mean)  # the source statistics
+    moved, method, store = setup(recalibrate_bn=True)
+    assert not torch.allclose(moved, source_bn.running_mean)
+    assert method.teacher is not None
+    teacher_bn = next(m for m in method.teacher.model.modules() if isinstance(m, torch.nn.BatchNorm2d))
+    torch.testing.assert_close(teacher_bn.running_mean, moved)  # the first teacher sees the target statistics
+    store.close()
+
+
 def test_hard_share_curriculum():
     assert hard_share("constant", 0.5, 0, 100) == 1.0
     assert hard_share("linear", 0.5, 0, 101) == 0.5
@@ -269,7 +335,8 @@ def test_hard_share_curriculum():
 def test_spcl_loss_decreases_and_checkpoint_has_provenance(pair, tmp_path):
     out = tmp_path / "adapted.safetensors"
     rec = Recorder()
-    cfg = spcl_config(pair, out, iterations=40, batch_size=2, lr=2e-3, checkpoint_every=0, lambda_contrast=1.0)
+    cfg = spcl_config(pair, out, iterations=40, batch_size=2, lr=2e-3, checkpoint_every=0, lambda_contrast=1.0,
+                      hard_schedule="linear")
     result = adapt("spcl", cfg, rec.progress())
     assert result["steps"] == 40 and result["method"] == "spcl"
     doc = json.loads(log_path(out).read_text())
@@ -347,14 +414,16 @@ def test_cli_adapt_spcl(pair, tmp_path, capsys):
     out = tmp_path / "cli.safetensors"
     code = main(["--json-events", "adapt-spcl", "--model", str(pair["model"]), "--blocks", str(pair["target"]),
                  "--iterations", "2", "--batch-size", "2", "--conf-threshold", "0.6", "--hard-schedule", "constant",
-                 "--mix-weighting", "share", "--easy-weight", "0.5", "--amp", "false", "--device", "cpu",
+                 "--mix-weighting", "confidence", "--easy-weight", "0.5", "--recalibrate-bn", "false",
+                 "--amp", "false", "--device", "cpu",
                  "--output", str(out)])
     events = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
     assert code == 0, events[-1]
     result = events[-1]
     assert result["event"] == "result" and result["outputs"]["output"] == str(out)
     hp = read_metadata(out).provenance["hyperparameters"]
-    assert hp["hard_schedule"] == "constant" and hp["mix_weighting"] == "share" and hp["easy_weight"] == 0.5
+    assert hp["hard_schedule"] == "constant" and hp["mix_weighting"] == "confidence" and hp["easy_weight"] == 0.5
+    assert hp["recalibrate_bn"] is False and hp["lambda_contrast"] == SpclConfig.lambda_contrast  # a default
     steps = [e for e in events if e["event"] == "progress" and e.get("text", "").startswith("Step 1/2")]
     assert steps and "mix_ce" in steps[0]["text"] and "contrast" in steps[0]["text"] and "easy_ce" in steps[0]["text"]
 

@@ -56,8 +56,9 @@ def test_adapt_spcl_then_infer_headless(qgis_process, prepared, tmp_path):
         TEMPERATURE=0.2,
         CONF_THRESHOLD=0.6,
         LAMBDA_CONTRAST=0.5,
-        HARD_SCHEDULE=1,  # constant
-        MIX_WEIGHTING=1,  # share
+        HARD_SCHEDULE=1,  # linear
+        MIX_WEIGHTING=1,  # confidence
+        RECALIBRATE_BN=False,
         DEVICE=1,  # cpu
         SEED=3,
         OUTPUT=adapted,
@@ -70,7 +71,8 @@ def test_adapt_spcl_then_infer_headless(qgis_process, prepared, tmp_path):
     hp = prov["hyperparameters"]
     assert (hp["iterations"], hp["batch_size"], hp["ema"], hp["temperature"], hp["seed"]) == (4, 2, 0.99, 0.2, 3)
     assert (hp["conf_threshold"], hp["lambda_contrast"], hp["hard_schedule"], hp["mix_weighting"]) == (
-        0.6, 0.5, "constant", "share")
+        0.6, 0.5, "linear", "confidence")
+    assert hp["recalibrate_bn"] is False
     assert prov["device"] == "cpu"
 
     classes = tmp_path / "classes.tif"

@@ -29,18 +29,19 @@ def _pixels(embeddings: Tensor, labels: Tensor, mask: Tensor | None) -> tuple[Te
     Embeddings come as (N, D, H, W) with labels (N, H, W), or already flat as (P, D) with (P,).
     """
     if embeddings.ndim == 4:
-        d = embeddings.shape[1]
-        flat = embeddings.permute(0, 2, 3, 1).reshape(-1, d)
+        if labels.shape != embeddings.shape[:1] + embeddings.shape[2:]:
+            raise ValueError(f"labels {tuple(labels.shape)} do not fit embeddings {tuple(embeddings.shape)}")
+        flat = embeddings.permute(0, 2, 3, 1)  # a view: only the kept pixels are copied below
     elif embeddings.ndim == 2:
         flat = embeddings
+        labels = labels.reshape(-1)
+        if labels.shape[0] != flat.shape[0]:
+            raise ValueError(f"{labels.shape[0]} labels for {flat.shape[0]} embeddings")
     else:
         raise ValueError(f"embeddings must be (N, D, H, W) or (P, D), got {tuple(embeddings.shape)}")
-    labels = labels.reshape(-1)
-    if labels.shape[0] != flat.shape[0]:
-        raise ValueError(f"{labels.shape[0]} labels for {flat.shape[0]} embeddings")
     keep = labels != IGNORE_INDEX
     if mask is not None:
-        keep = keep & mask.reshape(-1).bool()
+        keep = keep & mask.reshape(keep.shape).bool()
     return flat[keep], labels[keep].long()
 
 
@@ -130,6 +131,8 @@ def prototype_contrastive_loss(
     """
     if temperature <= 0:
         raise ValueError(f"temperature must be positive, got {temperature}")
+    if embeddings.ndim == 4:
+        return _dense_contrastive_loss(embeddings, labels, prototypes, temperature, mask, known)
     feats, cls = _pixels(embeddings, labels, mask)
     if known is not None and cls.numel():
         keep = known.to(cls.device)[cls]
@@ -138,3 +141,23 @@ def prototype_contrastive_loss(
         return embeddings.sum() * 0.0
     logits = prototype_logits(feats.float(), prototypes.detach().float().to(feats.device), temperature)
     return F.cross_entropy(logits, cls)
+
+
+def _dense_contrastive_loss(
+    embeddings: Tensor, labels: Tensor, prototypes: Tensor, temperature: float, mask: Tensor | None,
+    known: Tensor | None,
+) -> Tensor:
+    """The (N, D, H, W) case without gathering pixels: the similarities are a 1x1 convolution with the
+    normalised prototypes, and the pixels left out get IGNORE_INDEX (cheaper forward and backward)."""
+    target = labels.long()
+    keep = target != IGNORE_INDEX
+    if mask is not None:
+        keep = keep & mask.bool()
+    if known is not None:
+        keep = keep & known.to(target.device)[target.clamp(max=known.shape[0] - 1)]
+    if not bool(keep.any()):
+        return embeddings.sum() * 0.0
+    target = torch.where(keep, target, torch.full_like(target, IGNORE_INDEX))
+    unit = F.normalize(prototypes.detach().float(), dim=1).to(embeddings.device, embeddings.dtype)
+    logits = F.conv2d(embeddings, unit[:, :, None, None]) / float(temperature)
+    return F.cross_entropy(logits.float(), target, ignore_index=IGNORE_INDEX)

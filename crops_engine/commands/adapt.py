@@ -21,9 +21,8 @@ import argparse
 from typing import Any
 
 from ..adapt import METHODS
-from ..cli import option
+from ..cli import add_torch_arguments, option
 from ..progress import Progress
-from .train_source import parse_bool
 
 SPLITS = ("all", "easy", "hard")
 
@@ -57,11 +56,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="self_training: strength of the student's photometric jitter (0.1)")
     parser.add_argument(option("CALIBRATION_BLOCKS"), type=int, default=None,
                         help="blocks of the initial pass measuring class shares / thresholds (64)")
-    # run
-    parser.add_argument(option("DEVICE"), choices=["auto", "cpu", "cuda"], default="auto", help="where to run")
-    parser.add_argument(option("AMP"), type=parse_bool, default=True, help="mixed precision on CUDA (true/false)")
-    parser.add_argument(option("THREADS"), type=int, default=0, help="CPU threads for torch (0: torch's default)")
-    parser.add_argument(option("SEED"), type=int, default=0, help="random seed (deterministic on CPU)")
+    add_adaptation_run_arguments(parser)
+
+
+def add_adaptation_run_arguments(parser: argparse.ArgumentParser) -> None:
+    """How an adaptation runs and what it writes: shared by every adaptation command."""
+    add_torch_arguments(parser)
     parser.add_argument(option("CHECKPOINT_EVERY"), type=int, default=0,
                         help="steps between checkpoints (0: every two minutes and at the end)")
     parser.add_argument(option("RESUME"), default="", help="resume state (.resume.safetensors) or the adapted model")

@@ -1,17 +1,18 @@
 """Adapt a source model to a partitioned target block store with SPCL (no source data needed).
 
-Semantic Prototypical Contrastive Learning: a teacher (EMA of the student, momentum EMA) labels an
+Semantic Prototypical Contrastive Learning: the source model's BatchNorm statistics are first
+re-estimated on the target (RECALIBRATE_BN); a teacher (EMA of the student, momentum EMA) labels an
 easy batch (split/easy) and a hard batch (split/hard) each step; class prototypes are the running
 means of the teacher's embeddings of confident easy pixels (confidence >= CONF_THRESHOLD); the
 student learns a ClassMix of easy classes pasted onto hard blocks, each pixel's cross-entropy
-weighted by the teacher's confidence (MIX_WEIGHTING), plus LAMBDA_CONTRAST x a prototype contrastive
-loss on confident hard pixels (similarity to the prototypes / TEMPERATURE). HARD_SCHEDULE linear
-starts the hard batch at HARD_START hard blocks (the rest easy) and ends all hard; constant is all
-hard from the start. Run partition on BLOCKS first. Only MODEL and the target store's images are
-read. Written: OUTPUT (.safetensors, the teacher; provenance: source model SHA-256, target store,
-all hyper-parameters), `<name>.adapt.json` (configuration, loss history, prototype norms and
-pseudo-label class shares) and `<name>.resume.safetensors` (continue with RESUME). Cancel keeps the
-last complete checkpoint.
+weighted by the block's share of confident pixels or the pixel's confidence (MIX_WEIGHTING), plus
+LAMBDA_CONTRAST x a prototype contrastive loss on confident hard pixels (similarity to the prototypes
+/ TEMPERATURE). HARD_SCHEDULE constant uses hard blocks only in the hard batch; linear starts with
+HARD_START of hard blocks (the rest easy) and ends with all hard. Run partition on BLOCKS first. Only
+MODEL and the target store's images are read. Written: OUTPUT (.safetensors, the teacher;
+provenance: source model SHA-256, target store, all hyper-parameters), `<name>.adapt.json`
+(configuration, loss history, prototype norms and pseudo-label class shares) and
+`<name>.resume.safetensors` (continue with RESUME). Cancel keeps the last complete checkpoint.
 """
 
 from __future__ import annotations
@@ -19,10 +20,10 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ..cli import option
+from ..cli import option, parse_bool
 from ..errors import CropsError
 from ..progress import Progress
-from .train_source import parse_bool
+from .adapt import add_adaptation_run_arguments
 
 HARD_SCHEDULES = ("linear", "constant")  # as adapt.spcl.HARD_SCHEDULES (kept light: no torch here)
 MIX_WEIGHTINGS = ("confidence", "share")
@@ -41,27 +42,24 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(option("CONF_THRESHOLD"), type=float, default=None,
                         help="confident pixel: teacher max probability >= this (0.9)")
     parser.add_argument(option("LAMBDA_CONTRAST"), type=float, default=None,
-                        help="weight of the contrastive loss (0.1)")
+                        help="weight of the contrastive loss (1)")
     parser.add_argument(option("HARD_SCHEDULE"), choices=HARD_SCHEDULES, default=None,
-                        help="share of hard blocks in the hard batch: linear (HARD_START -> 1) or constant (1)")
+                        help="hard blocks in the hard batch: constant (all; default) or linear (HARD_START -> all)")
     parser.add_argument(option("HARD_START"), type=float, default=None,
                         help="linear schedule: share of hard blocks at the first step (0.5)")
     parser.add_argument(option("MIX_WEIGHTING"), choices=MIX_WEIGHTINGS, default=None,
-                        help="ClassMix pixel weight: the teacher's confidence, or the block's confident share")
+                        help="ClassMix weight: the block's confident share (default) or the pixel's confidence")
     parser.add_argument(option("EASY_WEIGHT"), type=float, default=None,
                         help="weight of a pseudo-label CE on the easy batch (0: off; costs a second pass)")
     parser.add_argument(option("JITTER"), type=float, default=None,
                         help="photometric jitter of the student's mixed view (0: none)")
     parser.add_argument(option("INIT_BLOCKS"), type=int, default=None,
-                        help="easy blocks of the first prototype pass (0: all)")
-    parser.add_argument(option("DEVICE"), choices=["auto", "cpu", "cuda"], default="auto", help="where to run")
-    parser.add_argument(option("AMP"), type=parse_bool, default=True, help="mixed precision on CUDA (true/false)")
-    parser.add_argument(option("THREADS"), type=int, default=0, help="CPU threads for torch (0: torch's default)")
-    parser.add_argument(option("SEED"), type=int, default=0, help="random seed (deterministic on CPU)")
-    parser.add_argument(option("CHECKPOINT_EVERY"), type=int, default=0,
-                        help="steps between checkpoints (0: every two minutes and at the end)")
-    parser.add_argument(option("RESUME"), default="", help="resume state (.resume.safetensors) or the adapted model")
-    parser.add_argument(option("OUTPUT"), required=True, help="adapted model checkpoint to write (.safetensors)")
+                        help="blocks of the first passes, BN statistics and prototypes (0: all)")
+    parser.add_argument(option("PIXEL_STRIDE"), type=int, default=None,
+                        help="prototypes and contrastive loss on every n-th pixel of rows and columns (2)")
+    parser.add_argument(option("RECALIBRATE_BN"), type=parse_bool, default=None,
+                        help="re-estimate BatchNorm statistics on the target first (true/false; default true)")
+    add_adaptation_run_arguments(parser)
 
 
 def check_partitioned(blocks: str) -> None:
@@ -82,7 +80,7 @@ def check_partitioned(blocks: str) -> None:
 
 _HYPERPARAMETERS = ("iterations", "batch_size", "lr", "weight_decay", "warmup", "ema", "temperature", "conf_threshold",
                     "lambda_contrast", "hard_schedule", "hard_start", "mix_weighting", "easy_weight", "jitter",
-                    "init_blocks")
+                    "init_blocks", "recalibrate_bn", "pixel_stride")
 
 
 def run(args: argparse.Namespace, progress: Progress) -> dict[str, Any]:

@@ -14,9 +14,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ..cli import option
+from ..cli import add_torch_arguments, option
 from ..progress import Progress
-from .train_source import parse_bool
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -35,9 +34,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(option("OVERLAP"), type=int, default=-1, help="overlap of tiles in pixels (-1: tile / 4)")
     parser.add_argument(option("BATCH_SIZE"), type=int, default=0,
                         help="tiles per batch (0: 4 on CPU, sized to free GPU memory on CUDA)")
-    parser.add_argument(option("DEVICE"), choices=["auto", "cpu", "cuda"], default="auto", help="where to run")
-    parser.add_argument(option("AMP"), type=parse_bool, default=True, help="mixed precision on CUDA (true/false)")
-    parser.add_argument(option("THREADS"), type=int, default=0, help="CPU threads for torch (0: all available)")
+    add_torch_arguments(parser, seed=False)
     parser.add_argument(option("OUTPUT"), required=True, help="class map GeoTIFF")
     parser.add_argument(option("OUTPUT_CONFIDENCE"), help="confidence GeoTIFF (max class probability)")
     parser.add_argument(option("OUTPUT_ENTROPY"), help="entropy GeoTIFF (0 certain .. 1 undecided)")

@@ -16,10 +16,9 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ..cli import option
+from ..cli import option, parse_bool
 from ..errors import CropsError
 from ..progress import Progress
-from .train_source import parse_bool
 
 SCORES = ("max_probability", "entropy", "confident_fraction")  # as partition.SCORES (kept light: no numpy here)
 

@@ -16,19 +16,9 @@ import argparse
 import json
 from typing import Any
 
-from ..cli import option
+from ..cli import add_torch_arguments, option
 from ..errors import CropsError
 from ..progress import Progress
-
-
-def parse_bool(text: str) -> bool:
-    """`true/false`, `yes/no`, `1/0` (how the Processing bridge passes booleans)."""
-    value = str(text).strip().lower()
-    if value in ("true", "yes", "1", "on"):
-        return True
-    if value in ("false", "no", "0", "off"):
-        return False
-    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -47,10 +37,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(option("CLASS_WEIGHTS"), choices=["none", "balanced"], default="none",
                         help="balanced: weight classes by inverse square-root frequency")
     parser.add_argument(option("DICE_WEIGHT"), type=float, default=0.0, help="weight of the Dice loss (0: none)")
-    parser.add_argument(option("DEVICE"), choices=["auto", "cpu", "cuda"], default="auto", help="where to train")
-    parser.add_argument(option("AMP"), type=parse_bool, default=True, help="mixed precision on CUDA (true/false)")
-    parser.add_argument(option("THREADS"), type=int, default=0, help="CPU threads for torch (0: torch's default)")
-    parser.add_argument(option("SEED"), type=int, default=0, help="random seed (deterministic on CPU)")
+    add_torch_arguments(parser)
     parser.add_argument(option("VAL_EVERY"), type=int, default=0, help="steps between validations (0: every epoch)")
     parser.add_argument(option("ARCH_ARGS"), default="",
                         help='advanced: JSON object of architecture arguments, e.g. {"embedding_dim": 32}')

@@ -5,8 +5,6 @@ from __future__ import annotations
 from qgis.core import (
     QgsProcessingOutputFile,
     QgsProcessingOutputNumber,
-    QgsProcessingParameterBoolean,
-    QgsProcessingParameterDefinition,
     QgsProcessingParameterEnum,
     QgsProcessingParameterFile,
     QgsProcessingParameterFileDestination,
@@ -19,7 +17,6 @@ METHODS = ["entropy", "self_training"]
 SPLITS = ["all", "easy", "hard"]
 PARAMETER_SETS = ["norm", "encoder", "all"]
 PRIORS = ["uniform", "source"]
-DEVICES = ["auto", "cpu", "cuda"]
 
 
 class AdaptAlgorithm(CropsAlgorithm):
@@ -69,10 +66,8 @@ class AdaptAlgorithm(CropsAlgorithm):
             QgsProcessingParameterNumber("LR", self.tr("Learning rate (empty: the method's default)"),
                                          QgsProcessingParameterNumber.Double, None, optional=True, minValue=0.0)
         )
-        self.addParameter(QgsProcessingParameterEnum("DEVICE", self.tr("Device"), options=DEVICES, defaultValue=0))
-        self.addParameter(
-            QgsProcessingParameterNumber("SEED", self.tr("Random seed"), QgsProcessingParameterNumber.Integer, 0)
-        )
+        self.addParameter(self.device_parameter())
+        self.addParameter(self.seed_parameter())
         self.addParameter(
             QgsProcessingParameterFile("RESUME", self.tr("Resume from (resume state or adapted model)"),
                                        optional=True, fileFilter="safetensors (*.safetensors)")
@@ -96,19 +91,9 @@ class AdaptAlgorithm(CropsAlgorithm):
                                          QgsProcessingParameterNumber.Double, 0.1, minValue=0.0),
             QgsProcessingParameterNumber("CALIBRATION_BLOCKS", self.tr("Blocks of the initial calibration pass"),
                                          QgsProcessingParameterNumber.Integer, 64, minValue=1),
-            QgsProcessingParameterNumber("WEIGHT_DECAY", self.tr("Weight decay"), QgsProcessingParameterNumber.Double,
-                                         0.0001, minValue=0.0),
-            QgsProcessingParameterNumber("WARMUP", self.tr("Warm-up (fraction of the steps)"),
-                                         QgsProcessingParameterNumber.Double, 0.05, minValue=0.0, maxValue=0.99),
-            QgsProcessingParameterBoolean("AMP", self.tr("Mixed precision on CUDA"), True),
-            QgsProcessingParameterNumber("CHECKPOINT_EVERY", self.tr("Checkpoint every N steps (0: every 2 minutes)"),
-                                         QgsProcessingParameterNumber.Integer, 0, minValue=0),
-            QgsProcessingParameterNumber("THREADS", self.tr("CPU threads (0: all)"),
-                                         QgsProcessingParameterNumber.Integer, 0, minValue=0),
+            *self.optimisation_parameters(checkpoints=True),
         ]
-        for parameter in advanced:
-            parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
-            self.addParameter(parameter)
+        self.add_advanced(advanced)
         self.addParameter(
             QgsProcessingParameterFileDestination("OUTPUT", self.tr("Adapted model"), self.tr("Model (*.safetensors)"))
         )

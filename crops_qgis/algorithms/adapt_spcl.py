@@ -6,7 +6,6 @@ from qgis.core import (
     QgsProcessingOutputFile,
     QgsProcessingOutputNumber,
     QgsProcessingParameterBoolean,
-    QgsProcessingParameterDefinition,
     QgsProcessingParameterEnum,
     QgsProcessingParameterFile,
     QgsProcessingParameterFileDestination,
@@ -15,9 +14,8 @@ from qgis.core import (
 
 from .base import CropsAlgorithm
 
-DEVICES = ["auto", "cpu", "cuda"]
-HARD_SCHEDULES = ["linear", "constant"]
-MIX_WEIGHTINGS = ["confidence", "share"]
+HARD_SCHEDULES = ["constant", "linear"]
+MIX_WEIGHTINGS = ["share", "confidence"]
 
 
 class AdaptSpclAlgorithm(CropsAlgorithm):
@@ -33,18 +31,20 @@ class AdaptSpclAlgorithm(CropsAlgorithm):
         return self.tr(
             "Adapts a source model to the target area without any source data: Semantic Prototypical "
             "Contrastive Learning on a target block store split into easy and hard blocks (run Partition first).\n\n"
-            "A teacher (an exponential moving average of the student, momentum EMA) labels an easy and a hard "
-            "batch each step. Class prototypes are the running means of the teacher's embeddings of easy pixels "
-            "it is confident about (confidence >= Confidence threshold), started with one pass over the easy "
-            "blocks. The student learns a ClassMix of easy-block classes pasted onto hard blocks, each pixel "
-            "weighted by the teacher's confidence, plus Contrastive weight x a prototype contrastive loss on "
-            "confident hard pixels (Temperature scales the similarities). Hard schedule linear starts with half "
-            "hard blocks in the hard batch and ends with only hard blocks; constant uses hard blocks throughout.\n\n"
+            "The source model's BatchNorm statistics are first re-estimated on the target blocks. A teacher (an "
+            "exponential moving average of the student, momentum EMA) then labels an easy and a hard batch each "
+            "step. Class prototypes are the running means of the teacher's embeddings of easy pixels it is "
+            "confident about (confidence >= Confidence threshold), started with one pass over the easy blocks. "
+            "The student learns a ClassMix of easy-block classes pasted onto hard blocks, weighted by how many of "
+            "the mixed block's pixels the teacher is confident about (or by each pixel's confidence), plus "
+            "Contrastive weight x a prototype contrastive loss on confident hard pixels (Temperature scales the "
+            "similarities). Hard schedule constant fills the hard batch with hard blocks only; linear starts with "
+            "half hard blocks and ends with only hard blocks.\n\n"
             "Output: the adapted model (.safetensors, the teacher; its provenance names the source model's "
             "SHA-256, the target store and every hyper-parameter). Beside it: name.adapt.json (configuration, "
             "loss per step, prototype norms and pseudo-label class shares: a class whose share keeps falling "
             "warns of collapse) and name.resume.safetensors. Resume: give that file to continue. Cancel keeps "
-            "the last complete checkpoint. Map with the adapted model using Classify (crops:infer)."
+            "the last complete checkpoint. Map with the adapted model using Map crops (inference) (crops:infer)."
         )
 
     def initAlgorithm(self, config=None) -> None:
@@ -80,16 +80,14 @@ class AdaptSpclAlgorithm(CropsAlgorithm):
         )
         self.addParameter(
             QgsProcessingParameterNumber("LAMBDA_CONTRAST", self.tr("Contrastive weight"),
-                                         QgsProcessingParameterNumber.Double, 0.1, minValue=0.0)
+                                         QgsProcessingParameterNumber.Double, 1.0, minValue=0.0)
         )
         self.addParameter(
             QgsProcessingParameterEnum("HARD_SCHEDULE", self.tr("Hard schedule"), options=HARD_SCHEDULES,
                                        defaultValue=0)
         )
-        self.addParameter(QgsProcessingParameterEnum("DEVICE", self.tr("Device"), options=DEVICES, defaultValue=0))
-        self.addParameter(
-            QgsProcessingParameterNumber("SEED", self.tr("Random seed"), QgsProcessingParameterNumber.Integer, 0)
-        )
+        self.addParameter(self.device_parameter())
+        self.addParameter(self.seed_parameter())
         self.addParameter(
             QgsProcessingParameterFile("RESUME", self.tr("Resume from (resume state or adapted model)"),
                                        optional=True, fileFilter="safetensors (*.safetensors)")
@@ -97,27 +95,21 @@ class AdaptSpclAlgorithm(CropsAlgorithm):
         advanced = [
             QgsProcessingParameterNumber("HARD_START", self.tr("Share of hard blocks at the start (linear)"),
                                          QgsProcessingParameterNumber.Double, 0.5, minValue=0.0, maxValue=1.0),
-            QgsProcessingParameterEnum("MIX_WEIGHTING", self.tr("ClassMix pixel weight"), options=MIX_WEIGHTINGS,
+            QgsProcessingParameterEnum("MIX_WEIGHTING", self.tr("ClassMix weighting"), options=MIX_WEIGHTINGS,
                                        defaultValue=0),
             QgsProcessingParameterNumber("EASY_WEIGHT", self.tr("Easy-block pseudo-label weight (0: off)"),
                                          QgsProcessingParameterNumber.Double, 0.0, minValue=0.0),
             QgsProcessingParameterNumber("JITTER", self.tr("Photometric jitter of the mixed view"),
                                          QgsProcessingParameterNumber.Double, 0.0, minValue=0.0),
-            QgsProcessingParameterNumber("INIT_BLOCKS", self.tr("Easy blocks for the first prototypes (0: all)"),
+            QgsProcessingParameterBoolean("RECALIBRATE_BN", self.tr("Re-estimate BatchNorm statistics on the target"),
+                                          True),
+            QgsProcessingParameterNumber("PIXEL_STRIDE", self.tr("Embedding pixel stride (1: every pixel)"),
+                                         QgsProcessingParameterNumber.Integer, 2, minValue=1),
+            QgsProcessingParameterNumber("INIT_BLOCKS", self.tr("Blocks of the first passes (0: all)"),
                                          QgsProcessingParameterNumber.Integer, 0, minValue=0),
-            QgsProcessingParameterNumber("WEIGHT_DECAY", self.tr("Weight decay"), QgsProcessingParameterNumber.Double,
-                                         0.0001, minValue=0.0),
-            QgsProcessingParameterNumber("WARMUP", self.tr("Warm-up (fraction of the steps)"),
-                                         QgsProcessingParameterNumber.Double, 0.05, minValue=0.0, maxValue=0.99),
-            QgsProcessingParameterBoolean("AMP", self.tr("Mixed precision on CUDA"), True),
-            QgsProcessingParameterNumber("CHECKPOINT_EVERY", self.tr("Checkpoint every N steps (0: every 2 minutes)"),
-                                         QgsProcessingParameterNumber.Integer, 0, minValue=0),
-            QgsProcessingParameterNumber("THREADS", self.tr("CPU threads (0: all)"),
-                                         QgsProcessingParameterNumber.Integer, 0, minValue=0),
+            *self.optimisation_parameters(checkpoints=True),
         ]
-        for parameter in advanced:
-            parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
-            self.addParameter(parameter)
+        self.add_advanced(advanced)
         self.addParameter(
             QgsProcessingParameterFileDestination("OUTPUT", self.tr("Adapted model"), self.tr("Model (*.safetensors)"))
         )

@@ -18,6 +18,7 @@ from qgis.core import (
     QgsProcessingFeedback,
     QgsProcessingLayerPostProcessorInterface,
     QgsProcessingParameterBoolean,
+    QgsProcessingParameterDefinition,
     QgsProcessingParameterEnum,
     QgsProcessingParameterExtent,
     QgsProcessingParameterFeatureSource,
@@ -49,6 +50,7 @@ _GROUP_NAMES = {
     "inference": QT_TRANSLATE_NOOP("CropsAlgorithm", "5. Mapping and evaluation"),
     "tools": QT_TRANSLATE_NOOP("CropsAlgorithm", "Tools"),
 }
+DEVICES = ["auto", "cpu", "cuda"]
 _DESTINATIONS = (
     QgsProcessingParameterRasterDestination,
     QgsProcessingParameterFileDestination,
@@ -106,6 +108,47 @@ class CropsAlgorithm(QgsProcessingAlgorithm):
 
     def tr(self, text: str) -> str:
         return QCoreApplication.translate(type(self).__name__, text)
+
+    # -- parameters several algorithms share (one definition, translated in the CropsAlgorithm context) --
+    def add_advanced(self, parameters: list[QgsProcessingParameterDefinition]) -> None:
+        """Adds `parameters` under the dialog's Advanced Parameters."""
+        for parameter in parameters:
+            parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
+            self.addParameter(parameter)
+
+    @staticmethod
+    def device_parameter() -> QgsProcessingParameterEnum:
+        """DEVICE: auto (CUDA when the engine sees a GPU), cpu or cuda."""
+        return QgsProcessingParameterEnum("DEVICE", QCoreApplication.translate("CropsAlgorithm", "Device"),
+                                          options=DEVICES, defaultValue=0)
+
+    @staticmethod
+    def seed_parameter() -> QgsProcessingParameterNumber:
+        return QgsProcessingParameterNumber("SEED", QCoreApplication.translate("CropsAlgorithm", "Random seed"),
+                                            QgsProcessingParameterNumber.Integer, 0)
+
+    @staticmethod
+    def optimisation_parameters(checkpoints: bool) -> list[QgsProcessingParameterDefinition]:
+        """The advanced optimiser and runtime settings of every training-style command (training, adaptation);
+        `checkpoints` adds CHECKPOINT_EVERY (adaptation saves on a step count or a clock)."""
+        parameters: list[QgsProcessingParameterDefinition] = [
+            QgsProcessingParameterNumber("WEIGHT_DECAY", QCoreApplication.translate("CropsAlgorithm", "Weight decay"),
+                                         QgsProcessingParameterNumber.Double, 0.0001, minValue=0.0),
+            QgsProcessingParameterNumber(
+                "WARMUP", QCoreApplication.translate("CropsAlgorithm", "Warm-up (fraction of the steps)"),
+                QgsProcessingParameterNumber.Double, 0.05, minValue=0.0, maxValue=0.99),
+            QgsProcessingParameterBoolean(
+                "AMP", QCoreApplication.translate("CropsAlgorithm", "Mixed precision on CUDA"), True),
+            QgsProcessingParameterNumber(
+                "THREADS", QCoreApplication.translate("CropsAlgorithm", "CPU threads (0: all)"),
+                QgsProcessingParameterNumber.Integer, 0, minValue=0),
+        ]
+        if checkpoints:
+            parameters.insert(3, QgsProcessingParameterNumber(
+                "CHECKPOINT_EVERY",
+                QCoreApplication.translate("CropsAlgorithm", "Checkpoint every N steps (0: every 2 minutes)"),
+                QgsProcessingParameterNumber.Integer, 0, minValue=0))
+        return parameters
 
     # -- the engine call -----------------------------------------------------------------
     def engine_arguments(

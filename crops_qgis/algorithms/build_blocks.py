@@ -5,7 +5,6 @@ from __future__ import annotations
 from qgis.core import (
     QgsProcessing,
     QgsProcessingOutputNumber,
-    QgsProcessingParameterDefinition,
     QgsProcessingParameterExtent,
     QgsProcessingParameterField,
     QgsProcessingParameterFileDestination,
@@ -75,9 +74,7 @@ class BuildBlocksAlgorithm(CropsAlgorithm):
             QgsProcessingParameterNumber("SEED", self.tr("Seed of the validation split"),
                                          QgsProcessingParameterNumber.Integer, 0),
         ]
-        for parameter in advanced:
-            parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
-            self.addParameter(parameter)
+        self.add_advanced(advanced)
         self.addParameter(
             QgsProcessingParameterFileDestination("OUTPUT", self.tr("Block store"), self.tr("HDF5 files (*.h5)"))
         )

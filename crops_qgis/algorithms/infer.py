@@ -6,8 +6,6 @@ from qgis.core import (
     QgsProcessing,
     QgsProcessingOutputNumber,
     QgsProcessingParameterBoolean,
-    QgsProcessingParameterDefinition,
-    QgsProcessingParameterEnum,
     QgsProcessingParameterExtent,
     QgsProcessingParameterFeatureSource,
     QgsProcessingParameterFile,
@@ -19,7 +17,6 @@ from qgis.core import (
 
 from .base import CropsAlgorithm
 
-DEVICES = ["auto", "cpu", "cuda"]
 OPTIONAL_OUTPUTS = ("OUTPUT_CONFIDENCE", "OUTPUT_ENTROPY", "OUTPUT_PROBABILITIES")
 
 
@@ -62,7 +59,7 @@ class InferAlgorithm(CropsAlgorithm):
                 "MASK", self.tr("Area of interest (polygons)"), [QgsProcessing.TypeVectorPolygon], optional=True
             )
         )
-        self.addParameter(QgsProcessingParameterEnum("DEVICE", self.tr("Device"), options=DEVICES, defaultValue=0))
+        self.addParameter(self.device_parameter())
         advanced = [
             QgsProcessingParameterString("EXTRA_BANDS", self.tr("Extra bands (PATH or PATH@BANDS; ';' separated)"),
                                          "", optional=True),
@@ -74,9 +71,7 @@ class InferAlgorithm(CropsAlgorithm):
                                          QgsProcessingParameterNumber.Integer, 0, minValue=0),
             QgsProcessingParameterBoolean("AMP", self.tr("Mixed precision on CUDA"), True),
         ]
-        for parameter in advanced:
-            parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
-            self.addParameter(parameter)
+        self.add_advanced(advanced)
         self.addParameter(QgsProcessingParameterRasterDestination("OUTPUT", self.tr("Class map")))
         labels = {
             "OUTPUT_CONFIDENCE": self.tr("Confidence"),

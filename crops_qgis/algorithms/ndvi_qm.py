@@ -5,7 +5,6 @@ from __future__ import annotations
 from qgis.core import (
     QgsProcessing,
     QgsProcessingParameterCrs,
-    QgsProcessingParameterDefinition,
     QgsProcessingParameterEnum,
     QgsProcessingParameterExtent,
     QgsProcessingParameterFeatureSource,
@@ -109,9 +108,7 @@ class NdviQmAlgorithm(CropsAlgorithm):
             QgsProcessingParameterEnum("RESAMPLING", self.tr("Resampling of scenes on another grid"),
                                        options=RESAMPLING, defaultValue=0),
         ]
-        for parameter in advanced:
-            parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
-            self.addParameter(parameter)
+        self.add_advanced(advanced)
         self.addParameter(QgsProcessingParameterRasterDestination("OUTPUT", self.tr("NDVI quality mosaic")))
         self.addParameter(
             QgsProcessingParameterRasterDestination(

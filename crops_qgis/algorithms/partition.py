@@ -5,7 +5,6 @@ from __future__ import annotations
 from qgis.core import (
     QgsProcessingOutputNumber,
     QgsProcessingParameterBoolean,
-    QgsProcessingParameterDefinition,
     QgsProcessingParameterEnum,
     QgsProcessingParameterExtent,
     QgsProcessingParameterFile,
@@ -19,7 +18,6 @@ from qgis.core import (
 from .base import CropsAlgorithm
 
 SCORES = ["max_probability", "entropy", "confident_fraction"]
-DEVICES = ["auto", "cpu", "cuda"]
 
 
 class PartitionAlgorithm(CropsAlgorithm):
@@ -83,11 +81,9 @@ class PartitionAlgorithm(CropsAlgorithm):
             QgsProcessingParameterExtent("EXTENT", self.tr("Extent with a composite"), optional=True),
             QgsProcessingParameterNumber("BATCH_SIZE", self.tr("Batch size (blocks)"),
                                          QgsProcessingParameterNumber.Integer, 16, minValue=1),
-            QgsProcessingParameterEnum("DEVICE", self.tr("Device"), options=DEVICES, defaultValue=0),
+            self.device_parameter(),
         ]
-        for parameter in advanced:
-            parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
-            self.addParameter(parameter)
+        self.add_advanced(advanced)
         self.addParameter(
             QgsProcessingParameterFileDestination("OUTPUT_BLOCKS", self.tr("Output block store (with a composite)"),
                                                   self.tr("HDF5 files (*.h5)"), optional=True, createByDefault=False)

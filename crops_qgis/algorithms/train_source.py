@@ -5,8 +5,6 @@ from __future__ import annotations
 from qgis.core import (
     QgsProcessingOutputFile,
     QgsProcessingOutputNumber,
-    QgsProcessingParameterBoolean,
-    QgsProcessingParameterDefinition,
     QgsProcessingParameterEnum,
     QgsProcessingParameterFile,
     QgsProcessingParameterFileDestination,
@@ -17,7 +15,6 @@ from qgis.core import (
 from .base import CropsAlgorithm
 
 ARCHS = ["unet", "transunet"]
-DEVICES = ["auto", "cpu", "cuda"]
 CLASS_WEIGHTS = ["none", "balanced"]
 
 
@@ -75,33 +72,23 @@ class TrainSourceAlgorithm(CropsAlgorithm):
             QgsProcessingParameterNumber("LR", self.tr("Learning rate"), QgsProcessingParameterNumber.Double, 0.001,
                                          minValue=0.0)
         )
-        self.addParameter(QgsProcessingParameterEnum("DEVICE", self.tr("Device"), options=DEVICES, defaultValue=0))
-        self.addParameter(
-            QgsProcessingParameterNumber("SEED", self.tr("Random seed"), QgsProcessingParameterNumber.Integer, 0)
-        )
+        self.addParameter(self.device_parameter())
+        self.addParameter(self.seed_parameter())
         self.addParameter(
             QgsProcessingParameterFile("RESUME", self.tr("Resume from (resume state or model)"), optional=True,
                                        fileFilter="safetensors (*.safetensors)")
         )
         advanced = [
-            QgsProcessingParameterNumber("WEIGHT_DECAY", self.tr("Weight decay"), QgsProcessingParameterNumber.Double,
-                                         0.0001, minValue=0.0),
-            QgsProcessingParameterNumber("WARMUP", self.tr("Warm-up (fraction of the steps)"),
-                                         QgsProcessingParameterNumber.Double, 0.05, minValue=0.0, maxValue=0.99),
             QgsProcessingParameterEnum("CLASS_WEIGHTS", self.tr("Class weights"), options=CLASS_WEIGHTS,
                                        defaultValue=0),
             QgsProcessingParameterNumber("DICE_WEIGHT", self.tr("Dice loss weight (0: none)"),
                                          QgsProcessingParameterNumber.Double, 0.0, minValue=0.0),
-            QgsProcessingParameterBoolean("AMP", self.tr("Mixed precision on CUDA"), True),
             QgsProcessingParameterNumber("VAL_EVERY", self.tr("Validate every N steps (0: every epoch)"),
                                          QgsProcessingParameterNumber.Integer, 0, minValue=0),
-            QgsProcessingParameterNumber("THREADS", self.tr("CPU threads (0: all)"),
-                                         QgsProcessingParameterNumber.Integer, 0, minValue=0),
             QgsProcessingParameterString("ARCH_ARGS", self.tr("Architecture arguments (JSON)"), "", optional=True),
+            *self.optimisation_parameters(checkpoints=False),
         ]
-        for parameter in advanced:
-            parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
-            self.addParameter(parameter)
+        self.add_advanced(advanced)
         self.addParameter(
             QgsProcessingParameterFileDestination("OUTPUT", self.tr("Model"), self.tr("Model (*.safetensors)"))
         )
