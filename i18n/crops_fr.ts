@@ -149,137 +149,142 @@ Sortie : le modèle adapté (.safetensors ; provenance : le SHA-256 du modèle s
         <translation>Adapter avec SPCL</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="51"/>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="53"/>
         <source>Source model</source>
         <translation>Modèle source</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="54"/>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="56"/>
         <source>Target block store (partitioned)</source>
         <translation>Stock de blocs cible (partitionné)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="57"/>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="59"/>
         <source>Iterations</source>
         <translation>Itérations</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="61"/>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="63"/>
         <source>Batch size (easy and hard blocks each)</source>
         <translation>Taille de lot (blocs faciles et difficiles, chacun)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="65"/>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="67"/>
         <source>Learning rate</source>
         <translation>Taux d'apprentissage</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="69"/>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="71"/>
         <source>Teacher EMA momentum</source>
         <translation>Momentum EMA de l'enseignant</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="73"/>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="75"/>
         <source>Temperature</source>
         <translation>Température</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="77"/>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="79"/>
         <source>Confidence threshold</source>
         <translation>Seuil de confiance</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="81"/>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="83"/>
         <source>Contrastive weight</source>
         <translation>Poids contrastif</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="85"/>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="87"/>
         <source>Hard schedule</source>
         <translation>Calendrier des blocs difficiles</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="91"/>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="93"/>
         <source>Resume from (resume state or adapted model)</source>
         <translation>Reprendre depuis (état de reprise ou modèle adapté)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="96"/>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="98"/>
         <source>Share of hard blocks at the start (linear)</source>
         <translation>Proportion de blocs difficiles au début (linear)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="100"/>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="102"/>
         <source>Easy-block pseudo-label weight (0: off)</source>
         <translation>Poids des pseudo-étiquettes des blocs faciles (0 : désactivé)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="102"/>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="104"/>
         <source>Photometric jitter of the mixed view</source>
         <translation>Perturbation photométrique de la vue mélangée</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="113"/>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="117"/>
         <source>Adapted model</source>
         <translation>Modèle adapté</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="113"/>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="117"/>
         <source>Model (*.safetensors)</source>
         <translation>Modèle (*.safetensors)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="116"/>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="120"/>
         <source>Adaptation log (JSON)</source>
         <translation>Journal d'adaptation (JSON)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="117"/>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="121"/>
         <source>Resume state</source>
         <translation>État de reprise</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="118"/>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="122"/>
         <source>Steps done</source>
         <translation>Pas effectués</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="119"/>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="123"/>
         <source>Final loss</source>
         <translation>Perte finale</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="100"/>
+        <source>ClassMix weighting</source>
+        <translation>Pondération du ClassMix</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="106"/>
+        <source>Re-estimate BatchNorm statistics on the target</source>
+        <translation>Réestimer les statistiques BatchNorm sur la cible</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="110"/>
+        <source>Embedding pixel stride (1: every pixel)</source>
+        <translation>Pas en pixels des plongements (1 : chaque pixel)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="112"/>
+        <source>Blocks of the first passes (0: all)</source>
+        <translation>Blocs des premiers passages (0 : tous)</translation>
     </message>
     <message>
         <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="31"/>
         <source>Adapts a source model to the target area without any source data: Semantic Prototypical Contrastive Learning on a target block store split into easy and hard blocks (run Partition first).
 
-The source model&apos;s BatchNorm statistics are first re-estimated on the target blocks. A teacher (an exponential moving average of the student, momentum EMA) then labels an easy and a hard batch each step. Class prototypes are the running means of the teacher&apos;s embeddings of easy pixels it is confident about (confidence &gt;= Confidence threshold), started with one pass over the easy blocks. The student learns a ClassMix of easy-block classes pasted onto hard blocks, weighted by how many of the mixed block&apos;s pixels the teacher is confident about (or by each pixel&apos;s confidence), plus Contrastive weight x a prototype contrastive loss on confident hard pixels (Temperature scales the similarities). Hard schedule constant fills the hard batch with hard blocks only; linear starts with half hard blocks and ends with only hard blocks.
+The source model&apos;s BatchNorm statistics are first re-estimated on the target blocks. A teacher (an exponential moving average of the student, momentum EMA) then labels an easy and a hard batch each step. Class prototypes are the running means of the teacher&apos;s embeddings of easy pixels it is confident about (confidence &gt;= Confidence threshold), started with one pass over the easy blocks. The student learns a ClassMix of easy-block classes pasted onto hard blocks, weighted by how many of the mixed block&apos;s pixels the teacher is confident about (or by each pixel&apos;s confidence), plus Contrastive weight x a prototype contrastive loss on confident hard pixels (Temperature scales the similarities). The teacher&apos;s probabilities are rescaled so that its pseudo-labels keep the class distribution it predicted on the target at the start (distribution alignment), which stops small classes from fading. Hard schedule constant fills the hard batch with hard blocks only; linear starts with half hard blocks and ends with only hard blocks.
 
 Output: the adapted model (.safetensors, the teacher; its provenance names the source model&apos;s SHA-256, the target store and every hyper-parameter). Beside it: name.adapt.json (configuration, loss per step, prototype norms and pseudo-label class shares: a class whose share keeps falling warns of collapse) and name.resume.safetensors. Resume: give that file to continue. Cancel keeps the last complete checkpoint. Map with the adapted model using Map crops (inference) (crops:infer).</source>
         <translation>Adapte un modèle source à la zone cible sans aucune donnée source : Semantic Prototypical Contrastive Learning sur un stock de blocs cible réparti en blocs faciles et difficiles (exécutez d'abord Partition faciles / difficiles).
 
-Les statistiques BatchNorm du modèle source sont d'abord réestimées sur les blocs cibles. Un enseignant (moyenne mobile exponentielle de l'élève, momentum EMA) étiquette ensuite à chaque pas un lot facile et un lot difficile. Les prototypes de classes sont les moyennes courantes des plongements de l'enseignant pour les pixels faciles dont il est sûr (confiance &gt;= Seuil de confiance), initialisées par une passe sur les blocs faciles. L'élève apprend un ClassMix de classes de blocs faciles collées sur des blocs difficiles, pondéré par la part des pixels du bloc mélangé dont l'enseignant est sûr (ou par la confiance de chaque pixel), plus Poids contrastif x une perte contrastive par prototypes sur les pixels difficiles sûrs (la Température met les similarités à l'échelle). Calendrier des blocs difficiles : constant remplit le lot difficile uniquement de blocs difficiles ; linear commence avec une moitié de blocs difficiles et finit avec uniquement des blocs difficiles.
+Les statistiques BatchNorm du modèle source sont d'abord réestimées sur les blocs cibles. Un enseignant (moyenne mobile exponentielle de l'élève, momentum EMA) étiquette ensuite à chaque pas un lot facile et un lot difficile. Les prototypes de classes sont les moyennes courantes des plongements de l'enseignant pour les pixels faciles dont il est sûr (confiance &gt;= Seuil de confiance), initialisées par une passe sur les blocs faciles. L'élève apprend un ClassMix de classes de blocs faciles collées sur des blocs difficiles, pondéré par la part des pixels du bloc mélangé dont l'enseignant est sûr (ou par la confiance de chaque pixel), plus Poids contrastif x une perte contrastive par prototypes sur les pixels difficiles sûrs (la Température met les similarités à l'échelle). Les probabilités de l'enseignant sont remises à l'échelle pour que ses pseudo-étiquettes gardent la distribution de classes qu'il prédisait sur la cible au départ (alignement de distribution), ce qui empêche les petites classes de s'effacer. Calendrier des blocs difficiles : constant remplit le lot difficile uniquement de blocs difficiles ; linear commence avec une moitié de blocs difficiles et finit avec uniquement des blocs difficiles.
 
 Sortie : le modèle adapté (.safetensors, l'enseignant ; sa provenance indique le SHA-256 du modèle source, le stock cible et chaque hyperparamètre). À côté : name.adapt.json (configuration, perte par pas, normes des prototypes et proportions de classes des pseudo-étiquettes : une classe dont la proportion ne cesse de baisser signale un effondrement) et name.resume.safetensors. Reprise : donnez ce fichier pour continuer. Annuler conserve le dernier point de contrôle complet. Cartographiez avec le modèle adapté via Cartographier les cultures (crops:infer).</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="98"/>
-        <source>ClassMix weighting</source>
-        <translation>Pondération du ClassMix</translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="104"/>
-        <source>Re-estimate BatchNorm statistics on the target</source>
-        <translation>Réestimer les statistiques BatchNorm sur la cible</translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="106"/>
-        <source>Embedding pixel stride (1: every pixel)</source>
-        <translation>Pas en pixels des plongements (1 : chaque pixel)</translation>
-    </message>
-    <message>
         <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="108"/>
-        <source>Blocks of the first passes (0: all)</source>
-        <translation>Blocs des premiers passages (0 : tous)</translation>
+        <source>Hold the pseudo-labels&apos; class distribution (alignment)</source>
+        <translation>Maintenir la distribution de classes des pseudo-étiquettes (alignement)</translation>
     </message>
 </context>
 <context>

@@ -319,6 +319,29 @@ def test_spcl_setup_recalibrates_batchnorm_on_the_target_only_when_asked(pair, t
     store.close()
 
 
+def test_distribution_alignment_holds_the_pseudo_labels_at_the_reference(pair, tmp_path):
+    from crops_engine.adapt.spcl import SPCL, class_distribution
+
+    probs = torch.tensor([[[[0.9, 0.6, 0.0]], [[0.1, 0.4, 1.0]]]])  # (1, 2, 1, 3)
+    valid = torch.tensor([[[True, True, False]]])
+    torch.testing.assert_close(class_distribution(probs, valid), torch.tensor([0.75, 0.25], dtype=torch.float64))
+
+    student, _ = load_model(pair["model"])
+    method = SPCL(spcl_config(pair, tmp_path / "unused.safetensors"), student, Progress())
+    biased = torch.tensor([0.8, 0.2])[None, :, None, None].expand(2, 2, 4, 4)
+    everywhere = torch.ones(2, 4, 4, dtype=torch.bool)
+    torch.testing.assert_close(method._aligned(biased, everywhere), biased)  # no reference yet: unchanged
+    method._reference_distribution = torch.tensor([0.5, 0.5], dtype=torch.float64)
+    method._running_distribution = method._reference_distribution.clone()
+    first = method._aligned(biased, everywhere)
+    assert 0.5 < float(first[0, 0, 0, 0]) < 0.8  # one biased batch moves the running distribution a little
+    torch.testing.assert_close(first.sum(dim=1), torch.ones(2, 4, 4))
+    for _ in range(2000):  # a teacher that keeps predicting 80 % class 0 ...
+        aligned = method._aligned(biased, everywhere)
+    torch.testing.assert_close(aligned, torch.full_like(aligned, 0.5), atol=1e-3, rtol=0)  # ... is held at 50 / 50
+    assert float(method._running_distribution[0]) == pytest.approx(0.8, abs=1e-3)
+
+
 def test_hard_share_curriculum():
     assert hard_share("constant", 0.5, 0, 100) == 1.0
     assert hard_share("linear", 0.5, 0, 101) == 0.5

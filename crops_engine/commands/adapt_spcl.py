@@ -6,13 +6,15 @@ easy batch (split/easy) and a hard batch (split/hard) each step; class prototype
 means of the teacher's embeddings of confident easy pixels (confidence >= CONF_THRESHOLD); the
 student learns a ClassMix of easy classes pasted onto hard blocks, each pixel's cross-entropy
 weighted by the block's share of confident pixels or the pixel's confidence (MIX_WEIGHTING), plus
-LAMBDA_CONTRAST x a prototype contrastive loss on confident hard pixels (similarity to the prototypes
-/ TEMPERATURE). HARD_SCHEDULE constant uses hard blocks only in the hard batch; linear starts with
-HARD_START of hard blocks (the rest easy) and ends with all hard. Run partition on BLOCKS first. Only
-MODEL and the target store's images are read. Written: OUTPUT (.safetensors, the teacher;
-provenance: source model SHA-256, target store, all hyper-parameters), `<name>.adapt.json`
-(configuration, loss history, prototype norms and pseudo-label class shares) and
-`<name>.resume.safetensors` (continue with RESUME). Cancel keeps the last complete checkpoint.
+LAMBDA_CONTRAST x a prototype contrastive loss on confident hard pixels (similarity to the
+prototypes / TEMPERATURE). DISTRIBUTION_ALIGNMENT rescales the teacher's probabilities so the
+pseudo-labels keep the class distribution of the first teacher's predictions on the target.
+HARD_SCHEDULE constant uses hard blocks only in the hard batch; linear starts with HARD_START of
+hard blocks (the rest easy) and ends with all hard. Run partition on BLOCKS first. Only MODEL and
+the target store's images are read. Written: OUTPUT (.safetensors, the teacher; provenance: source
+model SHA-256, target store, all hyper-parameters), `<name>.adapt.json` (configuration, loss
+history, prototype norms and pseudo-label class shares) and `<name>.resume.safetensors` (continue
+with RESUME). Cancel keeps the last complete checkpoint.
 """
 
 from __future__ import annotations
@@ -59,6 +61,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="prototypes and contrastive loss on every n-th pixel of rows and columns (2)")
     parser.add_argument(option("RECALIBRATE_BN"), type=parse_bool, default=None,
                         help="re-estimate BatchNorm statistics on the target first (true/false; default true)")
+    parser.add_argument(option("DISTRIBUTION_ALIGNMENT"), type=parse_bool, default=None,
+                        help="hold the pseudo-labels' class distribution at the first teacher's (true/false; "
+                             "default true)")
     add_adaptation_run_arguments(parser)
 
 
@@ -80,7 +85,7 @@ def check_partitioned(blocks: str) -> None:
 
 _HYPERPARAMETERS = ("iterations", "batch_size", "lr", "weight_decay", "warmup", "ema", "temperature", "conf_threshold",
                     "lambda_contrast", "hard_schedule", "hard_start", "mix_weighting", "easy_weight", "jitter",
-                    "init_blocks", "recalibrate_bn", "pixel_stride")
+                    "init_blocks", "recalibrate_bn", "pixel_stride", "distribution_alignment")
 
 
 def run(args: argparse.Namespace, progress: Progress) -> dict[str, Any]:

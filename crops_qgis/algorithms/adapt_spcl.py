@@ -38,8 +38,10 @@ class AdaptSpclAlgorithm(CropsAlgorithm):
             "The student learns a ClassMix of easy-block classes pasted onto hard blocks, weighted by how many of "
             "the mixed block's pixels the teacher is confident about (or by each pixel's confidence), plus "
             "Contrastive weight x a prototype contrastive loss on confident hard pixels (Temperature scales the "
-            "similarities). Hard schedule constant fills the hard batch with hard blocks only; linear starts with "
-            "half hard blocks and ends with only hard blocks.\n\n"
+            "similarities). The teacher's probabilities are rescaled so that its pseudo-labels keep the class "
+            "distribution it predicted on the target at the start (distribution alignment), which stops small "
+            "classes from fading. Hard schedule constant fills the hard batch with hard blocks only; linear starts "
+            "with half hard blocks and ends with only hard blocks.\n\n"
             "Output: the adapted model (.safetensors, the teacher; its provenance names the source model's "
             "SHA-256, the target store and every hyper-parameter). Beside it: name.adapt.json (configuration, "
             "loss per step, prototype norms and pseudo-label class shares: a class whose share keeps falling "
@@ -103,6 +105,8 @@ class AdaptSpclAlgorithm(CropsAlgorithm):
                                          QgsProcessingParameterNumber.Double, 0.0, minValue=0.0),
             QgsProcessingParameterBoolean("RECALIBRATE_BN", self.tr("Re-estimate BatchNorm statistics on the target"),
                                           True),
+            QgsProcessingParameterBoolean("DISTRIBUTION_ALIGNMENT",
+                                          self.tr("Hold the pseudo-labels' class distribution (alignment)"), True),
             QgsProcessingParameterNumber("PIXEL_STRIDE", self.tr("Embedding pixel stride (1: every pixel)"),
                                          QgsProcessingParameterNumber.Integer, 2, minValue=1),
             QgsProcessingParameterNumber("INIT_BLOCKS", self.tr("Blocks of the first passes (0: all)"),
