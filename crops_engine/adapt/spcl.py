@@ -44,7 +44,7 @@ of its share in the first steps. The adapted checkpoint is the teacher.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -296,18 +296,24 @@ class SPCL(AdaptationMethod):
 
         recalibrate_batchnorm(self.student, batches(), self.amp)
 
+    def _first_pass(
+        self, dataset: TargetBlocks, positions: np.ndarray, context: AdaptationContext, text: str
+    ) -> Iterator[tuple[Tensor, Tensor]]:
+        """(images, valid) of the blocks at `positions`, BATCH_SIZE at a time on the device, with progress."""
+        bs = self.cfg.batch_size
+        for start in range(0, len(positions), bs):
+            context.progress(start / max(len(positions), 1), text)
+            samples = [dataset[int(p)] for p in positions[start : start + bs]]
+            yield (torch.stack([s["image"] for s in samples]).to(self.device),
+                   torch.stack([s["valid"] for s in samples]).to(self.device))
+
     @torch.no_grad()
     def _initial_prototypes(self, dataset: TargetBlocks, context: AdaptationContext) -> None:
         """One pass of the source model over the easy blocks (up to INIT_BLOCKS) starts the prototypes."""
         assert self.teacher is not None and self.prototypes is not None
         positions = self._positions(len(dataset), 11)
         context.progress.log(f"Class prototypes: first pass of the source model over {len(positions)} easy blocks.")
-        bs = self.cfg.batch_size
-        for start in range(0, len(positions), bs):
-            context.progress(start / max(len(positions), 1), "Initial class prototypes")
-            samples = [dataset[int(p)] for p in positions[start : start + bs]]
-            x = torch.stack([s["image"] for s in samples]).to(self.device)
-            valid = torch.stack([s["valid"] for s in samples]).to(self.device)
+        for x, valid in self._first_pass(dataset, positions, context, "Initial class prototypes"):
             _, confident, _, embedding = self._teacher_view(x, valid)
             self.prototypes.update(embedding, confident)
         counts = self.prototypes.count.cpu().numpy()
@@ -328,12 +334,7 @@ class SPCL(AdaptationMethod):
         assert self.teacher is not None
         positions = self._positions(len(dataset), 17)
         total = torch.zeros(self.num_classes, dtype=torch.float64)
-        bs = self.cfg.batch_size
-        for start in range(0, len(positions), bs):
-            context.progress(start / max(len(positions), 1), "Class distribution of the target")
-            samples = [dataset[int(p)] for p in positions[start : start + bs]]
-            x = torch.stack([s["image"] for s in samples]).to(self.device)
-            valid = torch.stack([s["valid"] for s in samples]).to(self.device)
+        for x, valid in self._first_pass(dataset, positions, context, "Class distribution of the target"):
             with autocast(x.device, self.amp):
                 logits, _ = segment(self.teacher.model, x, embed=False)
             total += class_distribution(logits.float().softmax(dim=1), valid).cpu() * float(valid.sum())
