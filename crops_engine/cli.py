@@ -97,6 +97,11 @@ def parse_bool(text: str) -> bool:
     raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
 
 
+def extra_band_specs(values: list[str]) -> tuple[str, ...]:
+    """EXTRA_BANDS given as repeated options and/or ';'-separated: the PATH or PATH@BANDS items."""
+    return tuple(part.strip() for value in values for part in value.split(";") if part.strip())
+
+
 def add_torch_arguments(parser: argparse.ArgumentParser, seed: bool = True) -> None:
     """DEVICE, AMP, THREADS (and SEED): how every command that runs a model runs it."""
     parser.add_argument(option("DEVICE"), choices=["auto", "cpu", "cuda"], default="auto", help="where to run")

@@ -42,6 +42,12 @@ def resolve_device(name: str | torch.device | None = "auto") -> torch.device:
     raise CropsError(f"DEVICE {name!r} is not one of auto, cpu, cuda, cuda:N.")
 
 
+def set_torch_threads(threads: int) -> None:
+    """THREADS: torch's CPU threads when positive (0 or less keeps torch's default)."""
+    if threads and threads > 0:
+        torch.set_num_threads(int(threads))
+
+
 def describe(device: torch.device) -> str:
     """`cpu (2 threads)` or `cuda:0 (NVIDIA H100, 80 GiB)`, for the log."""
     if device.type == "cuda":

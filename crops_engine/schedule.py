@@ -11,6 +11,18 @@ import math
 import torch
 from torch import nn
 
+from .errors import CropsError
+
+
+def check_optimiser_settings(lr: float, weight_decay: float, warmup: float) -> None:
+    """Raise a CropsError for an LR, WEIGHT_DECAY or WARMUP the optimiser and schedule cannot use."""
+    if not (lr > 0 and math.isfinite(lr)):
+        raise CropsError(f"LR must be a positive number, got {lr}.")
+    if weight_decay < 0:
+        raise CropsError(f"WEIGHT_DECAY must be 0 or more, got {weight_decay}.")
+    if not 0.0 <= warmup < 1.0:
+        raise CropsError(f"WARMUP must be a fraction in [0, 1), got {warmup}.")
+
 
 def warmup_cosine(step: int, total_steps: int, warmup_steps: int, min_factor: float = 0.01) -> float:
     """LR multiplier at `step` (0-based): linear up to 1 over `warmup_steps`, cosine down to `min_factor`."""

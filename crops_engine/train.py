@@ -40,7 +40,13 @@ from .device import amp_enabled, autocast, describe, deterministic, grad_scaler,
 from .errors import Cancelled, CropsError
 from .losses import CLASS_WEIGHTING, SegmentationLoss, balanced_class_weights
 from .progress import Progress, silent
-from .schedule import build_optimizer, build_scheduler, default_warmup_steps, set_schedule_position
+from .schedule import (
+    build_optimizer,
+    build_scheduler,
+    check_optimiser_settings,
+    default_warmup_steps,
+    set_schedule_position,
+)
 from .training_state import (
     SUFFIX as RESUME_SUFFIX,
 )
@@ -119,12 +125,7 @@ def _check_config(cfg: TrainConfig) -> None:
         raise CropsError(f"BATCH_SIZE must be at least 1, got {cfg.batch_size}.")
     if cfg.iterations < 0 or cfg.epochs < 0 or (cfg.iterations == 0 and cfg.epochs == 0):
         raise CropsError("Give EPOCHS > 0, or ITERATIONS > 0 (which overrides EPOCHS).")
-    if not (cfg.lr > 0 and math.isfinite(cfg.lr)):
-        raise CropsError(f"LR must be a positive number, got {cfg.lr}.")
-    if cfg.weight_decay < 0:
-        raise CropsError(f"WEIGHT_DECAY must be 0 or more, got {cfg.weight_decay}.")
-    if not 0.0 <= cfg.warmup < 1.0:
-        raise CropsError(f"WARMUP must be a fraction in [0, 1), got {cfg.warmup}.")
+    check_optimiser_settings(cfg.lr, cfg.weight_decay, cfg.warmup)
     if cfg.class_weights not in CLASS_WEIGHTING:
         raise CropsError(f"CLASS_WEIGHTS {cfg.class_weights!r} is not one of {', '.join(CLASS_WEIGHTING)}.")
     if cfg.pretrained and not Path(cfg.pretrained).is_file():

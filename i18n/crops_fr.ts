@@ -4,127 +4,92 @@
 <context>
     <name>AdaptAlgorithm</name>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="29"/>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="26"/>
         <source>Adapt (baselines)</source>
         <translation>Adapter (méthodes de référence)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="51"/>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="48"/>
         <source>Method</source>
         <translation>Méthode</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="52"/>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="49"/>
         <source>Source model</source>
         <translation>Modèle source</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="55"/>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="52"/>
         <source>Target block store</source>
         <translation>Stock de blocs cible</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="56"/>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="53"/>
         <source>Blocks</source>
         <translation>Blocs</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="57"/>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="54"/>
         <source>Iterations</source>
         <translation>Itérations</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="61"/>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="58"/>
         <source>Batch size (blocks)</source>
         <translation>Taille de lot (blocs)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="65"/>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="62"/>
         <source>Learning rate (empty: the method&apos;s default)</source>
         <translation>Taux d'apprentissage (vide : valeur par défaut de la méthode)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="71"/>
-        <source>Resume from (resume state or adapted model)</source>
-        <translation>Reprendre depuis (état de reprise ou modèle adapté)</translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="76"/>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="70"/>
         <source>entropy: parameters to train</source>
         <translation>entropy : paramètres à entraîner</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="78"/>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="72"/>
         <source>entropy: diversity weight</source>
         <translation>entropy : poids de diversité</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="80"/>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="74"/>
         <source>entropy: diversity prior</source>
         <translation>entropy : a priori de diversité</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="82"/>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="76"/>
         <source>self_training: teacher EMA momentum</source>
         <translation>self_training : momentum EMA de l'enseignant</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="84"/>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="78"/>
         <source>self_training: confidence threshold (highest)</source>
         <translation>self_training : seuil de confiance (maximal)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="86"/>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="80"/>
         <source>self_training: share of each class pseudo-labelled</source>
         <translation>self_training : proportion pseudo-étiquetée de chaque classe</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="88"/>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="82"/>
         <source>self_training: rounds</source>
         <translation>self_training : tours</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="90"/>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="84"/>
         <source>self_training: photometric jitter</source>
         <translation>self_training : perturbation photométrique</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="92"/>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="86"/>
         <source>Blocks of the initial calibration pass</source>
         <translation>Blocs de la passe de calibrage initiale</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="97"/>
-        <source>Adapted model</source>
-        <translation>Modèle adapté</translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="97"/>
-        <source>Model (*.safetensors)</source>
-        <translation>Modèle (*.safetensors)</translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="100"/>
-        <source>Adaptation log (JSON)</source>
-        <translation>Journal d'adaptation (JSON)</translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="101"/>
-        <source>Resume state</source>
-        <translation>État de reprise</translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="102"/>
-        <source>Steps done</source>
-        <translation>Pas effectués</translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="103"/>
-        <source>Final loss</source>
-        <translation>Perte finale</translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="32"/>
+        <location filename="../crops_qgis/algorithms/adapt.py" line="29"/>
         <source>Adapts a source model to the target area without any source data, with a baseline method (to measure what SPCL adds).
 
 entropy: entropy minimisation with a diversity term (Tent / SHOT). Parameters: norm (only the normalisation layers, Tent), encoder (all but the heads, SHOT) or all. The diversity term, times Diversity weight, keeps the batch&apos;s class shares near equal shares (prior uniform) or near the source model&apos;s shares on the target (source).
@@ -144,132 +109,97 @@ Sortie : le modèle adapté (.safetensors ; provenance : le SHA-256 du modèle s
 <context>
     <name>AdaptSpclAlgorithm</name>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="28"/>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="25"/>
         <source>Adapt with SPCL</source>
         <translation>Adapter avec SPCL</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="53"/>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="50"/>
         <source>Source model</source>
         <translation>Modèle source</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="56"/>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="53"/>
         <source>Target block store (partitioned)</source>
         <translation>Stock de blocs cible (partitionné)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="59"/>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="56"/>
         <source>Iterations</source>
         <translation>Itérations</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="63"/>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="60"/>
         <source>Batch size (easy and hard blocks each)</source>
         <translation>Taille de lot (blocs faciles et difficiles, chacun)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="67"/>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="64"/>
         <source>Learning rate</source>
         <translation>Taux d'apprentissage</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="71"/>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="68"/>
         <source>Teacher EMA momentum</source>
         <translation>Momentum EMA de l'enseignant</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="75"/>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="72"/>
         <source>Temperature</source>
         <translation>Température</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="79"/>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="76"/>
         <source>Confidence threshold</source>
         <translation>Seuil de confiance</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="83"/>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="80"/>
         <source>Contrastive weight</source>
         <translation>Poids contrastif</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="87"/>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="84"/>
         <source>Hard schedule</source>
         <translation>Calendrier des blocs difficiles</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="93"/>
-        <source>Resume from (resume state or adapted model)</source>
-        <translation>Reprendre depuis (état de reprise ou modèle adapté)</translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="98"/>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="92"/>
         <source>Share of hard blocks at the start (linear)</source>
         <translation>Proportion de blocs difficiles au début (linear)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="102"/>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="96"/>
         <source>Easy-block pseudo-label weight (0: off)</source>
         <translation>Poids des pseudo-étiquettes des blocs faciles (0 : désactivé)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="104"/>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="98"/>
         <source>Photometric jitter of the mixed view</source>
         <translation>Perturbation photométrique de la vue mélangée</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="117"/>
-        <source>Adapted model</source>
-        <translation>Modèle adapté</translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="117"/>
-        <source>Model (*.safetensors)</source>
-        <translation>Modèle (*.safetensors)</translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="120"/>
-        <source>Adaptation log (JSON)</source>
-        <translation>Journal d'adaptation (JSON)</translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="121"/>
-        <source>Resume state</source>
-        <translation>État de reprise</translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="122"/>
-        <source>Steps done</source>
-        <translation>Pas effectués</translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="123"/>
-        <source>Final loss</source>
-        <translation>Perte finale</translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="100"/>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="94"/>
         <source>ClassMix weighting</source>
         <translation>Pondération du ClassMix</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="106"/>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="100"/>
         <source>Re-estimate BatchNorm statistics on the target</source>
         <translation>Réestimer les statistiques BatchNorm sur la cible</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="110"/>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="104"/>
         <source>Embedding pixel stride (1: every pixel)</source>
         <translation>Pas en pixels des plongements (1 : chaque pixel)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="112"/>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="106"/>
         <source>Blocks of the first passes (0: all)</source>
         <translation>Blocs des premiers passages (0 : tous)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="31"/>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="28"/>
         <source>Adapts a source model to the target area without any source data: Semantic Prototypical Contrastive Learning on a target block store split into easy and hard blocks (run Partition first).
 
 The source model&apos;s BatchNorm statistics are first re-estimated on the target blocks. A teacher (an exponential moving average of the student, momentum EMA) then labels an easy and a hard batch each step. Class prototypes are the running means of the teacher&apos;s embeddings of easy pixels it is confident about (confidence &gt;= Confidence threshold), started with one pass over the easy blocks. The student learns a ClassMix of easy-block classes pasted onto hard blocks, weighted by how many of the mixed block&apos;s pixels the teacher is confident about (or by each pixel&apos;s confidence), plus Contrastive weight x a prototype contrastive loss on confident hard pixels (Temperature scales the similarities). The teacher&apos;s probabilities are rescaled so that its pseudo-labels keep the class distribution it predicted on the target at the start (distribution alignment), which stops small classes from fading. Hard schedule constant fills the hard batch with hard blocks only; linear starts with half hard blocks and ends with only hard blocks.
@@ -282,7 +212,7 @@ Les statistiques BatchNorm du modèle source sont d'abord réestimées sur les b
 Sortie : le modèle adapté (.safetensors, l'enseignant ; sa provenance indique le SHA-256 du modèle source, le stock cible et chaque hyperparamètre). À côté : name.adapt.json (configuration, perte par pas, normes des prototypes et proportions de classes des pseudo-étiquettes : une classe dont la proportion ne cesse de baisser signale un effondrement) et name.resume.safetensors. Reprise : donnez ce fichier pour continuer. Annuler conserve le dernier point de contrôle complet. Cartographiez avec le modèle adapté via Cartographier les cultures (crops:infer).</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="108"/>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="102"/>
         <source>Hold the pseudo-labels&apos; class distribution (alignment)</source>
         <translation>Maintenir la distribution de classes des pseudo-étiquettes (alignement)</translation>
     </message>
@@ -393,69 +323,104 @@ Seuls les blocs ayant un pixel étiqueté (source) ou un pixel valide (cible) so
 <context>
     <name>CropsAlgorithm</name>
     <message>
-        <location filename="../crops_qgis/algorithms/base.py" line="46"/>
+        <location filename="../crops_qgis/algorithms/base.py" line="48"/>
         <source>1. Data</source>
         <translation>1. Données</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/base.py" line="47"/>
+        <location filename="../crops_qgis/algorithms/base.py" line="49"/>
         <source>2. Pre-processing</source>
         <translation>2. Prétraitement</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/base.py" line="48"/>
+        <location filename="../crops_qgis/algorithms/base.py" line="50"/>
         <source>3. Source model</source>
         <translation>3. Modèle source</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/base.py" line="49"/>
+        <location filename="../crops_qgis/algorithms/base.py" line="51"/>
         <source>4. Adaptation</source>
         <translation>4. Adaptation</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/base.py" line="50"/>
+        <location filename="../crops_qgis/algorithms/base.py" line="52"/>
         <source>5. Mapping and evaluation</source>
         <translation>5. Cartographie et évaluation</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/base.py" line="51"/>
+        <location filename="../crops_qgis/algorithms/base.py" line="53"/>
         <source>Tools</source>
         <translation>Outils</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/base.py" line="122"/>
+        <location filename="../crops_qgis/algorithms/base.py" line="124"/>
         <source>Device</source>
         <translation>Périphérique</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/base.py" line="127"/>
+        <location filename="../crops_qgis/algorithms/base.py" line="129"/>
         <source>Random seed</source>
         <translation>Graine aléatoire</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/base.py" line="135"/>
+        <location filename="../crops_qgis/algorithms/base.py" line="158"/>
         <source>Weight decay</source>
         <translation>Décroissance des poids (weight decay)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/base.py" line="137"/>
+        <location filename="../crops_qgis/algorithms/base.py" line="160"/>
         <source>Warm-up (fraction of the steps)</source>
         <translation>Échauffement (fraction des pas)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/base.py" line="140"/>
+        <location filename="../crops_qgis/algorithms/base.py" line="163"/>
         <source>Mixed precision on CUDA</source>
         <translation>Précision mixte sur CUDA</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/base.py" line="142"/>
+        <location filename="../crops_qgis/algorithms/base.py" line="165"/>
         <source>CPU threads (0: all)</source>
         <translation>Threads CPU (0 : tous)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/base.py" line="147"/>
+        <location filename="../crops_qgis/algorithms/base.py" line="170"/>
         <source>Checkpoint every N steps (0: every 2 minutes)</source>
         <translation>Point de contrôle tous les N pas (0 : toutes les 2 minutes)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/base.py" line="135"/>
+        <source>Resume from (resume state or adapted model)</source>
+        <translation>Reprendre depuis (état de reprise ou modèle adapté)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/base.py" line="141"/>
+        <source>Adapted model</source>
+        <translation>Modèle adapté</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/base.py" line="141"/>
+        <source>Model (*.safetensors)</source>
+        <translation>Modèle (*.safetensors)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/base.py" line="144"/>
+        <source>Adaptation log (JSON)</source>
+        <translation>Journal d'adaptation (JSON)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/base.py" line="146"/>
+        <source>Resume state</source>
+        <translation>État de reprise</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/base.py" line="148"/>
+        <source>Steps done</source>
+        <translation>Pas effectués</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/base.py" line="150"/>
+        <source>Final loss</source>
+        <translation>Perte finale</translation>
     </message>
 </context>
 <context>

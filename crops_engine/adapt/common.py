@@ -53,7 +53,13 @@ from ..device import amp_enabled, autocast, describe, deterministic, grad_scaler
 from ..errors import Cancelled, CropsError
 from ..features import normalise
 from ..progress import Progress, silent
-from ..schedule import build_optimizer, build_scheduler, default_warmup_steps, set_schedule_position
+from ..schedule import (
+    build_optimizer,
+    build_scheduler,
+    check_optimiser_settings,
+    default_warmup_steps,
+    set_schedule_position,
+)
 from ..training_state import SUFFIX as RESUME_SUFFIX
 from ..training_state import (
     TrainingState,
@@ -114,12 +120,7 @@ def check_config(cfg: AdaptConfig) -> None:
         raise CropsError(f"ITERATIONS must be at least 1, got {cfg.iterations}.")
     if cfg.batch_size < 1:
         raise CropsError(f"BATCH_SIZE must be at least 1, got {cfg.batch_size}.")
-    if not (cfg.lr > 0 and math.isfinite(cfg.lr)):
-        raise CropsError(f"LR must be a positive number, got {cfg.lr}.")
-    if cfg.weight_decay < 0:
-        raise CropsError(f"WEIGHT_DECAY must be 0 or more, got {cfg.weight_decay}.")
-    if not 0.0 <= cfg.warmup < 1.0:
-        raise CropsError(f"WARMUP must be a fraction in [0, 1), got {cfg.warmup}.")
+    check_optimiser_settings(cfg.lr, cfg.weight_decay, cfg.warmup)
     if cfg.split not in SPLITS:
         raise CropsError(f"SPLIT {cfg.split!r} is not one of {', '.join(SPLITS)}.")
     if cfg.checkpoint_every < 0:

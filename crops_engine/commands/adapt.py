@@ -72,17 +72,22 @@ _OPTIONAL = ("iterations", "batch_size", "lr", "weight_decay", "warmup", "parame
              "diversity_prior", "ema", "conf_threshold", "portion", "rounds", "jitter", "calibration_blocks")
 
 
-def run(args: argparse.Namespace, progress: Progress) -> dict[str, Any]:
-    import torch
-
+def run_adapt_command(
+    method: str, args: argparse.Namespace, hyperparameters: tuple[str, ...], progress: Progress, **fixed: Any
+) -> dict[str, Any]:
+    """Run `method` with the options of `add_adaptation_run_arguments` and those of `hyperparameters`
+    the user gave (the others keep the method's defaults): what every adaptation command does."""
     from ..adapt import adapt, make_config
+    from ..device import set_torch_threads
 
-    if args.threads and args.threads > 0:
-        torch.set_num_threads(args.threads)
-    values: dict[str, Any] = {k: getattr(args, k) for k in _OPTIONAL if getattr(args, k) is not None}
+    set_torch_threads(args.threads)
+    values: dict[str, Any] = {k: getattr(args, k) for k in hyperparameters if getattr(args, k) is not None}
     config = make_config(
-        args.method, model=args.model, blocks=args.blocks, output=args.output, split=args.split,
-        device=args.device, amp=args.amp, seed=args.seed, resume=args.resume or "",
-        checkpoint_every=args.checkpoint_every, **values,
+        method, model=args.model, blocks=args.blocks, output=args.output, device=args.device, amp=args.amp,
+        seed=args.seed, resume=args.resume or "", checkpoint_every=args.checkpoint_every, **fixed, **values,
     )
-    return adapt(args.method, config, progress)
+    return adapt(method, config, progress)
+
+
+def run(args: argparse.Namespace, progress: Progress) -> dict[str, Any]:
+    return run_adapt_command(args.method, args, _OPTIONAL, progress, split=args.split)

@@ -25,7 +25,7 @@ from typing import Any
 from ..cli import option, parse_bool
 from ..errors import CropsError
 from ..progress import Progress
-from .adapt import add_adaptation_run_arguments
+from .adapt import add_adaptation_run_arguments, run_adapt_command
 
 HARD_SCHEDULES = ("linear", "constant")  # as adapt.spcl.HARD_SCHEDULES (kept light: no torch here)
 MIX_WEIGHTINGS = ("confidence", "share")
@@ -89,17 +89,5 @@ _HYPERPARAMETERS = ("iterations", "batch_size", "lr", "weight_decay", "warmup", 
 
 
 def run(args: argparse.Namespace, progress: Progress) -> dict[str, Any]:
-    import torch
-
-    from ..adapt import adapt
-    from ..adapt.spcl import SpclConfig
-
-    if args.threads and args.threads > 0:
-        torch.set_num_threads(args.threads)
     check_partitioned(args.blocks)
-    values = {k: getattr(args, k) for k in _HYPERPARAMETERS if getattr(args, k) is not None}
-    config = SpclConfig(
-        model=args.model, blocks=args.blocks, output=args.output, device=args.device, amp=args.amp, seed=args.seed,
-        resume=args.resume or "", checkpoint_every=args.checkpoint_every, **values,
-    )
-    return adapt("spcl", config, progress)
+    return run_adapt_command("spcl", args, _HYPERPARAMETERS, progress)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ..cli import option
+from ..cli import extra_band_specs, option
 from ..progress import Progress
 
 
@@ -45,7 +45,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace, progress: Progress) -> dict[str, Any]:
     from ..blocks import build_block_store
 
-    extra = [part.strip() for value in args.extra_bands for part in value.split(";") if part.strip()]
+    extra = extra_band_specs(args.extra_bands)
     return build_block_store(
         args.composite,
         args.output,

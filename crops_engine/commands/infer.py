@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ..cli import add_torch_arguments, option
+from ..cli import add_torch_arguments, extra_band_specs, option
 from ..progress import Progress
 
 
@@ -45,7 +45,7 @@ def run(args: argparse.Namespace, progress: Progress) -> dict[str, Any]:
     from ..extent import parse_extent
     from ..infer import InferOptions, Outputs, available_cpus, infer
 
-    extra = tuple(part.strip() for value in args.extra_bands for part in value.split(";") if part.strip())
+    extra = extra_band_specs(args.extra_bands)
     options = InferOptions(
         tile_size=args.tile_size,
         overlap=args.overlap,

@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ..cli import option, parse_bool
+from ..cli import extra_band_specs, option, parse_bool
 from ..errors import CropsError
 from ..progress import Progress
 
@@ -71,7 +71,7 @@ def run(args: argparse.Namespace, progress: Progress) -> dict[str, Any]:
                          options, progress)
     if not args.output_blocks:
         raise CropsError("With COMPOSITE, give OUTPUT_BLOCKS: the target block store (.h5) to build.")
-    extra = tuple(part.strip() for value in args.extra_bands for part in value.split(";") if part.strip())
+    extra = extra_band_specs(args.extra_bands)
     return partition_composite(
         args.model, args.composite, args.output_blocks, args.output_mask or None, args.output_confidence or None,
         options, extra_bands=extra, block_size=args.block_size, stride=args.stride, extent=args.extent or None,

@@ -58,12 +58,10 @@ def _arch_args(text: str) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace, progress: Progress) -> dict[str, Any]:
-    import torch
-
+    from ..device import set_torch_threads
     from ..train import TrainConfig, train_source
 
-    if args.threads and args.threads > 0:
-        torch.set_num_threads(args.threads)
+    set_torch_threads(args.threads)
     config = TrainConfig(
         blocks=args.blocks,
         output=args.output,

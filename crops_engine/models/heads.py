@@ -52,6 +52,15 @@ class DecoderBlock(nn.Module):
         return self.conv2(self.conv1(x))
 
 
+def run_decoder(blocks: nn.ModuleList, y: Tensor, skips: list[Tensor], size: tuple[int, int]) -> Tensor:
+    """Apply the decoder `blocks` from the deepest features `y`: block i joins skip i (deepest first) while
+    there is one, the blocks after the last skip upsample toward the input `size`."""
+    for i, block in enumerate(blocks):
+        skip = skips[i] if i < len(skips) else None
+        y = block(y, skip, skip.shape[-2:] if skip is not None else size)
+    return y
+
+
 class ProjectionHead(nn.Module):
     """1x1 conv - BN - ReLU - 1x1 conv to `embedding_dim`, then L2 normalisation per pixel."""
 

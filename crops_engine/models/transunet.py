@@ -26,7 +26,7 @@ from timm.models.vision_transformer import VisionTransformer
 from torch import Tensor, nn
 
 from ..errors import CropsError
-from .heads import DecoderBlock, SegmentationModel, load_matching_weights
+from .heads import DecoderBlock, SegmentationModel, load_matching_weights, run_decoder
 
 PATCH_STRIDE = 16
 
@@ -143,12 +143,7 @@ class TransUNet(SegmentationModel):
 
     def decode(self, x: Tensor) -> Tensor:
         y, skips = self.encode(x)
-        y = self.conv_more(y)
-        for i, block in enumerate(self.decoder):
-            skip = skips[i] if i < len(skips) else None
-            size = skip.shape[-2:] if skip is not None else x.shape[-2:]
-            y = block(y, skip, size)
-        return y
+        return run_decoder(self.decoder, self.conv_more(y), skips, x.shape[-2:])
 
     def load_encoder_weights(self, path: str | os.PathLike[str]) -> dict[str, int]:
         """A timm `vit_base_r50_s16_*` state dict: RGB stem adapted to C, position embeddings resampled."""

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from torch import Tensor, nn
 
 from ..errors import CropsError
-from .heads import DecoderBlock, SegmentationModel, load_matching_weights
+from .heads import DecoderBlock, SegmentationModel, load_matching_weights, run_decoder
 
 DEFAULT_DECODER_CHANNELS = (256, 128, 64, 32, 16)
 
@@ -79,12 +79,7 @@ class UNet(SegmentationModel):
     def decode(self, x: Tensor) -> Tensor:
         features = self.encoder(x)
         skips = features[-2::-1]
-        y = features[-1]
-        for i, block in enumerate(self.decoder):
-            skip = skips[i] if i < len(skips) else None
-            size = skip.shape[-2:] if skip is not None else x.shape[-2:]
-            y = block(y, skip, size)
-        return y
+        return run_decoder(self.decoder, features[-1], skips, x.shape[-2:])
 
     def load_encoder_weights(self, path: str | os.PathLike[str]) -> dict[str, int]:
         """Encoder weights of the same timm model (e.g. a resnet18 state dict), RGB stem adapted to C."""

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 from qgis.core import (
-    QgsProcessingOutputFile,
-    QgsProcessingOutputNumber,
     QgsProcessingParameterEnum,
     QgsProcessingParameterFile,
-    QgsProcessingParameterFileDestination,
     QgsProcessingParameterNumber,
 )
 
@@ -68,10 +65,7 @@ class AdaptAlgorithm(CropsAlgorithm):
         )
         self.addParameter(self.device_parameter())
         self.addParameter(self.seed_parameter())
-        self.addParameter(
-            QgsProcessingParameterFile("RESUME", self.tr("Resume from (resume state or adapted model)"),
-                                       optional=True, fileFilter="safetensors (*.safetensors)")
-        )
+        self.addParameter(self.adaptation_resume_parameter())
         advanced = [
             QgsProcessingParameterEnum("PARAMETERS", self.tr("entropy: parameters to train"), options=PARAMETER_SETS,
                                        defaultValue=0),
@@ -94,10 +88,4 @@ class AdaptAlgorithm(CropsAlgorithm):
             *self.optimisation_parameters(checkpoints=True),
         ]
         self.add_advanced(advanced)
-        self.addParameter(
-            QgsProcessingParameterFileDestination("OUTPUT", self.tr("Adapted model"), self.tr("Model (*.safetensors)"))
-        )
-        self.addOutput(QgsProcessingOutputFile("LOG", self.tr("Adaptation log (JSON)")))
-        self.addOutput(QgsProcessingOutputFile("RESUME_STATE", self.tr("Resume state")))
-        self.addOutput(QgsProcessingOutputNumber("STEPS", self.tr("Steps done")))
-        self.addOutput(QgsProcessingOutputNumber("FINAL_LOSS", self.tr("Final loss")))
+        self.add_adaptation_outputs()

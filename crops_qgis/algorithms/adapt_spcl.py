@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 from qgis.core import (
-    QgsProcessingOutputFile,
-    QgsProcessingOutputNumber,
     QgsProcessingParameterBoolean,
     QgsProcessingParameterEnum,
     QgsProcessingParameterFile,
-    QgsProcessingParameterFileDestination,
     QgsProcessingParameterNumber,
 )
 
@@ -90,10 +87,7 @@ class AdaptSpclAlgorithm(CropsAlgorithm):
         )
         self.addParameter(self.device_parameter())
         self.addParameter(self.seed_parameter())
-        self.addParameter(
-            QgsProcessingParameterFile("RESUME", self.tr("Resume from (resume state or adapted model)"),
-                                       optional=True, fileFilter="safetensors (*.safetensors)")
-        )
+        self.addParameter(self.adaptation_resume_parameter())
         advanced = [
             QgsProcessingParameterNumber("HARD_START", self.tr("Share of hard blocks at the start (linear)"),
                                          QgsProcessingParameterNumber.Double, 0.5, minValue=0.0, maxValue=1.0),
@@ -114,10 +108,4 @@ class AdaptSpclAlgorithm(CropsAlgorithm):
             *self.optimisation_parameters(checkpoints=True),
         ]
         self.add_advanced(advanced)
-        self.addParameter(
-            QgsProcessingParameterFileDestination("OUTPUT", self.tr("Adapted model"), self.tr("Model (*.safetensors)"))
-        )
-        self.addOutput(QgsProcessingOutputFile("LOG", self.tr("Adaptation log (JSON)")))
-        self.addOutput(QgsProcessingOutputFile("RESUME_STATE", self.tr("Resume state")))
-        self.addOutput(QgsProcessingOutputNumber("STEPS", self.tr("Steps done")))
-        self.addOutput(QgsProcessingOutputNumber("FINAL_LOSS", self.tr("Final loss")))
+        self.add_adaptation_outputs()

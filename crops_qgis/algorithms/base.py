@@ -17,6 +17,8 @@ from qgis.core import (
     QgsProcessingContext,
     QgsProcessingFeedback,
     QgsProcessingLayerPostProcessorInterface,
+    QgsProcessingOutputFile,
+    QgsProcessingOutputNumber,
     QgsProcessingParameterBoolean,
     QgsProcessingParameterDefinition,
     QgsProcessingParameterEnum,
@@ -126,6 +128,27 @@ class CropsAlgorithm(QgsProcessingAlgorithm):
     def seed_parameter() -> QgsProcessingParameterNumber:
         return QgsProcessingParameterNumber("SEED", QCoreApplication.translate("CropsAlgorithm", "Random seed"),
                                             QgsProcessingParameterNumber.Integer, 0)
+
+    @staticmethod
+    def adaptation_resume_parameter() -> QgsProcessingParameterFile:
+        """RESUME of the adaptation algorithms: a resume state, or an adapted model with one beside it."""
+        return QgsProcessingParameterFile(
+            "RESUME", QCoreApplication.translate("CropsAlgorithm", "Resume from (resume state or adapted model)"),
+            optional=True, fileFilter="safetensors (*.safetensors)")
+
+    def add_adaptation_outputs(self) -> None:
+        """OUTPUT, the adapted model, and what every adaptation algorithm reports beside it."""
+        self.addParameter(QgsProcessingParameterFileDestination(
+            "OUTPUT", QCoreApplication.translate("CropsAlgorithm", "Adapted model"),
+            QCoreApplication.translate("CropsAlgorithm", "Model (*.safetensors)")))
+        self.addOutput(QgsProcessingOutputFile(
+            "LOG", QCoreApplication.translate("CropsAlgorithm", "Adaptation log (JSON)")))
+        self.addOutput(QgsProcessingOutputFile(
+            "RESUME_STATE", QCoreApplication.translate("CropsAlgorithm", "Resume state")))
+        self.addOutput(QgsProcessingOutputNumber(
+            "STEPS", QCoreApplication.translate("CropsAlgorithm", "Steps done")))
+        self.addOutput(QgsProcessingOutputNumber(
+            "FINAL_LOSS", QCoreApplication.translate("CropsAlgorithm", "Final loss")))
 
     @staticmethod
     def optimisation_parameters(checkpoints: bool) -> list[QgsProcessingParameterDefinition]:
