@@ -32,8 +32,16 @@ Wall time per method is the adaptation run alone (SPCL's partition is timed sepa
 model runs on the CPU with `--threads` torch threads (1 by default: on a shared machine more threads
 oversubscribe the cores and run several times slower).
 
-    .venv/bin/python bench/adaptation.py [--suites synthetic,real] [--strengths 0.5,1,2] [--seeds 0,1,2,3]
+    .venv/bin/python bench/adaptation.py [--suites synthetic,real] [--strengths 0.5,1,2] [--seeds 0,1,...,7]
         [--size 256] [--source-iterations 300] [--adapt-iterations 200] [--variant entropy:parameters=all]
+        [--work DIR [--reuse]] [--combine A.json B.json]
+
+Under the table, per suite item, SPCL's mIoU minus the best other method's of the same seed (mean +- standard
+error, seeds won) and minus source-only's: with pairs this small, one seed can decide a ranking of means.
+On a 2-core machine, two processes with half the seeds each (`--seeds 0,1,2,3` and `--seeds 4,5,6,7`,
+separate `--work` folders) and `--combine` of their result files take half the wall time. `--work DIR --reuse`
+runs only the methods again on the pairs, source models, partitions and oracles a run left in DIR (how the
+defaults were tuned, on seeds 11-14).
 """
 
 from __future__ import annotations
@@ -227,7 +235,42 @@ def parse_variant(text: str) -> tuple[str, str, dict[str, Any]]:
 
 def run_pair(pair: dict[str, Any], work: Path, args: argparse.Namespace, seed: int, block: int, stride: int,
              methods: list[tuple[str, str, dict[str, Any]]]) -> dict[str, Any]:
-    item: dict[str, Any] = {"methods": {}}
+    """Stores, source model, partition and oracle of one pair (or, with --reuse, those a previous run left in
+    `work`), then every method on it."""
+    prepared = work / "prepared.json"
+    if args.reuse and prepared.is_file():
+        item = json.loads(prepared.read_text(encoding="utf-8"))
+    else:
+        item = prepare_pair(pair, work, args, seed, block, stride)
+        prepared.write_text(json.dumps(item, default=str), encoding="utf-8")
+    item["methods"] = {}
+    source_model, target_store = work / "source.safetensors", work / "target.h5"
+    scoring = BlockStore(work / "scoring.h5")
+    names = [c.name for c in scoring.classes]
+    everything = np.arange(len(scoring))
+    for label, method, overrides in methods:
+        out = work / f"adapted_{method}_{len(item['methods'])}.safetensors"
+        values = {"iterations": args.adapt_iterations, "seed": seed} | overrides
+        cfg = make_config(method, model=str(source_model), blocks=str(target_store), output=str(out),
+                          device="cpu", **values)
+        started = time.perf_counter()
+        adapt(method, cfg, Progress())
+        seconds = time.perf_counter() - started
+        result = score(predict_store(out, scoring, everything), scoring, everything, names)
+        result["seconds"] = seconds
+        item["methods"][label] = result
+    scoring.close()
+    gap = item["oracle"]["miou"] - item["source"]["miou"]
+    for result in item["methods"].values():
+        result["recovered"] = (result["miou"] - item["source"]["miou"]) / gap if gap >= MIN_GAP else None
+    item["classes"] = names
+    return item
+
+
+def prepare_pair(pair: dict[str, Any], work: Path, args: argparse.Namespace, seed: int, block: int,
+                 stride: int) -> dict[str, Any]:
+    """Block stores, the source model and its scores, the partition and the cross-fitted oracle of one pair."""
+    item: dict[str, Any] = {}
     t0 = time.perf_counter()
     source_store, target_store, scoring_store = work / "source.h5", work / "target.h5", work / "scoring.h5"
     build_block_store(pair["source_composite"], source_store, labels=pair["source_labels"],
@@ -287,23 +330,7 @@ def run_pair(pair: dict[str, Any], work: Path, args: argparse.Namespace, seed: i
         item["oracle_train_seconds"] += train(fold_store, fold_model, args, seed, args.oracle_iterations, init)
         oracle_pred[held_out] = predict_store(fold_model, scoring, held_out)
     item["oracle"] = score(oracle_pred, scoring, everything, names)
-
-    for label, method, overrides in methods:
-        out = work / f"adapted_{method}_{len(item['methods'])}.safetensors"
-        values = {"iterations": args.adapt_iterations, "seed": seed} | overrides
-        cfg = make_config(method, model=str(source_model), blocks=str(target_store), output=str(out),
-                          device="cpu", **values)
-        started = time.perf_counter()
-        adapt(method, cfg, Progress())
-        seconds = time.perf_counter() - started
-        result = score(predict_store(out, scoring, everything), scoring, everything, names)
-        result["seconds"] = seconds
-        item["methods"][label] = result
     scoring.close()
-    gap = item["oracle"]["miou"] - item["source"]["miou"]
-    for result in item["methods"].values():
-        result["recovered"] = (result["miou"] - item["source"]["miou"]) / gap if gap >= MIN_GAP else None
-    item["classes"] = names
     return item
 
 
@@ -372,6 +399,50 @@ def table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def paired(items: list[dict[str, Any]], method: str = "spcl") -> str:
+    """Per suite item, `method` against the best other method (its variants left out) of the same seed: mean
+    difference of mIoU +- its standard error, and the seeds it wins (group means hide how often it does)."""
+    groups: dict[tuple[str, Any], list[dict[str, Any]]] = {}
+    for it in items:
+        if method in it["methods"] and any(m.partition(":")[0] != method for m in it["methods"]):
+            groups.setdefault((it["suite"], it.get("strength")), []).append(it)
+    lines = []
+    for (suite, strength), its in groups.items():
+        title = f"synthetic, shift strength {strength:g}" if suite == "synthetic" else "real Flanders 2018 -> 2019"
+        diffs = np.array([it["methods"][method]["miou"] - max(r["miou"] for m, r in it["methods"].items()
+                                                             if m.partition(":")[0] != method) for it in its])
+        source = np.array([it["methods"][method]["miou"] - it["source"]["miou"] for it in its])
+        se = float(np.std(diffs, ddof=1) / math.sqrt(len(diffs))) if len(diffs) > 1 else 0.0
+        lines.append(f"{title:<34} {method} - best other method of the seed {diffs.mean():+.3f} +- {se:.3f} (se), "
+                     f"wins {int((diffs > 0).sum())}/{len(diffs)}; {method} - source-only {source.mean():+.3f}, "
+                     f"wins {int((source > 0).sum())}/{len(source)}")
+    return "\n".join(lines)
+
+
+def write_results(output: str, document: dict[str, Any]) -> None:
+    path = Path(output)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document, indent=1, default=str), encoding="utf-8")
+    print(f"written {path}")
+
+
+def combine(files: list[str], output: str) -> None:
+    """One table from result files of runs that split the pairs between them (processes, machines)."""
+    documents = [json.loads(Path(f).read_text(encoding="utf-8")) for f in files]
+    items = [it for d in documents for it in d["items"]]
+    rows = summarise(items)
+    text = table(rows) + "\n\n" + paired(items)
+    print(text)
+    write_results(output, {
+        "combined_from": [{"file": f, "config": d["config"], "machine": d["machine"],
+                           "wall_seconds": d["wall_seconds"]} for f, d in zip(files, documents, strict=True)],
+        "wall_seconds": sum(d["wall_seconds"] for d in documents),
+        "summary": rows,
+        "items": items,
+        "table": text,
+    })
+
+
 # -- main -----------------------------------------------------------------------------------------------
 
 
@@ -379,7 +450,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--suites", default="synthetic,real", help="synthetic and/or real")
     parser.add_argument("--strengths", default="0.5,1,2", help="synthetic shift strengths (1 = the sample pair's)")
-    parser.add_argument("--seeds", default="0,1,2,3", help="seeds per suite item (two leave a spread of +-25 points)")
+    parser.add_argument("--seeds", default="0,1,2,3,4,5,6,7",
+                        help="seeds per suite item (two leave a spread of +-25 points; four still let one seed "
+                             "decide a ranking)")
     parser.add_argument("--size", type=int, default=256, help="synthetic scene size in pixels")
     parser.add_argument("--block", type=int, default=32, help="block size of the synthetic stores")
     parser.add_argument("--encoder", default="lcnet_050", help="timm encoder of the U-Net")
@@ -395,8 +468,19 @@ def main() -> None:
                         help="extra row: METHOD:key=value;key=value (hyper-parameter study, synthetic suite)")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     parser.add_argument("--work", help="keep intermediate files here (default: a temporary folder, removed)")
+    parser.add_argument("--reuse", action="store_true",
+                        help="with --work: reuse the pairs, source models, partitions and oracles a previous run left "
+                             "there; only the methods run again (hyper-parameter studies)")
     parser.add_argument("--output", default=str(ROOT / "bench" / "results" / "adaptation.json"))
+    parser.add_argument("--combine", nargs="+", metavar="JSON",
+                        help="run nothing: one table (written to --output) from the result files of runs that "
+                             "split the seeds between them, e.g. two processes on a 2-core machine")
     args = parser.parse_args()
+    if args.reuse and not args.work:
+        parser.error("--reuse needs --work, the folder a previous run kept")
+    if args.combine:
+        combine(args.combine, args.output)
+        return
 
     torch.set_num_threads(args.threads)
     suites = [s.strip() for s in args.suites.split(",") if s.strip()]
@@ -422,9 +506,12 @@ def main() -> None:
             folder = work / (f"synthetic_s{strength:g}_seed{seed}" if suite == "synthetic" else f"real_seed{seed}")
             folder.mkdir(parents=True, exist_ok=True)
             t0 = time.perf_counter()
+            reused = args.reuse and (folder / "prepared.json").is_file()
             if suite == "synthetic":
-                pair = synthetic_pair(folder / "data", strength, seed, args.size)
+                pair = {} if reused else synthetic_pair(folder / "data", strength, seed, args.size)
                 block, stride = args.block, args.block
+            elif reused:
+                pair, block, stride = {}, 32, 16
             else:
                 if real_data is None:
                     (work / "real_data").mkdir(exist_ok=True)
@@ -444,7 +531,7 @@ def main() -> None:
             shutil.rmtree(work, ignore_errors=True)
     rows = summarise(items)
     wall = time.perf_counter() - started
-    text = table(rows)
+    text = table(rows) + "\n\n" + paired(items)
     print(text)
     print(f"\nwall time {wall / 60:.1f} min on {os.cpu_count()} CPUs, {args.threads} torch thread(s); "
           f"load average {load_before[0]:.1f} at the start, {os.getloadavg()[0]:.1f} at the end")
@@ -458,10 +545,7 @@ def main() -> None:
         "items": items,
         "table": text,
     }
-    output = Path(args.output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(document, indent=1, default=str), encoding="utf-8")
-    print(f"written {output}")
+    write_results(args.output, document)
 
 
 if __name__ == "__main__":

@@ -114,107 +114,112 @@ Ausgabe: das angepasste Modell (.safetensors; Herkunft: SHA-256 des Quellmodells
         <translation>Mit SPCL anpassen</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="50"/>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="52"/>
         <source>Source model</source>
         <translation>Quellmodell</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="53"/>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="55"/>
         <source>Target block store (partitioned)</source>
         <translation>Ziel-Blockspeicher (aufgeteilt)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="56"/>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="58"/>
         <source>Iterations</source>
         <translation>Iterationen</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="60"/>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="62"/>
         <source>Batch size (easy and hard blocks each)</source>
         <translation>Batchgröße (je leichte und schwere Blöcke)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="64"/>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="66"/>
         <source>Learning rate</source>
         <translation>Lernrate</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="68"/>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="70"/>
         <source>Teacher EMA momentum</source>
         <translation>EMA-Momentum des Lehrers</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="72"/>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="74"/>
         <source>Temperature</source>
         <translation>Temperatur</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="76"/>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="78"/>
         <source>Confidence threshold</source>
         <translation>Konfidenzschwelle</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="80"/>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="82"/>
         <source>Contrastive weight</source>
         <translation>Kontrastgewicht</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="84"/>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="86"/>
         <source>Hard schedule</source>
         <translation>Zeitplan der schweren Blöcke</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="92"/>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="94"/>
         <source>Share of hard blocks at the start (linear)</source>
         <translation>Anteil schwerer Blöcke zu Beginn (linear)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="96"/>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="98"/>
         <source>Easy-block pseudo-label weight (0: off)</source>
         <translation>Pseudo-Label-Gewicht der leichten Blöcke (0: aus)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="98"/>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="100"/>
         <source>Photometric jitter of the mixed view</source>
         <translation>Photometrisches Jittering der gemischten Ansicht</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="94"/>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="96"/>
         <source>ClassMix weighting</source>
         <translation>ClassMix-Gewichtung</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="100"/>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="102"/>
         <source>Re-estimate BatchNorm statistics on the target</source>
         <translation>BatchNorm-Statistiken auf dem Zielgebiet neu schätzen</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="104"/>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="108"/>
         <source>Embedding pixel stride (1: every pixel)</source>
         <translation>Pixelschrittweite der Einbettungen (1: jedes Pixel)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="106"/>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="110"/>
         <source>Blocks of the first passes (0: all)</source>
         <translation>Blöcke der ersten Durchläufe (0: alle)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="104"/>
+        <source>Hold the pseudo-labels&apos; class distribution (alignment)</source>
+        <translation>Klassenverteilung der Pseudo-Labels halten (Angleichung)</translation>
     </message>
     <message>
         <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="28"/>
         <source>Adapts a source model to the target area without any source data: Semantic Prototypical Contrastive Learning on a target block store split into easy and hard blocks (run Partition first).
 
-The source model&apos;s BatchNorm statistics are first re-estimated on the target blocks. A teacher (an exponential moving average of the student, momentum EMA) then labels an easy and a hard batch each step. Class prototypes are the running means of the teacher&apos;s embeddings of easy pixels it is confident about (confidence &gt;= Confidence threshold), started with one pass over the easy blocks. The student learns a ClassMix of easy-block classes pasted onto hard blocks, weighted by how many of the mixed block&apos;s pixels the teacher is confident about (or by each pixel&apos;s confidence), plus Contrastive weight x a prototype contrastive loss on confident hard pixels (Temperature scales the similarities). The teacher&apos;s probabilities are rescaled so that its pseudo-labels keep the class distribution it predicted on the target at the start (distribution alignment), which stops small classes from fading. Hard schedule constant fills the hard batch with hard blocks only; linear starts with half hard blocks and ends with only hard blocks.
+The source model&apos;s BatchNorm statistics are first re-estimated on the target blocks. A teacher (an exponential moving average of the student, momentum EMA) then labels an easy and a hard batch each step. Class prototypes are the running means of the teacher&apos;s embeddings of easy pixels it is confident about (confidence &gt;= Confidence threshold), started with one pass over the easy blocks. The student learns a ClassMix of easy-block classes pasted onto hard blocks, weighted by how many of the mixed block&apos;s pixels the teacher is confident about (or by each pixel&apos;s confidence), plus Contrastive weight x a prototype contrastive loss on confident hard pixels (Temperature scales the similarities). The teacher&apos;s probabilities are rescaled so that its pseudo-labels keep the class distribution it predicted on the target at the start (distribution alignment), which stops small classes from fading, and weighted by each pixel&apos;s similarity to the class prototypes (prototype rectification), so a pixel whose embedding lies by another class&apos;s prototype loses confidence or changes label. Hard schedule constant fills the hard batch with hard blocks only; linear starts with half hard blocks and ends with only hard blocks.
 
 Output: the adapted model (.safetensors, the teacher; its provenance names the source model&apos;s SHA-256, the target store and every hyper-parameter). Beside it: name.adapt.json (configuration, loss per step, prototype norms and pseudo-label class shares: a class whose share keeps falling warns of collapse) and name.resume.safetensors. Resume: give that file to continue. Cancel keeps the last complete checkpoint. Map with the adapted model using Map crops (inference) (crops:infer).</source>
         <translation>Passt ein Quellmodell ohne jegliche Quelldaten an das Zielgebiet an: Semantic Prototypical Contrastive Learning auf einem Ziel-Blockspeicher, der in leichte und schwere Blöcke aufgeteilt ist (zuerst Aufteilung leicht / schwer ausführen).
 
-Zuerst werden die BatchNorm-Statistiken des Quellmodells auf den Zielblöcken neu geschätzt. Ein Lehrer (ein exponentiell gleitender Mittelwert des Schülers, Momentum EMA) labelt dann in jedem Schritt einen leichten und einen schweren Batch. Die Klassenprototypen sind die laufenden Mittelwerte der Lehrer-Einbettungen leichter Pixel, bei denen er sicher ist (Konfidenz &gt;= Konfidenzschwelle), initialisiert mit einem Durchlauf über die leichten Blöcke. Der Schüler lernt einen ClassMix aus Klassen leichter Blöcke, die in schwere Blöcke eingefügt werden, gewichtet mit dem Anteil der Pixel des gemischten Blocks, bei denen der Lehrer sicher ist (oder mit der Konfidenz jedes Pixels), plus Kontrastgewicht x einen prototypbasierten Kontrastverlust auf sicheren schweren Pixeln (die Temperatur skaliert die Ähnlichkeiten). Die Wahrscheinlichkeiten des Lehrers werden so umskaliert, dass seine Pseudo-Labels die Klassenverteilung behalten, die er zu Beginn auf dem Zielgebiet vorhergesagt hat (Verteilungsangleichung); so verschwinden kleine Klassen nicht nach und nach. Zeitplan der schweren Blöcke: constant füllt den schweren Batch nur mit schweren Blöcken; linear beginnt mit zur Hälfte schweren Blöcken und endet mit ausschließlich schweren Blöcken.
+Zuerst werden die BatchNorm-Statistiken des Quellmodells auf den Zielblöcken neu geschätzt. Ein Lehrer (ein exponentiell gleitender Mittelwert des Schülers, Momentum EMA) labelt dann in jedem Schritt einen leichten und einen schweren Batch. Die Klassenprototypen sind die laufenden Mittelwerte der Lehrer-Einbettungen leichter Pixel, bei denen er sicher ist (Konfidenz &gt;= Konfidenzschwelle), initialisiert mit einem Durchlauf über die leichten Blöcke. Der Schüler lernt einen ClassMix aus Klassen leichter Blöcke, die in schwere Blöcke eingefügt werden, gewichtet mit dem Anteil der Pixel des gemischten Blocks, bei denen der Lehrer sicher ist (oder mit der Konfidenz jedes Pixels), plus Kontrastgewicht x einen prototypbasierten Kontrastverlust auf sicheren schweren Pixeln (die Temperatur skaliert die Ähnlichkeiten). Die Wahrscheinlichkeiten des Lehrers werden so umskaliert, dass seine Pseudo-Labels die Klassenverteilung behalten, die er zu Beginn auf dem Zielgebiet vorhergesagt hat (Verteilungsangleichung); so verschwinden kleine Klassen nicht nach und nach. Danach werden sie mit der Ähnlichkeit jedes Pixels zu den Klassenprototypen gewichtet (Prototyp-Rektifizierung): Ein Pixel, dessen Einbettung bei dem Prototyp einer anderen Klasse liegt, verliert an Konfidenz oder wechselt das Label. Zeitplan der schweren Blöcke: constant füllt den schweren Batch nur mit schweren Blöcken; linear beginnt mit zur Hälfte schweren Blöcken und endet mit ausschließlich schweren Blöcken.
 
 Ausgabe: das angepasste Modell (.safetensors, der Lehrer; seine Herkunftsangaben nennen SHA-256 des Quellmodells, den Zielspeicher und jeden Hyperparameter). Daneben: name.adapt.json (Konfiguration, Verlust je Schritt, Prototypnormen und Klassenanteile der Pseudo-Labels: Eine Klasse, deren Anteil stetig sinkt, warnt vor einem Kollaps) und name.resume.safetensors. Fortsetzen: diese Datei übergeben, um weiterzumachen. Abbrechen behält den letzten vollständigen Checkpoint. Kartieren Sie mit dem angepassten Modell über Kulturen kartieren (crops:infer).</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="102"/>
-        <source>Hold the pseudo-labels&apos; class distribution (alignment)</source>
-        <translation>Klassenverteilung der Pseudo-Labels halten (Angleichung)</translation>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="106"/>
+        <source>Rectify pseudo-labels with the class prototypes</source>
+        <translation>Pseudo-Labels mit den Klassenprototypen rektifizieren</translation>
     </message>
 </context>
 <context>

@@ -114,107 +114,112 @@ Sortie : le modèle adapté (.safetensors ; provenance : le SHA-256 du modèle s
         <translation>Adapter avec SPCL</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="50"/>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="52"/>
         <source>Source model</source>
         <translation>Modèle source</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="53"/>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="55"/>
         <source>Target block store (partitioned)</source>
         <translation>Stock de blocs cible (partitionné)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="56"/>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="58"/>
         <source>Iterations</source>
         <translation>Itérations</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="60"/>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="62"/>
         <source>Batch size (easy and hard blocks each)</source>
         <translation>Taille de lot (blocs faciles et difficiles, chacun)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="64"/>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="66"/>
         <source>Learning rate</source>
         <translation>Taux d'apprentissage</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="68"/>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="70"/>
         <source>Teacher EMA momentum</source>
         <translation>Momentum EMA de l'enseignant</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="72"/>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="74"/>
         <source>Temperature</source>
         <translation>Température</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="76"/>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="78"/>
         <source>Confidence threshold</source>
         <translation>Seuil de confiance</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="80"/>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="82"/>
         <source>Contrastive weight</source>
         <translation>Poids contrastif</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="84"/>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="86"/>
         <source>Hard schedule</source>
         <translation>Calendrier des blocs difficiles</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="92"/>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="94"/>
         <source>Share of hard blocks at the start (linear)</source>
         <translation>Proportion de blocs difficiles au début (linear)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="96"/>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="98"/>
         <source>Easy-block pseudo-label weight (0: off)</source>
         <translation>Poids des pseudo-étiquettes des blocs faciles (0 : désactivé)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="98"/>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="100"/>
         <source>Photometric jitter of the mixed view</source>
         <translation>Perturbation photométrique de la vue mélangée</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="94"/>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="96"/>
         <source>ClassMix weighting</source>
         <translation>Pondération du ClassMix</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="100"/>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="102"/>
         <source>Re-estimate BatchNorm statistics on the target</source>
         <translation>Réestimer les statistiques BatchNorm sur la cible</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="104"/>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="108"/>
         <source>Embedding pixel stride (1: every pixel)</source>
         <translation>Pas en pixels des plongements (1 : chaque pixel)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="106"/>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="110"/>
         <source>Blocks of the first passes (0: all)</source>
         <translation>Blocs des premiers passages (0 : tous)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="104"/>
+        <source>Hold the pseudo-labels&apos; class distribution (alignment)</source>
+        <translation>Maintenir la distribution de classes des pseudo-étiquettes (alignement)</translation>
     </message>
     <message>
         <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="28"/>
         <source>Adapts a source model to the target area without any source data: Semantic Prototypical Contrastive Learning on a target block store split into easy and hard blocks (run Partition first).
 
-The source model&apos;s BatchNorm statistics are first re-estimated on the target blocks. A teacher (an exponential moving average of the student, momentum EMA) then labels an easy and a hard batch each step. Class prototypes are the running means of the teacher&apos;s embeddings of easy pixels it is confident about (confidence &gt;= Confidence threshold), started with one pass over the easy blocks. The student learns a ClassMix of easy-block classes pasted onto hard blocks, weighted by how many of the mixed block&apos;s pixels the teacher is confident about (or by each pixel&apos;s confidence), plus Contrastive weight x a prototype contrastive loss on confident hard pixels (Temperature scales the similarities). The teacher&apos;s probabilities are rescaled so that its pseudo-labels keep the class distribution it predicted on the target at the start (distribution alignment), which stops small classes from fading. Hard schedule constant fills the hard batch with hard blocks only; linear starts with half hard blocks and ends with only hard blocks.
+The source model&apos;s BatchNorm statistics are first re-estimated on the target blocks. A teacher (an exponential moving average of the student, momentum EMA) then labels an easy and a hard batch each step. Class prototypes are the running means of the teacher&apos;s embeddings of easy pixels it is confident about (confidence &gt;= Confidence threshold), started with one pass over the easy blocks. The student learns a ClassMix of easy-block classes pasted onto hard blocks, weighted by how many of the mixed block&apos;s pixels the teacher is confident about (or by each pixel&apos;s confidence), plus Contrastive weight x a prototype contrastive loss on confident hard pixels (Temperature scales the similarities). The teacher&apos;s probabilities are rescaled so that its pseudo-labels keep the class distribution it predicted on the target at the start (distribution alignment), which stops small classes from fading, and weighted by each pixel&apos;s similarity to the class prototypes (prototype rectification), so a pixel whose embedding lies by another class&apos;s prototype loses confidence or changes label. Hard schedule constant fills the hard batch with hard blocks only; linear starts with half hard blocks and ends with only hard blocks.
 
 Output: the adapted model (.safetensors, the teacher; its provenance names the source model&apos;s SHA-256, the target store and every hyper-parameter). Beside it: name.adapt.json (configuration, loss per step, prototype norms and pseudo-label class shares: a class whose share keeps falling warns of collapse) and name.resume.safetensors. Resume: give that file to continue. Cancel keeps the last complete checkpoint. Map with the adapted model using Map crops (inference) (crops:infer).</source>
         <translation>Adapte un modèle source à la zone cible sans aucune donnée source : Semantic Prototypical Contrastive Learning sur un stock de blocs cible réparti en blocs faciles et difficiles (exécutez d'abord Partition faciles / difficiles).
 
-Les statistiques BatchNorm du modèle source sont d'abord réestimées sur les blocs cibles. Un enseignant (moyenne mobile exponentielle de l'élève, momentum EMA) étiquette ensuite à chaque pas un lot facile et un lot difficile. Les prototypes de classes sont les moyennes courantes des plongements de l'enseignant pour les pixels faciles dont il est sûr (confiance &gt;= Seuil de confiance), initialisées par une passe sur les blocs faciles. L'élève apprend un ClassMix de classes de blocs faciles collées sur des blocs difficiles, pondéré par la part des pixels du bloc mélangé dont l'enseignant est sûr (ou par la confiance de chaque pixel), plus Poids contrastif x une perte contrastive par prototypes sur les pixels difficiles sûrs (la Température met les similarités à l'échelle). Les probabilités de l'enseignant sont remises à l'échelle pour que ses pseudo-étiquettes gardent la distribution de classes qu'il prédisait sur la cible au départ (alignement de distribution), ce qui empêche les petites classes de s'effacer. Calendrier des blocs difficiles : constant remplit le lot difficile uniquement de blocs difficiles ; linear commence avec une moitié de blocs difficiles et finit avec uniquement des blocs difficiles.
+Les statistiques BatchNorm du modèle source sont d'abord réestimées sur les blocs cibles. Un enseignant (moyenne mobile exponentielle de l'élève, momentum EMA) étiquette ensuite à chaque pas un lot facile et un lot difficile. Les prototypes de classes sont les moyennes courantes des plongements de l'enseignant pour les pixels faciles dont il est sûr (confiance &gt;= Seuil de confiance), initialisées par une passe sur les blocs faciles. L'élève apprend un ClassMix de classes de blocs faciles collées sur des blocs difficiles, pondéré par la part des pixels du bloc mélangé dont l'enseignant est sûr (ou par la confiance de chaque pixel), plus Poids contrastif x une perte contrastive par prototypes sur les pixels difficiles sûrs (la Température met les similarités à l'échelle). Les probabilités de l'enseignant sont remises à l'échelle pour que ses pseudo-étiquettes gardent la distribution de classes qu'il prédisait sur la cible au départ (alignement de distribution), ce qui empêche les petites classes de s'effacer, puis pondérées par la similarité de chaque pixel aux prototypes de classes (rectification par prototypes) : un pixel dont le plongement se trouve près du prototype d'une autre classe perd en confiance ou change d'étiquette. Calendrier des blocs difficiles : constant remplit le lot difficile uniquement de blocs difficiles ; linear commence avec une moitié de blocs difficiles et finit avec uniquement des blocs difficiles.
 
 Sortie : le modèle adapté (.safetensors, l'enseignant ; sa provenance indique le SHA-256 du modèle source, le stock cible et chaque hyperparamètre). À côté : name.adapt.json (configuration, perte par pas, normes des prototypes et proportions de classes des pseudo-étiquettes : une classe dont la proportion ne cesse de baisser signale un effondrement) et name.resume.safetensors. Reprise : donnez ce fichier pour continuer. Annuler conserve le dernier point de contrôle complet. Cartographiez avec le modèle adapté via Cartographier les cultures (crops:infer).</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="102"/>
-        <source>Hold the pseudo-labels&apos; class distribution (alignment)</source>
-        <translation>Maintenir la distribution de classes des pseudo-étiquettes (alignement)</translation>
+        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="106"/>
+        <source>Rectify pseudo-labels with the class prototypes</source>
+        <translation>Rectifier les pseudo-étiquettes avec les prototypes de classes</translation>
     </message>
 </context>
 <context>

@@ -342,6 +342,59 @@ def test_distribution_alignment_holds_the_pseudo_labels_at_the_reference(pair, t
     assert float(method._running_distribution[0]) == pytest.approx(0.8, abs=1e-3)
 
 
+def test_prototype_rectification_weights_the_teacher_by_prototype_similarity():
+    from crops_engine.adapt.spcl import rectified
+
+    prototypes = torch.tensor([[2.0, 0.0], [0.0, 0.5], [0.0, 0.0]], dtype=torch.float64)  # normalised inside
+    known = torch.tensor([True, True, False])
+    # one block of 1 x 2 embedding pixels on a stride-2 grid, so 2 x 4 probability pixels (the last column cut)
+    embedding = torch.tensor([[1.0, 0.0], [0.0, 1.0]]).T.reshape(1, 2, 1, 2)
+    probs = torch.tensor([0.5, 0.3, 0.2])[None, :, None, None].expand(1, 3, 2, 3).clone()
+    out = rectified(probs, embedding, prototypes, known, temperature=0.5, stride=2)
+    assert out.shape == probs.shape
+    torch.testing.assert_close(out.sum(dim=1), torch.ones(1, 2, 3))
+
+    def expected(cos0: float, cos1: float) -> torch.Tensor:
+        w = torch.tensor([math.exp(cos0 / 0.5), math.exp(cos1 / 0.5)])
+        w = torch.cat([w / w.sum() * 2 / 3, torch.tensor([1 / 3])])  # the class without a prototype: 1 / K
+        p = torch.tensor([0.5, 0.3, 0.2]) * w
+        return p / p.sum()
+
+    left, right = expected(1.0, 0.0), expected(0.0, 1.0)
+    for row in range(2):
+        for col in range(2):  # the first embedding pixel covers 2 x 2 probability pixels ...
+            torch.testing.assert_close(out[0, :, row, col], left)
+        torch.testing.assert_close(out[0, :, row, 2], right)  # ... the second the rest
+    assert int(out[0, :, 0, 2].argmax()) == 1  # by its embedding the pixel belongs to class 1: its label changes
+
+
+def test_teacher_pseudo_labels_go_through_the_rectification_only_when_asked(pair, tmp_path):
+    from crops_engine.adapt.common import AdaptationContext, TargetBlocks
+    from crops_engine.adapt.spcl import SPCL
+
+    def labels(rectify: bool) -> tuple[torch.Tensor, torch.Tensor]:
+        """The teacher's labels on two hard blocks, with the set-up's prototypes and with class 0 and 1 swapped."""
+        cfg = spcl_config(pair, tmp_path / "unused.safetensors", prototype_rectification=rectify, temperature=0.02,
+                          distribution_alignment=False)
+        student, meta = load_model(pair["model"])
+        with BlockStore(pair["target"]) as store:
+            hard = TargetBlocks(store, meta.normalisation["mean"], meta.normalisation["std"], store.split("hard"))
+            method = SPCL(cfg, student, Progress())
+            method.setup(AdaptationContext(cfg, meta, hard, torch.device("cpu"), False, cfg.iterations, Progress()))
+            x = torch.stack([hard[i]["image"] for i in range(2)])
+            valid = torch.stack([hard[i]["valid"] for i in range(2)])
+            assert bool(method.prototypes.initialised.all())
+            plain = method._teacher_view(x, valid, embed=False)[0]
+            method.prototypes.mean = method.prototypes.mean[[1, 0]].clone()  # prototypes that contradict it
+            swapped = method._teacher_view(x, valid, embed=False)[0]
+        return plain, swapped
+
+    plain, swapped = labels(rectify=False)
+    assert torch.equal(plain, swapped)  # without rectification the prototypes do not touch the pseudo-labels
+    plain, swapped = labels(rectify=True)
+    assert float((plain != swapped).float().mean()) > 0.5  # with it, sharp contradicting prototypes flip most
+
+
 def test_hard_share_curriculum():
     assert hard_share("constant", 0.5, 0, 100) == 1.0
     assert hard_share("linear", 0.5, 0, 101) == 0.5

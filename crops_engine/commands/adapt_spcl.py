@@ -8,7 +8,8 @@ student learns a ClassMix of easy classes pasted onto hard blocks, each pixel's 
 weighted by the block's share of confident pixels or the pixel's confidence (MIX_WEIGHTING), plus
 LAMBDA_CONTRAST x a prototype contrastive loss on confident hard pixels (similarity to the
 prototypes / TEMPERATURE). DISTRIBUTION_ALIGNMENT rescales the teacher's probabilities so the
-pseudo-labels keep the class distribution of the first teacher's predictions on the target.
+pseudo-labels keep the class distribution of the first teacher's predictions on the target;
+PROTOTYPE_RECTIFICATION then weights them by each pixel's similarity to the class prototypes.
 HARD_SCHEDULE constant uses hard blocks only in the hard batch; linear starts with HARD_START of
 hard blocks (the rest easy) and ends with all hard. Run partition on BLOCKS first. Only MODEL and
 the target store's images are read. Written: OUTPUT (.safetensors, the teacher; provenance: source
@@ -64,6 +65,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(option("DISTRIBUTION_ALIGNMENT"), type=parse_bool, default=None,
                         help="hold the pseudo-labels' class distribution at the first teacher's (true/false; "
                              "default true)")
+    parser.add_argument(option("PROTOTYPE_RECTIFICATION"), type=parse_bool, default=None,
+                        help="weight the teacher's probabilities by each pixel's similarity to the class prototypes "
+                             "(true/false; default true)")
     add_adaptation_run_arguments(parser)
 
 
@@ -85,7 +89,8 @@ def check_partitioned(blocks: str) -> None:
 
 _HYPERPARAMETERS = ("iterations", "batch_size", "lr", "weight_decay", "warmup", "ema", "temperature", "conf_threshold",
                     "lambda_contrast", "hard_schedule", "hard_start", "mix_weighting", "easy_weight", "jitter",
-                    "init_blocks", "recalibrate_bn", "pixel_stride", "distribution_alignment")
+                    "init_blocks", "recalibrate_bn", "pixel_stride", "distribution_alignment",
+                    "prototype_rectification")
 
 
 def run(args: argparse.Namespace, progress: Progress) -> dict[str, Any]:

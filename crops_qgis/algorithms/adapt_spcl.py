@@ -37,7 +37,9 @@ class AdaptSpclAlgorithm(CropsAlgorithm):
             "Contrastive weight x a prototype contrastive loss on confident hard pixels (Temperature scales the "
             "similarities). The teacher's probabilities are rescaled so that its pseudo-labels keep the class "
             "distribution it predicted on the target at the start (distribution alignment), which stops small "
-            "classes from fading. Hard schedule constant fills the hard batch with hard blocks only; linear starts "
+            "classes from fading, and weighted by each pixel's similarity to the class prototypes (prototype "
+            "rectification), so a pixel whose embedding lies by another class's prototype loses confidence or "
+            "changes label. Hard schedule constant fills the hard batch with hard blocks only; linear starts "
             "with half hard blocks and ends with only hard blocks.\n\n"
             "Output: the adapted model (.safetensors, the teacher; its provenance names the source model's "
             "SHA-256, the target store and every hyper-parameter). Beside it: name.adapt.json (configuration, "
@@ -101,6 +103,8 @@ class AdaptSpclAlgorithm(CropsAlgorithm):
                                           True),
             QgsProcessingParameterBoolean("DISTRIBUTION_ALIGNMENT",
                                           self.tr("Hold the pseudo-labels' class distribution (alignment)"), True),
+            QgsProcessingParameterBoolean("PROTOTYPE_RECTIFICATION",
+                                          self.tr("Rectify pseudo-labels with the class prototypes"), True),
             QgsProcessingParameterNumber("PIXEL_STRIDE", self.tr("Embedding pixel stride (1: every pixel)"),
                                          QgsProcessingParameterNumber.Integer, 2, minValue=1),
             QgsProcessingParameterNumber("INIT_BLOCKS", self.tr("Blocks of the first passes (0: all)"),
