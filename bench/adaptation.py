@@ -108,11 +108,12 @@ def shifted_domain(strength: float) -> Domain:
     )
 
 
-def composite(scene_folder: Path, output: Path, start: str | None = None, end: str | None = None) -> Path:
+def composite(scene_folder: Path, output: Path, start: str | None = None, end: str | None = None,
+              qa: Path | None = None) -> Path:
     from crops_engine.scenes import parse_date
 
     scenes = load_scenes([], str(scene_folder), "S2_L2A_????????.tif", "_SCL", parse_date(start), parse_date(end))
-    ndvi_quality_mosaic(scenes, output, CompositeOptions(workers=1))
+    ndvi_quality_mosaic(scenes, output, CompositeOptions(workers=1), output_qa=qa)
     return output
 
 
@@ -128,15 +129,21 @@ def synthetic_pair(work: Path, strength: float, seed: int, size: int) -> dict[st
     }
 
 
-def real_pair(work: Path) -> dict[str, Any]:
+def real_pair(work: Path, features: str = "composite") -> dict[str, Any]:
+    """Flanders 2018 -> 2019; `features` composite+doy adds the QA raster's day of year of the chosen date."""
     source, target = WORLDCEREAL / "flanders2018_31UDS", WORLDCEREAL / "flanders2019_31UES"
-    return {
-        "source_composite": composite(source / "scenes", work / "source.tif", "2018-03-01", "2018-10-31"),
-        "target_composite": composite(target / "scenes", work / "target.tif", "2019-03-01", "2019-10-31"),
+    doy = features == "composite+doy"
+    source_qa, target_qa = (work / "source_qa.tif", work / "target_qa.tif") if doy else (None, None)
+    pair = {
+        "source_composite": composite(source / "scenes", work / "source.tif", "2018-03-01", "2018-10-31", source_qa),
+        "target_composite": composite(target / "scenes", work / "target.tif", "2019-03-01", "2019-10-31", target_qa),
         "source_labels": source / "labels_crop_type.tif",
         "target_labels": target / "labels_crop_type.tif",
         "class_map": REAL_CLASS_MAP,
     }
+    if doy:  # band 2 of the QA raster: the day of year of each pixel's chosen date
+        pair |= {"source_extra_bands": [f"{source_qa}@2"], "target_extra_bands": [f"{target_qa}@2"]}
+    return pair
 
 
 # -- scoring --------------------------------------------------------------------------------------------
@@ -273,12 +280,15 @@ def prepare_pair(pair: dict[str, Any], work: Path, args: argparse.Namespace, see
     item: dict[str, Any] = {}
     t0 = time.perf_counter()
     source_store, target_store, scoring_store = work / "source.h5", work / "target.h5", work / "scoring.h5"
+    source_extra, target_extra = pair.get("source_extra_bands", ()), pair.get("target_extra_bands", ())
     build_block_store(pair["source_composite"], source_store, labels=pair["source_labels"],
-                      class_map=pair["class_map"], block_size=block, stride=stride, val_fraction=0.0)
-    build_block_store(pair["target_composite"], target_store, block_size=block, stride=stride, val_fraction=0.0)
+                      class_map=pair["class_map"], extra_bands=source_extra, block_size=block, stride=stride,
+                      val_fraction=0.0)
+    build_block_store(pair["target_composite"], target_store, extra_bands=target_extra, block_size=block,
+                      stride=stride, val_fraction=0.0)
     # labelled, non-overlapping: each labelled target pixel is scored once (labels: scores and oracle only)
     build_block_store(pair["target_composite"], scoring_store, labels=pair["target_labels"],
-                      class_map=pair["class_map"], block_size=block, val_fraction=0.0)
+                      class_map=pair["class_map"], extra_bands=target_extra, block_size=block, val_fraction=0.0)
     item["prepare_seconds"] = time.perf_counter() - t0
 
     source_model = work / "source.safetensors"
@@ -302,7 +312,8 @@ def prepare_pair(pair: dict[str, Any], work: Path, args: argparse.Namespace, see
     # oracle, cross-fitted: leave one quadrant of the target out, train on blocks that do not touch it
     oracle_store = work / "oracle.h5"
     build_block_store(pair["target_composite"], oracle_store, labels=pair["target_labels"],
-                      class_map=pair["class_map"], block_size=block, stride=stride, val_fraction=0.0)
+                      class_map=pair["class_map"], extra_bands=target_extra, block_size=block, stride=stride,
+                      val_fraction=0.0)
     with BlockStore(oracle_store) as s:
         oracle_origins = s.origins.copy()
     centres = scoring.origins + block // 2  # a scored block belongs to the quadrant holding its centre
@@ -455,6 +466,9 @@ def main() -> None:
                              "decide a ranking)")
     parser.add_argument("--size", type=int, default=256, help="synthetic scene size in pixels")
     parser.add_argument("--block", type=int, default=32, help="block size of the synthetic stores")
+    parser.add_argument("--real-features", choices=["composite", "composite+doy"], default="composite",
+                        help="real pair's inputs: the NDVI-QM composite, or with the day of year of each pixel's "
+                             "chosen date (NDVI-QM's QA band 2) as an extra band")
     parser.add_argument("--encoder", default="lcnet_050", help="timm encoder of the U-Net")
     parser.add_argument("--batch-size", type=int, default=8, help="blocks per training step")
     parser.add_argument("--lr", type=float, default=3e-3, help="learning rate of the source and oracle models")
@@ -515,7 +529,7 @@ def main() -> None:
             else:
                 if real_data is None:
                     (work / "real_data").mkdir(exist_ok=True)
-                    real_data = real_pair(work / "real_data")
+                    real_data = real_pair(work / "real_data", args.real_features)
                 pair, block, stride = real_data, 32, 16
             item = run_pair(pair, folder, args, seed, block, stride, methods)
             item.update(suite=suite, strength=strength, seed=seed, seconds=time.perf_counter() - t0)

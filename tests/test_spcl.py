@@ -491,7 +491,7 @@ def test_cli_adapt_spcl(pair, tmp_path, capsys):
     code = main(["--json-events", "adapt-spcl", "--model", str(pair["model"]), "--blocks", str(pair["target"]),
                  "--iterations", "2", "--batch-size", "2", "--conf-threshold", "0.6", "--hard-schedule", "constant",
                  "--mix-weighting", "confidence", "--easy-weight", "0.5", "--recalibrate-bn", "false",
-                 "--amp", "false", "--device", "cpu",
+                 "--prototype-rectification", "false", "--amp", "false", "--device", "cpu",
                  "--output", str(out)])
     events = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
     assert code == 0, events[-1]
@@ -499,7 +499,8 @@ def test_cli_adapt_spcl(pair, tmp_path, capsys):
     assert result["event"] == "result" and result["outputs"]["output"] == str(out)
     hp = read_metadata(out).provenance["hyperparameters"]
     assert hp["hard_schedule"] == "constant" and hp["mix_weighting"] == "confidence" and hp["easy_weight"] == 0.5
-    assert hp["recalibrate_bn"] is False and hp["lambda_contrast"] == SpclConfig.lambda_contrast  # a default
+    assert hp["recalibrate_bn"] is False and hp["prototype_rectification"] is False
+    assert hp["lambda_contrast"] == SpclConfig.lambda_contrast  # a default
     steps = [e for e in events if e["event"] == "progress" and e.get("text", "").startswith("Step 1/2")]
     assert steps and "mix_ce" in steps[0]["text"] and "contrast" in steps[0]["text"] and "easy_ce" in steps[0]["text"]
 
