@@ -115,6 +115,13 @@ def prototype_logits(embeddings: Tensor, prototypes: Tensor, temperature: float)
     return embeddings @ unit.T / float(temperature)
 
 
+def dense_prototype_logits(embeddings: Tensor, prototypes: Tensor, temperature: float) -> Tensor:
+    """(N, K, H, W) similarities embedding . prototype / temperature of (N, D, H, W) embeddings, prototypes
+    L2-normalised first (constants: no gradient reaches them): a 1x1 convolution, no pixel gathered."""
+    unit = F.normalize(prototypes.detach().float(), dim=1).to(embeddings.device, embeddings.dtype)
+    return F.conv2d(embeddings, unit[:, :, None, None]) / float(temperature)
+
+
 def prototype_contrastive_loss(
     embeddings: Tensor,
     labels: Tensor,
@@ -158,6 +165,5 @@ def _dense_contrastive_loss(
     if not bool(keep.any()):
         return embeddings.sum() * 0.0
     target = torch.where(keep, target, torch.full_like(target, IGNORE_INDEX))
-    unit = F.normalize(prototypes.detach().float(), dim=1).to(embeddings.device, embeddings.dtype)
-    logits = F.conv2d(embeddings, unit[:, :, None, None]) / float(temperature)
+    logits = dense_prototype_logits(embeddings, prototypes, temperature)
     return F.cross_entropy(logits.float(), target, ignore_index=IGNORE_INDEX)

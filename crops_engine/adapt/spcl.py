@@ -58,7 +58,6 @@ from typing import Any
 import numpy as np
 import torch
 from torch import Tensor, nn
-from torch.nn import functional as F  # noqa: N812
 
 from ..batches import BatchStream
 from ..device import autocast
@@ -77,7 +76,7 @@ from .common import (
     photometric_jitter,
     split_prefixed,
 )
-from .prototypes import PrototypeEstimator, prototype_contrastive_loss
+from .prototypes import PrototypeEstimator, dense_prototype_logits, prototype_contrastive_loss
 
 HARD_SCHEDULES = ("linear", "constant")
 COLLAPSE_RATIO = 0.25  # warn when a class's pseudo-label share falls under this part of its first share
@@ -212,8 +211,7 @@ def rectified(probs: Tensor, embedding: Tensor, prototypes: Tensor, known: Tenso
     embedding lies by another class's prototype loses confidence, or changes label. `embedding` is on the
     `stride` grid; classes without a prototype (`known` False) keep a neutral weight of 1 / K."""
     k = probs.shape[1]
-    unit = F.normalize(prototypes.float(), dim=1).to(embedding.device, embedding.dtype)
-    weight = (F.conv2d(embedding, unit[:, :, None, None]) / float(temperature))
+    weight = dense_prototype_logits(embedding, prototypes, temperature)
     known = known.to(weight.device)
     weight = weight.masked_fill(~known[None, :, None, None], float("-inf")).softmax(dim=1)
     weight = weight * (known.sum().to(weight.dtype) / k)  # known classes share what unknown ones leave (1 / K each)
