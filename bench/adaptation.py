@@ -9,7 +9,10 @@ Suites
   draws the landscapes, clouds, model initialisation and batches).
 - real: ../shared/data/worldcereal, source Flanders 2018 -> target Flanders 2019, maize vs. other
   (`1200=maize; *=other; 0=ignore`), NDVI-QM composites over March..October of each year, scored on
-  all labelled 2019 pixels; the same SEEDS (model initialisation and batches).
+  all labelled 2019 pixels; the same SEEDS (model initialisation and batches). `--real-features composite+doy`
+  adds the day of year of each pixel's chosen date (NDVI-QM's QA band 2) as an extra band: the 2018
+  labels hold no winter cereal, sugar beet or barley, the bulk of 2019's "other", and in the composite alone
+  these look like maize to a model that only learnt maize against grass.
 
 Per pair: NDVI-QM composites, a labelled source store, an unlabelled target store (partitioned with
 the source model: SPCL needs easy / hard blocks; the baselines adapt on all blocks), the source model
