@@ -388,6 +388,10 @@ def _f(v: float | None, digits: int = 3) -> str:
     return "  -  " if v is None else f"{v:.{digits}f}"
 
 
+def suite_title(suite: str, strength: float | None) -> str:
+    return f"synthetic, shift strength {strength:g}" if suite == "synthetic" else "real Flanders 2018 -> 2019"
+
+
 def table(rows: list[dict[str, Any]]) -> str:
     lines = []
     current = None
@@ -395,8 +399,7 @@ def table(rows: list[dict[str, Any]]) -> str:
         key = (r["suite"], r["strength"])
         if key != current:
             current = key
-            title = (f"synthetic, shift strength {r['strength']:g}" if r["suite"] == "synthetic"
-                     else "real Flanders 2018 -> 2019")
+            title = suite_title(r["suite"], r["strength"])
             classes = list(r["iou"])
             short = [c.replace("winter ", "w.")[:9] for c in classes]
             lines.append("")
@@ -422,7 +425,7 @@ def paired(items: list[dict[str, Any]], method: str = "spcl") -> str:
             groups.setdefault((it["suite"], it.get("strength")), []).append(it)
     lines = []
     for (suite, strength), its in groups.items():
-        title = f"synthetic, shift strength {strength:g}" if suite == "synthetic" else "real Flanders 2018 -> 2019"
+        title = suite_title(suite, strength)
         diffs = np.array([it["methods"][method]["miou"] - max(r["miou"] for m, r in it["methods"].items()
                                                              if m.partition(":")[0] != method) for it in its])
         source = np.array([it["methods"][method]["miou"] - it["source"]["miou"] for it in its])
@@ -520,7 +523,8 @@ def main() -> None:
                 print(f"real suite skipped: {WORLDCEREAL} not found", file=sys.stderr)
         real_data: dict[str, Any] | None = None
         for k, (suite, strength, seed) in enumerate(jobs):
-            folder = work / (f"synthetic_s{strength:g}_seed{seed}" if suite == "synthetic" else f"real_seed{seed}")
+            folder = work / (f"synthetic_s{strength:g}_seed{seed}" if suite == "synthetic"
+                             else f"real_{args.real_features}_seed{seed}")
             folder.mkdir(parents=True, exist_ok=True)
             t0 = time.perf_counter()
             reused = args.reuse and (folder / "prepared.json").is_file()
