@@ -347,7 +347,7 @@ def test_prototype_rectification_weights_the_teacher_by_prototype_similarity():
 
     prototypes = torch.tensor([[2.0, 0.0], [0.0, 0.5], [0.0, 0.0]], dtype=torch.float64)  # normalised inside
     known = torch.tensor([True, True, False])
-    # one block of 1 x 2 embedding pixels on a stride-2 grid, so 2 x 4 probability pixels (the last column cut)
+    # one block of 1 x 2 embedding pixels on a stride-2 grid: upsampled to 2 x 4, cut to the 2 x 3 probability pixels
     embedding = torch.tensor([[1.0, 0.0], [0.0, 1.0]]).T.reshape(1, 2, 1, 2)
     probs = torch.tensor([0.5, 0.3, 0.2])[None, :, None, None].expand(1, 3, 2, 3).clone()
     out = rectified(probs, embedding, prototypes, known, temperature=0.5, stride=2)

@@ -380,7 +380,7 @@ class SPCL(AdaptationMethod):
         self, x: Tensor, valid: Tensor, embed: bool = True
     ) -> tuple[Tensor, Tensor, Tensor, Tensor | None]:
         """The teacher on `x`: (argmax labels, the same where confident else IGNORE, confidence,
-        embedding or None when `embed` is False: the projection head is skipped where unused).
+        embedding or None when `embed` is False: the projection head then runs only for the rectification).
         The embedding is on the PIXEL_STRIDE grid; so is `confident`, the labels of its pixels, when `embed`."""
         assert self.teacher is not None and self.prototypes is not None
         rectify = self.cfg.prototype_rectification and self._have_prototypes()
