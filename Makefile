@@ -6,7 +6,7 @@ STAMP := .venv/.crops-setup
 DEMO_DIR ?= build/demo
 export QT_QPA_PLATFORM ?= offscreen
 
-.PHONY: setup system-packages demo test lint package translations pipeline-model styles clean
+.PHONY: setup system-packages demo test test-fast lint package translations pipeline-model styles clean
 
 setup: system-packages $(STAMP)
 
@@ -32,6 +32,10 @@ demo: setup
 test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# The quick loop: everything but the end-to-end qgis_process tests.
+test-fast: setup
+	$(PY) -m pytest -m "not e2e" $(PYTEST_ARGS)
+
 lint: setup
 	.venv/bin/ruff check .
 
@@ -44,12 +48,14 @@ package:
 	cd build/package && rm -f ../../dist/crops.zip && zip -qr ../../dist/crops.zip crops
 	@echo "dist/crops.zip"
 
-# Translations: refresh i18n/*.ts from the code's tr() strings (keeping existing translations),
+# Translations: refresh i18n/*.ts from the code's tr() strings and the command declarations' texts
+# (tools/spec_strings.py; existing translations are kept),
 # then compile the .qm files the plugin loads.
 LANGUAGES := de fr
-translations: system-packages
+translations: setup
+	$(PY) tools/spec_strings.py build/i18n/spec_strings.py
 	pylupdate5 -noobsolete $$(git ls-files --cached --others --exclude-standard 'crops_qgis/*.py') \
-	  -ts $(foreach l,$(LANGUAGES),i18n/crops_$(l).ts)
+	  build/i18n/spec_strings.py -ts $(foreach l,$(LANGUAGES),i18n/crops_$(l).ts)
 	for l in $(LANGUAGES); do lrelease -silent i18n/crops_$$l.ts -qm i18n/crops_$$l.qm; done
 
 # The static styles in resources/styles (the engine writes the same beside its outputs).

@@ -26,8 +26,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from crops_engine.adapt.common import AdaptationContext, TargetBlocks  # noqa: E402
+from crops_engine.adapt.method import AdaptationContext  # noqa: E402
 from crops_engine.adapt.spcl import SPCL, SpclConfig  # noqa: E402
+from crops_engine.adapt.target import TargetBlocks  # noqa: E402
 from crops_engine.batches import BatchStream  # noqa: E402
 from crops_engine.blocks import BlockStore, build_block_store, write_partition  # noqa: E402
 from crops_engine.checkpoint import load_model, save_checkpoint  # noqa: E402

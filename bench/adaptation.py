@@ -68,7 +68,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from crops_engine.adapt import METHODS, adapt, make_config  # noqa: E402
-from crops_engine.adapt.common import model_inputs  # noqa: E402
+from crops_engine.block_dataset import model_inputs  # noqa: E402
 from crops_engine.blocks import BlockStore, build_block_store  # noqa: E402
 from crops_engine.checkpoint import load_model  # noqa: E402
 from crops_engine.composite import CompositeOptions, ndvi_quality_mosaic  # noqa: E402

@@ -13,6 +13,7 @@ from osgeo import gdal, ogr
 
 from .errors import CropsError
 from .raster import Grid
+from .vector import LayerSpec
 
 gdal.UseExceptions()
 ogr.UseExceptions()
@@ -20,14 +21,8 @@ ogr.UseExceptions()
 
 def _open_vector(spec: str) -> tuple[gdal.Dataset, ogr.Layer]:
     """Open `path` or QGIS's `path|layername=name` / `path|layerid=n`."""
-    parts = str(spec).split("|")
-    path, layer_name, layer_id = parts[0], None, None
-    for extra in parts[1:]:
-        key, _, value = extra.partition("=")
-        if key.strip().lower() == "layername":
-            layer_name = value
-        elif key.strip().lower() == "layerid":
-            layer_id = int(value)
+    layer_spec = LayerSpec.parse(spec)
+    path = layer_spec.path
     if not path.startswith("/vsi") and not os.path.exists(path):
         raise CropsError(f"Area-of-interest layer not found: {path}. Check the MASK path.")
     try:
@@ -36,9 +31,9 @@ def _open_vector(spec: str) -> tuple[gdal.Dataset, ogr.Layer]:
         raise CropsError(f"Cannot read the area-of-interest layer {path}: {exc}.") from None
     if ds is None or ds.GetLayerCount() == 0:
         raise CropsError(f"{path} holds no vector layer; MASK must be a polygon layer.")
-    layer = ds.GetLayerByName(layer_name) if layer_name else ds.GetLayer(layer_id or 0)
+    layer = layer_spec.layer(ds)
     if layer is None:
-        raise CropsError(f"{path} has no layer {layer_name or layer_id}.")
+        raise CropsError(f"{path} has no layer {layer_spec.which}.")
     return ds, layer
 
 

@@ -36,6 +36,18 @@ SUFFIX = ".safetensors"
 _MAX_HEADER_BYTES = 100 * 1024 * 1024  # safetensors' own limit
 
 
+def checkpoint_stem(path: str | os.PathLike[str]) -> str:
+    """`model.safetensors` -> `model`: the name without `.safetensors` (`Path.stem` for another suffix)."""
+    name = Path(path).name
+    return name[: -len(SUFFIX)] if name.endswith(SUFFIX) else Path(name).stem
+
+
+def sibling(path: str | os.PathLike[str], suffix: str) -> Path:
+    """A file beside a checkpoint, named for it: (`m.safetensors`, `.metrics.json`) -> `m.metrics.json`."""
+    path = Path(path)
+    return path.with_name(checkpoint_stem(path) + suffix)
+
+
 @dataclass
 class CheckpointMeta:
     """Everything needed to use a model without its training data; `classes[k]` names output channel k."""
@@ -303,11 +315,8 @@ def load_model(path: str | os.PathLike[str], device: Any = "cpu") -> tuple[Segme
 
 def file_sha256(path: str | os.PathLike[str]) -> str:
     """Hex SHA-256 of a file, read in chunks (provenance links an adapted model to its parent)."""
-    digest = hashlib.sha256()
     with Path(path).open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return _data_digest(fh, 0)
 
 
 def check_features(meta: CheckpointMeta, feature_names: list[str], source: str = "the input") -> None:

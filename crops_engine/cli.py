@@ -1,8 +1,8 @@
 """Command line of the engine; also the worker protocol the QGIS plugin speaks.
 
-Every sub-command mirrors one Processing algorithm: parameter `OUTPUT_FOLDER` is option
-`--output-folder`. With `--json-events` the command writes one JSON object per line to
-stdout: `{"event": "progress"|"log"|"metric"|"result"|"error", ...}`; without it,
+Every sub-command is declared once (`commands/<name>.py`, `SPEC`) and mirrors one Processing
+algorithm: parameter `OUTPUT_FOLDER` is option `--output-folder`. With `--json-events` the command
+writes one JSON object per line to stdout: `{"event": "progress"|"log"|"metric"|"result"|"error", ...}`; without it,
 progress goes to stderr as text and the result is printed as JSON at the end.
 
 Exit codes: 0 success, 1 an error the user can fix (message says how), 2 cancelled,
@@ -12,7 +12,6 @@ Exit codes: 0 success, 1 an error the user can fix (message says how), 2 cancell
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import signal
 import sys
@@ -22,31 +21,13 @@ import traceback
 from typing import Any
 
 from . import __version__
+from .command_spec import HelpFormatter, add_arguments
+from .commands import MODULES, command_module
 from .errors import Cancelled, CropsError
 from .progress import Progress
-
-# command name -> module in `crops_engine.commands`; each defines `add_arguments(parser)`
-# and `run(args, progress) -> dict` (the result: output paths and figures). Command
-# modules import heavy libraries (torch, h5py) inside `run`, so `--help` stays fast.
-COMMANDS: dict[str, str] = {
-    "diagnostics": "diagnostics",
-    "sample-data": "sample_data",
-    "ndvi-qm": "ndvi_qm",
-    "build-blocks": "build_blocks",
-    "train-source": "train_source",
-    "infer": "infer",
-    "evaluate": "evaluate",
-    "partition": "partition",
-    "adapt": "adapt",
-    "adapt-spcl": "adapt_spcl",
-}
+from .runner import execute
 
 EXIT_OK, EXIT_USER, EXIT_CANCELLED, EXIT_BUG = 0, 1, 2, 3
-
-
-def option(name: str) -> str:
-    """Processing parameter name -> CLI option (`OUTPUT_FOLDER` -> `--output-folder`)."""
-    return "--" + name.lower().replace("_", "-")
 
 
 class _JsonReporter:
@@ -87,30 +68,6 @@ class _TextReporter:
         self._stream.flush()
 
 
-def parse_bool(text: str) -> bool:
-    """`true/false`, `yes/no`, `1/0` (how the Processing bridge passes booleans)."""
-    value = str(text).strip().lower()
-    if value in ("true", "yes", "1", "on"):
-        return True
-    if value in ("false", "no", "0", "off"):
-        return False
-    raise argparse.ArgumentTypeError(f"expected true or false, got {text!r}")
-
-
-def extra_band_specs(values: list[str]) -> tuple[str, ...]:
-    """EXTRA_BANDS given as repeated options and/or ';'-separated: the PATH or PATH@BANDS items."""
-    return tuple(part.strip() for value in values for part in value.split(";") if part.strip())
-
-
-def add_torch_arguments(parser: argparse.ArgumentParser, seed: bool = True) -> None:
-    """DEVICE, AMP, THREADS (and SEED): how every command that runs a model runs it."""
-    parser.add_argument(option("DEVICE"), choices=["auto", "cpu", "cuda"], default="auto", help="where to run")
-    parser.add_argument(option("AMP"), type=parse_bool, default=True, help="mixed precision on CUDA (true/false)")
-    parser.add_argument(option("THREADS"), type=int, default=0, help="CPU threads for torch (0: torch's default)")
-    if seed:
-        parser.add_argument(option("SEED"), type=int, default=0, help="random seed (deterministic on CPU)")
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m crops_engine",
@@ -124,16 +81,39 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    for name, module_name in COMMANDS.items():
-        module = importlib.import_module(f".commands.{module_name}", __package__)
-        doc = (module.__doc__ or "").strip().splitlines()
-        p = sub.add_parser(name, help=doc[0] if doc else None, description=module.__doc__)
-        module.add_arguments(p)
+    for name in MODULES:
+        module = command_module(name)
+        spec = module.SPEC
+        p = sub.add_parser(name, help=spec.summary, description=spec.help,
+                           formatter_class=HelpFormatter)
+        add_arguments(p, spec)
         p.set_defaults(_module=module)
     return parser
 
 
+def config_shorthand(argv: list[str]) -> list[str]:
+    """`[COMMAND] --config run.json [--set NAME=VALUE ...]` -> the `run-config` command's arguments."""
+    if "--config" not in argv or "run-config" in argv:
+        return argv
+    at = argv.index("--config")
+    before = argv[:at]
+    command = [a for a in before if not a.startswith("-")]
+    rest = argv[at + 2:]
+    out = [a for a in before if a.startswith("-")] + ["run-config", "--config", *argv[at + 1:at + 2]]
+    if command:
+        out += ["--command", command[-1]]
+    while rest:
+        if rest[0] != "--set" or len(rest) < 2:
+            out.append(rest[0])  # argparse names what does not belong
+            rest = rest[1:]
+            continue
+        out += rest[:2]
+        rest = rest[2:]
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = config_shorthand(list(sys.argv[1:] if argv is None else argv))
     args = build_parser().parse_args(argv)
     if args.json_events:
         reporter: Any = _JsonReporter(sys.stdout)
@@ -148,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, _on_signal)
     progress = Progress(reporter, cancel)
     try:
-        result = args._module.run(args, progress) or {}
+        result = execute(args._module, args, progress)
     except Cancelled as exc:
         reporter("error", {"message": str(exc), "kind": "cancelled"})
         return EXIT_CANCELLED

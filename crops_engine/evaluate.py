@@ -21,7 +21,6 @@ window, so memory does not grow with its size. numpy and GDAL only: no torch nee
 
 from __future__ import annotations
 
-import html
 import json
 import math
 import os
@@ -36,10 +35,12 @@ from osgeo import gdal
 from . import __version__
 from .atomic import atomic_path
 from .checkpoint import CheckpointMeta, read_metadata
+from .class_map import ClassMap, parse_class_map
 from .classes import CropClass, default_colour
 from .errors import CropsError
-from .labels import IGNORE, ClassMap, open_labels, parse_class_map
-from .metrics import ConfusionAccumulator, summarise
+from .evaluate_report import num, pct, render_html
+from .labels import LabelSource, open_labels
+from .metrics import IGNORE_INDEX, ConfusionAccumulator, summarise
 from .progress import Progress, silent
 from .raster import Grid, open_raster
 
@@ -193,7 +194,7 @@ def match_classes(
     table = list(predicted)
     by_name = {_norm(c.name): k for k, c in enumerate(predicted)}
     by_code = {c.code: k for k, c in enumerate(predicted) if c.code is not None}
-    lut = np.full(256, IGNORE, dtype=np.uint8)
+    lut = np.full(256, IGNORE_INDEX, dtype=np.uint8)
     report = []
     for ref in reference:
         k, how = by_name.get(_norm(ref.name)), "name"
@@ -239,91 +240,17 @@ def evaluate_class_map(
     for path, what in ((output, "OUTPUT"), (output_json, "OUTPUT_JSON")):
         if path and Path(path).resolve() in (class_map.resolve(), Path(str(reference)).resolve()):
             raise CropsError(f"{what} {path} would overwrite an input; choose another file name.")
-    ds = open_raster(class_map)
-    grid = Grid.of(ds)
-    band = ds.GetRasterBand(1)
-    if band.DataType not in (gdal.GDT_Byte, gdal.GDT_UInt16, gdal.GDT_Int16, gdal.GDT_UInt32, gdal.GDT_Int32):
-        raise CropsError(
-            f"{class_map} holds {gdal.GetDataTypeName(band.DataType)} values: a class map holds integer class "
-            "values (the output of infer)."
-        )
-    predicted = prediction_classes(class_map, ds, model, progress)
-    progress.log(f"Classes of the class map from {predicted.source}: "
-                 + ", ".join(f"{c.value}={c.name}" for c in predicted.classes))
-    labels = _open_reference(reference, grid, label_field, reference_class_map, predicted, progress.sub(0.0, 0.1))
-    table, lut, matching = match_classes(list(labels.classes), predicted.classes)
-    if all(m["matched_by"] == "none" for m in matching):
-        raise CropsError(
-            f"No reference class ({', '.join(c.name for c in labels.classes)}) matches a class of the class map "
-            f"({', '.join(c.name for c in predicted.classes)}): name the reference classes like the model's in "
-            "CLASS_MAP (e.g. '1200=maize; *=other; 0=ignore')."
-        )
-    for m in matching:
-        if m["matched_by"] == "none":
-            progress.warn(f"Reference class {m['reference']!r} is not a class of the class map: it counts as "
-                          "never predicted.")
-    value_to_index = np.full(65536, -1, dtype=np.int64)
-    for k, c in enumerate(predicted.classes):
-        if not 0 <= c.value < 65536:
-            raise CropsError(f"Class value {c.value} of {c.name!r} cannot be in a class map.")
-        value_to_index[c.value] = k
-
-    nodata = band.GetNoDataValue()
-    flags = band.GetMaskFlags()
-    needs_mask = not (flags & gdal.GMF_ALL_VALID or flags & gdal.GMF_NODATA)
-    acc = ConfusionAccumulator(len(table))
-    rows = max(1, WINDOW_PIXELS // max(grid.width, 1))
-    block_rows = band.GetBlockSize()[1]
-    if block_rows > 1 and rows > block_rows:
-        rows -= rows % block_rows
-    sub = progress.sub(0.1, 0.95)
-    labelled_pixels = 0
-    for yoff in range(0, grid.height, rows):
-        h = min(rows, grid.height - yoff)
-        window = (0, yoff, grid.width, h)
-        values = band.ReadAsArray(*window)
-        valid = _valid_mask(band, values, nodata, needs_mask, window)
-        ref = lut[labels.read(*window)]
-        labelled = ref != IGNORE
-        labelled_pixels += int(labelled.sum())
-        keep = labelled & valid
-        pred = values[keep].astype(np.int64)
-        if pred.size:
-            inside = (pred >= 0) & (pred < 65536)
-            index = np.where(inside, value_to_index[np.clip(pred, 0, 65535)], -1)
-            if (index < 0).any():
-                bad = sorted(set(pred[index < 0].tolist()))[:10]
-                raise CropsError(
-                    f"The class map {class_map} holds values {bad} that are no class of {predicted.source} and not "
-                    f"its nodata ({nodata}): give MODEL, the checkpoint that made the map, or set the nodata value."
-                )
-            acc.update(index, ref[keep])
-        sub((yoff + h) / grid.height, f"Rows {yoff + h} of {grid.height}")
+    comparison = _Comparison.open(class_map, reference, label_field, reference_class_map, model, progress)
+    acc, labelled_pixels = comparison.count(progress.sub(0.1, 0.95))
     if acc.matrix.sum() == 0:
         reason = ("the reference gives no class on the class map's extent" if labelled_pixels == 0
                   else f"the class map is nodata at all {labelled_pixels} labelled pixels")
         raise CropsError(
-            f"No pixel to evaluate: {reason}. Check that the reference ({labels.description}) covers the class "
-            "map and that CLASS_MAP names its codes."
+            f"No pixel to evaluate: {reason}. Check that the reference ({comparison.labels.description}) covers "
+            "the class map and that CLASS_MAP names its codes."
         )
-    summary = summarise(acc.matrix, [c.name for c in table])
-    document = {
-        "created_by": f"crops_engine {__version__}",
-        "class_map": str(class_map),
-        "reference": str(reference),
-        "label_field": label_field or None,
-        "reference_class_map": labels.class_map.text,
-        "classes_from": predicted.source,
-        "matching": matching,
-        "labelled_pixels": labelled_pixels,
-        "nodata_pixels_skipped": labelled_pixels - int(acc.matrix.sum()),
-        **{k: v for k, v in summary.items() if k != "classes"},
-        "per_class": [
-            {"class_value": c.value if k < len(predicted.classes) else None, "code": c.code, "colour": c.colour,
-             **metrics}
-            for k, (c, metrics) in enumerate(zip(table, summary["classes"], strict=True))
-        ],
-    }
+    summary = summarise(acc.matrix, [c.name for c in comparison.table])
+    document = comparison.document(reference, label_field, summary, labelled_pixels)
     result: dict[str, Any] = {
         "overall_accuracy": summary["overall_accuracy"],
         "mean_iou": summary["mean_iou"],
@@ -340,8 +267,8 @@ def evaluate_class_map(
             tmp.write_text(render_html(document), encoding="utf-8")
         result["output"] = str(output)
     progress.log(
-        f"{summary['pixels']} pixels: overall accuracy {_pct(summary['overall_accuracy'])}, mean IoU "
-        f"{_num(summary['mean_iou'])}, kappa {_num(summary['kappa'])}."
+        f"{summary['pixels']} pixels: overall accuracy {pct(summary['overall_accuracy'])}, mean IoU "
+        f"{num(summary['mean_iou'])}, kappa {num(summary['kappa'])}."
     )
     for name in ("overall_accuracy", "mean_iou", "mean_f1", "kappa"):
         if summary[name] is not None:
@@ -350,68 +277,115 @@ def evaluate_class_map(
     return result
 
 
-def _num(value: float | None, digits: int = 4) -> str:
-    return "–" if value is None else f"{value:.{digits}f}"
+@dataclass
+class _Comparison:
+    """A class map and its reference on the map's grid, and the lookups from both to the table's classes.
 
+    The table lists the prediction's classes, then reference classes that match none of them.
+    """
 
-def _pct(value: float | None) -> str:
-    return "–" if value is None else f"{100 * value:.2f} %"
+    class_map: Path
+    ds: gdal.Dataset  # keeps `band` valid
+    band: gdal.Band
+    grid: Grid
+    predicted: PredictionClasses
+    labels: LabelSource
+    table: list[CropClass]
+    lut: np.ndarray  # reference class value -> table index
+    matching: list[dict[str, Any]]
+    value_to_index: np.ndarray  # class-map value -> table index, -1 for no class
 
+    @classmethod
+    def open(cls, class_map: Path, reference: str | os.PathLike[str], label_field: str | None,
+             reference_class_map: str | None, model: str | os.PathLike[str] | None,
+             progress: Progress) -> _Comparison:
+        """Open both, find the classes of each and match them; raises CropsError when nothing matches."""
+        ds = open_raster(class_map)
+        grid = Grid.of(ds)
+        band = ds.GetRasterBand(1)
+        if band.DataType not in (gdal.GDT_Byte, gdal.GDT_UInt16, gdal.GDT_Int16, gdal.GDT_UInt32, gdal.GDT_Int32):
+            raise CropsError(
+                f"{class_map} holds {gdal.GetDataTypeName(band.DataType)} values: a class map holds integer class "
+                "values (the output of infer)."
+            )
+        predicted = prediction_classes(class_map, ds, model, progress)
+        progress.log(f"Classes of the class map from {predicted.source}: "
+                     + ", ".join(f"{c.value}={c.name}" for c in predicted.classes))
+        labels = _open_reference(reference, grid, label_field, reference_class_map, predicted, progress.sub(0.0, 0.1))
+        table, lut, matching = match_classes(list(labels.classes), predicted.classes)
+        if all(m["matched_by"] == "none" for m in matching):
+            raise CropsError(
+                f"No reference class ({', '.join(c.name for c in labels.classes)}) matches a class of the class map "
+                f"({', '.join(c.name for c in predicted.classes)}): name the reference classes like the model's in "
+                "CLASS_MAP (e.g. '1200=maize; *=other; 0=ignore')."
+            )
+        for m in matching:
+            if m["matched_by"] == "none":
+                progress.warn(f"Reference class {m['reference']!r} is not a class of the class map: it counts as "
+                              "never predicted.")
+        value_to_index = np.full(65536, -1, dtype=np.int64)
+        for k, c in enumerate(predicted.classes):
+            if not 0 <= c.value < 65536:
+                raise CropsError(f"Class value {c.value} of {c.name!r} cannot be in a class map.")
+            value_to_index[c.value] = k
+        return cls(class_map, ds, band, grid, predicted, labels, table, lut, matching, value_to_index)
 
-def render_html(doc: dict[str, Any]) -> str:
-    """A self-contained HTML page: summary, per-class table, confusion matrix."""
-    e = html.escape
-    summary_rows = "".join(
-        f"<tr><th>{e(label)}</th><td>{value}</td></tr>"
-        for label, value in (
-            ("Pixels evaluated", f"{doc['pixels']:,}"),
-            ("Overall accuracy", _pct(doc["overall_accuracy"])),
-            ("Mean IoU", _num(doc["mean_iou"])),
-            ("Mean F1", _num(doc["mean_f1"])),
-            ("Cohen's kappa", _num(doc["kappa"])),
-        )
-    )
-    class_rows = "".join(
-        f"<tr><td><span class='sw' style='background:{e(c['colour'])}'></span>{e(c['name'])}</td>"
-        f"<td>{_num(c['iou'])}</td><td>{_num(c['f1'])}</td><td>{_num(c['precision'])}</td>"
-        f"<td>{_num(c['recall'])}</td><td>{c['reference_pixels']:,}</td><td>{c['predicted_pixels']:,}</td></tr>"
-        for c in doc["per_class"]
-    )
-    names = [c["name"] for c in doc["per_class"]]
-    head = "".join(f"<th>{e(n)}</th>" for n in names)
-    cm_rows = "".join(
-        f"<tr><th>{e(names[i])}</th>" + "".join(f"<td>{v:,}</td>" for v in row) + "</tr>"
-        for i, row in enumerate(doc["confusion_matrix"])
-    )
-    matching = "".join(
-        f"<li>{e(m['reference'])} &rarr; {e(m['prediction']) if m['prediction'] else '<em>no class of the map</em>'}"
-        f" ({e(m['matched_by'])})</li>"
-        for m in doc["matching"]
-    )
-    return f"""<!DOCTYPE html>
-<html><head><meta charset="utf-8"><title>CROPS evaluation</title>
-<style>
-body {{ font-family: sans-serif; margin: 1.5em; }}
-table {{ border-collapse: collapse; margin-bottom: 1.5em; }}
-th, td {{ border: 1px solid #bbb; padding: 0.25em 0.6em; text-align: right; }}
-th {{ background: #f0f0f0; }}
-td:first-child {{ text-align: left; }}
-.sw {{ display: inline-block; width: 0.9em; height: 0.9em; margin-right: 0.4em; border: 1px solid #666; }}
-</style></head><body>
-<h1>Class map evaluation</h1>
-<p>Class map: <code>{e(doc['class_map'])}</code><br>Reference: <code>{e(doc['reference'])}</code>
-{f"(field <code>{e(doc['label_field'])}</code>)" if doc.get('label_field') else ''}<br>
-Reference classes: <code>{e(doc['reference_class_map'])}</code><br>
-Classes of the map from {e(doc['classes_from'])}.</p>
-<h2>Summary</h2><table>{summary_rows}</table>
-<h2>Per class</h2>
-<table><tr><th>Class</th><th>IoU</th><th>F1</th><th>Precision</th><th>Recall</th><th>Reference px</th>
-<th>Predicted px</th></tr>{class_rows}</table>
-<h2>Confusion matrix</h2><p>Rows: reference; columns: prediction.</p>
-<table><tr><th></th>{head}</tr>{cm_rows}</table>
-<h2>Class matching</h2><ul>{matching}</ul>
-<p>Only pixels where the reference has a class and the class map is not nodata are counted
-({doc['nodata_pixels_skipped']:,} labelled pixels were nodata in the map).</p>
-</body></html>
-"""
+    def count(self, progress: Progress) -> tuple[ConfusionAccumulator, int]:
+        """The confusion matrix over labelled, valid pixels, window by window; and the labelled pixels."""
+        band, grid = self.band, self.grid
+        nodata = band.GetNoDataValue()
+        flags = band.GetMaskFlags()
+        needs_mask = not (flags & gdal.GMF_ALL_VALID or flags & gdal.GMF_NODATA)
+        acc = ConfusionAccumulator(len(self.table))
+        rows = max(1, WINDOW_PIXELS // max(grid.width, 1))
+        block_rows = band.GetBlockSize()[1]
+        if block_rows > 1 and rows > block_rows:
+            rows -= rows % block_rows
+        labelled_pixels = 0
+        for yoff in range(0, grid.height, rows):
+            h = min(rows, grid.height - yoff)
+            window = (0, yoff, grid.width, h)
+            values = band.ReadAsArray(*window)
+            valid = _valid_mask(band, values, nodata, needs_mask, window)
+            ref = self.lut[self.labels.read(*window)]
+            labelled = ref != IGNORE_INDEX
+            labelled_pixels += int(labelled.sum())
+            keep = labelled & valid
+            pred = values[keep].astype(np.int64)
+            if pred.size:
+                acc.update(self._table_index(pred, nodata), ref[keep])
+            progress((yoff + h) / grid.height, f"Rows {yoff + h} of {grid.height}")
+        return acc, labelled_pixels
 
+    def _table_index(self, pred: np.ndarray, nodata: float | None) -> np.ndarray:
+        inside = (pred >= 0) & (pred < 65536)
+        index = np.where(inside, self.value_to_index[np.clip(pred, 0, 65535)], -1)
+        if (index < 0).any():
+            bad = sorted(set(pred[index < 0].tolist()))[:10]
+            raise CropsError(
+                f"The class map {self.class_map} holds values {bad} that are no class of {self.predicted.source} "
+                f"and not its nodata ({nodata}): give MODEL, the checkpoint that made the map, or set the nodata "
+                "value."
+            )
+        return index
+
+    def document(self, reference: str | os.PathLike[str], label_field: str | None, summary: dict[str, Any],
+                 labelled_pixels: int) -> dict[str, Any]:
+        """The JSON report (also what the HTML page shows)."""
+        return {
+            "created_by": f"crops_engine {__version__}",
+            "class_map": str(self.class_map),
+            "reference": str(reference),
+            "label_field": label_field or None,
+            "reference_class_map": self.labels.class_map.text,
+            "classes_from": self.predicted.source,
+            "matching": self.matching,
+            "labelled_pixels": labelled_pixels,
+            "nodata_pixels_skipped": labelled_pixels - int(summary["pixels"]),
+            **{k: v for k, v in summary.items() if k != "classes"},
+            "per_class": [
+                {"class_value": c.value if k < len(self.predicted.classes) else None, "code": c.code,
+                 "colour": c.colour, **metrics}
+                for k, (c, metrics) in enumerate(zip(self.table, summary["classes"], strict=True))
+            ],
+        }

@@ -146,14 +146,6 @@ class FeatureStack:
     def __len__(self) -> int:
         return len(self.sources)
 
-    def check_names(self, expected: Sequence[str]) -> None:
-        """Raise a CropsError when these rasters do not give the features a model was trained on."""
-        if list(expected) != list(self.names):
-            raise CropsError(
-                f"The rasters give features {list(self.names)} but the model expects {list(expected)}; "
-                "use a composite (and extra bands) made the same way as for training."
-            )
-
     def read(self, xoff: int, yoff: int, xsize: int, ysize: int) -> tuple[np.ndarray, np.ndarray]:
         """Raw features float32 (C, ysize, xsize), NaN where invalid, and the valid mask (bool).
 

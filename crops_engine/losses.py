@@ -1,10 +1,12 @@
-"""Supervised segmentation losses: cross-entropy with an ignore label, class weights, soft Dice.
+"""Segmentation losses: cross-entropy with an ignore label, class weights, soft Dice, and the
+per-pixel pieces the adaptation losses are made of (weighted cross-entropy, masked mean, entropy).
 
-Pixels labelled IGNORE (255: unlabelled, nodata, padding) contribute nothing, to either term.
+Pixels labelled IGNORE_INDEX (255: unlabelled, nodata, padding, no pseudo-label) contribute nothing.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -12,10 +14,11 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F  # noqa: N812
 
+from .commands import declared_choices
 from .errors import CropsError
+from .metrics import IGNORE_INDEX
 
-IGNORE_INDEX = 255
-CLASS_WEIGHTING = ("none", "balanced")
+CLASS_WEIGHTING = declared_choices("train-source", "CLASS_WEIGHTS")
 
 
 def balanced_class_weights(pixel_counts: Sequence[int] | np.ndarray, power: float = 0.5) -> np.ndarray:
@@ -77,3 +80,32 @@ class SegmentationLoss(nn.Module):
         if self.dice_weight > 0:
             loss = loss + self.dice_weight * dice_loss(logits, target, self.ignore_index)
         return loss
+
+
+def masked_cross_entropy(logits: Tensor, labels: Tensor, weight: Tensor | None = None) -> Tensor:
+    """Mean cross-entropy over labelled pixels (IGNORE_INDEX left out), each weighted by `weight (N, H, W)`
+    when given (the weighted sum over labelled pixels divided by their count); 0 with a graph when none is."""
+    if not bool((labels != IGNORE_INDEX).any()):
+        return logits.sum() * 0.0
+    if weight is None:
+        return F.cross_entropy(logits.float(), labels, ignore_index=IGNORE_INDEX)
+    per_pixel = F.cross_entropy(logits.float(), labels, ignore_index=IGNORE_INDEX, reduction="none")
+    mask = (labels != IGNORE_INDEX).to(per_pixel.dtype)
+    return (per_pixel * weight * mask).sum() / mask.sum()
+
+
+def masked_mean(values: Tensor, mask: Tensor) -> Tensor:
+    """Mean of `values` over `mask` (0 with a graph when the mask is empty)."""
+    mask = mask.to(values.dtype)
+    total = mask.sum()
+    if float(total) == 0:
+        return values.sum() * 0.0
+    return (values * mask).sum() / total
+
+
+def entropy_map(probs: Tensor) -> Tensor:
+    """Per-pixel entropy normalised by log K (0 certain, 1 uniform), (N, H, W)."""
+    k = probs.shape[1]
+    if k < 2:
+        return probs.new_zeros(probs.shape[:1] + probs.shape[2:])
+    return -(probs * torch.log(probs.clamp_min(1e-8))).sum(dim=1) / math.log(k)

@@ -17,10 +17,8 @@ gets its best block as easy. `scores`, `split/easy` and `split/hard` go into the
 
 Map outputs, over the store's window: OUTPUT_MASK (1 easy, 2 hard, 0 nodata, styled blue / red)
 and OUTPUT_CONFIDENCE (the per-pixel confidence of SCORE, max-probability for
-`confident_fraction`; -1 nodata, grey 0..1). Overlapping blocks (STRIDE < BLOCK_SIZE): each pixel
-belongs to the block whose centre is nearest (ties to the upper / left one), so the mask tiles the
-window without overlap and each pixel shows the block, and the prediction, that it is most central
-in. On a lattice that owner is found per axis, so each block owns a rectangle.
+`confident_fraction`; -1 nodata, grey 0..1). Where blocks overlap, each pixel shows the block whose
+centre is nearest (`partition_maps`).
 
 Memory: one batch of blocks plus GDAL's cache; the outputs are written block by block.
 """
@@ -30,36 +28,36 @@ from __future__ import annotations
 import math
 import os
 from contextlib import ExitStack
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from .atomic import atomic_path
-from .blocks import BlockStore, lattice, write_partition
+from .blocks import BlockStore, write_partition
 from .checkpoint import CheckpointMeta, check_features, file_sha256, read_metadata
+from .commands import declared, declared_choices
 from .errors import CropsError
+from .partition_maps import CONFIDENCE_NODATA, MASK_NODATA, Ownership, write_mask
 from .progress import Progress, silent
 from .raster import create_geotiff, finish_geotiff
 from .styles import write_easy_hard_style, write_grey_style
 
-SCORES = ("max_probability", "entropy", "confident_fraction")
-EASY, HARD, MASK_NODATA = 1, 2, 0
-CONFIDENCE_NODATA = -1.0  # as infer's float outputs
+SCORES = declared_choices("partition", "SCORE")
 
 
 @dataclass(frozen=True)
 class PartitionOptions:
     """How to score and split; see the module doc."""
 
-    score: str = "max_probability"
-    easy_fraction: float = 0.5
+    score: str = declared("partition", "SCORE")
+    easy_fraction: float = declared("partition", "EASY_FRACTION")
     score_threshold: float | None = None
-    per_class: bool = False
-    conf_threshold: float = 0.9
-    batch_size: int = 16
-    device: str = "auto"
+    per_class: bool = declared("partition", "PER_CLASS")
+    conf_threshold: float = declared("partition", "CONF_THRESHOLD")
+    batch_size: int = declared("partition", "BATCH_SIZE")
+    device: str = declared("partition", "DEVICE")
     amp: bool = True
 
     def check(self) -> None:
@@ -149,45 +147,6 @@ def split_blocks(
     return easy.astype(np.int64), hard.astype(np.int64)
 
 
-# -- block ownership (for the maps) ------------------------------------------------------------
-
-
-def owned_spans(start: int, size: int, block_size: int, stride: int) -> list[tuple[int, int]]:
-    """Per lattice position along one axis, the [lo, hi) pixels whose nearest block centre it is."""
-    origins = lattice(start, size, block_size, stride)
-    reach = (block_size + stride - 1) // 2 + 1  # first pixel past the midpoint of two neighbouring centres
-    spans = []
-    for i, o in enumerate(origins):
-        lo = start if i == 0 else origins[i - 1] + reach
-        hi = start + size if i == len(origins) - 1 else o + reach
-        spans.append((lo, hi))
-    return spans
-
-
-class Ownership:
-    """Which part of each block of a store it owns in the maps (a rectangle, block-local slices)."""
-
-    def __init__(self, store: BlockStore) -> None:
-        xoff, yoff, xsize, ysize = store.window
-        bs, stride = store.block_size, store.stride
-        self.window = store.window
-        self._rows = {o: s for o, s in zip(lattice(yoff, ysize, bs, stride), owned_spans(yoff, ysize, bs, stride),
-                                          strict=True)}
-        self._cols = {o: s for o, s in zip(lattice(xoff, xsize, bs, stride), owned_spans(xoff, xsize, bs, stride),
-                                          strict=True)}
-
-    def region(self, origin: tuple[int, int]) -> tuple[slice, slice, int, int]:
-        """(block-local row slice, column slice, output x offset, output y offset) of a block's owned part."""
-        r, c = int(origin[0]), int(origin[1])
-        try:
-            r0, r1 = self._rows[r]
-            c0, c1 = self._cols[c]
-        except KeyError:
-            raise CropsError(f"Block origin {r, c} is not on the store's lattice: the block store is inconsistent.") \
-                from None
-        return slice(r0 - r, r1 - r), slice(c0 - c, c1 - c), c0 - self.window[0], r0 - self.window[1]
-
-
 # -- the partition ----------------------------------------------------------------------------------
 
 
@@ -202,7 +161,7 @@ def score_store(
     ownership: Ownership | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(scores, dominant class) of every block; writes owned confidence into `confidence_band` if given."""
-    from .adapt.common import model_inputs
+    from .block_dataset import model_inputs
     from .infer import ModelPredictor
 
     predictor = ModelPredictor(model, device, options.batch_size, options.amp, progress)
@@ -226,23 +185,6 @@ def score_store(
     return scores, dominant
 
 
-def write_mask(band: Any, store: BlockStore, easy: np.ndarray, ownership: Ownership, progress: Progress) -> None:
-    """Write 1 (easy) / 2 (hard) over each block's owned valid pixels."""
-    n = len(store)
-    value = np.full(n, HARD, dtype=np.uint8)
-    value[easy] = EASY
-    origins = store.origins
-    chunk = 64
-    for start in range(0, n, chunk):
-        progress(start / n, "Writing the easy / hard mask")
-        stop = min(start + chunk, n)
-        valid = store.valid(slice(start, stop))
-        for j in range(stop - start):
-            rows, cols, x0, y0 = ownership.region(origins[start + j])
-            part = np.where(valid[j], value[start + j], MASK_NODATA).astype(np.uint8)[rows, cols]
-            band.WriteArray(np.ascontiguousarray(part), x0, y0)
-
-
 def _check_output(path: str | os.PathLike[str] | None, what: str, store_path: Path) -> Path | None:
     if path is None or str(path) == "":
         return None
@@ -264,8 +206,6 @@ def partition(
 ) -> dict[str, Any]:
     """Score and split the target store `blocks` with the source checkpoint; write the partition into
     the store and the optional map outputs. Returns paths and figures."""
-    import torch
-
     from .checkpoint import load_model
     from .device import resolve_device
 
@@ -287,30 +227,56 @@ def partition(
     model, _ = load_model(model_path, device)
     if store.has_labels:
         progress.log("The block store holds labels: the partition does not use them.")
-    ownership = Ownership(store)
-    grid = store.grid.window(*store.window)
-    n = len(store)
+    run = _PartitionRun(model_path, blocks, store, meta, options, mask_path, confidence_path)
     try:
+        run.write(model, device, progress)
+    finally:
+        store.close()
+    return run.result(progress)
+
+
+@dataclass
+class _PartitionRun:
+    """One partition: the checked store, checkpoint and outputs, then the scores and the split."""
+
+    model_path: Path
+    blocks: Path
+    store: BlockStore
+    meta: CheckpointMeta
+    options: PartitionOptions
+    mask_path: Path | None
+    confidence_path: Path | None
+    scores: np.ndarray = field(init=False)
+    dominant: np.ndarray = field(init=False)
+    easy: np.ndarray = field(init=False)
+    hard: np.ndarray = field(init=False)
+
+    def write(self, model: Any, device: Any, progress: Progress) -> None:
+        """Score every block, split, write the maps, then the partition into the store."""
+        import torch
+
+        store, options = self.store, self.options
+        ownership = Ownership(store)
+        grid = store.grid.window(*store.window)
         with ExitStack() as stack:
             conf_ds = None
-            if confidence_path is not None:
-                conf_tmp = stack.enter_context(atomic_path(confidence_path))
+            if self.confidence_path is not None:
+                conf_tmp = stack.enter_context(atomic_path(self.confidence_path))
                 conf_ds = create_geotiff(conf_tmp, grid, 1, np.float32, nodata=CONFIDENCE_NODATA,
                                          band_descriptions=[f"confidence ({options.score})"])
                 conf_ds.GetRasterBand(1).Fill(CONFIDENCE_NODATA)
             with torch.inference_mode():
-                scores, dominant = score_store(
-                    model, meta, store, options, device, progress.sub(0.02, 0.85),
+                self.scores, self.dominant = score_store(
+                    model, self.meta, store, options, device, progress.sub(0.02, 0.85),
                     conf_ds.GetRasterBand(1) if conf_ds is not None else None, ownership,
                 )
-            easy, hard = split_blocks(scores, options.easy_fraction, options.score_threshold,
-                                      dominant if options.per_class else None)
-            mask_ds = None
-            if mask_path is not None:
-                mask_tmp = stack.enter_context(atomic_path(mask_path))
+            self.easy, self.hard = split_blocks(self.scores, options.easy_fraction, options.score_threshold,
+                                                self.dominant if options.per_class else None)
+            if self.mask_path is not None:
+                mask_tmp = stack.enter_context(atomic_path(self.mask_path))
                 mask_ds = create_geotiff(mask_tmp, grid, 1, np.uint8, nodata=MASK_NODATA,
                                          band_descriptions=["partition (1 easy, 2 hard)"])
-                write_mask(mask_ds.GetRasterBand(1), store, easy, ownership, progress.sub(0.85, 0.95))
+                write_mask(mask_ds.GetRasterBand(1), store, self.easy, ownership, progress.sub(0.85, 0.95))
                 finish_geotiff(mask_ds)
                 mask_ds = None
                 write_easy_hard_style(mask_tmp)
@@ -321,45 +287,47 @@ def partition(
             progress(0.96, "Writing the partition into the block store")
             store.close()
             info = {
-                "model": str(model_path.resolve()),
-                "model_sha256": file_sha256(model_path),
+                "model": str(self.model_path.resolve()),
+                "model_sha256": file_sha256(self.model_path),
                 **{k: v for k, v in asdict(options).items() if k not in ("batch_size", "device", "amp")},
                 "score_direction": "higher is easier",
                 "mask_rule": "each pixel shows the block whose centre is nearest",
             }
-            write_partition(blocks, scores, easy, hard, info)
-    finally:
-        store.close()
-    names = meta.class_names
-    per_class = {}
-    for c in range(len(names)):
-        members = dominant == c
-        if members.any():
-            easy_members = int(np.isin(np.flatnonzero(members), easy).sum())
-            per_class[names[c]] = {"blocks": int(members.sum()), "easy": easy_members}
-    result: dict[str, Any] = {
-        "output_blocks": str(blocks),
-        "blocks": n,
-        "easy_blocks": int(len(easy)),
-        "hard_blocks": int(len(hard)),
-        "mean_score_easy": _mean(scores[easy]),
-        "mean_score_hard": _mean(scores[hard]),
-        "score": options.score,
-        "dominant_classes": per_class,
-    }
-    if mask_path is not None:
-        result["output_mask"] = str(mask_path)
-    if confidence_path is not None:
-        result["output_confidence"] = str(confidence_path)
-    progress.log(
-        f"{len(easy)} easy and {len(hard)} hard blocks of {n}; mean {options.score} "
-        f"{_fmt(result['mean_score_easy'])} (easy) vs {_fmt(result['mean_score_hard'])} (hard); blocks per "
-        "dominant class (easy): " + ", ".join(f"{k} {v['blocks']} ({v['easy']})" for k, v in per_class.items())
-    )
-    progress.metric("easy_blocks", len(easy))
-    progress.metric("hard_blocks", len(hard))
-    progress(1.0, "Partition written")
-    return result
+            write_partition(self.blocks, self.scores, self.easy, self.hard, info)
+
+    def result(self, progress: Progress) -> dict[str, Any]:
+        scores, easy, hard, options = self.scores, self.easy, self.hard, self.options
+        names = self.meta.class_names
+        per_class = {}
+        for c in range(len(names)):
+            members = self.dominant == c
+            if members.any():
+                easy_members = int(np.isin(np.flatnonzero(members), easy).sum())
+                per_class[names[c]] = {"blocks": int(members.sum()), "easy": easy_members}
+        n = len(scores)
+        result: dict[str, Any] = {
+            "output_blocks": str(self.blocks),
+            "blocks": n,
+            "easy_blocks": int(len(easy)),
+            "hard_blocks": int(len(hard)),
+            "mean_score_easy": _mean(scores[easy]),
+            "mean_score_hard": _mean(scores[hard]),
+            "score": options.score,
+            "dominant_classes": per_class,
+        }
+        if self.mask_path is not None:
+            result["output_mask"] = str(self.mask_path)
+        if self.confidence_path is not None:
+            result["output_confidence"] = str(self.confidence_path)
+        progress.log(
+            f"{len(easy)} easy and {len(hard)} hard blocks of {n}; mean {options.score} "
+            f"{_fmt(result['mean_score_easy'])} (easy) vs {_fmt(result['mean_score_hard'])} (hard); blocks per "
+            "dominant class (easy): " + ", ".join(f"{k} {v['blocks']} ({v['easy']})" for k, v in per_class.items())
+        )
+        progress.metric("easy_blocks", len(easy))
+        progress.metric("hard_blocks", len(hard))
+        progress(1.0, "Partition written")
+        return result
 
 
 def partition_composite(

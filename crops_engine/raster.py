@@ -1,7 +1,8 @@
 """GeoTIFF reading and writing through GDAL: the one place that knows creation options.
 
 Every raster the engine writes is tiled, compressed, BigTIFF when needed, with band
-descriptions and (on `finish`) overviews, so it opens fast in QGIS at any zoom.
+descriptions and (on `finish`) overviews, so it opens fast in QGIS at any zoom. Streaming
+writers bound GDAL's block cache with `gdal_cache` so their memory stays flat.
 """
 
 from __future__ import annotations
@@ -9,13 +10,17 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from osgeo import gdal, osr
 
-from .errors import CropsError
+from .errors import Cancelled, CropsError
+
+if TYPE_CHECKING:
+    from .progress import Progress
 
 gdal.UseExceptions()
 osr.UseExceptions()
@@ -180,10 +185,12 @@ def create_geotiff(
     return ds
 
 
-def finish_geotiff(ds: gdal.Dataset, overviews: bool = True, resampling: str = "NEAREST", callback=None) -> None:
+def finish_geotiff(ds: gdal.Dataset, overviews: bool = True, resampling: str = "NEAREST",
+                   progress: Progress | None = None) -> None:
     """Build internal overviews (for rasters large enough to need them) and close.
 
-    `callback(complete, message, data) -> 1 | 0` is GDAL's progress callback (0 aborts the build).
+    With `progress` the build reports "Building overviews" and can be cancelled: GDAL aborts when
+    its callback says stop, and `Cancelled` is raised (the caller's `atomic_path` removes the file).
     """
     if overviews:
         levels = []
@@ -194,9 +201,49 @@ def finish_geotiff(ds: gdal.Dataset, overviews: bool = True, resampling: str = "
             factor *= 2
         if levels:
             gdal.SetConfigOption("COMPRESS_OVERVIEW", "DEFLATE")
-            ds.BuildOverviews(resampling, levels, callback=callback)
+            _build_overviews(ds, resampling, levels, progress)
     ds.FlushCache()
     ds = None  # noqa: F841 - closing a GDAL dataset is dropping the reference
+
+
+def _build_overviews(ds: gdal.Dataset, resampling: str, levels: list[int], progress: Progress | None) -> None:
+    if progress is None:
+        ds.BuildOverviews(resampling, levels)
+        return
+    cancelled: list[bool] = []
+
+    def callback(complete: float, message: Any, data: Any) -> int:
+        try:
+            progress(complete, "Building overviews")
+        except Cancelled:
+            cancelled.append(True)
+            return 0  # GDAL stops the build and raises
+        return 1
+
+    try:
+        ds.BuildOverviews(resampling, levels, callback=callback)
+    except RuntimeError:
+        if cancelled:
+            raise Cancelled() from None
+        raise
+
+
+@contextmanager
+def gdal_cache(limit: int, keep_smaller: bool = False) -> Iterator[None]:
+    """GDAL's block cache set to `limit` bytes inside the with-block; the previous size is restored after.
+
+    GDAL's default cache (5 % of RAM) fills up with a streamed raster, so memory would grow with its
+    size; a limit sized to the blocks in flight keeps it flat. `keep_smaller`: a smaller cache
+    already set (e.g. by GDAL_CACHEMAX) is kept, so the limit only ever lowers the cache.
+    """
+    before = gdal.GetCacheMax()
+    if keep_smaller and before > 0:
+        limit = min(before, limit)
+    gdal.SetCacheMax(int(limit))
+    try:
+        yield
+    finally:
+        gdal.SetCacheMax(before)
 
 
 def set_palette(band: gdal.Band, classes: Sequence[tuple[int, str, str]]) -> None:
@@ -236,9 +283,3 @@ def epsg_wkt(epsg: int) -> str:
     srs = osr.SpatialReference()
     srs.ImportFromEPSG(int(epsg))
     return srs.ExportToWkt()
-
-
-def ensure_parent(path: str | os.PathLike[str]) -> Path:
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    return p

@@ -7,6 +7,7 @@ more steps, lands at the right place of the curve from the step count alone.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 
 import torch
 from torch import nn
@@ -34,10 +35,13 @@ def warmup_cosine(step: int, total_steps: int, warmup_steps: int, min_factor: fl
     return min_factor + (1.0 - min_factor) * 0.5 * (1.0 + math.cos(math.pi * progress))
 
 
-def build_optimizer(model: nn.Module, lr: float, weight_decay: float = 1e-4) -> torch.optim.AdamW:
-    """AdamW; biases and normalisation weights (1-D parameters) get no weight decay."""
+def build_optimizer(
+    model: nn.Module | Iterable[nn.Parameter], lr: float, weight_decay: float = 1e-4
+) -> torch.optim.AdamW:
+    """AdamW over the parameters of `model` (a module, or the parameters themselves, e.g. of several
+    models) that require grad; biases and normalisation weights (1-D parameters) get no weight decay."""
     decay, no_decay = [], []
-    for p in model.parameters():
+    for p in model.parameters() if isinstance(model, nn.Module) else model:
         if p.requires_grad:
             (no_decay if p.ndim <= 1 else decay).append(p)
     groups = [

@@ -5,7 +5,7 @@ completed step (not the best ones, which are the checkpoint), the optimiser's mo
 schedule position, the loss scaler, the random generators and a JSON document (`info`) with the
 step, the configuration, the history and anything else the trainer keeps. Tensors go in the
 safetensors body; everything else is JSON in the header metadata under `crops_resume`.
-Training and adaptation both use it.
+The optimisation loop (`loop`) writes and restores it for every task.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from typing import Any
 import torch
 
 from .atomic import atomic_path
+from .checkpoint import sibling
 from .errors import CropsError
 
 METADATA_KEY = "crops_resume"
@@ -28,9 +29,7 @@ SUFFIX = ".resume.safetensors"
 
 def resume_path(output: str | os.PathLike[str]) -> Path:
     """`model.safetensors` -> `model.resume.safetensors`."""
-    output = Path(output)
-    stem = output.name[: -len(".safetensors")] if output.name.endswith(".safetensors") else output.stem
-    return output.with_name(stem + SUFFIX)
+    return sibling(output, SUFFIX)
 
 
 @dataclass

@@ -21,7 +21,6 @@ from qgis.core import (
 from qgis.gui import QgsFileWidget, QgsMapCanvas, QgsMapLayerComboBox
 from qgis.PyQt.QtCore import pyqtSignal
 from qgis.PyQt.QtWidgets import (
-    QComboBox,
     QDockWidget,
     QFormLayout,
     QHBoxLayout,
@@ -32,13 +31,9 @@ from qgis.PyQt.QtWidgets import (
     QWidget,
 )
 
+from .algorithms.parameters import extent_text
 from .engine_task import EngineStep, EngineTask
 from .map_tool import RectangleMapTool, to_crs
-
-
-def extent_argument(rect: QgsRectangle, authid: str) -> str:
-    """The engine's extent syntax (QGIS order): "xmin,xmax,ymin,ymax [EPSG:n]"."""
-    return f"{rect.xMinimum()!r},{rect.xMaximum()!r},{rect.yMinimum()!r},{rect.yMaximum()!r} [{authid}]"
 
 
 class CropsDock(QDockWidget):
@@ -64,9 +59,6 @@ class CropsDock(QDockWidget):
         self.input_combo = QgsMapLayerComboBox()
         self.input_combo.setFilters(QgsMapLayerProxyModel.RasterLayer)
         form.addRow(self.tr("Composite"), self.input_combo)
-        self.job_combo = QComboBox()
-        self.job_combo.addItem(self.tr("Map crop classes"), "infer")
-        form.addRow(self.tr("Job"), self.job_combo)
         self.output_widget = QgsFileWidget()
         self.output_widget.setStorageMode(QgsFileWidget.GetDirectory)
         self.output_widget.setFilePath(str(Path(tempfile.gettempdir()) / "crops"))
@@ -135,7 +127,7 @@ class CropsDock(QDockWidget):
         argv = ["--model", model, "--input", layer.source(), "--output", classes, "--output-confidence", confidence]
         area = self.area_in_layer_crs()
         if area is not None:
-            argv += ["--extent", extent_argument(area, layer.crs().authid())]
+            argv += ["--extent", extent_text(area, layer.crs().authid())]
         step = EngineStep("infer", argv, [classes, confidence], self.tr("Mapping crop classes"))
         return [step], {self.tr("Crop classes"): classes, self.tr("Confidence"): confidence}
 
@@ -146,7 +138,7 @@ class CropsDock(QDockWidget):
             self.log.appendPlainText(str(exc))
             return None
         Path(steps[0].outputs[0]).parent.mkdir(parents=True, exist_ok=True)
-        name = f"CROPS {self.job_combo.currentText()} {time.strftime('%H:%M:%S')}"
+        name = f"CROPS {self.tr('Map crop classes')} {time.strftime('%H:%M:%S')}"
         self.task = EngineTask(name, steps, on_done=lambda task: self.job_done(task, name, layers))
         self.run_button.setEnabled(False)
         self.cancel_button.setEnabled(True)

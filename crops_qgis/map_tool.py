@@ -1,4 +1,4 @@
-"""Draw the area of interest on the canvas: a rectangle by drag, or a clicked polygon feature."""
+"""Draw the area of interest on the canvas: a rectangle by drag."""
 
 from __future__ import annotations
 
@@ -9,11 +9,10 @@ from qgis.core import (
     QgsPointXY,
     QgsProject,
     QgsRectangle,
-    QgsVectorLayer,
     QgsWkbTypes,
 )
-from qgis.gui import QgsMapCanvas, QgsMapTool, QgsMapToolEmitPoint, QgsRubberBand
-from qgis.PyQt.QtCore import Qt, pyqtSignal
+from qgis.gui import QgsMapCanvas, QgsMapToolEmitPoint, QgsRubberBand
+from qgis.PyQt.QtCore import pyqtSignal
 from qgis.PyQt.QtGui import QColor
 
 AOI_COLOUR = QColor(255, 140, 0, 160)
@@ -70,31 +69,3 @@ class RectangleMapTool(QgsMapToolEmitPoint):
     def deactivate(self) -> None:
         super().deactivate()
         self.start = None
-
-
-class PolygonPickTool(QgsMapTool):
-    """Click a polygon of the active vector layer; emits its geometry in the canvas CRS."""
-
-    polygonPicked = pyqtSignal(QgsGeometry)
-
-    def __init__(self, canvas: QgsMapCanvas) -> None:
-        super().__init__(canvas)
-        self.canvas = canvas
-        self.setCursor(Qt.PointingHandCursor)
-
-    def canvasReleaseEvent(self, event) -> None:
-        layer = self.canvas.currentLayer()
-        if not isinstance(layer, QgsVectorLayer) or layer.geometryType() != QgsWkbTypes.PolygonGeometry:
-            return
-        point = self.toLayerCoordinates(layer, event.pos())
-        radius = self.searchRadiusMU(self.canvas)
-        rect = QgsRectangle(point.x() - radius, point.y() - radius, point.x() + radius, point.y() + radius)
-        for feature in layer.getFeatures(rect):
-            geometry = QgsGeometry(feature.geometry())
-            if geometry.intersects(QgsGeometry.fromPointXY(point)):
-                transform = QgsCoordinateTransform(
-                    layer.crs(), self.canvas.mapSettings().destinationCrs(), QgsProject.instance()
-                )
-                geometry.transform(transform)
-                self.polygonPicked.emit(geometry)
-                return

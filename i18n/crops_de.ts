@@ -4,92 +4,92 @@
 <context>
     <name>AdaptAlgorithm</name>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="26"/>
+        <location filename="../build/i18n/spec_strings.py" line="114"/>
         <source>Adapt (baselines)</source>
         <translation>Anpassen (Vergleichsverfahren)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="48"/>
+        <location filename="../build/i18n/spec_strings.py" line="116"/>
         <source>Method</source>
         <translation>Methode</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="49"/>
+        <location filename="../build/i18n/spec_strings.py" line="117"/>
         <source>Source model</source>
         <translation>Quellmodell</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="52"/>
+        <location filename="../build/i18n/spec_strings.py" line="118"/>
         <source>Target block store</source>
         <translation>Ziel-Blockspeicher</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="53"/>
+        <location filename="../build/i18n/spec_strings.py" line="119"/>
         <source>Blocks</source>
         <translation>Blöcke</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="54"/>
+        <location filename="../build/i18n/spec_strings.py" line="120"/>
         <source>Iterations</source>
         <translation>Iterationen</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="58"/>
+        <location filename="../build/i18n/spec_strings.py" line="121"/>
         <source>Batch size (blocks)</source>
         <translation>Batchgröße (Blöcke)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="62"/>
+        <location filename="../build/i18n/spec_strings.py" line="122"/>
         <source>Learning rate (empty: the method&apos;s default)</source>
         <translation>Lernrate (leer: Standardwert der Methode)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="70"/>
+        <location filename="../build/i18n/spec_strings.py" line="124"/>
         <source>entropy: parameters to train</source>
         <translation>entropy: zu trainierende Parameter</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="72"/>
+        <location filename="../build/i18n/spec_strings.py" line="125"/>
         <source>entropy: diversity weight</source>
         <translation>entropy: Diversitätsgewicht</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="74"/>
+        <location filename="../build/i18n/spec_strings.py" line="126"/>
         <source>entropy: diversity prior</source>
         <translation>entropy: Diversitäts-Prior</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="76"/>
+        <location filename="../build/i18n/spec_strings.py" line="127"/>
         <source>self_training: teacher EMA momentum</source>
         <translation>self_training: EMA-Momentum des Lehrers</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="78"/>
+        <location filename="../build/i18n/spec_strings.py" line="128"/>
         <source>self_training: confidence threshold (highest)</source>
         <translation>self_training: Konfidenzschwelle (Höchstwert)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="80"/>
+        <location filename="../build/i18n/spec_strings.py" line="129"/>
         <source>self_training: share of each class pseudo-labelled</source>
         <translation>self_training: pseudo-gelabelter Anteil je Klasse</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="82"/>
+        <location filename="../build/i18n/spec_strings.py" line="130"/>
         <source>self_training: rounds</source>
         <translation>self_training: Runden</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="84"/>
+        <location filename="../build/i18n/spec_strings.py" line="131"/>
         <source>self_training: photometric jitter</source>
         <translation>self_training: photometrisches Jittering</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="86"/>
+        <location filename="../build/i18n/spec_strings.py" line="132"/>
         <source>Blocks of the initial calibration pass</source>
         <translation>Blöcke des ersten Kalibrierungsdurchlaufs</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="29"/>
+        <location filename="../build/i18n/spec_strings.py" line="115"/>
         <source>Adapts a source model to the target area without any source data, with a baseline method (to measure what SPCL adds).
 
 entropy: entropy minimisation with a diversity term (Tent / SHOT). Parameters: norm (only the normalisation layers, Tent), encoder (all but the heads, SHOT) or all. The diversity term, times Diversity weight, keeps the batch&apos;s class shares near equal shares (prior uniform) or near the source model&apos;s shares on the target (source).
@@ -109,102 +109,102 @@ Ausgabe: das angepasste Modell (.safetensors; Herkunft: SHA-256 des Quellmodells
 <context>
     <name>AdaptSpclAlgorithm</name>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="25"/>
+        <location filename="../build/i18n/spec_strings.py" line="140"/>
         <source>Adapt with SPCL</source>
         <translation>Mit SPCL anpassen</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="52"/>
+        <location filename="../build/i18n/spec_strings.py" line="142"/>
         <source>Source model</source>
         <translation>Quellmodell</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="55"/>
+        <location filename="../build/i18n/spec_strings.py" line="143"/>
         <source>Target block store (partitioned)</source>
         <translation>Ziel-Blockspeicher (aufgeteilt)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="58"/>
+        <location filename="../build/i18n/spec_strings.py" line="144"/>
         <source>Iterations</source>
         <translation>Iterationen</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="62"/>
+        <location filename="../build/i18n/spec_strings.py" line="145"/>
         <source>Batch size (easy and hard blocks each)</source>
         <translation>Batchgröße (je leichte und schwere Blöcke)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="66"/>
+        <location filename="../build/i18n/spec_strings.py" line="146"/>
         <source>Learning rate</source>
         <translation>Lernrate</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="70"/>
+        <location filename="../build/i18n/spec_strings.py" line="147"/>
         <source>Teacher EMA momentum</source>
         <translation>EMA-Momentum des Lehrers</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="74"/>
+        <location filename="../build/i18n/spec_strings.py" line="148"/>
         <source>Temperature</source>
         <translation>Temperatur</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="78"/>
+        <location filename="../build/i18n/spec_strings.py" line="149"/>
         <source>Confidence threshold</source>
         <translation>Konfidenzschwelle</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="82"/>
+        <location filename="../build/i18n/spec_strings.py" line="150"/>
         <source>Contrastive weight</source>
         <translation>Kontrastgewicht</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="86"/>
+        <location filename="../build/i18n/spec_strings.py" line="151"/>
         <source>Hard schedule</source>
         <translation>Zeitplan der schweren Blöcke</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="94"/>
+        <location filename="../build/i18n/spec_strings.py" line="152"/>
         <source>Share of hard blocks at the start (linear)</source>
         <translation>Anteil schwerer Blöcke zu Beginn (linear)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="98"/>
+        <location filename="../build/i18n/spec_strings.py" line="154"/>
         <source>Easy-block pseudo-label weight (0: off)</source>
         <translation>Pseudo-Label-Gewicht der leichten Blöcke (0: aus)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="100"/>
+        <location filename="../build/i18n/spec_strings.py" line="155"/>
         <source>Photometric jitter of the mixed view</source>
         <translation>Photometrisches Jittering der gemischten Ansicht</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="96"/>
+        <location filename="../build/i18n/spec_strings.py" line="153"/>
         <source>ClassMix weighting</source>
         <translation>ClassMix-Gewichtung</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="102"/>
+        <location filename="../build/i18n/spec_strings.py" line="156"/>
         <source>Re-estimate BatchNorm statistics on the target</source>
         <translation>BatchNorm-Statistiken auf dem Zielgebiet neu schätzen</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="108"/>
+        <location filename="../build/i18n/spec_strings.py" line="159"/>
         <source>Embedding pixel stride (1: every pixel)</source>
         <translation>Pixelschrittweite der Einbettungen (1: jedes Pixel)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="110"/>
+        <location filename="../build/i18n/spec_strings.py" line="160"/>
         <source>Blocks of the first passes (0: all)</source>
         <translation>Blöcke der ersten Durchläufe (0: alle)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="104"/>
+        <location filename="../build/i18n/spec_strings.py" line="157"/>
         <source>Hold the pseudo-labels&apos; class distribution (alignment)</source>
         <translation>Klassenverteilung der Pseudo-Labels halten (Angleichung)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="28"/>
+        <location filename="../build/i18n/spec_strings.py" line="141"/>
         <source>Adapts a source model to the target area without any source data: Semantic Prototypical Contrastive Learning on a target block store split into easy and hard blocks (run Partition first).
 
 The source model&apos;s BatchNorm statistics are first re-estimated on the target blocks. A teacher (an exponential moving average of the student, momentum EMA) then labels an easy and a hard batch each step. Class prototypes are the running means of the teacher&apos;s embeddings of easy pixels it is confident about (confidence &gt;= Confidence threshold), started with one pass over the easy blocks. The student learns a ClassMix of easy-block classes pasted onto hard blocks, weighted by how many of the mixed block&apos;s pixels the teacher is confident about (or by each pixel&apos;s confidence), plus Contrastive weight x a prototype contrastive loss on confident hard pixels (Temperature scales the similarities). The teacher&apos;s probabilities are rescaled so that its pseudo-labels keep the class distribution it predicted on the target at the start (distribution alignment), which stops small classes from fading, and weighted by each pixel&apos;s similarity to the class prototypes (prototype rectification), so a pixel whose embedding lies by another class&apos;s prototype loses confidence or changes label. Hard schedule constant fills the hard batch with hard blocks only; linear starts with half hard blocks and ends with only hard blocks.
@@ -217,20 +217,64 @@ Zuerst werden die BatchNorm-Statistiken des Quellmodells auf den Zielblöcken ne
 Ausgabe: das angepasste Modell (.safetensors, der Lehrer; seine Herkunftsangaben nennen SHA-256 des Quellmodells, den Zielspeicher und jeden Hyperparameter). Daneben: name.adapt.json (Konfiguration, Verlust je Schritt, Prototypnormen und Klassenanteile der Pseudo-Labels: Eine Klasse, deren Anteil stetig sinkt, warnt vor einem Kollaps) und name.resume.safetensors. Fortsetzen: diese Datei übergeben, um weiterzumachen. Abbrechen behält den letzten vollständigen Checkpoint. Kartieren Sie mit dem angepassten Modell über Kulturen kartieren (crops:infer).</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="106"/>
+        <location filename="../build/i18n/spec_strings.py" line="158"/>
         <source>Rectify pseudo-labels with the class prototypes</source>
         <translation>Pseudo-Labels mit den Klassenprototypen rektifizieren</translation>
     </message>
 </context>
 <context>
+    <name>BatchAlgorithm</name>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="197"/>
+        <source>Run a batch plan</source>
+        <translation>Stapelplan ausführen</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="198"/>
+        <source>Runs the runs of a plan in order, each with its own outputs and .run.json, and ends with a summary table (run, command, status, seconds, message).
+
+Plan: a JSON file {&quot;on_failure&quot;: &quot;stop&quot;, &quot;runs&quot;: [...]} (on_failure: stop or continue); each run is {&quot;name&quot;: ..., &quot;command&quot;: &quot;adapt-spcl&quot;, &quot;parameters&quot;: {&quot;MODEL&quot;: ..., ...}} or {&quot;config&quot;: &quot;earlier.run.json&quot;, &quot;set&quot;: {&quot;SEED&quot;: 3}} (a recorded run repeated with changes). Relative paths in a plan are relative to the plan&apos;s folder. On failure, stop (the default) skips the remaining runs; continue runs them. The batch fails when any run failed.
+Summary: an optional JSON file with the table.</source>
+        <translation>Führt die Läufe eines Plans der Reihe nach aus, jeden mit eigenen Ausgaben und eigener .run.json, und endet mit einer Übersichtstabelle (Lauf, Befehl, Status, Sekunden, Meldung).
+
+Plan: eine JSON-Datei {&quot;on_failure&quot;: &quot;stop&quot;, &quot;runs&quot;: [...]} (on_failure: stop oder continue); jeder Lauf ist {&quot;name&quot;: ..., &quot;command&quot;: &quot;adapt-spcl&quot;, &quot;parameters&quot;: {&quot;MODEL&quot;: ..., ...}} oder {&quot;config&quot;: &quot;earlier.run.json&quot;, &quot;set&quot;: {&quot;SEED&quot;: 3}} (ein protokollierter Lauf, mit Änderungen wiederholt). Relative Pfade in einem Plan beziehen sich auf den Ordner des Plans. Bei einem Fehler überspringt stop (die Vorgabe) die übrigen Läufe; continue führt sie aus. Der Stapel schlägt fehl, wenn ein Lauf fehlschlug.
+Zusammenfassung: eine optionale JSON-Datei mit der Tabelle.</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="199"/>
+        <source>Plan (.json)</source>
+        <translation>Plan (.json)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="200"/>
+        <source>Summary (JSON)</source>
+        <translation>Zusammenfassung (JSON)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="201"/>
+        <source>JSON files (*.json)</source>
+        <translation>JSON-Dateien (*.json)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="202"/>
+        <source>Runs that succeeded</source>
+        <translation>Erfolgreiche Läufe</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="203"/>
+        <source>Runs that failed</source>
+        <translation>Fehlgeschlagene Läufe</translation>
+    </message>
+</context>
+<context>
     <name>BuildBlocksAlgorithm</name>
     <message>
-        <location filename="../crops_qgis/algorithms/build_blocks.py" line="28"/>
+        <location filename="../build/i18n/spec_strings.py" line="44"/>
         <source>Build blocks</source>
         <translation>Blöcke erstellen</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/build_blocks.py" line="31"/>
+        <location filename="../build/i18n/spec_strings.py" line="45"/>
         <source>Cuts a composite (e.g. the NDVI quality mosaic) into square blocks and writes them, normalisation statistics included, to an HDF5 block store for training and adaptation.
 
 Labels (source area): a raster of label codes, or polygons with a Label field (any CRS: reprojected). Class map: codes to classes, e.g. &apos;1200=maize; *=other; 0=ignore&apos; (optional colour: &apos;1200=maize #e6ab02&apos;); empty: the label values are the classes (0 = ignore), named from a classes.csv beside the labels. Without labels (target area) the store holds images only.
@@ -245,82 +289,82 @@ Blockgröße und Schrittweite in Pixeln (Schrittweite 0: die Blockgröße, keine
 Es werden nur Blöcke mit einem gelabelten Pixel (Quelle) bzw. einem gültigen Pixel (Ziel) geschrieben.</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/build_blocks.py" line="46"/>
+        <location filename="../build/i18n/spec_strings.py" line="46"/>
         <source>Composite</source>
         <translation>Komposit</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/build_blocks.py" line="47"/>
+        <location filename="../build/i18n/spec_strings.py" line="47"/>
         <source>Labels (raster or polygons; empty for a target store)</source>
         <translation>Labels (Raster oder Polygone; leer für einen Zielspeicher)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/build_blocks.py" line="53"/>
+        <location filename="../build/i18n/spec_strings.py" line="48"/>
         <source>Label field (polygons)</source>
         <translation>Labelfeld (Polygone)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/build_blocks.py" line="57"/>
+        <location filename="../build/i18n/spec_strings.py" line="49"/>
         <source>Class map (codes to classes)</source>
         <translation>Klassenzuordnung (Codes zu Klassen)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/build_blocks.py" line="60"/>
+        <location filename="../build/i18n/spec_strings.py" line="50"/>
         <source>Block size (pixels)</source>
         <translation>Blockgröße (Pixel)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/build_blocks.py" line="64"/>
+        <location filename="../build/i18n/spec_strings.py" line="51"/>
         <source>Extent</source>
         <translation>Ausdehnung</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/build_blocks.py" line="66"/>
+        <location filename="../build/i18n/spec_strings.py" line="52"/>
         <source>Extra bands (PATH or PATH@BANDS; &apos;;&apos; separated)</source>
         <translation>Zusätzliche Bänder (PATH oder PATH@BANDS; durch ';' getrennt)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/build_blocks.py" line="68"/>
+        <location filename="../build/i18n/spec_strings.py" line="53"/>
         <source>Stride (pixels; 0: block size)</source>
         <translation>Schrittweite (Pixel; 0: Blockgröße)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/build_blocks.py" line="70"/>
+        <location filename="../build/i18n/spec_strings.py" line="54"/>
         <source>Validation fraction</source>
         <translation>Validierungsanteil</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/build_blocks.py" line="72"/>
+        <location filename="../build/i18n/spec_strings.py" line="55"/>
         <source>Validation group size (blocks; 0: automatic)</source>
         <translation>Größe der Validierungsgruppen (Blöcke; 0: automatisch)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/build_blocks.py" line="74"/>
+        <location filename="../build/i18n/spec_strings.py" line="56"/>
         <source>Seed of the validation split</source>
         <translation>Startwert der Validierungsaufteilung</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/build_blocks.py" line="78"/>
+        <location filename="../build/i18n/spec_strings.py" line="57"/>
         <source>Block store</source>
         <translation>Blockspeicher</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/build_blocks.py" line="78"/>
+        <location filename="../build/i18n/spec_strings.py" line="58"/>
         <source>HDF5 files (*.h5)</source>
         <translation>HDF5-Dateien (*.h5)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/build_blocks.py" line="81"/>
+        <location filename="../build/i18n/spec_strings.py" line="59"/>
         <source>Blocks written</source>
         <translation>Geschriebene Blöcke</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/build_blocks.py" line="82"/>
+        <location filename="../build/i18n/spec_strings.py" line="60"/>
         <source>Training blocks</source>
         <translation>Trainingsblöcke</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/build_blocks.py" line="83"/>
+        <location filename="../build/i18n/spec_strings.py" line="61"/>
         <source>Validation blocks</source>
         <translation>Validierungsblöcke</translation>
     </message>
@@ -328,102 +372,102 @@ Es werden nur Blöcke mit einem gelabelten Pixel (Quelle) bzw. einem gültigen P
 <context>
     <name>CropsAlgorithm</name>
     <message>
-        <location filename="../crops_qgis/algorithms/base.py" line="48"/>
+        <location filename="../crops_qgis/algorithms/base.py" line="34"/>
         <source>1. Data</source>
         <translation>1. Daten</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/base.py" line="49"/>
+        <location filename="../crops_qgis/algorithms/base.py" line="35"/>
         <source>2. Pre-processing</source>
         <translation>2. Vorverarbeitung</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/base.py" line="50"/>
+        <location filename="../crops_qgis/algorithms/base.py" line="36"/>
         <source>3. Source model</source>
         <translation>3. Quellmodell</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/base.py" line="51"/>
+        <location filename="../crops_qgis/algorithms/base.py" line="37"/>
         <source>4. Adaptation</source>
         <translation>4. Anpassung</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/base.py" line="52"/>
+        <location filename="../crops_qgis/algorithms/base.py" line="38"/>
         <source>5. Mapping and evaluation</source>
         <translation>5. Kartierung und Bewertung</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/base.py" line="53"/>
+        <location filename="../crops_qgis/algorithms/base.py" line="39"/>
         <source>Tools</source>
         <translation>Werkzeuge</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/base.py" line="124"/>
+        <location filename="../build/i18n/spec_strings.py" line="72"/>
         <source>Device</source>
         <translation>Gerät</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/base.py" line="129"/>
+        <location filename="../build/i18n/spec_strings.py" line="73"/>
         <source>Random seed</source>
         <translation>Zufallsstartwert</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/base.py" line="158"/>
+        <location filename="../build/i18n/spec_strings.py" line="79"/>
         <source>Weight decay</source>
         <translation>Gewichtsabnahme (Weight Decay)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/base.py" line="160"/>
+        <location filename="../build/i18n/spec_strings.py" line="80"/>
         <source>Warm-up (fraction of the steps)</source>
         <translation>Aufwärmphase (Anteil der Schritte)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/base.py" line="163"/>
+        <location filename="../build/i18n/spec_strings.py" line="81"/>
         <source>Mixed precision on CUDA</source>
         <translation>Gemischte Genauigkeit auf CUDA</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/base.py" line="165"/>
+        <location filename="../build/i18n/spec_strings.py" line="82"/>
         <source>CPU threads (0: all)</source>
         <translation>CPU-Threads (0: alle)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/base.py" line="170"/>
+        <location filename="../build/i18n/spec_strings.py" line="133"/>
         <source>Checkpoint every N steps (0: every 2 minutes)</source>
         <translation>Checkpoint alle N Schritte (0: alle 2 Minuten)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/base.py" line="135"/>
+        <location filename="../build/i18n/spec_strings.py" line="123"/>
         <source>Resume from (resume state or adapted model)</source>
         <translation>Fortsetzen von (Fortsetzungszustand oder angepasstes Modell)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/base.py" line="141"/>
+        <location filename="../build/i18n/spec_strings.py" line="134"/>
         <source>Adapted model</source>
         <translation>Angepasstes Modell</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/base.py" line="141"/>
+        <location filename="../build/i18n/spec_strings.py" line="135"/>
         <source>Model (*.safetensors)</source>
         <translation>Modell (*.safetensors)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/base.py" line="144"/>
+        <location filename="../build/i18n/spec_strings.py" line="136"/>
         <source>Adaptation log (JSON)</source>
         <translation>Anpassungsprotokoll (JSON)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/base.py" line="146"/>
+        <location filename="../build/i18n/spec_strings.py" line="137"/>
         <source>Resume state</source>
         <translation>Fortsetzungszustand</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/base.py" line="148"/>
+        <location filename="../build/i18n/spec_strings.py" line="138"/>
         <source>Steps done</source>
         <translation>Ausgeführte Schritte</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/base.py" line="150"/>
+        <location filename="../build/i18n/spec_strings.py" line="139"/>
         <source>Final loss</source>
         <translation>Endgültiger Verlust</translation>
     </message>
@@ -431,102 +475,92 @@ Es werden nur Blöcke mit einem gelabelten Pixel (Quelle) bzw. einem gültigen P
 <context>
     <name>CropsDock</name>
     <message>
-        <location filename="../crops_qgis/dock.py" line="51"/>
+        <location filename="../crops_qgis/dock.py" line="46"/>
         <source>CROPS crop mapping</source>
         <translation>CROPS Kulturartenkartierung</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/dock.py" line="62"/>
+        <location filename="../crops_qgis/dock.py" line="57"/>
         <source>CROPS model (*.safetensors)</source>
         <translation>CROPS-Modell (*.safetensors)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/dock.py" line="63"/>
+        <location filename="../crops_qgis/dock.py" line="58"/>
         <source>Model</source>
         <translation>Modell</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/dock.py" line="66"/>
+        <location filename="../crops_qgis/dock.py" line="61"/>
         <source>Composite</source>
         <translation>Komposit</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/dock.py" line="68"/>
-        <source>Map crop classes</source>
-        <translation>Kulturklassen kartieren</translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/dock.py" line="69"/>
-        <source>Job</source>
-        <translation>Aufgabe</translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/dock.py" line="73"/>
+        <location filename="../crops_qgis/dock.py" line="65"/>
         <source>Output folder</source>
         <translation>Ausgabeordner</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/dock.py" line="76"/>
+        <location filename="../crops_qgis/dock.py" line="68"/>
         <source>Draw area</source>
         <translation>Gebiet zeichnen</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/dock.py" line="79"/>
+        <location filename="../crops_qgis/dock.py" line="71"/>
         <source>Whole composite</source>
         <translation>Gesamtes Komposit</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/dock.py" line="84"/>
+        <location filename="../crops_qgis/dock.py" line="76"/>
         <source>Run</source>
         <translation>Ausführen</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/dock.py" line="86"/>
+        <location filename="../crops_qgis/dock.py" line="78"/>
         <source>Cancel</source>
         <translation>Abbrechen</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/dock.py" line="112"/>
+        <location filename="../crops_qgis/dock.py" line="104"/>
         <source>Drawn area: {w:.0f} x {h:.0f} map units</source>
         <translation>Gezeichnetes Gebiet: {w:.0f} x {h:.0f} Karteneinheiten</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/dock.py" line="129"/>
+        <location filename="../crops_qgis/dock.py" line="121"/>
         <source>Choose the composite raster to map.</source>
         <translation>Wählen Sie das zu kartierende Komposit-Raster.</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/dock.py" line="131"/>
+        <location filename="../crops_qgis/dock.py" line="123"/>
         <source>Choose a CROPS model file (.safetensors).</source>
         <translation>Wählen Sie eine CROPS-Modelldatei (.safetensors).</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/dock.py" line="139"/>
+        <location filename="../crops_qgis/dock.py" line="131"/>
         <source>Mapping crop classes</source>
         <translation>Kartierung der Kulturklassen</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/dock.py" line="140"/>
+        <location filename="../crops_qgis/dock.py" line="132"/>
         <source>Crop classes</source>
         <translation>Kulturklassen</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/dock.py" line="140"/>
+        <location filename="../crops_qgis/dock.py" line="132"/>
         <source>Confidence</source>
         <translation>Konfidenz</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/dock.py" line="153"/>
+        <location filename="../crops_qgis/dock.py" line="145"/>
         <source>Started: {name}</source>
         <translation>Gestartet: {name}</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/dock.py" line="166"/>
+        <location filename="../crops_qgis/dock.py" line="158"/>
         <source>Failed: {error}</source>
         <translation>Fehlgeschlagen: {error}</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/dock.py" line="170"/>
+        <location filename="../crops_qgis/dock.py" line="162"/>
         <source>Done: {n} layers added to &apos;{group}&apos;</source>
         <translation>Fertig: {n} Layer zu '{group}' hinzugefügt</translation>
     </message>
@@ -560,12 +594,12 @@ Es werden nur Blöcke mit einem gelabelten Pixel (Quelle) bzw. einem gültigen P
 <context>
     <name>DiagnosticsAlgorithm</name>
     <message>
-        <location filename="../crops_qgis/algorithms/diagnostics.py" line="23"/>
+        <location filename="../build/i18n/spec_strings.py" line="5"/>
         <source>Diagnostics</source>
         <translation>Diagnose</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/diagnostics.py" line="26"/>
+        <location filename="../build/i18n/spec_strings.py" line="6"/>
         <source>Reports the engine Python in use and the versions of QGIS, GDAL, Python, torch, timm, h5py and numpy, whether CUDA is available and which devices were found.
 
 Report: an HTML (.html) or text (.txt) file.
@@ -578,27 +612,27 @@ Bericht: eine HTML-Datei (.html) oder Textdatei (.txt).
 Führen Sie dieses Werkzeug beim Einrichten von CROPS als Erstes aus und hängen Sie den Bericht an Fehlermeldungen an.</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/diagnostics.py" line="34"/>
+        <location filename="../build/i18n/spec_strings.py" line="7"/>
         <source>Report</source>
         <translation>Bericht</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/diagnostics.py" line="34"/>
+        <location filename="../build/i18n/spec_strings.py" line="8"/>
         <source>HTML files (*.html);;Text files (*.txt)</source>
         <translation>HTML-Dateien (*.html);;Textdateien (*.txt)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/diagnostics.py" line="39"/>
+        <location filename="../build/i18n/spec_strings.py" line="9"/>
         <source>CUDA available</source>
         <translation>CUDA verfügbar</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/diagnostics.py" line="40"/>
+        <location filename="../build/i18n/spec_strings.py" line="10"/>
         <source>Devices</source>
         <translation>Geräte</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/diagnostics.py" line="41"/>
+        <location filename="../build/i18n/spec_strings.py" line="11"/>
         <source>Engine Python</source>
         <translation>Engine-Python</translation>
     </message>
@@ -679,12 +713,12 @@ Führen Sie dieses Werkzeug beim Einrichten von CROPS als Erstes aus und hängen
 <context>
     <name>EvaluateAlgorithm</name>
     <message>
-        <location filename="../crops_qgis/algorithms/evaluate.py" line="27"/>
+        <location filename="../build/i18n/spec_strings.py" line="176"/>
         <source>Evaluate class map</source>
         <translation>Klassenkarte bewerten</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/evaluate.py" line="30"/>
+        <location filename="../build/i18n/spec_strings.py" line="177"/>
         <source>Compares a class map (e.g. the output of crops:infer) with reference labels and reports overall accuracy, Cohen&apos;s kappa, and per class IoU, F1, precision and recall, with the confusion matrix.
 
 Reference: a raster of label codes, or polygons with a Label field (any CRS: reprojected), put on the class map&apos;s grid. Class map: codes to classes, e.g. &apos;1200=maize; *=other; 0=ignore&apos;; empty: the model&apos;s training class map when the model is known, else the label values are the classes (names from a classes.csv beside the labels).
@@ -701,72 +735,72 @@ Es zählen nur Pixel, an denen die Referenz eine Klasse hat und die Klassenkarte
 Ausgaben: ein HTML-Bericht und dieselben Kennzahlen als JSON.</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/evaluate.py" line="45"/>
+        <location filename="../build/i18n/spec_strings.py" line="178"/>
         <source>Class map</source>
         <translation>Klassenkarte</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/evaluate.py" line="46"/>
+        <location filename="../build/i18n/spec_strings.py" line="179"/>
         <source>Reference labels (raster or polygons)</source>
         <translation>Referenzlabels (Raster oder Polygone)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/evaluate.py" line="52"/>
+        <location filename="../build/i18n/spec_strings.py" line="180"/>
         <source>Label field (polygons)</source>
         <translation>Labelfeld (Polygone)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/evaluate.py" line="56"/>
+        <location filename="../build/i18n/spec_strings.py" line="181"/>
         <source>Class map (codes to classes)</source>
         <translation>Klassenzuordnung (Codes zu Klassen)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/evaluate.py" line="60"/>
+        <location filename="../build/i18n/spec_strings.py" line="182"/>
         <source>Model (names the class map&apos;s values)</source>
         <translation>Modell (benennt die Werte der Klassenkarte)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/evaluate.py" line="64"/>
+        <location filename="../build/i18n/spec_strings.py" line="183"/>
         <source>Report</source>
         <translation>Bericht</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/evaluate.py" line="64"/>
+        <location filename="../build/i18n/spec_strings.py" line="184"/>
         <source>HTML files (*.html)</source>
         <translation>HTML-Dateien (*.html)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/evaluate.py" line="67"/>
+        <location filename="../build/i18n/spec_strings.py" line="185"/>
         <source>Metrics (JSON)</source>
         <translation>Metriken (JSON)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/evaluate.py" line="67"/>
+        <location filename="../build/i18n/spec_strings.py" line="186"/>
         <source>JSON files (*.json)</source>
         <translation>JSON-Dateien (*.json)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/evaluate.py" line="72"/>
+        <location filename="../build/i18n/spec_strings.py" line="187"/>
         <source>Overall accuracy</source>
         <translation>Gesamtgenauigkeit</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/evaluate.py" line="73"/>
+        <location filename="../build/i18n/spec_strings.py" line="188"/>
         <source>Mean IoU</source>
         <translation>Mittlere IoU</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/evaluate.py" line="74"/>
+        <location filename="../build/i18n/spec_strings.py" line="189"/>
         <source>Mean F1</source>
         <translation>Mittlerer F1-Wert</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/evaluate.py" line="75"/>
+        <location filename="../build/i18n/spec_strings.py" line="190"/>
         <source>Kappa</source>
         <translation>Kappa</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/evaluate.py" line="76"/>
+        <location filename="../build/i18n/spec_strings.py" line="191"/>
         <source>Pixels evaluated</source>
         <translation>Ausgewertete Pixel</translation>
     </message>
@@ -774,12 +808,12 @@ Ausgaben: ein HTML-Bericht und dieselben Kennzahlen als JSON.</translation>
 <context>
     <name>InferAlgorithm</name>
     <message>
-        <location filename="../crops_qgis/algorithms/infer.py" line="30"/>
+        <location filename="../build/i18n/spec_strings.py" line="161"/>
         <source>Map crops (inference)</source>
         <translation>Kulturen kartieren (Inferenz)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/infer.py" line="33"/>
+        <location filename="../build/i18n/spec_strings.py" line="162"/>
         <source>Runs a model (from Train source model or an adaptation) over a composite and writes the class map, coloured and labelled with the model&apos;s classes.
 
 Composite: a raster with exactly the features the model was trained on (same bands, same order; Extra bands as used for training, PATH or PATH@BANDS separated by &apos;;&apos;). A clear error lists missing or extra features.
@@ -796,72 +830,67 @@ Das Raster wird in überlappenden Kacheln verarbeitet, die mit einem glatten Fen
 Ausgaben: Klassenkarte (Byte, 255 = NoData) und optional die Konfidenz (die Wahrscheinlichkeit der siegreichen Klasse), die normalisierte Entropie (0 sicher .. 1 unentschieden) und die Wahrscheinlichkeiten (ein Band je Klasse), Float32 mit -1 = NoData. Alle sind gekachelte, komprimierte GeoTIFFs mit Pyramiden und einem .qml-Stil.</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/infer.py" line="52"/>
+        <location filename="../build/i18n/spec_strings.py" line="163"/>
         <source>Model (.safetensors)</source>
         <translation>Modell (.safetensors)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/infer.py" line="55"/>
+        <location filename="../build/i18n/spec_strings.py" line="164"/>
         <source>Composite</source>
         <translation>Komposit</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/infer.py" line="56"/>
+        <location filename="../build/i18n/spec_strings.py" line="165"/>
         <source>Extent</source>
         <translation>Ausdehnung</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/infer.py" line="57"/>
+        <location filename="../build/i18n/spec_strings.py" line="166"/>
         <source>Area of interest (polygons)</source>
         <translation>Untersuchungsgebiet (Polygone)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/infer.py" line="64"/>
+        <location filename="../build/i18n/spec_strings.py" line="167"/>
         <source>Extra bands (PATH or PATH@BANDS; &apos;;&apos; separated)</source>
         <translation>Zusätzliche Bänder (PATH oder PATH@BANDS; durch ';' getrennt)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/infer.py" line="66"/>
+        <location filename="../build/i18n/spec_strings.py" line="168"/>
         <source>Tile size (pixels; 0: automatic)</source>
         <translation>Kachelgröße (Pixel; 0: automatisch)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/infer.py" line="68"/>
+        <location filename="../build/i18n/spec_strings.py" line="169"/>
         <source>Overlap (pixels; -1: a quarter of the tile)</source>
         <translation>Überlappung (Pixel; -1: ein Viertel der Kachel)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/infer.py" line="70"/>
+        <location filename="../build/i18n/spec_strings.py" line="170"/>
         <source>Batch size (tiles; 0: automatic)</source>
         <translation>Batchgröße (Kacheln; 0: automatisch)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/infer.py" line="72"/>
-        <source>Mixed precision on CUDA</source>
-        <translation>Gemischte Genauigkeit auf CUDA</translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/algorithms/infer.py" line="75"/>
+        <location filename="../build/i18n/spec_strings.py" line="171"/>
         <source>Class map</source>
         <translation>Klassenkarte</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/infer.py" line="77"/>
+        <location filename="../build/i18n/spec_strings.py" line="172"/>
         <source>Confidence</source>
         <translation>Konfidenz</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/infer.py" line="78"/>
+        <location filename="../build/i18n/spec_strings.py" line="173"/>
         <source>Entropy</source>
         <translation>Entropie</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/infer.py" line="79"/>
+        <location filename="../build/i18n/spec_strings.py" line="174"/>
         <source>Class probabilities</source>
         <translation>Klassenwahrscheinlichkeiten</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/infer.py" line="85"/>
+        <location filename="../build/i18n/spec_strings.py" line="175"/>
         <source>Mapped pixels</source>
         <translation>Kartierte Pixel</translation>
     </message>
@@ -869,12 +898,12 @@ Ausgaben: Klassenkarte (Byte, 255 = NoData) und optional die Konfidenz (die Wahr
 <context>
     <name>NdviQmAlgorithm</name>
     <message>
-        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="112"/>
+        <location filename="../build/i18n/spec_strings.py" line="23"/>
         <source>NDVI quality mosaic</source>
         <translation>NDVI-Qualitätsmosaik</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="34"/>
+        <location filename="../build/i18n/spec_strings.py" line="24"/>
         <source>Per pixel, takes all bands of the clear acquisition with the highest NDVI in the date window (Earth Engine&apos;s qualityMosaic(&apos;NDVI&apos;)), so every field shows at its peak. The first step of domain adaptation: build one composite for the source and one for the target.
 
 Scenes: raster layers or files, and/or a Folder with a file-name Pattern; one multi-band raster per date, dated by its ACQUISITION_DATE metadata or a YYYYMMDD in the file name.
@@ -895,105 +924,110 @@ Ausdehnung / Untersuchungsgebiet: begrenzen die Verarbeitung und die Ausgabe (Pi
 Ausgaben: das Komposit (Datentyp und Bandnamen der Eingabe, Echtfarbenstil) und optional ein QA-Raster: max. NDVI, Tag des Jahres des gewählten Datums, Anzahl wolkenfreier Beobachtungen.</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="54"/>
+        <location filename="../build/i18n/spec_strings.py" line="25"/>
         <source>Scenes</source>
         <translation>Szenen</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="59"/>
+        <location filename="../build/i18n/spec_strings.py" line="26"/>
         <source>Folder of scenes</source>
         <translation>Szenenordner</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="64"/>
+        <location filename="../build/i18n/spec_strings.py" line="27"/>
         <source>File-name pattern</source>
         <translation>Dateinamensmuster</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="65"/>
+        <location filename="../build/i18n/spec_strings.py" line="28"/>
         <source>Mask suffix (empty: no mask)</source>
         <translation>Maskensuffix (leer: keine Maske)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="68"/>
+        <location filename="../build/i18n/spec_strings.py" line="29"/>
         <source>Mask band of the scene (instead of mask files)</source>
         <translation>Maskenband der Szene (statt Maskendateien)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="74"/>
+        <location filename="../build/i18n/spec_strings.py" line="30"/>
         <source>Invalid mask classes</source>
         <translation>Ungültige Maskenklassen</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="77"/>
+        <location filename="../build/i18n/spec_strings.py" line="31"/>
         <source>Red band</source>
         <translation>Rotband</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="81"/>
+        <location filename="../build/i18n/spec_strings.py" line="32"/>
         <source>NIR band</source>
         <translation>NIR-Band</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="85"/>
+        <location filename="../build/i18n/spec_strings.py" line="33"/>
         <source>Scale (DN to reflectance)</source>
         <translation>Skalierung (DN zu Reflektanz)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="89"/>
+        <location filename="../build/i18n/spec_strings.py" line="34"/>
         <source>Offset (empty: from BOA_ADD_OFFSET metadata)</source>
         <translation>Offset (leer: aus den BOA_ADD_OFFSET-Metadaten)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="93"/>
+        <location filename="../build/i18n/spec_strings.py" line="35"/>
         <source>Start date (YYYY-MM-DD)</source>
         <translation>Startdatum (YYYY-MM-DD)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="96"/>
+        <location filename="../build/i18n/spec_strings.py" line="36"/>
         <source>End date (YYYY-MM-DD)</source>
         <translation>Enddatum (YYYY-MM-DD)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="97"/>
+        <location filename="../build/i18n/spec_strings.py" line="37"/>
         <source>Extent</source>
         <translation>Ausdehnung</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="98"/>
+        <location filename="../build/i18n/spec_strings.py" line="38"/>
         <source>Area of interest (polygons)</source>
         <translation>Untersuchungsgebiet (Polygone)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="104"/>
+        <location filename="../build/i18n/spec_strings.py" line="39"/>
         <source>Target CRS (default: the first scene&apos;s)</source>
         <translation>Ziel-KBS (Standard: das der ersten Szene)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="106"/>
+        <location filename="../build/i18n/spec_strings.py" line="40"/>
         <source>Resolution (CRS units)</source>
         <translation>Auflösung (KBS-Einheiten)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="108"/>
+        <location filename="../build/i18n/spec_strings.py" line="41"/>
         <source>Resampling of scenes on another grid</source>
         <translation>Resampling von Szenen auf einem anderen Gitter</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="113"/>
+        <location filename="../build/i18n/spec_strings.py" line="43"/>
         <source>QA (max NDVI, day of year, clear observations)</source>
         <translation>QA (max. NDVI, Tag des Jahres, wolkenfreie Beobachtungen)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="42"/>
+        <source>Threads compositing windows</source>
+        <translation>Threads für die Fenster des Mosaiks</translation>
     </message>
 </context>
 <context>
     <name>PartitionAlgorithm</name>
     <message>
-        <location filename="../crops_qgis/algorithms/partition.py" line="30"/>
+        <location filename="../build/i18n/spec_strings.py" line="91"/>
         <source>Partition easy / hard</source>
         <translation>Aufteilung leicht / schwer</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/partition.py" line="33"/>
+        <location filename="../build/i18n/spec_strings.py" line="92"/>
         <source>Runs the source model over the target blocks and splits them into easy blocks (where it is confident) and hard blocks, so you see where the model is unsure before adapting it.
 
 Target: a block store (Build blocks without labels; the partition is written into it), or a target composite from which a store is built into Output block store (Block size 0: the model&apos;s).
@@ -1010,120 +1044,152 @@ Aufteilung: Der Anteil leichter Blöcke mit den höchsten Scores ist leicht, ode
 Ausgaben: die Maske leicht / schwer (1 leicht in Blau, 2 schwer in Rot) und die Konfidenz je Pixel (grau, 0..1). Wo sich Blöcke überlappen (Schrittweite &lt; Blockgröße), zeigt jedes Pixel den Block, dessen Mitte am nächsten liegt. Der Speicher erhält scores, split/easy und split/hard, die Anpassen und SPCL verwenden.</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/partition.py" line="50"/>
+        <location filename="../build/i18n/spec_strings.py" line="93"/>
         <source>Source model</source>
         <translation>Quellmodell</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/partition.py" line="53"/>
+        <location filename="../build/i18n/spec_strings.py" line="94"/>
         <source>Target block store</source>
         <translation>Ziel-Blockspeicher</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/partition.py" line="56"/>
+        <location filename="../build/i18n/spec_strings.py" line="95"/>
         <source>or target composite</source>
         <translation>oder Ziel-Komposit</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/partition.py" line="59"/>
+        <location filename="../build/i18n/spec_strings.py" line="96"/>
         <source>Score</source>
         <translation>Score</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/partition.py" line="60"/>
+        <location filename="../build/i18n/spec_strings.py" line="97"/>
         <source>Easy fraction</source>
         <translation>Anteil leichter Blöcke</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/partition.py" line="64"/>
+        <location filename="../build/i18n/spec_strings.py" line="98"/>
         <source>Score threshold (overrides easy fraction)</source>
         <translation>Score-Schwelle (ersetzt den Anteil leichter Blöcke)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/partition.py" line="69"/>
+        <location filename="../build/i18n/spec_strings.py" line="99"/>
         <source>Split per predicted dominant class</source>
         <translation>Aufteilung je vorhergesagter dominanter Klasse</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/partition.py" line="73"/>
+        <location filename="../build/i18n/spec_strings.py" line="100"/>
         <source>Confidence threshold (confident_fraction)</source>
         <translation>Konfidenzschwelle (confident_fraction)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/partition.py" line="75"/>
+        <location filename="../build/i18n/spec_strings.py" line="101"/>
         <source>Extra bands with a composite (&apos;;&apos; separated)</source>
         <translation>Zusätzliche Bänder bei einem Komposit (durch ';' getrennt)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/partition.py" line="77"/>
+        <location filename="../build/i18n/spec_strings.py" line="102"/>
         <source>Block size with a composite (0: the model&apos;s)</source>
         <translation>Blockgröße bei einem Komposit (0: die des Modells)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/partition.py" line="79"/>
+        <location filename="../build/i18n/spec_strings.py" line="103"/>
         <source>Stride with a composite (0: block size)</source>
         <translation>Schrittweite bei einem Komposit (0: Blockgröße)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/partition.py" line="81"/>
+        <location filename="../build/i18n/spec_strings.py" line="104"/>
         <source>Extent with a composite</source>
         <translation>Ausdehnung bei einem Komposit</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/partition.py" line="82"/>
+        <location filename="../build/i18n/spec_strings.py" line="105"/>
         <source>Batch size (blocks)</source>
         <translation>Batchgröße (Blöcke)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/partition.py" line="87"/>
+        <location filename="../build/i18n/spec_strings.py" line="106"/>
         <source>Output block store (with a composite)</source>
         <translation>Ausgabe-Blockspeicher (bei einem Komposit)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/partition.py" line="87"/>
+        <location filename="../build/i18n/spec_strings.py" line="107"/>
         <source>HDF5 files (*.h5)</source>
         <translation>HDF5-Dateien (*.h5)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/partition.py" line="91"/>
+        <location filename="../build/i18n/spec_strings.py" line="108"/>
         <source>Easy / hard mask</source>
         <translation>Maske leicht / schwer</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/partition.py" line="94"/>
+        <location filename="../build/i18n/spec_strings.py" line="109"/>
         <source>Confidence</source>
         <translation>Konfidenz</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/partition.py" line="97"/>
+        <location filename="../build/i18n/spec_strings.py" line="110"/>
         <source>Easy blocks</source>
         <translation>Leichte Blöcke</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/partition.py" line="98"/>
+        <location filename="../build/i18n/spec_strings.py" line="111"/>
         <source>Hard blocks</source>
         <translation>Schwere Blöcke</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/partition.py" line="99"/>
+        <location filename="../build/i18n/spec_strings.py" line="112"/>
         <source>Mean score of easy blocks</source>
         <translation>Mittlerer Score der leichten Blöcke</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/partition.py" line="100"/>
+        <location filename="../build/i18n/spec_strings.py" line="113"/>
         <source>Mean score of hard blocks</source>
         <translation>Mittlerer Score der schweren Blöcke</translation>
     </message>
 </context>
 <context>
+    <name>RunConfigAlgorithm</name>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="192"/>
+        <source>Repeat a run</source>
+        <translation>Lauf wiederholen</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="193"/>
+        <source>Repeats a run exactly as it was recorded: every CROPS step writes name.run.json beside its main output (the command, every parameter as resolved, the inputs&apos; sizes and times, versions, device).
+
+Run record: that .run.json. Changes: NAME=VALUE items separated by &apos;;&apos; (e.g. SEED=3; OUTPUT=/data/map2019.tif), names as in the algorithm&apos;s parameters; a name the recorded command does not have is an error. A warning names every input whose size or time changed since the run was recorded. The repeated run writes its own .run.json.</source>
+        <translation>Wiederholt einen Lauf genau so, wie er protokolliert wurde: jeder CROPS-Schritt schreibt name.run.json neben seine Hauptausgabe (der Befehl, jeder Parameter wie aufgelöst, Größe und Zeit der Eingaben, Versionen, Gerät).
+
+Laufprotokoll: diese .run.json. Änderungen: NAME=WERT-Einträge, durch ';' getrennt (z. B. SEED=3; OUTPUT=/data/map2019.tif), Namen wie die Parameter des Algorithmus; ein Name, den der protokollierte Befehl nicht hat, ist ein Fehler. Eine Warnung nennt jede Eingabe, deren Größe oder Zeit sich seit dem Protokoll geändert hat. Der wiederholte Lauf schreibt seine eigene .run.json.</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="194"/>
+        <source>Run record (.run.json)</source>
+        <translation>Laufprotokoll (.run.json)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="195"/>
+        <source>Changes (NAME=VALUE; ...)</source>
+        <translation>Änderungen (NAME=WERT; ...)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="196"/>
+        <source>Run record of the repeat</source>
+        <translation>Laufprotokoll der Wiederholung</translation>
+    </message>
+</context>
+<context>
     <name>SampleDataAlgorithm</name>
     <message>
-        <location filename="../crops_qgis/algorithms/sample_data.py" line="23"/>
+        <location filename="../build/i18n/spec_strings.py" line="12"/>
         <source>Generate sample data</source>
         <translation>Beispieldaten erzeugen</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/sample_data.py" line="26"/>
+        <location filename="../build/i18n/spec_strings.py" line="13"/>
         <source>Writes a realistic synthetic Sentinel-2 L2A season: one 10-band UInt16 GeoTIFF per date (scenes/S2_L2A_YYYYMMDD.tif, reflectance = DN / 10000), its scene classification (scenes/S2_L2A_YYYYMMDD_SCL.tif), the crop labels (labels.tif), the parcels (fields.gpkg) and the class list (classes.csv), in the same layout as real data.
 
 Preset: &apos;source&apos; and &apos;target&apos; are two places with a clear but learnable shift (phenology, class proportions, atmosphere, clouds, field size); &apos;pair&apos; writes both into Output folder/source and Output folder/target.
@@ -1134,50 +1200,60 @@ Voreinstellung: 'source' und 'target' sind zwei Orte mit einer deutlichen, aber 
 Größe: Breite und Höhe in Pixeln (10 m). Datumsangaben: die Saison, YYYY-MM-DD; eine Aufnahme je Wiederholungsintervall (Tage). Derselbe Zufallsstartwert ergibt immer dieselben Daten.</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/sample_data.py" line="39"/>
+        <location filename="../build/i18n/spec_strings.py" line="14"/>
         <source>Preset</source>
         <translation>Voreinstellung</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/sample_data.py" line="44"/>
+        <location filename="../build/i18n/spec_strings.py" line="15"/>
         <source>Size (pixels)</source>
         <translation>Größe (Pixel)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/sample_data.py" line="49"/>
+        <location filename="../build/i18n/spec_strings.py" line="16"/>
         <source>Season start (YYYY-MM-DD)</source>
         <translation>Saisonbeginn (YYYY-MM-DD)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/sample_data.py" line="52"/>
+        <location filename="../build/i18n/spec_strings.py" line="17"/>
         <source>Season end (YYYY-MM-DD)</source>
         <translation>Saisonende (YYYY-MM-DD)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/sample_data.py" line="53"/>
+        <location filename="../build/i18n/spec_strings.py" line="18"/>
         <source>Revisit (days)</source>
         <translation>Wiederholungsintervall (Tage)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/sample_data.py" line="58"/>
+        <location filename="../build/i18n/spec_strings.py" line="19"/>
         <source>Random seed</source>
         <translation>Zufallsstartwert</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/sample_data.py" line="61"/>
+        <location filename="../build/i18n/spec_strings.py" line="22"/>
         <source>Output folder</source>
         <translation>Ausgabeordner</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="20"/>
+        <source>Phenology shift (days; empty: the preset&apos;s)</source>
+        <translation>Phänologie-Verschiebung (Tage; leer: die der Vorgabe)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="21"/>
+        <source>Cloud cover (share of pixels; empty: the preset&apos;s)</source>
+        <translation>Bewölkung (Anteil der Pixel; leer: die der Vorgabe)</translation>
     </message>
 </context>
 <context>
     <name>TrainSourceAlgorithm</name>
     <message>
-        <location filename="../crops_qgis/algorithms/train_source.py" line="28"/>
+        <location filename="../build/i18n/spec_strings.py" line="62"/>
         <source>Train source model</source>
         <translation>Quellmodell trainieren</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/train_source.py" line="31"/>
+        <location filename="../build/i18n/spec_strings.py" line="63"/>
         <source>Trains a segmentation model on a labelled block store (from Build blocks) and keeps the model with the best validation mIoU.
 
 Architecture: unet (a U-Net on a timm encoder, fast on CPUs; Encoder resnet18 by default) or transunet (R50-ViT-B/16, the method&apos;s reference backbone; needs a GPU in practice). Pretrained weights: an optional local file for the encoder (.safetensors or a timm .pth state dict).
@@ -1192,107 +1268,107 @@ Training: AdamW, Aufwärmphase und anschließend Kosinus-Abfall der Lernrate, Kr
 Ausgabe: ein .safetensors-Modell, das sich selbst beschreibt (Merkmale, Normalisierung, Klassen mit Codes und Farben, Blockgröße, Herkunft). Daneben: name.metrics.json und name.metrics.csv (Verlust, mIoU und IoU je Klasse und Epoche) und name.resume.safetensors. Fortsetzen: diese Datei (oder das Modell) übergeben, um einen Lauf fortzusetzen; Iterationen/Epochen erhöhen, um länger zu trainieren. Abbrechen stoppt nach dem aktuellen Schritt und behält das zuletzt gespeicherte Modell.</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/train_source.py" line="49"/>
+        <location filename="../build/i18n/spec_strings.py" line="64"/>
         <source>Labelled block store</source>
         <translation>Gelabelter Blockspeicher</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/train_source.py" line="52"/>
+        <location filename="../build/i18n/spec_strings.py" line="65"/>
         <source>Architecture</source>
         <translation>Architektur</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/train_source.py" line="53"/>
+        <location filename="../build/i18n/spec_strings.py" line="66"/>
         <source>Encoder (U-Net; empty: resnet18)</source>
         <translation>Encoder (U-Net; leer: resnet18)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/train_source.py" line="56"/>
+        <location filename="../build/i18n/spec_strings.py" line="67"/>
         <source>Pretrained encoder weights</source>
         <translation>Vortrainierte Encoder-Gewichte</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/train_source.py" line="59"/>
+        <location filename="../build/i18n/spec_strings.py" line="68"/>
         <source>Epochs</source>
         <translation>Epochen</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/train_source.py" line="63"/>
+        <location filename="../build/i18n/spec_strings.py" line="69"/>
         <source>Iterations (&gt; 0 overrides epochs)</source>
         <translation>Iterationen (&gt; 0 ersetzt die Epochen)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/train_source.py" line="67"/>
+        <location filename="../build/i18n/spec_strings.py" line="70"/>
         <source>Batch size (blocks)</source>
         <translation>Batchgröße (Blöcke)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/train_source.py" line="71"/>
+        <location filename="../build/i18n/spec_strings.py" line="71"/>
         <source>Learning rate</source>
         <translation>Lernrate</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/train_source.py" line="77"/>
+        <location filename="../build/i18n/spec_strings.py" line="74"/>
         <source>Resume from (resume state or model)</source>
         <translation>Fortsetzen von (Fortsetzungszustand oder Modell)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/train_source.py" line="82"/>
+        <location filename="../build/i18n/spec_strings.py" line="75"/>
         <source>Class weights</source>
         <translation>Klassengewichte</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/train_source.py" line="84"/>
+        <location filename="../build/i18n/spec_strings.py" line="76"/>
         <source>Dice loss weight (0: none)</source>
         <translation>Gewicht des Dice-Verlusts (0: keiner)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/train_source.py" line="86"/>
+        <location filename="../build/i18n/spec_strings.py" line="77"/>
         <source>Validate every N steps (0: every epoch)</source>
         <translation>Alle N Schritte validieren (0: nach jeder Epoche)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/train_source.py" line="88"/>
+        <location filename="../build/i18n/spec_strings.py" line="78"/>
         <source>Architecture arguments (JSON)</source>
         <translation>Architekturargumente (JSON)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/train_source.py" line="92"/>
+        <location filename="../build/i18n/spec_strings.py" line="83"/>
         <source>Model</source>
         <translation>Modell</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/train_source.py" line="92"/>
+        <location filename="../build/i18n/spec_strings.py" line="84"/>
         <source>Model (*.safetensors)</source>
         <translation>Modell (*.safetensors)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/train_source.py" line="95"/>
+        <location filename="../build/i18n/spec_strings.py" line="85"/>
         <source>Metrics per epoch (JSON)</source>
         <translation>Metriken je Epoche (JSON)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/train_source.py" line="96"/>
+        <location filename="../build/i18n/spec_strings.py" line="86"/>
         <source>Metrics per epoch (CSV)</source>
         <translation>Metriken je Epoche (CSV)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/train_source.py" line="97"/>
+        <location filename="../build/i18n/spec_strings.py" line="87"/>
         <source>Resume state</source>
         <translation>Fortsetzungszustand</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/train_source.py" line="98"/>
+        <location filename="../build/i18n/spec_strings.py" line="88"/>
         <source>Best validation mIoU</source>
         <translation>Beste Validierungs-mIoU</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/train_source.py" line="99"/>
+        <location filename="../build/i18n/spec_strings.py" line="89"/>
         <source>Epoch of the best model</source>
         <translation>Epoche des besten Modells</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/train_source.py" line="100"/>
+        <location filename="../build/i18n/spec_strings.py" line="90"/>
         <source>Steps trained</source>
         <translation>Trainierte Schritte</translation>
     </message>

@@ -4,92 +4,92 @@
 <context>
     <name>AdaptAlgorithm</name>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="26"/>
+        <location filename="../build/i18n/spec_strings.py" line="114"/>
         <source>Adapt (baselines)</source>
         <translation>Adapter (méthodes de référence)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="48"/>
+        <location filename="../build/i18n/spec_strings.py" line="116"/>
         <source>Method</source>
         <translation>Méthode</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="49"/>
+        <location filename="../build/i18n/spec_strings.py" line="117"/>
         <source>Source model</source>
         <translation>Modèle source</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="52"/>
+        <location filename="../build/i18n/spec_strings.py" line="118"/>
         <source>Target block store</source>
         <translation>Stock de blocs cible</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="53"/>
+        <location filename="../build/i18n/spec_strings.py" line="119"/>
         <source>Blocks</source>
         <translation>Blocs</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="54"/>
+        <location filename="../build/i18n/spec_strings.py" line="120"/>
         <source>Iterations</source>
         <translation>Itérations</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="58"/>
+        <location filename="../build/i18n/spec_strings.py" line="121"/>
         <source>Batch size (blocks)</source>
         <translation>Taille de lot (blocs)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="62"/>
+        <location filename="../build/i18n/spec_strings.py" line="122"/>
         <source>Learning rate (empty: the method&apos;s default)</source>
         <translation>Taux d'apprentissage (vide : valeur par défaut de la méthode)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="70"/>
+        <location filename="../build/i18n/spec_strings.py" line="124"/>
         <source>entropy: parameters to train</source>
         <translation>entropy : paramètres à entraîner</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="72"/>
+        <location filename="../build/i18n/spec_strings.py" line="125"/>
         <source>entropy: diversity weight</source>
         <translation>entropy : poids de diversité</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="74"/>
+        <location filename="../build/i18n/spec_strings.py" line="126"/>
         <source>entropy: diversity prior</source>
         <translation>entropy : a priori de diversité</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="76"/>
+        <location filename="../build/i18n/spec_strings.py" line="127"/>
         <source>self_training: teacher EMA momentum</source>
         <translation>self_training : momentum EMA de l'enseignant</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="78"/>
+        <location filename="../build/i18n/spec_strings.py" line="128"/>
         <source>self_training: confidence threshold (highest)</source>
         <translation>self_training : seuil de confiance (maximal)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="80"/>
+        <location filename="../build/i18n/spec_strings.py" line="129"/>
         <source>self_training: share of each class pseudo-labelled</source>
         <translation>self_training : proportion pseudo-étiquetée de chaque classe</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="82"/>
+        <location filename="../build/i18n/spec_strings.py" line="130"/>
         <source>self_training: rounds</source>
         <translation>self_training : tours</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="84"/>
+        <location filename="../build/i18n/spec_strings.py" line="131"/>
         <source>self_training: photometric jitter</source>
         <translation>self_training : perturbation photométrique</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="86"/>
+        <location filename="../build/i18n/spec_strings.py" line="132"/>
         <source>Blocks of the initial calibration pass</source>
         <translation>Blocs de la passe de calibrage initiale</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt.py" line="29"/>
+        <location filename="../build/i18n/spec_strings.py" line="115"/>
         <source>Adapts a source model to the target area without any source data, with a baseline method (to measure what SPCL adds).
 
 entropy: entropy minimisation with a diversity term (Tent / SHOT). Parameters: norm (only the normalisation layers, Tent), encoder (all but the heads, SHOT) or all. The diversity term, times Diversity weight, keeps the batch&apos;s class shares near equal shares (prior uniform) or near the source model&apos;s shares on the target (source).
@@ -109,102 +109,102 @@ Sortie : le modèle adapté (.safetensors ; provenance : le SHA-256 du modèle s
 <context>
     <name>AdaptSpclAlgorithm</name>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="25"/>
+        <location filename="../build/i18n/spec_strings.py" line="140"/>
         <source>Adapt with SPCL</source>
         <translation>Adapter avec SPCL</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="52"/>
+        <location filename="../build/i18n/spec_strings.py" line="142"/>
         <source>Source model</source>
         <translation>Modèle source</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="55"/>
+        <location filename="../build/i18n/spec_strings.py" line="143"/>
         <source>Target block store (partitioned)</source>
         <translation>Stock de blocs cible (partitionné)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="58"/>
+        <location filename="../build/i18n/spec_strings.py" line="144"/>
         <source>Iterations</source>
         <translation>Itérations</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="62"/>
+        <location filename="../build/i18n/spec_strings.py" line="145"/>
         <source>Batch size (easy and hard blocks each)</source>
         <translation>Taille de lot (blocs faciles et difficiles, chacun)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="66"/>
+        <location filename="../build/i18n/spec_strings.py" line="146"/>
         <source>Learning rate</source>
         <translation>Taux d'apprentissage</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="70"/>
+        <location filename="../build/i18n/spec_strings.py" line="147"/>
         <source>Teacher EMA momentum</source>
         <translation>Momentum EMA de l'enseignant</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="74"/>
+        <location filename="../build/i18n/spec_strings.py" line="148"/>
         <source>Temperature</source>
         <translation>Température</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="78"/>
+        <location filename="../build/i18n/spec_strings.py" line="149"/>
         <source>Confidence threshold</source>
         <translation>Seuil de confiance</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="82"/>
+        <location filename="../build/i18n/spec_strings.py" line="150"/>
         <source>Contrastive weight</source>
         <translation>Poids contrastif</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="86"/>
+        <location filename="../build/i18n/spec_strings.py" line="151"/>
         <source>Hard schedule</source>
         <translation>Calendrier des blocs difficiles</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="94"/>
+        <location filename="../build/i18n/spec_strings.py" line="152"/>
         <source>Share of hard blocks at the start (linear)</source>
         <translation>Proportion de blocs difficiles au début (linear)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="98"/>
+        <location filename="../build/i18n/spec_strings.py" line="154"/>
         <source>Easy-block pseudo-label weight (0: off)</source>
         <translation>Poids des pseudo-étiquettes des blocs faciles (0 : désactivé)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="100"/>
+        <location filename="../build/i18n/spec_strings.py" line="155"/>
         <source>Photometric jitter of the mixed view</source>
         <translation>Perturbation photométrique de la vue mélangée</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="96"/>
+        <location filename="../build/i18n/spec_strings.py" line="153"/>
         <source>ClassMix weighting</source>
         <translation>Pondération du ClassMix</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="102"/>
+        <location filename="../build/i18n/spec_strings.py" line="156"/>
         <source>Re-estimate BatchNorm statistics on the target</source>
         <translation>Réestimer les statistiques BatchNorm sur la cible</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="108"/>
+        <location filename="../build/i18n/spec_strings.py" line="159"/>
         <source>Embedding pixel stride (1: every pixel)</source>
         <translation>Pas en pixels des plongements (1 : chaque pixel)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="110"/>
+        <location filename="../build/i18n/spec_strings.py" line="160"/>
         <source>Blocks of the first passes (0: all)</source>
         <translation>Blocs des premiers passages (0 : tous)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="104"/>
+        <location filename="../build/i18n/spec_strings.py" line="157"/>
         <source>Hold the pseudo-labels&apos; class distribution (alignment)</source>
         <translation>Maintenir la distribution de classes des pseudo-étiquettes (alignement)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="28"/>
+        <location filename="../build/i18n/spec_strings.py" line="141"/>
         <source>Adapts a source model to the target area without any source data: Semantic Prototypical Contrastive Learning on a target block store split into easy and hard blocks (run Partition first).
 
 The source model&apos;s BatchNorm statistics are first re-estimated on the target blocks. A teacher (an exponential moving average of the student, momentum EMA) then labels an easy and a hard batch each step. Class prototypes are the running means of the teacher&apos;s embeddings of easy pixels it is confident about (confidence &gt;= Confidence threshold), started with one pass over the easy blocks. The student learns a ClassMix of easy-block classes pasted onto hard blocks, weighted by how many of the mixed block&apos;s pixels the teacher is confident about (or by each pixel&apos;s confidence), plus Contrastive weight x a prototype contrastive loss on confident hard pixels (Temperature scales the similarities). The teacher&apos;s probabilities are rescaled so that its pseudo-labels keep the class distribution it predicted on the target at the start (distribution alignment), which stops small classes from fading, and weighted by each pixel&apos;s similarity to the class prototypes (prototype rectification), so a pixel whose embedding lies by another class&apos;s prototype loses confidence or changes label. Hard schedule constant fills the hard batch with hard blocks only; linear starts with half hard blocks and ends with only hard blocks.
@@ -217,20 +217,64 @@ Les statistiques BatchNorm du modèle source sont d'abord réestimées sur les b
 Sortie : le modèle adapté (.safetensors, l'enseignant ; sa provenance indique le SHA-256 du modèle source, le stock cible et chaque hyperparamètre). À côté : name.adapt.json (configuration, perte par pas, normes des prototypes et proportions de classes des pseudo-étiquettes : une classe dont la proportion ne cesse de baisser signale un effondrement) et name.resume.safetensors. Reprise : donnez ce fichier pour continuer. Annuler conserve le dernier point de contrôle complet. Cartographiez avec le modèle adapté via Cartographier les cultures (crops:infer).</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/adapt_spcl.py" line="106"/>
+        <location filename="../build/i18n/spec_strings.py" line="158"/>
         <source>Rectify pseudo-labels with the class prototypes</source>
         <translation>Rectifier les pseudo-étiquettes avec les prototypes de classes</translation>
     </message>
 </context>
 <context>
+    <name>BatchAlgorithm</name>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="197"/>
+        <source>Run a batch plan</source>
+        <translation>Exécuter un plan de lot</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="198"/>
+        <source>Runs the runs of a plan in order, each with its own outputs and .run.json, and ends with a summary table (run, command, status, seconds, message).
+
+Plan: a JSON file {&quot;on_failure&quot;: &quot;stop&quot;, &quot;runs&quot;: [...]} (on_failure: stop or continue); each run is {&quot;name&quot;: ..., &quot;command&quot;: &quot;adapt-spcl&quot;, &quot;parameters&quot;: {&quot;MODEL&quot;: ..., ...}} or {&quot;config&quot;: &quot;earlier.run.json&quot;, &quot;set&quot;: {&quot;SEED&quot;: 3}} (a recorded run repeated with changes). Relative paths in a plan are relative to the plan&apos;s folder. On failure, stop (the default) skips the remaining runs; continue runs them. The batch fails when any run failed.
+Summary: an optional JSON file with the table.</source>
+        <translation>Exécute les exécutions d'un plan dans l'ordre, chacune avec ses propres sorties et son .run.json, et termine par un tableau récapitulatif (exécution, commande, statut, secondes, message).
+
+Plan : un fichier JSON {&quot;on_failure&quot;: &quot;stop&quot;, &quot;runs&quot;: [...]} (on_failure : stop ou continue) ; chaque exécution est {&quot;name&quot;: ..., &quot;command&quot;: &quot;adapt-spcl&quot;, &quot;parameters&quot;: {&quot;MODEL&quot;: ..., ...}} ou {&quot;config&quot;: &quot;earlier.run.json&quot;, &quot;set&quot;: {&quot;SEED&quot;: 3}} (une exécution enregistrée, répétée avec des modifications). Les chemins relatifs d'un plan sont relatifs au dossier du plan. En cas d'échec, stop (par défaut) saute les exécutions restantes ; continue les exécute. Le lot échoue si une exécution a échoué.
+Résumé : un fichier JSON facultatif contenant le tableau.</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="199"/>
+        <source>Plan (.json)</source>
+        <translation>Plan (.json)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="200"/>
+        <source>Summary (JSON)</source>
+        <translation>Résumé (JSON)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="201"/>
+        <source>JSON files (*.json)</source>
+        <translation>Fichiers JSON (*.json)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="202"/>
+        <source>Runs that succeeded</source>
+        <translation>Exécutions réussies</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="203"/>
+        <source>Runs that failed</source>
+        <translation>Exécutions échouées</translation>
+    </message>
+</context>
+<context>
     <name>BuildBlocksAlgorithm</name>
     <message>
-        <location filename="../crops_qgis/algorithms/build_blocks.py" line="28"/>
+        <location filename="../build/i18n/spec_strings.py" line="44"/>
         <source>Build blocks</source>
         <translation>Construire les blocs</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/build_blocks.py" line="31"/>
+        <location filename="../build/i18n/spec_strings.py" line="45"/>
         <source>Cuts a composite (e.g. the NDVI quality mosaic) into square blocks and writes them, normalisation statistics included, to an HDF5 block store for training and adaptation.
 
 Labels (source area): a raster of label codes, or polygons with a Label field (any CRS: reprojected). Class map: codes to classes, e.g. &apos;1200=maize; *=other; 0=ignore&apos; (optional colour: &apos;1200=maize #e6ab02&apos;); empty: the label values are the classes (0 = ignore), named from a classes.csv beside the labels. Without labels (target area) the store holds images only.
@@ -245,82 +289,82 @@ Taille des blocs et pas de découpage en pixels (pas 0 : la taille des blocs, sa
 Seuls les blocs ayant un pixel étiqueté (source) ou un pixel valide (cible) sont écrits.</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/build_blocks.py" line="46"/>
+        <location filename="../build/i18n/spec_strings.py" line="46"/>
         <source>Composite</source>
         <translation>Composite</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/build_blocks.py" line="47"/>
+        <location filename="../build/i18n/spec_strings.py" line="47"/>
         <source>Labels (raster or polygons; empty for a target store)</source>
         <translation>Étiquettes (raster ou polygones ; vide pour un stock cible)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/build_blocks.py" line="53"/>
+        <location filename="../build/i18n/spec_strings.py" line="48"/>
         <source>Label field (polygons)</source>
         <translation>Champ d'étiquette (polygones)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/build_blocks.py" line="57"/>
+        <location filename="../build/i18n/spec_strings.py" line="49"/>
         <source>Class map (codes to classes)</source>
         <translation>Correspondance des classes (codes vers classes)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/build_blocks.py" line="60"/>
+        <location filename="../build/i18n/spec_strings.py" line="50"/>
         <source>Block size (pixels)</source>
         <translation>Taille des blocs (pixels)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/build_blocks.py" line="64"/>
+        <location filename="../build/i18n/spec_strings.py" line="51"/>
         <source>Extent</source>
         <translation>Emprise</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/build_blocks.py" line="66"/>
+        <location filename="../build/i18n/spec_strings.py" line="52"/>
         <source>Extra bands (PATH or PATH@BANDS; &apos;;&apos; separated)</source>
         <translation>Bandes supplémentaires (PATH ou PATH@BANDS ; séparées par ';')</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/build_blocks.py" line="68"/>
+        <location filename="../build/i18n/spec_strings.py" line="53"/>
         <source>Stride (pixels; 0: block size)</source>
         <translation>Pas de découpage (pixels ; 0 : taille des blocs)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/build_blocks.py" line="70"/>
+        <location filename="../build/i18n/spec_strings.py" line="54"/>
         <source>Validation fraction</source>
         <translation>Fraction de validation</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/build_blocks.py" line="72"/>
+        <location filename="../build/i18n/spec_strings.py" line="55"/>
         <source>Validation group size (blocks; 0: automatic)</source>
         <translation>Taille des groupes de validation (blocs ; 0 : automatique)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/build_blocks.py" line="74"/>
+        <location filename="../build/i18n/spec_strings.py" line="56"/>
         <source>Seed of the validation split</source>
         <translation>Graine de la répartition de validation</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/build_blocks.py" line="78"/>
+        <location filename="../build/i18n/spec_strings.py" line="57"/>
         <source>Block store</source>
         <translation>Stock de blocs</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/build_blocks.py" line="78"/>
+        <location filename="../build/i18n/spec_strings.py" line="58"/>
         <source>HDF5 files (*.h5)</source>
         <translation>Fichiers HDF5 (*.h5)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/build_blocks.py" line="81"/>
+        <location filename="../build/i18n/spec_strings.py" line="59"/>
         <source>Blocks written</source>
         <translation>Blocs écrits</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/build_blocks.py" line="82"/>
+        <location filename="../build/i18n/spec_strings.py" line="60"/>
         <source>Training blocks</source>
         <translation>Blocs d'entraînement</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/build_blocks.py" line="83"/>
+        <location filename="../build/i18n/spec_strings.py" line="61"/>
         <source>Validation blocks</source>
         <translation>Blocs de validation</translation>
     </message>
@@ -328,102 +372,102 @@ Seuls les blocs ayant un pixel étiqueté (source) ou un pixel valide (cible) so
 <context>
     <name>CropsAlgorithm</name>
     <message>
-        <location filename="../crops_qgis/algorithms/base.py" line="48"/>
+        <location filename="../crops_qgis/algorithms/base.py" line="34"/>
         <source>1. Data</source>
         <translation>1. Données</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/base.py" line="49"/>
+        <location filename="../crops_qgis/algorithms/base.py" line="35"/>
         <source>2. Pre-processing</source>
         <translation>2. Prétraitement</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/base.py" line="50"/>
+        <location filename="../crops_qgis/algorithms/base.py" line="36"/>
         <source>3. Source model</source>
         <translation>3. Modèle source</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/base.py" line="51"/>
+        <location filename="../crops_qgis/algorithms/base.py" line="37"/>
         <source>4. Adaptation</source>
         <translation>4. Adaptation</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/base.py" line="52"/>
+        <location filename="../crops_qgis/algorithms/base.py" line="38"/>
         <source>5. Mapping and evaluation</source>
         <translation>5. Cartographie et évaluation</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/base.py" line="53"/>
+        <location filename="../crops_qgis/algorithms/base.py" line="39"/>
         <source>Tools</source>
         <translation>Outils</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/base.py" line="124"/>
+        <location filename="../build/i18n/spec_strings.py" line="72"/>
         <source>Device</source>
         <translation>Périphérique</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/base.py" line="129"/>
+        <location filename="../build/i18n/spec_strings.py" line="73"/>
         <source>Random seed</source>
         <translation>Graine aléatoire</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/base.py" line="158"/>
+        <location filename="../build/i18n/spec_strings.py" line="79"/>
         <source>Weight decay</source>
         <translation>Décroissance des poids (weight decay)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/base.py" line="160"/>
+        <location filename="../build/i18n/spec_strings.py" line="80"/>
         <source>Warm-up (fraction of the steps)</source>
         <translation>Échauffement (fraction des pas)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/base.py" line="163"/>
+        <location filename="../build/i18n/spec_strings.py" line="81"/>
         <source>Mixed precision on CUDA</source>
         <translation>Précision mixte sur CUDA</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/base.py" line="165"/>
+        <location filename="../build/i18n/spec_strings.py" line="82"/>
         <source>CPU threads (0: all)</source>
         <translation>Threads CPU (0 : tous)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/base.py" line="170"/>
+        <location filename="../build/i18n/spec_strings.py" line="133"/>
         <source>Checkpoint every N steps (0: every 2 minutes)</source>
         <translation>Point de contrôle tous les N pas (0 : toutes les 2 minutes)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/base.py" line="135"/>
+        <location filename="../build/i18n/spec_strings.py" line="123"/>
         <source>Resume from (resume state or adapted model)</source>
         <translation>Reprendre depuis (état de reprise ou modèle adapté)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/base.py" line="141"/>
+        <location filename="../build/i18n/spec_strings.py" line="134"/>
         <source>Adapted model</source>
         <translation>Modèle adapté</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/base.py" line="141"/>
+        <location filename="../build/i18n/spec_strings.py" line="135"/>
         <source>Model (*.safetensors)</source>
         <translation>Modèle (*.safetensors)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/base.py" line="144"/>
+        <location filename="../build/i18n/spec_strings.py" line="136"/>
         <source>Adaptation log (JSON)</source>
         <translation>Journal d'adaptation (JSON)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/base.py" line="146"/>
+        <location filename="../build/i18n/spec_strings.py" line="137"/>
         <source>Resume state</source>
         <translation>État de reprise</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/base.py" line="148"/>
+        <location filename="../build/i18n/spec_strings.py" line="138"/>
         <source>Steps done</source>
         <translation>Pas effectués</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/base.py" line="150"/>
+        <location filename="../build/i18n/spec_strings.py" line="139"/>
         <source>Final loss</source>
         <translation>Perte finale</translation>
     </message>
@@ -431,102 +475,92 @@ Seuls les blocs ayant un pixel étiqueté (source) ou un pixel valide (cible) so
 <context>
     <name>CropsDock</name>
     <message>
-        <location filename="../crops_qgis/dock.py" line="51"/>
+        <location filename="../crops_qgis/dock.py" line="46"/>
         <source>CROPS crop mapping</source>
         <translation>CROPS cartographie des cultures</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/dock.py" line="62"/>
+        <location filename="../crops_qgis/dock.py" line="57"/>
         <source>CROPS model (*.safetensors)</source>
         <translation>Modèle CROPS (*.safetensors)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/dock.py" line="63"/>
+        <location filename="../crops_qgis/dock.py" line="58"/>
         <source>Model</source>
         <translation>Modèle</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/dock.py" line="66"/>
+        <location filename="../crops_qgis/dock.py" line="61"/>
         <source>Composite</source>
         <translation>Composite</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/dock.py" line="68"/>
-        <source>Map crop classes</source>
-        <translation>Cartographier les classes de cultures</translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/dock.py" line="69"/>
-        <source>Job</source>
-        <translation>Tâche</translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/dock.py" line="73"/>
+        <location filename="../crops_qgis/dock.py" line="65"/>
         <source>Output folder</source>
         <translation>Dossier de sortie</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/dock.py" line="76"/>
+        <location filename="../crops_qgis/dock.py" line="68"/>
         <source>Draw area</source>
         <translation>Dessiner une zone</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/dock.py" line="79"/>
+        <location filename="../crops_qgis/dock.py" line="71"/>
         <source>Whole composite</source>
         <translation>Composite entier</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/dock.py" line="84"/>
+        <location filename="../crops_qgis/dock.py" line="76"/>
         <source>Run</source>
         <translation>Exécuter</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/dock.py" line="86"/>
+        <location filename="../crops_qgis/dock.py" line="78"/>
         <source>Cancel</source>
         <translation>Annuler</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/dock.py" line="112"/>
+        <location filename="../crops_qgis/dock.py" line="104"/>
         <source>Drawn area: {w:.0f} x {h:.0f} map units</source>
         <translation>Zone dessinée : {w:.0f} x {h:.0f} unités de carte</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/dock.py" line="129"/>
+        <location filename="../crops_qgis/dock.py" line="121"/>
         <source>Choose the composite raster to map.</source>
         <translation>Choisissez le raster composite à cartographier.</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/dock.py" line="131"/>
+        <location filename="../crops_qgis/dock.py" line="123"/>
         <source>Choose a CROPS model file (.safetensors).</source>
         <translation>Choisissez un fichier de modèle CROPS (.safetensors).</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/dock.py" line="139"/>
+        <location filename="../crops_qgis/dock.py" line="131"/>
         <source>Mapping crop classes</source>
         <translation>Cartographie des classes de cultures</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/dock.py" line="140"/>
+        <location filename="../crops_qgis/dock.py" line="132"/>
         <source>Crop classes</source>
         <translation>Classes de cultures</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/dock.py" line="140"/>
+        <location filename="../crops_qgis/dock.py" line="132"/>
         <source>Confidence</source>
         <translation>Confiance</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/dock.py" line="153"/>
+        <location filename="../crops_qgis/dock.py" line="145"/>
         <source>Started: {name}</source>
         <translation>Démarré : {name}</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/dock.py" line="166"/>
+        <location filename="../crops_qgis/dock.py" line="158"/>
         <source>Failed: {error}</source>
         <translation>Échec : {error}</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/dock.py" line="170"/>
+        <location filename="../crops_qgis/dock.py" line="162"/>
         <source>Done: {n} layers added to &apos;{group}&apos;</source>
         <translation>Terminé : {n} couches ajoutées à '{group}'</translation>
     </message>
@@ -560,12 +594,12 @@ Seuls les blocs ayant un pixel étiqueté (source) ou un pixel valide (cible) so
 <context>
     <name>DiagnosticsAlgorithm</name>
     <message>
-        <location filename="../crops_qgis/algorithms/diagnostics.py" line="23"/>
+        <location filename="../build/i18n/spec_strings.py" line="5"/>
         <source>Diagnostics</source>
         <translation>Diagnostic</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/diagnostics.py" line="26"/>
+        <location filename="../build/i18n/spec_strings.py" line="6"/>
         <source>Reports the engine Python in use and the versions of QGIS, GDAL, Python, torch, timm, h5py and numpy, whether CUDA is available and which devices were found.
 
 Report: an HTML (.html) or text (.txt) file.
@@ -578,27 +612,27 @@ Rapport : un fichier HTML (.html) ou texte (.txt).
 Lancez-le en premier lors de l'installation de CROPS et joignez le rapport à vos rapports de bogue.</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/diagnostics.py" line="34"/>
+        <location filename="../build/i18n/spec_strings.py" line="7"/>
         <source>Report</source>
         <translation>Rapport</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/diagnostics.py" line="34"/>
+        <location filename="../build/i18n/spec_strings.py" line="8"/>
         <source>HTML files (*.html);;Text files (*.txt)</source>
         <translation>Fichiers HTML (*.html);;Fichiers texte (*.txt)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/diagnostics.py" line="39"/>
+        <location filename="../build/i18n/spec_strings.py" line="9"/>
         <source>CUDA available</source>
         <translation>CUDA disponible</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/diagnostics.py" line="40"/>
+        <location filename="../build/i18n/spec_strings.py" line="10"/>
         <source>Devices</source>
         <translation>Périphériques</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/diagnostics.py" line="41"/>
+        <location filename="../build/i18n/spec_strings.py" line="11"/>
         <source>Engine Python</source>
         <translation>Python du moteur</translation>
     </message>
@@ -679,12 +713,12 @@ Lancez-le en premier lors de l'installation de CROPS et joignez le rapport à vo
 <context>
     <name>EvaluateAlgorithm</name>
     <message>
-        <location filename="../crops_qgis/algorithms/evaluate.py" line="27"/>
+        <location filename="../build/i18n/spec_strings.py" line="176"/>
         <source>Evaluate class map</source>
         <translation>Évaluer la carte des classes</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/evaluate.py" line="30"/>
+        <location filename="../build/i18n/spec_strings.py" line="177"/>
         <source>Compares a class map (e.g. the output of crops:infer) with reference labels and reports overall accuracy, Cohen&apos;s kappa, and per class IoU, F1, precision and recall, with the confusion matrix.
 
 Reference: a raster of label codes, or polygons with a Label field (any CRS: reprojected), put on the class map&apos;s grid. Class map: codes to classes, e.g. &apos;1200=maize; *=other; 0=ignore&apos;; empty: the model&apos;s training class map when the model is known, else the label values are the classes (names from a classes.csv beside the labels).
@@ -701,72 +735,72 @@ Seuls comptent les pixels où la référence a une classe et où la carte des cl
 Sorties : un rapport HTML et les mêmes chiffres en JSON.</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/evaluate.py" line="45"/>
+        <location filename="../build/i18n/spec_strings.py" line="178"/>
         <source>Class map</source>
         <translation>Carte des classes</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/evaluate.py" line="46"/>
+        <location filename="../build/i18n/spec_strings.py" line="179"/>
         <source>Reference labels (raster or polygons)</source>
         <translation>Étiquettes de référence (raster ou polygones)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/evaluate.py" line="52"/>
+        <location filename="../build/i18n/spec_strings.py" line="180"/>
         <source>Label field (polygons)</source>
         <translation>Champ d'étiquette (polygones)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/evaluate.py" line="56"/>
+        <location filename="../build/i18n/spec_strings.py" line="181"/>
         <source>Class map (codes to classes)</source>
         <translation>Correspondance des classes (codes vers classes)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/evaluate.py" line="60"/>
+        <location filename="../build/i18n/spec_strings.py" line="182"/>
         <source>Model (names the class map&apos;s values)</source>
         <translation>Modèle (nomme les valeurs de la carte des classes)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/evaluate.py" line="64"/>
+        <location filename="../build/i18n/spec_strings.py" line="183"/>
         <source>Report</source>
         <translation>Rapport</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/evaluate.py" line="64"/>
+        <location filename="../build/i18n/spec_strings.py" line="184"/>
         <source>HTML files (*.html)</source>
         <translation>Fichiers HTML (*.html)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/evaluate.py" line="67"/>
+        <location filename="../build/i18n/spec_strings.py" line="185"/>
         <source>Metrics (JSON)</source>
         <translation>Métriques (JSON)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/evaluate.py" line="67"/>
+        <location filename="../build/i18n/spec_strings.py" line="186"/>
         <source>JSON files (*.json)</source>
         <translation>Fichiers JSON (*.json)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/evaluate.py" line="72"/>
+        <location filename="../build/i18n/spec_strings.py" line="187"/>
         <source>Overall accuracy</source>
         <translation>Précision globale</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/evaluate.py" line="73"/>
+        <location filename="../build/i18n/spec_strings.py" line="188"/>
         <source>Mean IoU</source>
         <translation>IoU moyenne</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/evaluate.py" line="74"/>
+        <location filename="../build/i18n/spec_strings.py" line="189"/>
         <source>Mean F1</source>
         <translation>F1 moyen</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/evaluate.py" line="75"/>
+        <location filename="../build/i18n/spec_strings.py" line="190"/>
         <source>Kappa</source>
         <translation>Kappa</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/evaluate.py" line="76"/>
+        <location filename="../build/i18n/spec_strings.py" line="191"/>
         <source>Pixels evaluated</source>
         <translation>Pixels évalués</translation>
     </message>
@@ -774,12 +808,12 @@ Sorties : un rapport HTML et les mêmes chiffres en JSON.</translation>
 <context>
     <name>InferAlgorithm</name>
     <message>
-        <location filename="../crops_qgis/algorithms/infer.py" line="30"/>
+        <location filename="../build/i18n/spec_strings.py" line="161"/>
         <source>Map crops (inference)</source>
         <translation>Cartographier les cultures (inférence)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/infer.py" line="33"/>
+        <location filename="../build/i18n/spec_strings.py" line="162"/>
         <source>Runs a model (from Train source model or an adaptation) over a composite and writes the class map, coloured and labelled with the model&apos;s classes.
 
 Composite: a raster with exactly the features the model was trained on (same bands, same order; Extra bands as used for training, PATH or PATH@BANDS separated by &apos;;&apos;). A clear error lists missing or extra features.
@@ -796,72 +830,67 @@ Le raster est traité par tuiles qui se chevauchent, fondues avec une fenêtre l
 Sorties : carte des classes (Byte, 255 = NoData) et, en option, la confiance (probabilité de la classe retenue), l'entropie normalisée (0 certain .. 1 indécis) et les probabilités (une bande par classe), en Float32 avec -1 = NoData. Tous sont des GeoTIFF tuilés et compressés, avec pyramides et un style .qml.</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/infer.py" line="52"/>
+        <location filename="../build/i18n/spec_strings.py" line="163"/>
         <source>Model (.safetensors)</source>
         <translation>Modèle (.safetensors)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/infer.py" line="55"/>
+        <location filename="../build/i18n/spec_strings.py" line="164"/>
         <source>Composite</source>
         <translation>Composite</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/infer.py" line="56"/>
+        <location filename="../build/i18n/spec_strings.py" line="165"/>
         <source>Extent</source>
         <translation>Emprise</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/infer.py" line="57"/>
+        <location filename="../build/i18n/spec_strings.py" line="166"/>
         <source>Area of interest (polygons)</source>
         <translation>Zone d'intérêt (polygones)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/infer.py" line="64"/>
+        <location filename="../build/i18n/spec_strings.py" line="167"/>
         <source>Extra bands (PATH or PATH@BANDS; &apos;;&apos; separated)</source>
         <translation>Bandes supplémentaires (PATH ou PATH@BANDS ; séparées par ';')</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/infer.py" line="66"/>
+        <location filename="../build/i18n/spec_strings.py" line="168"/>
         <source>Tile size (pixels; 0: automatic)</source>
         <translation>Taille des tuiles (pixels ; 0 : automatique)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/infer.py" line="68"/>
+        <location filename="../build/i18n/spec_strings.py" line="169"/>
         <source>Overlap (pixels; -1: a quarter of the tile)</source>
         <translation>Chevauchement (pixels ; -1 : un quart de la tuile)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/infer.py" line="70"/>
+        <location filename="../build/i18n/spec_strings.py" line="170"/>
         <source>Batch size (tiles; 0: automatic)</source>
         <translation>Taille de lot (tuiles ; 0 : automatique)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/infer.py" line="72"/>
-        <source>Mixed precision on CUDA</source>
-        <translation>Précision mixte sur CUDA</translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/algorithms/infer.py" line="75"/>
+        <location filename="../build/i18n/spec_strings.py" line="171"/>
         <source>Class map</source>
         <translation>Carte des classes</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/infer.py" line="77"/>
+        <location filename="../build/i18n/spec_strings.py" line="172"/>
         <source>Confidence</source>
         <translation>Confiance</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/infer.py" line="78"/>
+        <location filename="../build/i18n/spec_strings.py" line="173"/>
         <source>Entropy</source>
         <translation>Entropie</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/infer.py" line="79"/>
+        <location filename="../build/i18n/spec_strings.py" line="174"/>
         <source>Class probabilities</source>
         <translation>Probabilités des classes</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/infer.py" line="85"/>
+        <location filename="../build/i18n/spec_strings.py" line="175"/>
         <source>Mapped pixels</source>
         <translation>Pixels cartographiés</translation>
     </message>
@@ -869,12 +898,12 @@ Sorties : carte des classes (Byte, 255 = NoData) et, en option, la confiance (pr
 <context>
     <name>NdviQmAlgorithm</name>
     <message>
-        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="112"/>
+        <location filename="../build/i18n/spec_strings.py" line="23"/>
         <source>NDVI quality mosaic</source>
         <translation>Mosaïque de qualité NDVI</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="34"/>
+        <location filename="../build/i18n/spec_strings.py" line="24"/>
         <source>Per pixel, takes all bands of the clear acquisition with the highest NDVI in the date window (Earth Engine&apos;s qualityMosaic(&apos;NDVI&apos;)), so every field shows at its peak. The first step of domain adaptation: build one composite for the source and one for the target.
 
 Scenes: raster layers or files, and/or a Folder with a file-name Pattern; one multi-band raster per date, dated by its ACQUISITION_DATE metadata or a YYYYMMDD in the file name.
@@ -895,105 +924,110 @@ Emprise / Zone d'intérêt : limitent le traitement et la sortie (les pixels hor
 Sorties : le composite (type de données et noms de bandes de l'entrée, style en couleurs naturelles) et un raster QA facultatif : NDVI max., jour de l'année de la date retenue, nombre d'observations dégagées.</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="54"/>
+        <location filename="../build/i18n/spec_strings.py" line="25"/>
         <source>Scenes</source>
         <translation>Scènes</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="59"/>
+        <location filename="../build/i18n/spec_strings.py" line="26"/>
         <source>Folder of scenes</source>
         <translation>Dossier des scènes</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="64"/>
+        <location filename="../build/i18n/spec_strings.py" line="27"/>
         <source>File-name pattern</source>
         <translation>Motif de nom de fichier</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="65"/>
+        <location filename="../build/i18n/spec_strings.py" line="28"/>
         <source>Mask suffix (empty: no mask)</source>
         <translation>Suffixe du masque (vide : pas de masque)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="68"/>
+        <location filename="../build/i18n/spec_strings.py" line="29"/>
         <source>Mask band of the scene (instead of mask files)</source>
         <translation>Bande de masque de la scène (au lieu de fichiers de masque)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="74"/>
+        <location filename="../build/i18n/spec_strings.py" line="30"/>
         <source>Invalid mask classes</source>
         <translation>Classes de masque invalides</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="77"/>
+        <location filename="../build/i18n/spec_strings.py" line="31"/>
         <source>Red band</source>
         <translation>Bande rouge</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="81"/>
+        <location filename="../build/i18n/spec_strings.py" line="32"/>
         <source>NIR band</source>
         <translation>Bande PIR (NIR)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="85"/>
+        <location filename="../build/i18n/spec_strings.py" line="33"/>
         <source>Scale (DN to reflectance)</source>
         <translation>Échelle (DN vers réflectance)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="89"/>
+        <location filename="../build/i18n/spec_strings.py" line="34"/>
         <source>Offset (empty: from BOA_ADD_OFFSET metadata)</source>
         <translation>Décalage (vide : depuis la métadonnée BOA_ADD_OFFSET)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="93"/>
+        <location filename="../build/i18n/spec_strings.py" line="35"/>
         <source>Start date (YYYY-MM-DD)</source>
         <translation>Date de début (YYYY-MM-DD)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="96"/>
+        <location filename="../build/i18n/spec_strings.py" line="36"/>
         <source>End date (YYYY-MM-DD)</source>
         <translation>Date de fin (YYYY-MM-DD)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="97"/>
+        <location filename="../build/i18n/spec_strings.py" line="37"/>
         <source>Extent</source>
         <translation>Emprise</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="98"/>
+        <location filename="../build/i18n/spec_strings.py" line="38"/>
         <source>Area of interest (polygons)</source>
         <translation>Zone d'intérêt (polygones)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="104"/>
+        <location filename="../build/i18n/spec_strings.py" line="39"/>
         <source>Target CRS (default: the first scene&apos;s)</source>
         <translation>SCR cible (par défaut : celui de la première scène)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="106"/>
+        <location filename="../build/i18n/spec_strings.py" line="40"/>
         <source>Resolution (CRS units)</source>
         <translation>Résolution (unités du SCR)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="108"/>
+        <location filename="../build/i18n/spec_strings.py" line="41"/>
         <source>Resampling of scenes on another grid</source>
         <translation>Rééchantillonnage des scènes sur une autre grille</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/ndvi_qm.py" line="113"/>
+        <location filename="../build/i18n/spec_strings.py" line="43"/>
         <source>QA (max NDVI, day of year, clear observations)</source>
         <translation>QA (NDVI max., jour de l'année, observations dégagées)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="42"/>
+        <source>Threads compositing windows</source>
+        <translation>Threads de calcul des fenêtres de la mosaïque</translation>
     </message>
 </context>
 <context>
     <name>PartitionAlgorithm</name>
     <message>
-        <location filename="../crops_qgis/algorithms/partition.py" line="30"/>
+        <location filename="../build/i18n/spec_strings.py" line="91"/>
         <source>Partition easy / hard</source>
         <translation>Partition faciles / difficiles</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/partition.py" line="33"/>
+        <location filename="../build/i18n/spec_strings.py" line="92"/>
         <source>Runs the source model over the target blocks and splits them into easy blocks (where it is confident) and hard blocks, so you see where the model is unsure before adapting it.
 
 Target: a block store (Build blocks without labels; the partition is written into it), or a target composite from which a store is built into Output block store (Block size 0: the model&apos;s).
@@ -1010,120 +1044,152 @@ Répartition : la Fraction de blocs faciles ayant les scores les plus élevés e
 Sorties : le masque faciles / difficiles (1 facile en bleu, 2 difficile en rouge) et la confiance par pixel (gris, 0..1). Là où des blocs se chevauchent (pas &lt; taille des blocs), chaque pixel montre le bloc dont le centre est le plus proche. Le stock reçoit scores, split/easy et split/hard, qu'utilisent Adapter et SPCL.</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/partition.py" line="50"/>
+        <location filename="../build/i18n/spec_strings.py" line="93"/>
         <source>Source model</source>
         <translation>Modèle source</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/partition.py" line="53"/>
+        <location filename="../build/i18n/spec_strings.py" line="94"/>
         <source>Target block store</source>
         <translation>Stock de blocs cible</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/partition.py" line="56"/>
+        <location filename="../build/i18n/spec_strings.py" line="95"/>
         <source>or target composite</source>
         <translation>ou composite cible</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/partition.py" line="59"/>
+        <location filename="../build/i18n/spec_strings.py" line="96"/>
         <source>Score</source>
         <translation>Score</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/partition.py" line="60"/>
+        <location filename="../build/i18n/spec_strings.py" line="97"/>
         <source>Easy fraction</source>
         <translation>Fraction de blocs faciles</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/partition.py" line="64"/>
+        <location filename="../build/i18n/spec_strings.py" line="98"/>
         <source>Score threshold (overrides easy fraction)</source>
         <translation>Seuil de score (remplace la fraction de blocs faciles)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/partition.py" line="69"/>
+        <location filename="../build/i18n/spec_strings.py" line="99"/>
         <source>Split per predicted dominant class</source>
         <translation>Répartition par classe dominante prédite</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/partition.py" line="73"/>
+        <location filename="../build/i18n/spec_strings.py" line="100"/>
         <source>Confidence threshold (confident_fraction)</source>
         <translation>Seuil de confiance (confident_fraction)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/partition.py" line="75"/>
+        <location filename="../build/i18n/spec_strings.py" line="101"/>
         <source>Extra bands with a composite (&apos;;&apos; separated)</source>
         <translation>Bandes supplémentaires avec un composite (séparées par ';')</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/partition.py" line="77"/>
+        <location filename="../build/i18n/spec_strings.py" line="102"/>
         <source>Block size with a composite (0: the model&apos;s)</source>
         <translation>Taille des blocs avec un composite (0 : celle du modèle)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/partition.py" line="79"/>
+        <location filename="../build/i18n/spec_strings.py" line="103"/>
         <source>Stride with a composite (0: block size)</source>
         <translation>Pas de découpage avec un composite (0 : taille des blocs)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/partition.py" line="81"/>
+        <location filename="../build/i18n/spec_strings.py" line="104"/>
         <source>Extent with a composite</source>
         <translation>Emprise avec un composite</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/partition.py" line="82"/>
+        <location filename="../build/i18n/spec_strings.py" line="105"/>
         <source>Batch size (blocks)</source>
         <translation>Taille de lot (blocs)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/partition.py" line="87"/>
+        <location filename="../build/i18n/spec_strings.py" line="106"/>
         <source>Output block store (with a composite)</source>
         <translation>Stock de blocs en sortie (avec un composite)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/partition.py" line="87"/>
+        <location filename="../build/i18n/spec_strings.py" line="107"/>
         <source>HDF5 files (*.h5)</source>
         <translation>Fichiers HDF5 (*.h5)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/partition.py" line="91"/>
+        <location filename="../build/i18n/spec_strings.py" line="108"/>
         <source>Easy / hard mask</source>
         <translation>Masque faciles / difficiles</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/partition.py" line="94"/>
+        <location filename="../build/i18n/spec_strings.py" line="109"/>
         <source>Confidence</source>
         <translation>Confiance</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/partition.py" line="97"/>
+        <location filename="../build/i18n/spec_strings.py" line="110"/>
         <source>Easy blocks</source>
         <translation>Blocs faciles</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/partition.py" line="98"/>
+        <location filename="../build/i18n/spec_strings.py" line="111"/>
         <source>Hard blocks</source>
         <translation>Blocs difficiles</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/partition.py" line="99"/>
+        <location filename="../build/i18n/spec_strings.py" line="112"/>
         <source>Mean score of easy blocks</source>
         <translation>Score moyen des blocs faciles</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/partition.py" line="100"/>
+        <location filename="../build/i18n/spec_strings.py" line="113"/>
         <source>Mean score of hard blocks</source>
         <translation>Score moyen des blocs difficiles</translation>
     </message>
 </context>
 <context>
+    <name>RunConfigAlgorithm</name>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="192"/>
+        <source>Repeat a run</source>
+        <translation>Répéter une exécution</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="193"/>
+        <source>Repeats a run exactly as it was recorded: every CROPS step writes name.run.json beside its main output (the command, every parameter as resolved, the inputs&apos; sizes and times, versions, device).
+
+Run record: that .run.json. Changes: NAME=VALUE items separated by &apos;;&apos; (e.g. SEED=3; OUTPUT=/data/map2019.tif), names as in the algorithm&apos;s parameters; a name the recorded command does not have is an error. A warning names every input whose size or time changed since the run was recorded. The repeated run writes its own .run.json.</source>
+        <translation>Répète une exécution exactement comme elle a été enregistrée : chaque étape CROPS écrit nom.run.json à côté de sa sortie principale (la commande, chaque paramètre tel que résolu, la taille et la date des entrées, les versions, le périphérique).
+
+Journal d'exécution : ce .run.json. Modifications : des entrées NOM=VALEUR séparées par ';' (p. ex. SEED=3; OUTPUT=/data/map2019.tif), noms comme les paramètres de l'algorithme ; un nom que la commande enregistrée n'a pas est une erreur. Un avertissement nomme chaque entrée dont la taille ou la date a changé depuis l'enregistrement. L'exécution répétée écrit son propre .run.json.</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="194"/>
+        <source>Run record (.run.json)</source>
+        <translation>Journal d'exécution (.run.json)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="195"/>
+        <source>Changes (NAME=VALUE; ...)</source>
+        <translation>Modifications (NOM=VALEUR ; ...)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="196"/>
+        <source>Run record of the repeat</source>
+        <translation>Journal d'exécution de la répétition</translation>
+    </message>
+</context>
+<context>
     <name>SampleDataAlgorithm</name>
     <message>
-        <location filename="../crops_qgis/algorithms/sample_data.py" line="23"/>
+        <location filename="../build/i18n/spec_strings.py" line="12"/>
         <source>Generate sample data</source>
         <translation>Générer des données d'exemple</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/sample_data.py" line="26"/>
+        <location filename="../build/i18n/spec_strings.py" line="13"/>
         <source>Writes a realistic synthetic Sentinel-2 L2A season: one 10-band UInt16 GeoTIFF per date (scenes/S2_L2A_YYYYMMDD.tif, reflectance = DN / 10000), its scene classification (scenes/S2_L2A_YYYYMMDD_SCL.tif), the crop labels (labels.tif), the parcels (fields.gpkg) and the class list (classes.csv), in the same layout as real data.
 
 Preset: &apos;source&apos; and &apos;target&apos; are two places with a clear but learnable shift (phenology, class proportions, atmosphere, clouds, field size); &apos;pair&apos; writes both into Output folder/source and Output folder/target.
@@ -1134,50 +1200,60 @@ Préréglage : 'source' et 'target' sont deux lieux présentant un décalage net
 Taille : largeur et hauteur en pixels (10 m). Dates : la saison, YYYY-MM-DD ; une acquisition à chaque intervalle de revisite (jours). La même graine donne toujours les mêmes données.</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/sample_data.py" line="39"/>
+        <location filename="../build/i18n/spec_strings.py" line="14"/>
         <source>Preset</source>
         <translation>Préréglage</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/sample_data.py" line="44"/>
+        <location filename="../build/i18n/spec_strings.py" line="15"/>
         <source>Size (pixels)</source>
         <translation>Taille (pixels)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/sample_data.py" line="49"/>
+        <location filename="../build/i18n/spec_strings.py" line="16"/>
         <source>Season start (YYYY-MM-DD)</source>
         <translation>Début de saison (YYYY-MM-DD)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/sample_data.py" line="52"/>
+        <location filename="../build/i18n/spec_strings.py" line="17"/>
         <source>Season end (YYYY-MM-DD)</source>
         <translation>Fin de saison (YYYY-MM-DD)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/sample_data.py" line="53"/>
+        <location filename="../build/i18n/spec_strings.py" line="18"/>
         <source>Revisit (days)</source>
         <translation>Intervalle de revisite (jours)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/sample_data.py" line="58"/>
+        <location filename="../build/i18n/spec_strings.py" line="19"/>
         <source>Random seed</source>
         <translation>Graine aléatoire</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/sample_data.py" line="61"/>
+        <location filename="../build/i18n/spec_strings.py" line="22"/>
         <source>Output folder</source>
         <translation>Dossier de sortie</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="20"/>
+        <source>Phenology shift (days; empty: the preset&apos;s)</source>
+        <translation>Décalage phénologique (jours ; vide : celui du préréglage)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="21"/>
+        <source>Cloud cover (share of pixels; empty: the preset&apos;s)</source>
+        <translation>Couverture nuageuse (part des pixels ; vide : celle du préréglage)</translation>
     </message>
 </context>
 <context>
     <name>TrainSourceAlgorithm</name>
     <message>
-        <location filename="../crops_qgis/algorithms/train_source.py" line="28"/>
+        <location filename="../build/i18n/spec_strings.py" line="62"/>
         <source>Train source model</source>
         <translation>Entraîner le modèle source</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/train_source.py" line="31"/>
+        <location filename="../build/i18n/spec_strings.py" line="63"/>
         <source>Trains a segmentation model on a labelled block store (from Build blocks) and keeps the model with the best validation mIoU.
 
 Architecture: unet (a U-Net on a timm encoder, fast on CPUs; Encoder resnet18 by default) or transunet (R50-ViT-B/16, the method&apos;s reference backbone; needs a GPU in practice). Pretrained weights: an optional local file for the encoder (.safetensors or a timm .pth state dict).
@@ -1192,107 +1268,107 @@ Entraînement : AdamW, échauffement puis décroissance cosinus du taux d'appren
 Sortie : un modèle .safetensors qui se décrit lui-même (variables, normalisation, classes avec codes et couleurs, taille des blocs, provenance). À côté : name.metrics.json et name.metrics.csv (perte, mIoU et IoU par classe et par époque) et name.resume.safetensors. Reprise : donnez ce fichier (ou le modèle) pour poursuivre un entraînement ; augmentez Itérations/Époques pour entraîner plus longtemps. Annuler arrête après le pas en cours et conserve le dernier modèle enregistré.</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/train_source.py" line="49"/>
+        <location filename="../build/i18n/spec_strings.py" line="64"/>
         <source>Labelled block store</source>
         <translation>Stock de blocs étiqueté</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/train_source.py" line="52"/>
+        <location filename="../build/i18n/spec_strings.py" line="65"/>
         <source>Architecture</source>
         <translation>Architecture</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/train_source.py" line="53"/>
+        <location filename="../build/i18n/spec_strings.py" line="66"/>
         <source>Encoder (U-Net; empty: resnet18)</source>
         <translation>Encodeur (U-Net ; vide : resnet18)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/train_source.py" line="56"/>
+        <location filename="../build/i18n/spec_strings.py" line="67"/>
         <source>Pretrained encoder weights</source>
         <translation>Poids pré-entraînés de l'encodeur</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/train_source.py" line="59"/>
+        <location filename="../build/i18n/spec_strings.py" line="68"/>
         <source>Epochs</source>
         <translation>Époques</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/train_source.py" line="63"/>
+        <location filename="../build/i18n/spec_strings.py" line="69"/>
         <source>Iterations (&gt; 0 overrides epochs)</source>
         <translation>Itérations (&gt; 0 remplace les époques)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/train_source.py" line="67"/>
+        <location filename="../build/i18n/spec_strings.py" line="70"/>
         <source>Batch size (blocks)</source>
         <translation>Taille de lot (blocs)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/train_source.py" line="71"/>
+        <location filename="../build/i18n/spec_strings.py" line="71"/>
         <source>Learning rate</source>
         <translation>Taux d'apprentissage</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/train_source.py" line="77"/>
+        <location filename="../build/i18n/spec_strings.py" line="74"/>
         <source>Resume from (resume state or model)</source>
         <translation>Reprendre depuis (état de reprise ou modèle)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/train_source.py" line="82"/>
+        <location filename="../build/i18n/spec_strings.py" line="75"/>
         <source>Class weights</source>
         <translation>Poids des classes</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/train_source.py" line="84"/>
+        <location filename="../build/i18n/spec_strings.py" line="76"/>
         <source>Dice loss weight (0: none)</source>
         <translation>Poids de la perte Dice (0 : aucun)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/train_source.py" line="86"/>
+        <location filename="../build/i18n/spec_strings.py" line="77"/>
         <source>Validate every N steps (0: every epoch)</source>
         <translation>Valider tous les N pas (0 : à chaque époque)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/train_source.py" line="88"/>
+        <location filename="../build/i18n/spec_strings.py" line="78"/>
         <source>Architecture arguments (JSON)</source>
         <translation>Arguments de l'architecture (JSON)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/train_source.py" line="92"/>
+        <location filename="../build/i18n/spec_strings.py" line="83"/>
         <source>Model</source>
         <translation>Modèle</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/train_source.py" line="92"/>
+        <location filename="../build/i18n/spec_strings.py" line="84"/>
         <source>Model (*.safetensors)</source>
         <translation>Modèle (*.safetensors)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/train_source.py" line="95"/>
+        <location filename="../build/i18n/spec_strings.py" line="85"/>
         <source>Metrics per epoch (JSON)</source>
         <translation>Métriques par époque (JSON)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/train_source.py" line="96"/>
+        <location filename="../build/i18n/spec_strings.py" line="86"/>
         <source>Metrics per epoch (CSV)</source>
         <translation>Métriques par époque (CSV)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/train_source.py" line="97"/>
+        <location filename="../build/i18n/spec_strings.py" line="87"/>
         <source>Resume state</source>
         <translation>État de reprise</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/train_source.py" line="98"/>
+        <location filename="../build/i18n/spec_strings.py" line="88"/>
         <source>Best validation mIoU</source>
         <translation>Meilleure mIoU de validation</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/train_source.py" line="99"/>
+        <location filename="../build/i18n/spec_strings.py" line="89"/>
         <source>Epoch of the best model</source>
         <translation>Époque du meilleur modèle</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/train_source.py" line="100"/>
+        <location filename="../build/i18n/spec_strings.py" line="90"/>
         <source>Steps trained</source>
         <translation>Pas d'entraînement effectués</translation>
     </message>

@@ -61,6 +61,42 @@ def qgis_app():
     plugin.unload()
 
 
+# A tiny U-Net on timm's test encoder: trains in a second on a CPU.
+TINY_UNET = dict(encoder="test_resnet", decoder_channels=[16, 8, 8, 8, 8], embedding_dim=8)
+
+
+def write_scene(folder: Path, bands: int = 3, width: int = 128, height: int = 64, seed: int = 0,
+                shift: float = 0.0, unlabelled_columns: int = 0) -> tuple[Path, Path]:
+    """(composite, labels): a composite whose class shows in band 1 (a checkerboard of 16 px fields of codes
+    1100 / 1200) plus noise, and its label raster. `shift` moves bands 1 and 2 (a target's domain shift);
+    the first `unlabelled_columns` columns have no label."""
+    import numpy as np
+
+    from crops_engine.raster import Grid, create_geotiff, epsg_wkt, finish_geotiff
+
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    grid = Grid(width, height, (500000.0, 10.0, 0.0, 5600000.0, 0.0, -10.0), epsg_wkt(32631))
+    yy, xx = np.mgrid[0:height, 0:width]
+    fields = ((xx // 16 + yy // 16) % 2).astype(np.uint8)
+    labels = np.where(fields == 1, 1200, 1100).astype(np.uint16)
+    labels[:, :unlabelled_columns] = 0
+    x = rng.normal(0.2, 0.05, (bands, height, width)).astype(np.float32)
+    x[0] += 0.3 * fields + shift
+    if bands > 1:
+        x[1] += shift
+    composite = folder / "composite.tif"
+    ds = create_geotiff(composite, grid, bands, np.float32, -9999.0, [f"b{i + 1}" for i in range(bands)])
+    for i in range(bands):
+        ds.GetRasterBand(i + 1).WriteArray(x[i])
+    finish_geotiff(ds)
+    label_path = folder / "labels.tif"
+    ds = create_geotiff(label_path, grid, 1, np.uint16, 0)
+    ds.GetRasterBand(1).WriteArray(labels)
+    finish_geotiff(ds)
+    return composite, label_path
+
+
 def run_qgis_process(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
     return subprocess.run([str(QGIS_PROCESS), *args], capture_output=True, text=True, timeout=timeout, cwd=str(ROOT))
 
@@ -99,3 +135,10 @@ def sample_pipeline(sample_pair, tmp_path_factory) -> dict:
     from sample_pipeline import build_pipeline
 
     return build_pipeline(tmp_path_factory.getbasetemp() / "sample-pipeline", sample_pair)
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """A test that drives the real qgis_process binary is end-to-end (`make test-fast` skips them)."""
+    for item in items:
+        if "qgis_process" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.e2e)

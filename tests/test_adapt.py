@@ -17,17 +17,14 @@ from test_partition import make_random_target  # noqa: E402
 
 from crops_engine import cli  # noqa: E402
 from crops_engine.adapt import METHODS, adapt, make_config, method_class  # noqa: E402
-from crops_engine.adapt.common import (  # noqa: E402
-    IGNORE_INDEX,
-    ConfidenceHistogram,
-    log_path,
-    photometric_jitter,
-    pseudo_labels,
-)
 from crops_engine.adapt.entropy import diversity, norm_parameters  # noqa: E402
+from crops_engine.adapt.pseudo_labels import ConfidenceHistogram, pseudo_labels  # noqa: E402
+from crops_engine.adapt.task import log_path  # noqa: E402
+from crops_engine.adapt.teacher import photometric_jitter  # noqa: E402
 from crops_engine.blocks import BlockStore, build_block_store  # noqa: E402
 from crops_engine.checkpoint import file_sha256, load_model, read_metadata  # noqa: E402
 from crops_engine.errors import Cancelled, CropsError  # noqa: E402
+from crops_engine.metrics import IGNORE_INDEX  # noqa: E402
 from crops_engine.progress import Progress  # noqa: E402
 from crops_engine.training_state import load_training_state, resume_path  # noqa: E402
 

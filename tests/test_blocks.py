@@ -15,14 +15,13 @@ from crops_engine import cli
 from crops_engine.blocks import (
     BlockStore,
     build_block_store,
-    class_balanced_weights,
     lattice,
     spatial_split,
     write_partition,
 )
 from crops_engine.errors import CropsError
 from crops_engine.features import FeatureStack, feature_names, normalise
-from crops_engine.labels import IGNORE
+from crops_engine.metrics import IGNORE_INDEX
 from crops_engine.raster import Grid, epsg_wkt
 
 UTM = epsg_wkt(32631)
@@ -96,8 +95,8 @@ def test_round_trip_georeferencing_padding_and_labels(scene, tmp_path):
     )
     valid_all = expected_valid(data)
     codes = label_codes(grid)[0]
-    classes_all = np.select([codes == 1200, codes == 9120], [0, 1], IGNORE)
-    classes_all[~valid_all] = IGNORE
+    classes_all = np.select([codes == 1200, codes == 9120], [0, 1], IGNORE_INDEX)
+    classes_all[~valid_all] = IGNORE_INDEX
     with BlockStore(out["output"]) as store:
         assert len(store) == 6 == out["blocks"]  # 2 rows x 3 columns of 32 px blocks over 70 x 50
         assert store.grid.same_as(grid) and store.block_size == 32 and store.stride == 32
@@ -121,7 +120,7 @@ def test_round_trip_georeferencing_padding_and_labels(scene, tmp_path):
             # padding past the raster: invalid, NaN, ignore
             assert not valid[h:].any() and not valid[:, w:].any()
             assert np.isnan(image[:, h:]).all() and np.isnan(image[:, :, w:]).all()
-            assert (lab[h:] == IGNORE).all() and (lab[:, w:] == IGNORE).all()
+            assert (lab[h:] == IGNORE_INDEX).all() and (lab[:, w:] == IGNORE_INDEX).all()
             np.testing.assert_array_equal(
                 store.class_counts(i), [(lab == 0).sum(), (lab == 1).sum()]
             )
@@ -380,19 +379,6 @@ def test_cancel_stops_the_build_and_leaves_nothing(scene, tmp_path):
     assert list((tmp_path / "out").iterdir()) == []
 
 
-def test_class_balanced_weights_favour_rare_classes(scene, tmp_path):
-    _, _, composite, labels = scene
-    out = build_block_store(composite, tmp_path / "s.h5", labels=labels, block_size=32)
-    with BlockStore(out["output"]) as store:
-        idx = np.arange(len(store))
-        w = class_balanced_weights(store, idx, power=1.0)
-        assert w.sum() == pytest.approx(1.0) and (w > 0).all()
-        counts = store.class_counts(idx)
-        share_rare = counts[:, int(np.argmin(counts.sum(0)))] / counts.sum(1)
-        assert np.corrcoef(w, share_rare)[0, 1] > 0.9
-        np.testing.assert_allclose(class_balanced_weights(store, idx, power=0.0), 1 / len(idx))
-
-
 def test_cli_build_blocks(scene, tmp_path, capsys):
     _, _, composite, labels = scene
     output = tmp_path / "cli.h5"
@@ -459,8 +445,8 @@ def test_flanders_maize_store(worldcereal, tmp_path):
         assert [c.name for c in store.classes] == ["maize", "other"] and store.classes[0].code == 1200
         assert len(store.split("val")) == 1 and len(store.split("train")) == 3
         i = int(np.flatnonzero((store.origins == [32, 0]).all(axis=1))[0])
-        expected = np.select([codes == 1200, codes != 0], [0, 1], IGNORE)[32:, :32]
-        expected[~valid[32:, :32]] = IGNORE
+        expected = np.select([codes == 1200, codes != 0], [0, 1], IGNORE_INDEX)[32:, :32]
+        expected[~valid[32:, :32]] = IGNORE_INDEX
         np.testing.assert_array_equal(store.labels(i), expected)
         np.testing.assert_array_equal(store.images(i)[2], pixels[2, 32:, :32].astype(np.float32))
         assert math.isclose(store.mean[6], pixels[6][valid].mean(), rel_tol=1e-9)

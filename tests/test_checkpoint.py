@@ -14,10 +14,12 @@ torch = pytest.importorskip("torch")
 from crops_engine.checkpoint import (  # noqa: E402
     CheckpointMeta,
     check_features,
+    checkpoint_stem,
     file_sha256,
     load_model,
     read_metadata,
     save_checkpoint,
+    sibling,
 )
 from crops_engine.classes import CropClass  # noqa: E402
 from crops_engine.errors import CropsError  # noqa: E402
@@ -210,3 +212,10 @@ def test_check_features(saved):
         check_features(meta, ["B04", "B03", "B02"])
     with pytest.raises(CropsError, match="trained on features.*but composite.tif has"):
         check_features(meta, ["B02", "B03", "B08"], source="composite.tif")
+
+
+def test_files_beside_a_checkpoint_are_named_for_its_stem(tmp_path):
+    assert checkpoint_stem(tmp_path / "model.v2.safetensors") == "model.v2"
+    assert checkpoint_stem("model.pth") == "model"
+    assert sibling(tmp_path / "model.safetensors", ".metrics.json") == tmp_path / "model.metrics.json"
+    assert sibling("runs/a.b.safetensors", ".resume.safetensors").as_posix() == "runs/a.b.resume.safetensors"

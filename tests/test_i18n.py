@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -105,10 +106,14 @@ def test_languages_have_the_same_messages():
 
 
 def test_ts_files_cover_every_string_in_the_code(tmp_path):
-    """pylupdate5 over crops_qgis finds no message the committed .ts files lack."""
+    """pylupdate5 over crops_qgis and the command declarations finds no message the committed .ts files lack."""
     if shutil.which("pylupdate5") is None:
         pytest.skip("pylupdate5 (pyqt5-dev-tools) is not installed")
     sources = sorted(str(p) for p in (ROOT / "crops_qgis").rglob("*.py") if "__pycache__" not in p.parts)
+    spec_strings = tmp_path / "spec_strings.py"  # the command declarations' texts, as `make translations` does
+    subprocess.run([sys.executable, str(ROOT / "tools" / "spec_strings.py"), str(spec_strings)], check=True,
+                   capture_output=True)
+    sources.append(str(spec_strings))
     fresh = tmp_path / "fresh.ts"
     subprocess.run(["pylupdate5", "-noobsolete", *sources, "-ts", str(fresh)], check=True, capture_output=True)
     committed = read_ts(I18N / "crops_de.ts").keys()

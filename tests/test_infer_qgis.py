@@ -56,9 +56,10 @@ def test_infer_through_qgis_process_and_open_styled(qgis_process, qgis_app, targ
     )["results"]
     assert result["OUTPUT"] == str(out) and result["OUTPUT_CONFIDENCE"] == str(tmp_path / "confidence.tif")
     assert 0 < result["VALID_PIXELS"] <= 80 * 80
-    # only the outputs asked for, each with its style (category names live in the class map's .aux.xml)
+    # only the outputs asked for, each with its style (category names live in the class map's .aux.xml),
+    # and the run's record beside the main output
     assert sorted(p.name for p in tmp_path.iterdir()) == [
-        "confidence.qml", "confidence.tif", "map.qml", "map.tif", "map.tif.aux.xml"]
+        "confidence.qml", "confidence.tif", "map.qml", "map.run.json", "map.tif", "map.tif.aux.xml"]
 
     ds = gdal.Open(str(out))
     assert (ds.RasterXSize, ds.RasterYSize) == (80, 80)

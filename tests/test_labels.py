@@ -8,10 +8,13 @@ import numpy as np
 import pytest
 from osgeo import gdal, ogr, osr
 
+from crops_engine.class_map import class_map_from_codes, parse_class_map
 from crops_engine.classes import CropClass, write_classes_csv
 from crops_engine.errors import CropsError
-from crops_engine.labels import IGNORE, class_map_from_codes, open_labels, parse_class_map
+from crops_engine.labels import open_labels
+from crops_engine.metrics import IGNORE_INDEX
 from crops_engine.raster import Grid, epsg_wkt
+from crops_engine.vector import LayerSpec
 
 UTM = 32631
 GRID = Grid(40, 30, (600000.0, 10.0, 0.0, 5700000.0, 0.0, -10.0), epsg_wkt(UTM))
@@ -85,9 +88,9 @@ def test_class_map_wildcard_and_ignore():
     cmap = parse_class_map("1200=maize; *=other; 0=ignore")
     assert [(c.value, c.name, c.code) for c in cmap.classes] == [(0, "maize", 1200), (1, "other", None)]
     codes = np.array([[0, 1200, 5, 9120], [1200, 0, 65535, 7]], dtype=np.uint16)
-    expected = np.array([[IGNORE, 0, 1, 1], [0, IGNORE, 1, 1]], dtype=np.uint8)
+    expected = np.array([[IGNORE_INDEX, 0, 1, 1], [0, IGNORE_INDEX, 1, 1]], dtype=np.uint8)
     np.testing.assert_array_equal(cmap.lookup(codes), expected)
-    assert cmap.value_of(None) == IGNORE
+    assert cmap.value_of(None) == IGNORE_INDEX
 
 
 def test_class_map_lists_ranges_text_and_colours():
@@ -97,7 +100,7 @@ def test_class_map_lists_ranges_text_and_colours():
     names = [c.name for c in cmap.classes]
     assert names == ["winter cereals", "other cereals", "grass"]
     assert cmap.classes[0].colour == "#d95f02" and cmap.classes[1].colour == "#123456"
-    assert cmap.value_of(1120) == 0 and cmap.value_of(1350) == 1 and cmap.value_of(1400) == IGNORE
+    assert cmap.value_of(1120) == 0 and cmap.value_of(1350) == 1 and cmap.value_of(1400) == IGNORE_INDEX
     assert cmap.value_of("grassland") == 2 and cmap.value_of(" Grassland ") == 2 and cmap.value_of(5) == 2
     assert cmap.value_of("1120") == 0 and cmap.value_of(1120.0) == 0  # text and float codes of an integer
     assert cmap.classes[0].code is None  # two codes: no single source code
@@ -138,7 +141,7 @@ def test_classes_csv_names_and_orders_classes(tmp_path):
         (1, "barley", "#aa0000", 7),
     ]
     out = labels.read(0, 0, GRID.width, GRID.height)
-    np.testing.assert_array_equal(out, np.select([codes == 3, codes == 7], [0, 1], IGNORE))
+    np.testing.assert_array_equal(out, np.select([codes == 3, codes == 7], [0, 1], IGNORE_INDEX))
     codes[5, 5] = 9  # a value the classes.csv does not list
     with pytest.raises(CropsError, match=r"\[9\].*not listed in .*classes.csv"):
         open_labels(write_raster(tmp_path / "labels.tif", codes), GRID)
@@ -147,7 +150,7 @@ def test_classes_csv_names_and_orders_classes(tmp_path):
 def test_without_class_map_or_csv_codes_become_classes():
     cmap = class_map_from_codes([0, 9120, 1200, 1200])
     assert [(c.value, c.name, c.code) for c in cmap.classes] == [(0, "class 1200", 1200), (1, "class 9120", 9120)]
-    assert cmap.value_of(0) == IGNORE
+    assert cmap.value_of(0) == IGNORE_INDEX
     with pytest.raises(CropsError, match="no class value"):
         class_map_from_codes([0])
 
@@ -164,18 +167,31 @@ def test_polygons_and_raster_agree(tmp_path):
     a = from_polygons.read(0, 0, GRID.width, GRID.height)
     b = from_raster.read(0, 0, GRID.width, GRID.height)
     np.testing.assert_array_equal(a, b)
-    assert set(np.unique(a)) == {0, 1, 2, IGNORE}
+    assert set(np.unique(a)) == {0, 1, 2, IGNORE_INDEX}
     # the later 'code 0' parcel punches an ignore hole into the grass parcel
-    assert a[5, 30] == IGNORE and a[5, 20] == 2
+    assert a[5, 30] == IGNORE_INDEX and a[5, 20] == 2
     # windows read the same pixels as the whole
     np.testing.assert_array_equal(from_polygons.read(7, 11, 20, 9), a[11:20, 7:27])
+
+
+def test_a_layer_is_chosen_the_qgis_way_by_name_or_number(tmp_path):
+    vector = write_parcels(tmp_path / "parcels.gpkg")
+    whole = open_labels(vector, GRID, label_field="code").read(0, 0, GRID.width, GRID.height)
+    for spec in (f"{vector}|layername=parcels", f"{vector}|layerid=0"):
+        labels = open_labels(spec, GRID, label_field="code")
+        np.testing.assert_array_equal(labels.read(0, 0, GRID.width, GRID.height), whole)
+    with pytest.raises(CropsError, match="no layer 'fields'; its layers are parcels"):
+        open_labels(f"{vector}|layername=fields", GRID, label_field="code")
+    with pytest.raises(CropsError, match="no layer number 3"):
+        open_labels(f"{vector}|layerid=3", GRID, label_field="code")
+    assert LayerSpec.parse("a.gpkg|layerid=2|subset=x") == LayerSpec("a.gpkg", None, 2)
 
 
 def test_polygons_in_another_crs_are_reprojected(tmp_path):
     utm = open_labels(write_parcels(tmp_path / "utm.gpkg"), GRID, label_field="code")
     wgs84 = open_labels(write_parcels(tmp_path / "wgs84.gpkg", epsg=4326), GRID, label_field="code")
     a, b = (s.read(0, 0, GRID.width, GRID.height) for s in (utm, wgs84))
-    assert (a != IGNORE).sum() > 100
+    assert (a != IGNORE_INDEX).sum() > 100
     np.testing.assert_array_equal(a, b)
     assert [c.name for c in utm.classes] == ["class 1110", "class 1200", "class 9120"]
 
@@ -184,7 +200,7 @@ def test_text_attribute_values_become_named_classes(tmp_path):
     vector = write_parcels(tmp_path / "parcels.gpkg", field_type=ogr.OFTString)
     labels = open_labels(vector, GRID, label_field="code", class_map="1200=maize; 9120=grass")
     a = labels.read(0, 0, GRID.width, GRID.height)
-    assert {labels.classes[v].name for v in np.unique(a) if v != IGNORE} == {"maize", "grass"}
+    assert {labels.classes[v].name for v in np.unique(a) if v != IGNORE_INDEX} == {"maize", "grass"}
 
 
 def test_label_raster_on_another_grid_is_warped(tmp_path):
@@ -196,7 +212,7 @@ def test_label_raster_on_another_grid_is_warped(tmp_path):
     shifted[5:35, 5:45] = codes
     labels = open_labels(write_raster(tmp_path / "big.tif", shifted, big, nodata=0), GRID)
     a = labels.read(0, 0, GRID.width, GRID.height)
-    np.testing.assert_array_equal(a, np.where(codes == 1200, 0, IGNORE))
+    np.testing.assert_array_equal(a, np.where(codes == 1200, 0, IGNORE_INDEX))
 
 
 def test_bad_label_inputs_raise_clear_errors(tmp_path):

@@ -68,6 +68,23 @@ def test_gradient_reaches_first_convolution(tiny):
     assert missing == []
 
 
+def test_forward_skips_or_thins_the_embedding(tiny):
+    """What SPCL asks of a forward pass: no projection head (`embed=False`), or on every s-th pixel only."""
+    tiny.eval()
+    x = torch.randn(2, 5, 20, 24)
+    with torch.no_grad():
+        out = tiny(x)
+        logits, embedding = tiny(x, True, 1)
+        torch.testing.assert_close(logits, out.logits)
+        torch.testing.assert_close(embedding, out.embedding)
+        logits, embedding = tiny(x, True, 2)
+        torch.testing.assert_close(embedding, out.embedding[..., ::2, ::2])
+        assert embedding.shape == (2, 16, 10, 12)
+        logits, none = tiny(x, embed=False)
+        assert none is None
+        torch.testing.assert_close(logits, out.logits)
+
+
 def test_arch_args_rebuild_the_same_model(tiny):
     args = json.loads(json.dumps(tiny.arch_args))
     assert args == tiny.arch_args

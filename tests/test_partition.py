@@ -20,14 +20,8 @@ from crops_engine.blocks import BlockStore, build_block_store, lattice  # noqa: 
 from crops_engine.checkpoint import file_sha256, load_model, save_checkpoint  # noqa: E402
 from crops_engine.classes import CropClass  # noqa: E402
 from crops_engine.errors import Cancelled, CropsError  # noqa: E402
-from crops_engine.partition import (  # noqa: E402
-    CONFIDENCE_NODATA,
-    PartitionOptions,
-    block_scores,
-    owned_spans,
-    partition,
-    split_blocks,
-)
+from crops_engine.partition import PartitionOptions, block_scores, partition, split_blocks  # noqa: E402
+from crops_engine.partition_maps import CONFIDENCE_NODATA, owned_spans  # noqa: E402
 from crops_engine.progress import Progress  # noqa: E402
 from crops_engine.raster import Grid, create_geotiff, epsg_wkt, finish_geotiff  # noqa: E402
 
@@ -191,7 +185,7 @@ def test_partition_writes_store_mask_and_confidence(random_target, tmp_path):
     # the confidence of a pixel owned by block 0 is that block's prediction there
     model, meta = load_model(t["model"])
     with BlockStore(store_path) as store:
-        from crops_engine.adapt.common import model_inputs
+        from crops_engine.block_dataset import model_inputs
 
         x, _ = model_inputs(store, meta, [0])
         r0, c0 = origins[0]
@@ -270,7 +264,7 @@ def test_easy_blocks_are_more_accurate_than_hard_blocks_on_the_sample_target(pip
     store_path.write_bytes(pipeline["target_store"].read_bytes())
     partition(pipeline["model"], store_path, options=PartitionOptions(device="cpu"))
     model, meta = load_model(pipeline["model"])
-    from crops_engine.adapt.common import model_inputs
+    from crops_engine.block_dataset import model_inputs
 
     with BlockStore(store_path) as target, BlockStore(pipeline["target_labelled"]) as labelled:
         assert not target.has_labels

@@ -23,7 +23,8 @@ def test_partition_and_adapt_through_qgis_process(qgis_process, qgis_app, pipeli
     mask, confidence = tmp_path / "mask.tif", tmp_path / "confidence.tif"
     result = qgis_process(
         "crops:partition", MODEL=pipeline["model"], COMPOSITE=pipeline["target_composite"], OUTPUT_BLOCKS=store,
-        EASY_FRACTION=0.5, PER_CLASS="true", SCORE=1, DEVICE=1, OUTPUT_MASK=mask, OUTPUT_CONFIDENCE=confidence,
+        EASY_FRACTION=0.5, PER_CLASS="true", SCORE="entropy", DEVICE="cpu", OUTPUT_MASK=mask,
+        OUTPUT_CONFIDENCE=confidence,
     )["results"]
     assert result["OUTPUT_MASK"] == str(mask) and result["OUTPUT_CONFIDENCE"] == str(confidence)
     assert result["OUTPUT_BLOCKS"] == str(store)
@@ -45,8 +46,9 @@ def test_partition_and_adapt_through_qgis_process(qgis_process, qgis_app, pipeli
     assert again["results"]["OUTPUT_BLOCKS"] == str(store)
     adapted = tmp_path / "adapted.safetensors"
     out = qgis_process(
-        "crops:adapt", METHOD=1, MODEL=pipeline["model"], BLOCKS=store, SPLIT=1, ITERATIONS=2, BATCH_SIZE=2,
-        DEVICE=1, CALIBRATION_BLOCKS=4, THREADS=1, OUTPUT=adapted,
+        "crops:adapt", METHOD="self_training", MODEL=pipeline["model"], BLOCKS=store, SPLIT="easy", ITERATIONS=2,
+        BATCH_SIZE=2,
+        DEVICE="cpu", CALIBRATION_BLOCKS=4, THREADS=1, OUTPUT=adapted,
     )["results"]
     assert out["OUTPUT"] == str(adapted) and out["STEPS"] == 2 and Path(out["LOG"]).is_file()
     from crops_engine.checkpoint import read_metadata

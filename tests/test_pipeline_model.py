@@ -20,6 +20,16 @@ def test_shipped_model_loads_with_every_step(qgis_app):
     assert steps == {f"crops:{name}" for name in expected}
     for child in model.childAlgorithms().values():
         assert child.algorithm() is not None, child.algorithmId()  # every algorithm exists in the provider
+        valid, issues = model.validateChildAlgorithm(child.childId())
+        assert valid, (child.childId(), issues)  # every mandatory parameter has a value
+    # laid out left to right, one column per step
+    xs = [child.position().x() for child in model.childAlgorithms().values()]
+    assert len(set(xs)) == len(xs) and min(xs) > 0
+
+
+def test_shipped_model_holds_choices_as_static_strings():
+    text = MODEL.read_text(encoding="utf-8")
+    assert '<Option value="auto" type="QString" name="static_value"/>' in text
 
 
 def test_shipped_model_runs_on_the_sample_pair(qgis_process, sample_pair, tmp_path):

@@ -8,7 +8,8 @@ import sys
 
 import pytest
 
-from crops_engine.cli import EXIT_OK, EXIT_USER, option
+from crops_engine.cli import EXIT_OK, EXIT_USER
+from crops_engine.command_spec import option
 from crops_engine.errors import Cancelled
 from crops_engine.progress import Progress, silent
 

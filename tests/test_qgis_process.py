@@ -28,7 +28,7 @@ def test_sample_pair_through_qgis_process(qgis_process, tmp_path):
     result = qgis_process(
         "crops:sample_data",
         OUTPUT_FOLDER=out,
-        PRESET=0,
+        PRESET="pair",
         SEED=1,
         SIZE=96,
         START_DATE="2019-05-01",

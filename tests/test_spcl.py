@@ -11,6 +11,7 @@ import threading
 
 import numpy as np
 import pytest
+from conftest import TINY_UNET, write_scene
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("h5py")
@@ -18,46 +19,23 @@ pytest.importorskip("timm")
 
 from crops_engine.adapt import METHODS, adapt, make_config  # noqa: E402
 from crops_engine.adapt.classmix import IGNORE_INDEX, class_mix, class_mix_masks, mix_weights  # noqa: E402
-from crops_engine.adapt.common import EmaTeacher, log_path  # noqa: E402
 from crops_engine.adapt.prototypes import PrototypeEstimator, prototype_contrastive_loss  # noqa: E402
-from crops_engine.adapt.spcl import SpclConfig, hard_count, hard_share, recalibrate_batchnorm  # noqa: E402
+from crops_engine.adapt.spcl import SpclConfig, hard_count, hard_share  # noqa: E402
+from crops_engine.adapt.task import log_path  # noqa: E402
+from crops_engine.adapt.teacher import EmaTeacher, recalibrate_batchnorm  # noqa: E402
 from crops_engine.blocks import BlockStore, build_block_store, write_partition  # noqa: E402
 from crops_engine.checkpoint import file_sha256, load_model, read_metadata  # noqa: E402
 from crops_engine.errors import Cancelled, CropsError  # noqa: E402
 from crops_engine.progress import Progress  # noqa: E402
-from crops_engine.raster import Grid, create_geotiff, epsg_wkt, finish_geotiff  # noqa: E402
 from crops_engine.train import TrainConfig, train_source  # noqa: E402
 from crops_engine.training_state import load_training_state, resume_path  # noqa: E402
 
 torch.set_num_threads(1)
 
-TINY = dict(encoder="test_resnet", decoder_channels=[16, 8, 8, 8, 8], embedding_dim=8)
+TINY = TINY_UNET
 
 
 # -- a tiny source / target pair ------------------------------------------------------------------
-
-
-def write_scene(folder, shift=0.0, seed=0, width=128, height=64):
-    """A 3-band composite whose class shows in band 1 (checkerboard of 16 px fields), and its labels.
-    `shift` moves band 1 and 2 of every pixel: the target's domain shift."""
-    folder.mkdir(parents=True, exist_ok=True)
-    rng = np.random.default_rng(seed)
-    grid = Grid(width, height, (500000.0, 10.0, 0.0, 5600000.0, 0.0, -10.0), epsg_wkt(32631))
-    yy, xx = np.mgrid[0:height, 0:width]
-    fields = ((xx // 16 + yy // 16) % 2).astype(np.uint8)
-    x = rng.normal(0.2, 0.05, (3, height, width)).astype(np.float32)
-    x[0] += 0.3 * fields + shift
-    x[1] += shift
-    composite = folder / "composite.tif"
-    ds = create_geotiff(composite, grid, 3, np.float32, -9999.0, ["b1", "b2", "b3"])
-    for i in range(3):
-        ds.GetRasterBand(i + 1).WriteArray(x[i])
-    finish_geotiff(ds)
-    labels = folder / "labels.tif"
-    ds = create_geotiff(labels, grid, 1, np.uint16, 0)
-    ds.GetRasterBand(1).WriteArray(np.where(fields == 1, 1200, 1100).astype(np.uint16))
-    finish_geotiff(ds)
-    return composite, labels
 
 
 @pytest.fixture(scope="module")
@@ -173,25 +151,6 @@ def test_contrastive_loss_matches_a_hand_computed_value():
     assert float(dense.detach()) == pytest.approx(ce(sims[1], 0), rel=1e-6)  # the dense path leaves out alike
 
 
-def test_segment_skips_or_subsamples_the_projection_head():
-    from crops_engine.adapt.spcl import segment
-    from crops_engine.models import build_model
-
-    torch.manual_seed(0)
-    model = build_model("unet", 3, 2, **TINY).eval()
-    x = torch.randn(2, 3, 20, 24)
-    with torch.no_grad():
-        out = model(x)
-        logits, embedding = segment(model, x, True, 1)
-        torch.testing.assert_close(logits, out.logits)
-        torch.testing.assert_close(embedding, out.embedding)
-        logits, embedding = segment(model, x, True, 2)
-        torch.testing.assert_close(embedding, out.embedding[..., ::2, ::2])
-        logits, none = segment(model, x, False)
-        assert none is None
-        torch.testing.assert_close(logits, out.logits)
-
-
 # -- ClassMix ----------------------------------------------------------------------------------------------
 
 
@@ -292,8 +251,9 @@ def test_batchnorm_recalibration_averages_the_target_statistics():
 
 
 def test_spcl_setup_recalibrates_batchnorm_on_the_target_only_when_asked(pair, tmp_path):
-    from crops_engine.adapt.common import AdaptationContext, TargetBlocks
+    from crops_engine.adapt.method import AdaptationContext
     from crops_engine.adapt.spcl import SPCL
+    from crops_engine.adapt.target import TargetBlocks
 
     def setup(**kw):
         cfg = spcl_config(pair, tmp_path / "unused.safetensors", **kw)
@@ -320,7 +280,8 @@ def test_spcl_setup_recalibrates_batchnorm_on_the_target_only_when_asked(pair, t
 
 
 def test_distribution_alignment_holds_the_pseudo_labels_at_the_reference(pair, tmp_path):
-    from crops_engine.adapt.spcl import SPCL, class_distribution
+    from crops_engine.adapt.alignment import class_distribution
+    from crops_engine.adapt.spcl import SPCL
 
     probs = torch.tensor([[[[0.9, 0.6, 0.0]], [[0.1, 0.4, 1.0]]]])  # (1, 2, 1, 3)
     valid = torch.tensor([[[True, True, False]]])
@@ -330,20 +291,19 @@ def test_distribution_alignment_holds_the_pseudo_labels_at_the_reference(pair, t
     method = SPCL(spcl_config(pair, tmp_path / "unused.safetensors"), student, Progress())
     biased = torch.tensor([0.8, 0.2])[None, :, None, None].expand(2, 2, 4, 4)
     everywhere = torch.ones(2, 4, 4, dtype=torch.bool)
-    torch.testing.assert_close(method._aligned(biased, everywhere), biased)  # no reference yet: unchanged
-    method._reference_distribution = torch.tensor([0.5, 0.5], dtype=torch.float64)
-    method._running_distribution = method._reference_distribution.clone()
-    first = method._aligned(biased, everywhere)
+    torch.testing.assert_close(method.alignment(biased, everywhere), biased)  # no reference yet: unchanged
+    method.alignment.start(torch.tensor([0.5, 0.5], dtype=torch.float64))
+    first = method.alignment(biased, everywhere)
     assert 0.5 < float(first[0, 0, 0, 0]) < 0.8  # one biased batch moves the running distribution a little
     torch.testing.assert_close(first.sum(dim=1), torch.ones(2, 4, 4))
     for _ in range(2000):  # a teacher that keeps predicting 80 % class 0 ...
-        aligned = method._aligned(biased, everywhere)
+        aligned = method.alignment(biased, everywhere)
     torch.testing.assert_close(aligned, torch.full_like(aligned, 0.5), atol=1e-3, rtol=0)  # ... is held at 50 / 50
-    assert float(method._running_distribution[0]) == pytest.approx(0.8, abs=1e-3)
+    assert float(method.alignment.running[0]) == pytest.approx(0.8, abs=1e-3)
 
 
 def test_prototype_rectification_weights_the_teacher_by_prototype_similarity():
-    from crops_engine.adapt.spcl import rectified
+    from crops_engine.adapt.prototypes import rectified
 
     prototypes = torch.tensor([[2.0, 0.0], [0.0, 0.5], [0.0, 0.0]], dtype=torch.float64)  # normalised inside
     known = torch.tensor([True, True, False])
@@ -369,8 +329,9 @@ def test_prototype_rectification_weights_the_teacher_by_prototype_similarity():
 
 
 def test_teacher_pseudo_labels_go_through_the_rectification_only_when_asked(pair, tmp_path):
-    from crops_engine.adapt.common import AdaptationContext, TargetBlocks
+    from crops_engine.adapt.method import AdaptationContext
     from crops_engine.adapt.spcl import SPCL
+    from crops_engine.adapt.target import TargetBlocks
 
     def labels(rectify: bool) -> tuple[torch.Tensor, torch.Tensor]:
         """The teacher's labels on two hard blocks, with the set-up's prototypes and with class 0 and 1 swapped."""

@@ -56,10 +56,10 @@ def test_adapt_spcl_then_infer_headless(qgis_process, prepared, tmp_path):
         TEMPERATURE=0.2,
         CONF_THRESHOLD=0.6,
         LAMBDA_CONTRAST=0.5,
-        HARD_SCHEDULE=1,  # linear
+        HARD_SCHEDULE="linear",
         MIX_WEIGHTING=1,  # confidence
         RECALIBRATE_BN=False,
-        DEVICE=1,  # cpu
+        DEVICE="cpu",
         SEED=3,
         OUTPUT=adapted,
     )

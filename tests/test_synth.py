@@ -14,6 +14,7 @@ import pytest
 from osgeo import gdal, ogr, osr
 
 from crops_engine.classes import read_classes_csv
+from crops_engine.command_spec import add_arguments
 from crops_engine.commands import sample_data
 from crops_engine.errors import Cancelled, CropsError
 from crops_engine.progress import Progress
@@ -236,7 +237,7 @@ def test_bad_input_is_named(tmp_path):
 
 def test_sample_data_command_writes_a_pair(tmp_path):
     parser = argparse.ArgumentParser()
-    sample_data.add_arguments(parser)
+    add_arguments(parser, sample_data.SPEC)
     args = parser.parse_args(
         ["--output-folder", str(tmp_path / "pair"), "--size", "32", "--end-date", "2019-03-06",
          "--phenology-shift", "20", "--cloud-cover", "0.2", "--seed", "4"]

@@ -7,6 +7,7 @@ import threading
 
 import numpy as np
 import pytest
+from conftest import TINY_UNET, write_scene
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("h5py")
@@ -16,41 +17,18 @@ from crops_engine.blocks import BlockStore, build_block_store  # noqa: E402
 from crops_engine.checkpoint import file_sha256, load_model, read_metadata  # noqa: E402
 from crops_engine.errors import Cancelled, CropsError  # noqa: E402
 from crops_engine.progress import Progress  # noqa: E402
-from crops_engine.raster import Grid, create_geotiff, epsg_wkt, finish_geotiff  # noqa: E402
 from crops_engine.schedule import warmup_cosine  # noqa: E402
 from crops_engine.train import TrainConfig, metrics_paths, train_source  # noqa: E402
 from crops_engine.training_state import load_training_state, resume_path  # noqa: E402
 
 torch.set_num_threads(1)
 
-TINY = dict(encoder="test_resnet", decoder_channels=[16, 8, 8, 8, 8], embedding_dim=8)
-
-
-def write_scene(folder, bands=3, width=128, height=64, seed=0):
-    """A composite whose class is readable from its first band (plus noise), and its label raster."""
-    rng = np.random.default_rng(seed)
-    grid = Grid(width, height, (500000.0, 10.0, 0.0, 5600000.0, 0.0, -10.0), epsg_wkt(32631))
-    yy, xx = np.mgrid[0:height, 0:width]
-    fields = ((xx // 16 + yy // 16) % 2).astype(np.uint8)  # checkerboard of 16 px fields
-    labels = np.where(fields == 1, 1200, 1100).astype(np.uint16)
-    labels[:, :4] = 0  # unlabelled strip
-    x = rng.normal(0.2, 0.05, (bands, height, width)).astype(np.float32)
-    x[0] += 0.3 * fields
-    composite = folder / "composite.tif"
-    ds = create_geotiff(composite, grid, bands, np.float32, -9999.0, [f"b{i + 1}" for i in range(bands)])
-    for i in range(bands):
-        ds.GetRasterBand(i + 1).WriteArray(x[i])
-    finish_geotiff(ds)
-    label_path = folder / "labels.tif"
-    ds = create_geotiff(label_path, grid, 1, np.uint16, 0)
-    ds.GetRasterBand(1).WriteArray(labels)
-    finish_geotiff(ds)
-    return composite, label_path
+TINY = TINY_UNET
 
 
 def make_store(folder, bands=3, with_labels=True):
     folder.mkdir(parents=True, exist_ok=True)
-    composite, labels = write_scene(folder, bands)
+    composite, labels = write_scene(folder, bands, unlabelled_columns=4)
     store = folder / "blocks.h5"
     build_block_store(
         composite, store, labels=labels if with_labels else None,

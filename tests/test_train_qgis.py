@@ -40,7 +40,8 @@ def test_train_source_on_flanders_through_qgis_process(qgis_process, flanders, t
 
     model = tmp_path / "maize.safetensors"
     result = qgis_process(
-        "crops:train_source", BLOCKS=blocks, ITERATIONS=3, BATCH_SIZE=2, DEVICE=1, SEED=1, THREADS=1,  # DEVICE 1: cpu
+        "crops:train_source", BLOCKS=blocks, ITERATIONS=3, BATCH_SIZE=2, ARCH="unet", DEVICE="cpu", SEED=1,
+        THREADS=1,
         OUTPUT=model,
     )["results"]
     assert result["OUTPUT"] == str(model) and result["STEPS"] == 3

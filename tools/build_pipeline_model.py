@@ -14,6 +14,12 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 OUTPUT = ROOT / "resources" / "models" / "crops_pipeline.model3"
+sys.path.insert(0, str(ROOT))
+
+from crops_engine.command_spec import OUTPUT_KINDS  # noqa: E402
+from crops_engine.commands import command_specs  # noqa: E402
+
+SPECS = {spec.algorithm: spec for spec in command_specs()}
 
 
 def build():
@@ -63,10 +69,19 @@ def build():
     def output_of(child_id, name):
         return [QgsProcessingModelChildParameterSource.fromChildOutput(child_id, name)]
 
+    from qgis.PyQt.QtCore import QPointF
+
+    column = iter(range(100))
+
     def child(child_id, algorithm, description, sources, outputs=()):
         step = QgsProcessingModelChildAlgorithm(algorithm)
         step.setChildId(child_id)
         step.setDescription(description)
+        step.setPosition(QPointF(120 + 250 * next(column), 300))  # left to right in pipeline order
+        spec = SPECS[algorithm.split(":", 1)[1]]
+        for p in spec.params:  # every other parameter at its declared default (static strings for choices)
+            if p.name not in sources and not p.hidden and p.kind not in OUTPUT_KINDS and p.default not in (None, ""):
+                sources[p.name] = static(p.default)
         for name, source in sources.items():
             step.addParameterSources(name, source)
         model_outputs = {}

@@ -51,7 +51,7 @@ def main() -> int:
     work.mkdir()
 
     run("crops:diagnostics", OUTPUT=out / "diagnostics.html")
-    run("crops:sample_data", PRESET=0, SIZE=args.size, SEED=args.seed, OUTPUT_FOLDER=sample)
+    run("crops:sample_data", PRESET="pair", SIZE=args.size, SEED=args.seed, OUTPUT_FOLDER=sample)
     for domain in ("source", "target"):
         run(
             "crops:ndvi_qm",

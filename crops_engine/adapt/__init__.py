@@ -2,10 +2,13 @@
 
 Every method sees the source checkpoint and the target store's images only: never source data,
 never target labels. `METHODS` maps a method's name to its module in this package; the module
-defines `METHOD`, a subclass of `common.AdaptationMethod` whose `config_class` (a subclass of
-`common.AdaptConfig`) holds its hyper-parameters. `common.run_adaptation` does the rest that
-all methods share (loading, batches, optimiser, EMA teacher, checkpoints with provenance,
-progress, cancel, resume). This module imports no torch, so the CLI's `--help` stays fast.
+defines `METHOD`, a subclass of `method.AdaptationMethod` whose `config_class` (a subclass of
+`method.AdaptConfig`) holds its hyper-parameters. `task.run_adaptation` runs it as a task of the
+optimisation loop (`crops_engine.loop`: batches, optimiser, checkpoints with provenance, progress,
+cancel, resume). The toolkit the methods share: `target` (target blocks), `teacher` (EMA teacher,
+AdaBN, jitter), `pseudo_labels` (thresholds, calibration), `prototypes`, `classmix`, `alignment`,
+`curriculum`, `watch`.
+This module imports no torch, so the CLI's `--help` stays fast.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from ..errors import CropsError
 from ..progress import Progress
 
 if TYPE_CHECKING:
-    from .common import AdaptationMethod, AdaptConfig
+    from .method import AdaptationMethod, AdaptConfig
 
 # name -> module in crops_engine.adapt (each defines METHOD)
 METHODS: dict[str, str] = {
@@ -46,6 +49,6 @@ def make_config(name: str, **values: Any) -> AdaptConfig:
 
 def adapt(name: str, config: AdaptConfig, progress: Progress | None = None) -> dict[str, Any]:
     """Run method `name` with `config`; returns output paths and figures."""
-    from .common import run_adaptation
+    from .task import run_adaptation
 
     return run_adaptation(method_class(name), config, progress)

@@ -22,7 +22,8 @@ from typing import NamedTuple
 import torch
 from torch import Tensor
 
-IGNORE_INDEX = 255
+from ..metrics import IGNORE_INDEX
+
 WEIGHTINGS = ("confidence", "share")
 
 

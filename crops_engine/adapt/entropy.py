@@ -24,11 +24,15 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from ..commands import declared, declared_choices
+from ..device import autocast
 from ..errors import CropsError
-from .common import AdaptationContext, AdaptationMethod, AdaptConfig, calibrate, entropy_map, masked_mean
+from ..losses import entropy_map, masked_mean
+from .method import AdaptationContext, AdaptationMethod, AdaptConfig
+from .pseudo_labels import calibrate
 
-PARAMETER_SETS = ("norm", "encoder", "all")
-DIVERSITY_PRIORS = ("uniform", "source")
+PARAMETER_SETS = declared_choices("adapt", "PARAMETERS")
+DIVERSITY_PRIORS = declared_choices("adapt", "DIVERSITY_PRIOR")
 _NORM_LAYERS = (nn.modules.batchnorm._NormBase, nn.LayerNorm, nn.GroupNorm)
 
 
@@ -37,10 +41,10 @@ class EntropyConfig(AdaptConfig):
     """Hyper-parameters of entropy minimisation (defaults chosen on the synthetic suite of bench/adaptation.py)."""
 
     lr: float = 1e-3
-    parameters: str = "norm"
-    diversity_weight: float = 1.0
-    diversity_prior: str = "uniform"
-    calibration_blocks: int = 64  # blocks the source model's prior is measured on
+    parameters: str = declared("adapt", "PARAMETERS")
+    diversity_weight: float = declared("adapt", "DIVERSITY_WEIGHT")
+    diversity_prior: str = declared("adapt", "DIVERSITY_PRIOR")
+    calibration_blocks: int = declared("adapt", "CALIBRATION_BLOCKS")  # blocks the source model's prior is measured on
 
 
 def norm_parameters(model: nn.Module) -> list[nn.Parameter]:
@@ -108,8 +112,6 @@ class EntropyMinimisation(AdaptationMethod):
     def loss(self, batch: dict[str, Tensor], step: int) -> tuple[Tensor, dict[str, float]]:
         assert self.prior is not None
         valid = batch["valid"]
-        from ..device import autocast
-
         with autocast(batch["image"].device, self.cfg.amp):
             logits = self.student(batch["image"]).logits
         probs = logits.float().softmax(dim=1)

@@ -10,6 +10,7 @@ shrinks as they scatter, so falling norms, or two prototypes drawing together, w
 
 `prototype_contrastive_loss` pulls each embedding towards its class's prototype and away from the
 others: cross-entropy of (embedding . normalised prototypes^T / temperature) against the labels.
+`rectified` weights a teacher's probabilities by the same similarities (ProDA's rectification).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import torch
 from torch import Tensor
 from torch.nn import functional as F  # noqa: N812
 
-IGNORE_INDEX = 255
+from ..metrics import IGNORE_INDEX
 
 
 def _pixels(embeddings: Tensor, labels: Tensor, mask: Tensor | None) -> tuple[Tensor, Tensor]:
@@ -120,6 +121,25 @@ def dense_prototype_logits(embeddings: Tensor, prototypes: Tensor, temperature: 
     L2-normalised first (constants: no gradient reaches them): a 1x1 convolution, no pixel gathered."""
     unit = F.normalize(prototypes.detach().float(), dim=1).to(embeddings.device, embeddings.dtype)
     return F.conv2d(embeddings, unit[:, :, None, None]) / float(temperature)
+
+
+def rectified(probs: Tensor, embedding: Tensor, prototypes: Tensor, known: Tensor, temperature: float,
+              stride: int) -> Tensor:
+    """Probabilities (N, K, H, W) times each pixel's softmax over the classes of embedding . prototype / temperature,
+    renormalised (ProDA's online pseudo-label rectification): a pixel the classifier gives to one class but whose
+    embedding lies by another class's prototype loses confidence, or changes label. `embedding` is on the
+    `stride` grid; classes without a prototype (`known` False) keep a neutral weight of 1 / K."""
+    k = probs.shape[1]
+    weight = dense_prototype_logits(embedding, prototypes, temperature)
+    known = known.to(weight.device)
+    weight = weight.masked_fill(~known[None, :, None, None], float("-inf")).softmax(dim=1)
+    weight = weight * (known.sum().to(weight.dtype) / k)  # known classes share what unknown ones leave (1 / K each)
+    weight = torch.where(known[None, :, None, None], weight, torch.full_like(weight, 1.0 / k))
+    if stride > 1:
+        weight = weight.repeat_interleave(stride, dim=2).repeat_interleave(stride, dim=3)
+    weight = weight[..., : probs.shape[2], : probs.shape[3]]
+    out = probs * weight
+    return out / out.sum(dim=1, keepdim=True).clamp_min(1e-12)
 
 
 def prototype_contrastive_loss(

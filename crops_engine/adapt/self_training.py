@@ -20,20 +20,14 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from ..commands import declared
 from ..device import autocast
 from ..errors import CropsError
-from .common import (
-    AdaptationContext,
-    AdaptationMethod,
-    AdaptConfig,
-    ConfidenceHistogram,
-    EmaTeacher,
-    calibrate,
-    cross_entropy,
-    photometric_jitter,
-    pseudo_labels,
-    split_prefixed,
-)
+from ..losses import masked_cross_entropy
+from ..metrics import IGNORE_INDEX
+from .method import AdaptationContext, AdaptationMethod, AdaptConfig, split_prefixed
+from .pseudo_labels import ConfidenceHistogram, calibrate, pseudo_labels
+from .teacher import EmaTeacher, photometric_jitter
 
 
 @dataclass
@@ -41,12 +35,12 @@ class SelfTrainingConfig(AdaptConfig):
     """Hyper-parameters of self-training (defaults chosen on the synthetic suite of bench/adaptation.py)."""
 
     lr: float = 3e-5  # 1e-4 drifted into confirmation bias at the strong shift of the synthetic suite
-    ema: float = 0.99
-    conf_threshold: float = 0.9  # the most a class's threshold may demand
-    portion: float = 0.5  # share of each class's pixels that gets a pseudo-label
-    rounds: int = 3
-    jitter: float = 0.1  # strength of the student's photometric jitter (normalised units)
-    calibration_blocks: int = 64
+    ema: float = declared("adapt", "EMA")
+    conf_threshold: float = declared("adapt", "CONF_THRESHOLD")  # the most a class's threshold may demand
+    portion: float = declared("adapt", "PORTION")  # share of each class's pixels that gets a pseudo-label
+    rounds: int = declared("adapt", "ROUNDS")
+    jitter: float = declared("adapt", "JITTER")  # strength of the student's photometric jitter (normalised units)
+    calibration_blocks: int = declared("adapt", "CALIBRATION_BLOCKS")
 
 
 class SelfTraining(AdaptationMethod):
@@ -112,9 +106,9 @@ class SelfTraining(AdaptationMethod):
         view = photometric_jitter(x, valid, self.cfg.jitter, self._generator)
         with autocast(x.device, self.cfg.amp):
             logits = self.student(view).logits
-        loss = cross_entropy(logits, labels)
+        loss = masked_cross_entropy(logits, labels)
         valid_pixels = float(valid.sum())
-        self.labelled_share = float((labels != 255).sum()) / valid_pixels if valid_pixels else 0.0
+        self.labelled_share = float((labels != IGNORE_INDEX).sum()) / valid_pixels if valid_pixels else 0.0
         return loss, {"ce": float(loss.detach()), "labelled": self.labelled_share}
 
     def after_step(self, step: int) -> None:

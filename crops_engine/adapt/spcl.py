@@ -1,57 +1,31 @@
-"""SPCL, Semantic Prototypical Contrastive Learning: the method's source-free adaptation step.
+"""SPCL, Semantic Prototypical Contrastive Learning: source-free adaptation with an EMA teacher, class
+prototypes, ClassMix and a prototype contrastive loss, from the partition's easy blocks to its hard ones.
 
-The student starts as the source model, its BatchNorm statistics first re-estimated on the target
-blocks (RECALIBRATE_BN, AdaBN: without it the first pseudo-labels carry the source statistics and
-are far worse under a strong shift); the teacher is its EMA (`common.EmaTeacher`, momentum
-min(1 - 1/(step + 1), EMA), eval mode). Every step takes an easy batch (from the store's
-`split/easy`) and a hard batch (`split/hard`), both flipped / rotated at random, and:
+Why: under a domain shift the classifier's boundary moves, but the class clusters of the embedding space
+move less. SPCL learns the teacher's pseudo-labels on mixed easy / hard blocks while pulling the
+student's embeddings of hard pixels towards their class prototypes.
 
-1. the teacher predicts both: argmax pseudo-labels, confidences (max probability) and embeddings;
-   with DISTRIBUTION_ALIGNMENT (default) its probabilities are first multiplied by reference / running
-   class distribution and renormalised (ReMixMatch's distribution alignment): the reference is the
-   first teacher's mean prediction over the target blocks, the running one follows the teacher's raw
-   predictions. Self-training otherwise drifts toward the classes it already favours: on a synthetic
-   pair grassland pseudo-labels fell from 16% to 7% of the pixels in 200 steps (true share 23%).
-   With PROTOTYPE_RECTIFICATION (default) they are then multiplied by each pixel's softmax over the
-   classes of embedding . prototype / TEMPERATURE and renormalised (ProDA's online rectification,
-   `rectified`): the classifier's boundary moves with the shift, but the class clusters in the
-   embedding space move less, so a pixel whose embedding lies by another class's prototype loses
-   confidence or changes label. On the synthetic suite's tuning seeds this lifted mIoU at all three
-   shift strengths (+0.013, +0.006, +0.008), most at the mildest, where the source model's
-   confident mistakes (grassland taken for maize) are what self-training otherwise locks in;
-2. class prototypes (K x D, projection-head space) are the exact running means of the teacher's
-   L2-normalised embeddings of easy pixels whose confidence reaches CONF_THRESHOLD
-   (`prototypes.PrototypeEstimator`), started by one pass of the first teacher over the easy blocks;
-3. confidence-weighted ClassMix (`classmix.class_mix`): the pixels of randomly chosen classes of
-   easy block i are pasted, image and pseudo-label, onto hard block i; the student's cross-entropy
-   on the mixed batch is weighted by the mixed block's share of confident pixels (MIX_WEIGHTING
-   share, the default, as in DACS) or per pixel by the teacher's confidence (confidence);
-4. prototype contrastive loss on the student's embeddings of the hard pixels of that same mixed
-   batch (the pixels that came from the hard block) whose teacher confidence reaches
-   CONF_THRESHOLD: cross-entropy of (embedding . normalised prototypes^T / TEMPERATURE) against the
-   teacher's pseudo-labels. Reusing the mixed forward pass keeps a step at one student pass, and
-   the projection head runs on every PIXEL_STRIDE-th pixel of each row and column only (prototypes
-   and contrastive loss alike; 2 by default, a quarter of the pixels: a regular sample of the
-   block, where the head at full resolution would cost as much as the rest of the backward pass);
-5. loss = mix CE + LAMBDA_CONTRAST x contrastive (+ EASY_WEIGHT x the pseudo-label CE of the easy
-   batch, off by default as it costs a second student pass); AdamW with warm-up + cosine decay and
-   AMP on CUDA come from `common.run_adaptation`, as do checkpoints, cancel and resume.
+Set-up: the student's BatchNorm statistics are re-estimated on the target (RECALIBRATE_BN, AdaBN); the
+teacher is its EMA (`teacher.EmaTeacher`); with DISTRIBUTION_ALIGNMENT the first teacher's class
+distribution on the target is measured (`alignment`); the prototypes (`prototypes.PrototypeEstimator`)
+start from one pass over the easy blocks. Each step takes an easy and a hard batch, and:
 
-Curriculum (HARD_SCHEDULE): `constant` (default) puts only hard blocks in the hard batch, from the
-first step; `linear` fills it with HARD_START of hard blocks at the first step, the rest easy
-blocks, growing linearly to all hard blocks at the last step, so the student meets the least
-familiar blocks once the teacher has adapted to the easier ones. On the synthetic suite the two
-were within noise (constant a little ahead), so the default keeps the simpler one.
+1. the teacher pseudo-labels both: probabilities aligned to that distribution, then with
+   PROTOTYPE_RECTIFICATION weighted by prototype similarity (`prototypes.rectified`, ProDA);
+   its confident easy pixels update the prototypes;
+2. ClassMix pastes classes of easy block i onto hard block i (`classmix.class_mix`);
+3. loss = the confidence-weighted cross-entropy of the mixed batch (MIX_WEIGHTING) + LAMBDA_CONTRAST x
+   the prototype contrastive loss of its confident hard pixels (+ EASY_WEIGHT x the pseudo-label CE of
+   the easy batch). The projection head runs on every PIXEL_STRIDE-th pixel only.
 
-Collapse watch: every LOG_EVERY steps the log gets the teacher's pseudo-label class shares on the
-batches seen, the prototype norms (a tight class is near 1) and the highest cosine similarity
-between two prototypes, also as metrics; a warning names a class whose share fell under a quarter
-of its share in the first steps. The adapted checkpoint is the teacher.
+HARD_SCHEDULE linear grows the share of hard blocks in the hard batch from HARD_START. A collapse watch
+(`watch`) logs the pseudo-label class shares and warns of a fading class. The adapted checkpoint is the
+teacher. What the defaults were chosen on: bench/results/adaptation_notes.md.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,29 +33,24 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from ..batches import BatchStream
+from ..commands import declared
 from ..device import autocast
 from ..errors import CropsError
-from ..models.heads import pad_to_multiple
+from ..losses import masked_cross_entropy
+from ..metrics import IGNORE_INDEX
+from .alignment import DistributionAlignment, class_distribution
 from .classmix import WEIGHTINGS, class_mix
-from .common import (
-    IGNORE_INDEX,
-    LOG_EVERY,
-    AdaptationContext,
-    AdaptationMethod,
-    AdaptConfig,
-    EmaTeacher,
-    TargetBlocks,
-    cross_entropy,
-    photometric_jitter,
-    split_prefixed,
-)
-from .prototypes import PrototypeEstimator, dense_prototype_logits, prototype_contrastive_loss
+from .curriculum import HARD_SCHEDULES, EasyBlocks, hard_count, hard_share
+from .method import LOG_EVERY, AdaptationContext, AdaptationMethod, AdaptConfig, split_prefixed
+from .prototypes import PrototypeEstimator, prototype_contrastive_loss, rectified
+from .target import TargetBlocks
+from .teacher import EmaTeacher, photometric_jitter, recalibrate_batchnorm
+from .watch import CollapseWatch, max_similarity
 
-HARD_SCHEDULES = ("linear", "constant")
-COLLAPSE_RATIO = 0.25  # warn when a class's pseudo-label share falls under this part of its first share
+__all__ = ["HARD_SCHEDULES", "SPCL", "EasyBlocks", "SpclConfig", "class_distribution", "hard_count", "hard_share",
+           "recalibrate_batchnorm", "rectified"]
+
 RECALIBRATION_BATCHES = 4  # BatchNorm re-estimation batches hold this many times BATCH_SIZE blocks
-ALIGNMENT_MOMENTUM = 0.99  # running class distribution of the teacher's predictions (two batches a step)
 
 
 @dataclass
@@ -91,42 +60,32 @@ class SpclConfig(AdaptConfig):
     `split` is always `hard`: SPCL draws its hard batches from split/hard and its easy ones from split/easy.
     """
 
-    lr: float = 1e-4
-    ema: float = 0.999
-    temperature: float = 0.1
-    conf_threshold: float = 0.9
-    lambda_contrast: float = 1.0
-    hard_schedule: str = "constant"
-    hard_start: float = 0.5  # share of hard blocks in the hard batch at the first step (linear)
-    mix_weighting: str = "share"
-    easy_weight: float = 0.0  # pseudo-label CE on the easy batch (a second student pass)
-    jitter: float = 0.0  # photometric jitter of the student's mixed view (normalised units)
-    init_blocks: int = 0  # blocks of the first passes (BN statistics, prototypes; 0: all of them)
-    recalibrate_bn: bool = True  # re-estimate BatchNorm statistics on the target before the first pseudo-labels
-    pixel_stride: int = 2  # prototypes and the contrastive loss use every n-th pixel of each row and column
-    distribution_alignment: bool = True  # hold the pseudo-labels' class distribution at the first teacher's
-    prototype_rectification: bool = True  # weight the teacher's probabilities by prototype similarity (ProDA)
+    lr: float = declared("adapt-spcl", "LR")
+    ema: float = declared("adapt-spcl", "EMA")
+    temperature: float = declared("adapt-spcl", "TEMPERATURE")
+    conf_threshold: float = declared("adapt-spcl", "CONF_THRESHOLD")
+    lambda_contrast: float = declared("adapt-spcl", "LAMBDA_CONTRAST")
+    hard_schedule: str = declared("adapt-spcl", "HARD_SCHEDULE")
+    # share of hard blocks in the hard batch at the first step (linear)
+    hard_start: float = declared("adapt-spcl", "HARD_START")
+    mix_weighting: str = declared("adapt-spcl", "MIX_WEIGHTING")
+    # pseudo-label CE on the easy batch (a second student pass)
+    easy_weight: float = declared("adapt-spcl", "EASY_WEIGHT")
+    # photometric jitter of the student's mixed view (normalised units)
+    jitter: float = declared("adapt-spcl", "JITTER")
+    # blocks of the first passes (BN statistics, prototypes; 0: all of them)
+    init_blocks: int = declared("adapt-spcl", "INIT_BLOCKS")
+    # re-estimate BatchNorm statistics on the target before the first pseudo-labels
+    recalibrate_bn: bool = declared("adapt-spcl", "RECALIBRATE_BN")
+    # prototypes and the contrastive loss use every n-th pixel of each row and column
+    pixel_stride: int = declared("adapt-spcl", "PIXEL_STRIDE")
+    # hold the pseudo-labels' class distribution at the first teacher's
+    distribution_alignment: bool = declared("adapt-spcl", "DISTRIBUTION_ALIGNMENT")
+    # weight the teacher's probabilities by prototype similarity (ProDA)
+    prototype_rectification: bool = declared("adapt-spcl", "PROTOTYPE_RECTIFICATION")
 
     def __post_init__(self) -> None:
         self.split = "hard"
-
-
-def hard_share(schedule: str, start: float, step: int, total_steps: int) -> float:
-    """Share of hard blocks in the hard batch at `step` (0-based) of `total_steps`."""
-    if schedule == "constant":
-        return 1.0
-    if schedule == "linear":
-        t = step / max(total_steps - 1, 1)
-        return float(start + (1.0 - start) * min(max(t, 0.0), 1.0))
-    raise CropsError(f"HARD_SCHEDULE {schedule!r} is not one of {', '.join(HARD_SCHEDULES)}.")
-
-
-def hard_count(share: float, batch_size: int) -> int:
-    """Hard blocks in a batch of `batch_size` at a hard `share` (rounded, at least one when the share is > 0)."""
-    n = int(np.floor(share * batch_size + 0.5))
-    if share > 0:
-        n = max(n, 1)
-    return min(max(n, 0), batch_size)
 
 
 def check_spcl_config(cfg: SpclConfig) -> None:
@@ -155,94 +114,6 @@ def check_spcl_config(cfg: SpclConfig) -> None:
         raise CropsError(f"INIT_BLOCKS must be 0 (all blocks) or more, got {cfg.init_blocks}.")
 
 
-@torch.no_grad()
-def recalibrate_batchnorm(model: nn.Module, batches: Iterable[Tensor], amp: bool = False) -> int:
-    """Replace every BatchNorm layer's running statistics by their plain average over `batches` (AdaBN).
-
-    The model runs in train mode without gradients; its mode and the layers' momentum are restored.
-    Returns the number of batches seen (0 leaves the statistics as they were).
-    """
-    layers = [m for m in model.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)
-              and m.track_running_stats and m.running_mean is not None]
-    if not layers:
-        return 0
-    saved = [(m.momentum, m.running_mean.clone(), m.running_var.clone(), m.num_batches_tracked.clone())
-             for m in layers]
-    was_training = model.training
-    for m in layers:
-        m.reset_running_stats()
-        m.momentum = None  # cumulative average over the batches
-    model.train()
-    seen = 0
-    try:
-        for x in batches:
-            with autocast(x.device, amp):
-                model(x)
-            seen += 1
-    finally:
-        for m, (momentum, mean, var, count) in zip(layers, saved, strict=True):
-            m.momentum = momentum
-            if seen == 0:
-                m.running_mean.copy_(mean)
-                m.running_var.copy_(var)
-                m.num_batches_tracked.copy_(count)
-        model.train(was_training)
-    return seen
-
-
-def segment(model: nn.Module, x: Tensor, embed: bool = True, stride: int = 1) -> tuple[Tensor, Tensor | None]:
-    """(logits, embedding) of a `SegmentationModel` as its forward gives them, except that the projection
-    head (a sizeable share of a pass at full resolution, forward and backward) runs only when `embed`, and
-    then on every `stride`-th pixel of each row and column: embedding (N, D, ceil(H/stride), ceil(W/stride)).
-    A model without `decode` is simply called (and its embedding subsampled)."""
-    if not hasattr(model, "decode"):
-        out = model(x)
-        return out.logits, (out.embedding[..., ::stride, ::stride] if embed else None)
-    height, width = x.shape[-2:]
-    features = model.decode(pad_to_multiple(x, model.size_divisor))[..., :height, :width]
-    logits = model.segmentation_head(features)
-    return logits, (model.projection_head(features[..., ::stride, ::stride]) if embed else None)
-
-
-def rectified(probs: Tensor, embedding: Tensor, prototypes: Tensor, known: Tensor, temperature: float,
-              stride: int) -> Tensor:
-    """Probabilities (N, K, H, W) times each pixel's softmax over the classes of embedding . prototype / temperature,
-    renormalised (ProDA's online pseudo-label rectification): a pixel the classifier gives to one class but whose
-    embedding lies by another class's prototype loses confidence, or changes label. `embedding` is on the
-    `stride` grid; classes without a prototype (`known` False) keep a neutral weight of 1 / K."""
-    k = probs.shape[1]
-    weight = dense_prototype_logits(embedding, prototypes, temperature)
-    known = known.to(weight.device)
-    weight = weight.masked_fill(~known[None, :, None, None], float("-inf")).softmax(dim=1)
-    weight = weight * (known.sum().to(weight.dtype) / k)  # known classes share what unknown ones leave (1 / K each)
-    weight = torch.where(known[None, :, None, None], weight, torch.full_like(weight, 1.0 / k))
-    if stride > 1:
-        weight = weight.repeat_interleave(stride, dim=2).repeat_interleave(stride, dim=3)
-    weight = weight[..., : probs.shape[2], : probs.shape[3]]
-    out = probs * weight
-    return out / out.sum(dim=1, keepdim=True).clamp_min(1e-12)
-
-
-def class_distribution(probs: Tensor, valid: Tensor) -> Tensor:
-    """Mean class probability (K,) over the valid pixels of (N, K, H, W) probabilities (float64)."""
-    weight = valid.to(probs.dtype)[:, None]
-    return ((probs * weight).sum(dim=(0, 2, 3)) / weight.sum().clamp_min(1.0)).double()
-
-
-class EasyBlocks:
-    """The easy blocks as a deterministic stream: sample j of step s depends only on (seed, s, j),
-    so a resumed run draws the very blocks an uninterrupted one would."""
-
-    def __init__(self, dataset: TargetBlocks, seed: int, per_step: int) -> None:
-        self.stream = BatchStream(dataset, 1, seed=seed, augment=True)
-        self.per_step = int(per_step)
-
-    def draw(self, step: int, first: int, count: int) -> tuple[Tensor, Tensor]:
-        """(images (count, C, H, W), valid (count, H, W)): samples first .. first+count-1 of `step`."""
-        samples = [self.stream.batch(step * self.per_step + first + j) for j in range(count)]
-        return torch.cat([s["image"] for s in samples]), torch.cat([s["valid"] for s in samples])
-
-
 class SPCL(AdaptationMethod):
     name = "spcl"
     config_class = SpclConfig
@@ -260,14 +131,9 @@ class SPCL(AdaptationMethod):
         self.device = torch.device("cpu")
         self.amp = False
         self._generator = torch.Generator()
-        k = self.num_classes
-        self._window = torch.zeros(k, dtype=torch.float64)  # teacher pseudo-labels per class, this window
-        self._reference: np.ndarray | None = None  # class shares of the first window
-        self._last_shares = np.zeros(k)
-        self._warned: set[int] = set()
+        self.alignment = DistributionAlignment()
+        self.watch: CollapseWatch | None = None
         self.init_pixels = 0
-        self._reference_distribution: Tensor | None = None  # float64 (K,), CPU
-        self._running_distribution: Tensor | None = None
         self._prototypes_seen = False
 
     # -- set-up --------------------------------------------------------------------------------
@@ -276,6 +142,7 @@ class SPCL(AdaptationMethod):
         self.total_steps = context.total_steps
         meta = context.meta
         self.class_names = meta.class_names
+        self.watch = CollapseWatch(self.class_names, self.progress)
         store = context.dataset.store
         easy = store.split("easy") if "easy" in store.splits else np.zeros(0, dtype=np.int64)
         if len(easy) == 0:
@@ -364,13 +231,13 @@ class SPCL(AdaptationMethod):
         total = torch.zeros(self.num_classes, dtype=torch.float64)
         for x, valid in self._first_pass(dataset, positions, context, "Class distribution of the target"):
             with autocast(x.device, self.amp):
-                logits, _ = segment(self.teacher.model, x, embed=False)
+                logits = self.teacher.model(x, embed=False).logits
             total += class_distribution(logits.float().softmax(dim=1), valid).cpu() * float(valid.sum())
         if float(total.sum()) <= 0:
             return  # no valid pixel: nothing to align to (the steps then find none either)
-        self._reference_distribution = total / total.sum()
-        self._running_distribution = self._reference_distribution.clone()
-        parts = ", ".join(f"{c} {v:.1%}" for c, v in zip(self.class_names, self._reference_distribution.tolist(),
+        self.alignment.start(total / total.sum())
+        assert self.alignment.reference is not None
+        parts = ", ".join(f"{c} {v:.1%}" for c, v in zip(self.class_names, self.alignment.reference.tolist(),
                                                           strict=True))
         context.progress.log(f"Target class distribution the pseudo-labels are held at: {parts}")
 
@@ -385,8 +252,8 @@ class SPCL(AdaptationMethod):
         assert self.teacher is not None and self.prototypes is not None
         rectify = self.cfg.prototype_rectification and self._have_prototypes()
         with autocast(x.device, self.amp):
-            logits, embedding = segment(self.teacher.model, x, embed or rectify, self.cfg.pixel_stride)
-        probs = self._aligned(logits.float().softmax(dim=1), valid)
+            logits, embedding = self.teacher.model(x, embed or rectify, self.cfg.pixel_stride)
+        probs = self.alignment(logits.float().softmax(dim=1), valid)
         if rectify:
             assert embedding is not None
             probs = rectified(probs, embedding.float(), self.prototypes.prototypes(), self.prototypes.initialised,
@@ -409,20 +276,6 @@ class SPCL(AdaptationMethod):
         if not self._prototypes_seen:
             self._prototypes_seen = bool(self.prototypes.initialised.any())
         return self._prototypes_seen
-
-    def _aligned(self, probs: Tensor, valid: Tensor) -> Tensor:
-        """Distribution alignment (as in ReMixMatch): the teacher's probabilities times reference / running class
-        distribution, renormalised, so self-training cannot drift toward the classes it already favours (with
-        pseudo-labels alone, small classes fade step by step). The running distribution follows the raw
-        predictions of the training steps' batches; the reference is the first teacher's on the target."""
-        if self._reference_distribution is None or self._running_distribution is None:
-            return probs
-        if bool(valid.any()):
-            batch, m = class_distribution(probs, valid).cpu(), ALIGNMENT_MOMENTUM
-            self._running_distribution = m * self._running_distribution + (1 - m) * batch
-        ratio = self._reference_distribution / self._running_distribution.clamp_min(1e-6)
-        aligned = probs * ratio.to(probs.device, probs.dtype)[None, :, None, None]
-        return aligned / aligned.sum(dim=1, keepdim=True)
 
     def hard_batch(self, batch: dict[str, Tensor], step: int) -> tuple[Tensor, Tensor, float]:
         """The step's hard batch: the runner's hard blocks, the curriculum's share of them, easy blocks after."""
@@ -451,9 +304,9 @@ class SPCL(AdaptationMethod):
         hard_labels, hard_confident, hard_confidence, _ = self._teacher_view(hard_x, hard_valid, embed=False)
         assert embedding is not None
         self.prototypes.update(embedding, easy_confident)
-        for labels in (easy_labels, hard_labels):
-            self._window += torch.bincount(labels[labels != IGNORE_INDEX].flatten().cpu(),
-                                           minlength=self.num_classes).double()[: self.num_classes]
+        if self.watch is not None:
+            self.watch.count(easy_labels)
+            self.watch.count(hard_labels)
 
         self._generator.manual_seed(int(cfg.seed) * 1_000_003 + step)
         mixed = class_mix(
@@ -466,12 +319,12 @@ class SPCL(AdaptationMethod):
             easy_view = photometric_jitter(easy_x, easy_valid, cfg.jitter, self._generator)
             view = torch.cat([view, easy_view])
         with autocast(view.device, self.amp):
-            logits, student_embedding = segment(self.student, view, True, cfg.pixel_stride)
+            logits, student_embedding = self.student(view, True, cfg.pixel_stride)
         assert student_embedding is not None
         logits, student_embedding = logits.float(), student_embedding.float()
         step = cfg.pixel_stride
 
-        mix_ce = cross_entropy(logits[:b], mixed.labels, mixed.weight)
+        mix_ce = masked_cross_entropy(logits[:b], mixed.labels, mixed.weight)
         contrast = prototype_contrastive_loss(
             student_embedding[:b], hard_confident[..., ::step, ::step], self.prototypes.prototypes(),
             cfg.temperature, mask=~mixed.mask[..., ::step, ::step], known=self.prototypes.initialised,
@@ -479,7 +332,7 @@ class SPCL(AdaptationMethod):
         loss = mix_ce + cfg.lambda_contrast * contrast
         terms = {"mix_ce": float(mix_ce.detach()), "contrast": float(contrast.detach())}
         if cfg.easy_weight > 0:
-            easy_ce = cross_entropy(logits[b:], easy_labels, easy_confidence)
+            easy_ce = masked_cross_entropy(logits[b:], easy_labels, easy_confidence)
             loss = loss + cfg.easy_weight * easy_ce
             terms["easy_ce"] = float(easy_ce.detach())
         hard_valid_pixels = float(hard_valid.sum())
@@ -488,51 +341,11 @@ class SPCL(AdaptationMethod):
         return loss, terms
 
     def after_step(self, step: int) -> None:
-        assert self.teacher is not None
+        assert self.teacher is not None and self.prototypes is not None
         self.teacher.update(self.student, step)
         done = step + 1
-        if done % LOG_EVERY == 0 or done == self.total_steps:
-            self._watch(done)
-
-    # -- collapse watch ------------------------------------------------------------------------
-    def _watch(self, step: int) -> None:
-        """Log the pseudo-label class shares and prototype norms; warn when a class is fading."""
-        assert self.prototypes is not None
-        total = float(self._window.sum())
-        if total <= 0:
-            return
-        shares = (self._window / total).numpy()
-        self._window.zero_()
-        self._last_shares = shares
-        if self._reference is None:
-            self._reference = shares.copy()
-        norms = self.prototypes.norms().cpu().numpy()
-        similarity = self._max_similarity()
-        for name, share, norm in zip(self.class_names, shares, norms, strict=True):
-            self.progress.metric("pseudo_label_share", float(share), step, **{"class": name})
-            self.progress.metric("prototype_norm", float(norm), step, **{"class": name})
-        self.progress.metric("prototype_max_similarity", similarity, step)
-        parts = ", ".join(
-            f"{n} {s:.1%} |p| {v:.3f}" for n, s, v in zip(self.class_names, shares, norms, strict=True)
-        )
-        self.progress.log(f"Step {step}: pseudo-labels {parts}; max prototype cosine {similarity:.3f}")
-        for k, (now, first) in enumerate(zip(shares, self._reference, strict=True)):
-            if k not in self._warned and first > 0.01 and now < COLLAPSE_RATIO * first:
-                self._warned.add(k)
-                self.progress.warn(
-                    f"Pseudo-labels of {self.class_names[k]} fell from {first:.1%} to {now:.1%} of the pixels: the "
-                    "teacher may be collapsing onto other classes; consider a lower LR, a higher EMA or fewer "
-                    "ITERATIONS."
-                )
-
-    def _max_similarity(self) -> float:
-        assert self.prototypes is not None
-        known = self.prototypes.initialised
-        if int(known.sum()) < 2:
-            return 0.0
-        sim = self.prototypes.similarities()[known][:, known].clone()
-        sim.fill_diagonal_(-1.0)
-        return float(sim.max())
+        if self.watch is not None and (done % LOG_EVERY == 0 or done == self.total_steps):
+            self.watch.report(done, self.prototypes)
 
     # -- saving and resuming ---------------------------------------------------------------------
     def model_to_save(self) -> nn.Module:
@@ -540,36 +353,24 @@ class SPCL(AdaptationMethod):
         return self.teacher.model
 
     def state_tensors(self) -> dict[str, Tensor]:
-        assert self.teacher is not None and self.prototypes is not None
+        assert self.teacher is not None and self.prototypes is not None and self.watch is not None
         out = {f"teacher.{k}": v for k, v in self.teacher.state_dict().items()}
         out.update({f"prototypes.{k}": v for k, v in self.prototypes.state_dict().items()})
-        out["watch.window"] = self._window.clone()
-        if self._reference_distribution is not None and self._running_distribution is not None:
-            out["alignment.reference"] = self._reference_distribution.clone()
-            out["alignment.running"] = self._running_distribution.clone()
+        out["watch.window"] = self.watch.window.clone()
+        out.update({f"alignment.{k}": v for k, v in self.alignment.state_tensors().items()})
         return out
 
     def state_info(self) -> dict[str, Any]:
-        return {
-            "reference_shares": None if self._reference is None else [float(v) for v in self._reference],
-            "last_shares": [float(v) for v in self._last_shares],
-            "warned": sorted(self._warned),
-            "init_pixels": self.init_pixels,
-        }
+        assert self.watch is not None
+        return {**self.watch.state_info(), "init_pixels": self.init_pixels}
 
     def load_state(self, tensors: dict[str, Tensor], info: dict[str, Any]) -> None:
-        assert self.teacher is not None and self.prototypes is not None
+        assert self.teacher is not None and self.prototypes is not None and self.watch is not None
         self.teacher.load_state_dict(split_prefixed(tensors, "teacher."))
         self.prototypes.load_state_dict(split_prefixed(tensors, "prototypes."))
         self.prototypes.to(self.device)
-        self._window = tensors["watch.window"].double().clone()
-        if "alignment.reference" in tensors:
-            self._reference_distribution = tensors["alignment.reference"].double().clone()
-            self._running_distribution = tensors["alignment.running"].double().clone()
-        ref = info.get("reference_shares")
-        self._reference = None if ref is None else np.asarray(ref, dtype=np.float64)
-        self._last_shares = np.asarray(info.get("last_shares", self._last_shares), dtype=np.float64)
-        self._warned = {int(k) for k in info.get("warned", [])}
+        self.watch.load_state(tensors["watch.window"], info)
+        self.alignment.load_state(split_prefixed(tensors, "alignment."))
         self.init_pixels = int(info.get("init_pixels", 0))
 
     def summary(self) -> dict[str, Any]:
@@ -577,13 +378,16 @@ class SPCL(AdaptationMethod):
         if self.prototypes is not None:
             out["prototype_norms"] = [round(float(v), 4) for v in self.prototypes.norms().tolist()]
             out["prototype_pixels"] = [int(v) for v in self.prototypes.count.tolist()]
-            out["prototype_max_similarity"] = round(self._max_similarity(), 4)
-        out["pseudo_label_class_shares"] = [round(float(v), 4) for v in self._last_shares]
-        if self._reference_distribution is not None and self._running_distribution is not None:
-            out["aligned_class_distribution"] = [round(float(v), 4) for v in self._reference_distribution]
-            out["predicted_class_distribution"] = [round(float(v), 4) for v in self._running_distribution]
-        if self._reference is not None:
-            out["first_pseudo_label_class_shares"] = [round(float(v), 4) for v in self._reference]
+            out["prototype_max_similarity"] = round(max_similarity(self.prototypes), 4)
+        watch = self.watch
+        shares = watch.last_shares if watch is not None else np.zeros(self.num_classes)
+        out["pseudo_label_class_shares"] = [round(float(v), 4) for v in shares]
+        if self.alignment.active:
+            assert self.alignment.reference is not None and self.alignment.running is not None
+            out["aligned_class_distribution"] = [round(float(v), 4) for v in self.alignment.reference]
+            out["predicted_class_distribution"] = [round(float(v), 4) for v in self.alignment.running]
+        if watch is not None and watch.reference is not None:
+            out["first_pseudo_label_class_shares"] = [round(float(v), 4) for v in watch.reference]
         return out
 
 

@@ -1,93 +1,97 @@
-"""Adapt a source model to the target blocks without source data: a baseline METHOD.
-
-METHOD entropy: entropy minimisation with a diversity term (Tent / SHOT): PARAMETERS norm (only
-normalisation layers), encoder (all but the heads) or all; DIVERSITY_WEIGHT times
-KL(batch mean prediction || prior), the prior being equal shares (DIVERSITY_PRIOR uniform) or the
-source model's class shares on the target (source).
-METHOD self_training: an EMA teacher (EMA momentum) pseudo-labels target pixels whose confidence
-reaches a per-class threshold (each class keeps its most confident PORTION of pixels, never
-demanding more than CONF_THRESHOLD), refreshed each of ROUNDS rounds; the student learns them
-from a jittered view (JITTER). The teacher is the adapted model.
-Only the MODEL checkpoint and the target store's images are read (never its labels, never source
-data). Options left out take the method's defaults. Written: OUTPUT (.safetensors, provenance:
-source model SHA-256, target store, hyper-parameters), `<name>.adapt.json` (configuration and
-loss history) and `<name>.resume.safetensors` (continue with RESUME). Cancel keeps the last
-complete checkpoint.
-"""
+"""The `adapt` command (Processing `crops:adapt`): its declaration and the call into the engine."""
 
 from __future__ import annotations
 
 import argparse
 from typing import Any
 
-from ..adapt import METHODS
-from ..cli import add_torch_arguments, option
+from ..command_spec import ADAPTATION_OUTPUTS, ADAPTATION_RUN, ADAPTATION_RUNTIME, ADAPTED_MODEL, Command, Param
 from ..progress import Progress
 
-SPLITS = ("all", "easy", "hard")
+# The adaptation methods this command runs (crops_engine.adapt.METHODS holds them; spcl has its own command).
+METHODS = ("entropy", "self_training")
+
+SPEC = Command(
+    name="adapt", algorithm="adapt", context="AdaptAlgorithm", display_name="Adapt (baselines)", group="adaptation",
+    summary="Adapt a source model to the target blocks without source data: a baseline METHOD.",
+    help=(
+        "Adapts a source model to the target area without any source data, with a baseline method (to measure what "
+        "SPCL adds).\n"
+        "\n"
+        "entropy: entropy minimisation with a diversity term (Tent / SHOT). Parameters: norm (only the normalisation "
+        "layers, Tent), encoder (all but the heads, SHOT) or all. The diversity term, times Diversity weight, keeps "
+        "the batch's class shares near equal shares (prior uniform) or near the source model's shares on the target "
+        "(source).\n"
+        "self_training: a teacher (moving average of the student, momentum EMA) labels target pixels whose confidence "
+        "reaches a per-class threshold: each class keeps its most confident Portion of pixels, never demanding more "
+        "than Confidence threshold; thresholds are refreshed in each of Rounds rounds. The student learns them from a "
+        "jittered view. The teacher is the adapted model.\n"
+        "\n"
+        "Blocks: all target blocks, or the easy / hard split of Partition. Learning rate empty: the method's default "
+        "(entropy 0.001, self_training 0.00003).\n"
+        "Output: the adapted model (.safetensors; provenance: the source model's SHA-256, the target store and every "
+        "hyper-parameter). Beside it: name.adapt.json (configuration and loss history) and name.resume.safetensors "
+        "(give it to Resume to continue). Cancel keeps the last complete checkpoint."
+    ),
+    params=(
+        Param("METHOD", "choice", "Method", "adaptation method", default="entropy", choices=METHODS),
+        Param("MODEL", "file", "Source model", "source model checkpoint (.safetensors)",
+              file_filter="Model (*.safetensors)"),
+        Param("BLOCKS", "file", "Target block store", "target block store (.h5), e.g. after partition",
+              extension="h5"),
+        Param("SPLIT", "choice", "Blocks", "blocks to adapt on (easy / hard: after partition)", default="all",
+              choices=("all", "easy", "hard")),
+        Param("ITERATIONS", "int", "Iterations", "optimiser steps", default=300, minimum=1),
+        Param("BATCH_SIZE", "int", "Batch size (blocks)", "blocks per step", default=8, minimum=1),
+        Param("LR", "float", "Learning rate (empty: the method's default)",
+              "peak learning rate (AdamW; empty: entropy 1e-3, self_training 3e-5)", optional=True, minimum=0.0),
+        *ADAPTATION_RUN,
+        Param("PARAMETERS", "choice", "entropy: parameters to train", "entropy: what to train", default="norm",
+              choices=("norm", "encoder", "all"), advanced=True),
+        Param("DIVERSITY_WEIGHT", "float", "entropy: diversity weight", "entropy: diversity weight", default=1.0,
+              minimum=0.0, advanced=True),
+        Param("DIVERSITY_PRIOR", "choice", "entropy: diversity prior",
+              "entropy: class shares the diversity term keeps", default="uniform", choices=("uniform", "source"),
+              advanced=True),
+        Param("EMA", "float", "self_training: teacher EMA momentum", "self_training: teacher EMA momentum",
+              default=0.99, minimum=0.0, maximum=0.999999, advanced=True),
+        Param("CONF_THRESHOLD", "float", "self_training: confidence threshold (highest)",
+              "self_training: highest per-class confidence threshold", default=0.9, minimum=0.0001, maximum=1.0,
+              advanced=True),
+        Param("PORTION", "float", "self_training: share of each class pseudo-labelled",
+              "self_training: share of each class's pixels pseudo-labelled", default=0.5, minimum=0.0001,
+              maximum=1.0, advanced=True),
+        Param("ROUNDS", "int", "self_training: rounds", "self_training: threshold refreshes", default=3, minimum=1,
+              advanced=True),
+        Param("JITTER", "float", "self_training: photometric jitter",
+              "self_training: strength of the student's photometric jitter", default=0.1, minimum=0.0, advanced=True),
+        Param("CALIBRATION_BLOCKS", "int", "Blocks of the initial calibration pass",
+              "blocks of the initial pass measuring class shares / thresholds", default=64, minimum=1, advanced=True),
+        *ADAPTATION_RUNTIME,
+        ADAPTED_MODEL,
+    ),
+    outputs=ADAPTATION_OUTPUTS,
+)
+
+# Run plumbing: given to every method's config by name, never a hyper-parameter.
+_RUN = ("model", "blocks", "output", "device", "amp", "seed", "resume", "checkpoint_every")
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(option("METHOD"), choices=list(METHODS), default="entropy", help="adaptation method")
-    parser.add_argument(option("MODEL"), required=True, help="source model checkpoint (.safetensors)")
-    parser.add_argument(option("BLOCKS"), required=True, help="target block store (.h5), e.g. after partition")
-    parser.add_argument(option("SPLIT"), choices=SPLITS, default="all",
-                        help="blocks to adapt on (easy / hard: after partition)")
-    parser.add_argument(option("ITERATIONS"), type=int, default=None, help="optimiser steps (default 300)")
-    parser.add_argument(option("BATCH_SIZE"), type=int, default=None, help="blocks per step (default 8)")
-    parser.add_argument(option("LR"), type=float, default=None,
-                        help="peak learning rate (AdamW; default entropy 1e-3, self_training 3e-5)")
-    parser.add_argument(option("WEIGHT_DECAY"), type=float, default=None, help="AdamW weight decay (default 1e-4)")
-    parser.add_argument(option("WARMUP"), type=float, default=None, help="warm-up, fraction of the steps (0.05)")
-    # entropy
-    parser.add_argument(option("PARAMETERS"), choices=["norm", "encoder", "all"], default=None,
-                        help="entropy: what to train (default norm)")
-    parser.add_argument(option("DIVERSITY_WEIGHT"), type=float, default=None, help="entropy: diversity weight (1)")
-    parser.add_argument(option("DIVERSITY_PRIOR"), choices=["uniform", "source"], default=None,
-                        help="entropy: class shares the diversity term keeps (default uniform)")
-    # self-training
-    parser.add_argument(option("EMA"), type=float, default=None, help="self_training: teacher EMA momentum (0.99)")
-    parser.add_argument(option("CONF_THRESHOLD"), type=float, default=None,
-                        help="self_training: highest per-class confidence threshold (0.9)")
-    parser.add_argument(option("PORTION"), type=float, default=None,
-                        help="self_training: share of each class's pixels pseudo-labelled (0.5)")
-    parser.add_argument(option("ROUNDS"), type=int, default=None, help="self_training: threshold refreshes (3)")
-    parser.add_argument(option("JITTER"), type=float, default=None,
-                        help="self_training: strength of the student's photometric jitter (0.1)")
-    parser.add_argument(option("CALIBRATION_BLOCKS"), type=int, default=None,
-                        help="blocks of the initial pass measuring class shares / thresholds (64)")
-    add_adaptation_run_arguments(parser)
-
-
-def add_adaptation_run_arguments(parser: argparse.ArgumentParser) -> None:
-    """How an adaptation runs and what it writes: shared by every adaptation command."""
-    add_torch_arguments(parser)
-    parser.add_argument(option("CHECKPOINT_EVERY"), type=int, default=0,
-                        help="steps between checkpoints (0: every two minutes and at the end)")
-    parser.add_argument(option("RESUME"), default="", help="resume state (.resume.safetensors) or the adapted model")
-    parser.add_argument(option("OUTPUT"), required=True, help="adapted model checkpoint to write (.safetensors)")
-
-
-_OPTIONAL = ("iterations", "batch_size", "lr", "weight_decay", "warmup", "parameters", "diversity_weight",
-             "diversity_prior", "ema", "conf_threshold", "portion", "rounds", "jitter", "calibration_blocks")
-
-
-def run_adapt_command(
-    method: str, args: argparse.Namespace, hyperparameters: tuple[str, ...], progress: Progress, **fixed: Any
-) -> dict[str, Any]:
-    """Run `method` with the options of `add_adaptation_run_arguments` and those of `hyperparameters`
-    the user gave (the others keep the method's defaults): what every adaptation command does."""
+def run_adapt_command(method: str, args: argparse.Namespace, spec: Command, progress: Progress) -> dict[str, Any]:
+    """Run `method` with every parameter of `spec` that has a value (None keeps the method's default; names the
+    method's config lacks are not its parameters): what every adaptation command does."""
     from ..adapt import adapt, make_config
     from ..device import set_torch_threads
 
     set_torch_threads(args.threads)
-    values: dict[str, Any] = {k: getattr(args, k) for k in hyperparameters if getattr(args, k) is not None}
+    values: dict[str, Any] = {p.dest: getattr(args, p.dest) for p in spec.params
+                              if p.dest not in _RUN and getattr(args, p.dest) is not None}
     config = make_config(
         method, model=args.model, blocks=args.blocks, output=args.output, device=args.device, amp=args.amp,
-        seed=args.seed, resume=args.resume or "", checkpoint_every=args.checkpoint_every, **fixed, **values,
+        seed=args.seed, resume=args.resume or "", checkpoint_every=args.checkpoint_every, **values,
     )
     return adapt(method, config, progress)
 
 
 def run(args: argparse.Namespace, progress: Progress) -> dict[str, Any]:
-    return run_adapt_command(args.method, args, _OPTIONAL, progress, split=args.split)
+    return run_adapt_command(args.method, args, SPEC, progress)

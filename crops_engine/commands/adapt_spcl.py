@@ -1,75 +1,91 @@
-"""Adapt a source model to a partitioned target block store with SPCL (no source data needed).
-
-Semantic Prototypical Contrastive Learning: the source model's BatchNorm statistics are first
-re-estimated on the target (RECALIBRATE_BN); a teacher (EMA of the student, momentum EMA) labels an
-easy batch (split/easy) and a hard batch (split/hard) each step; class prototypes are the running
-means of the teacher's embeddings of confident easy pixels (confidence >= CONF_THRESHOLD); the
-student learns a ClassMix of easy classes pasted onto hard blocks, each pixel's cross-entropy
-weighted by the block's share of confident pixels or the pixel's confidence (MIX_WEIGHTING), plus
-LAMBDA_CONTRAST x a prototype contrastive loss on confident hard pixels (similarity to the
-prototypes / TEMPERATURE). DISTRIBUTION_ALIGNMENT rescales the teacher's probabilities so the
-pseudo-labels keep the class distribution of the first teacher's predictions on the target;
-PROTOTYPE_RECTIFICATION then weights them by each pixel's similarity to the class prototypes.
-HARD_SCHEDULE constant uses hard blocks only in the hard batch; linear starts with HARD_START of
-hard blocks (the rest easy) and ends with all hard. Run partition on BLOCKS first. Only MODEL and
-the target store's images are read. Written: OUTPUT (.safetensors, the teacher; provenance: source
-model SHA-256, target store, all hyper-parameters), `<name>.adapt.json` (configuration, loss
-history, prototype norms and pseudo-label class shares) and `<name>.resume.safetensors` (continue
-with RESUME). Cancel keeps the last complete checkpoint.
-"""
+"""The `adapt-spcl` command (Processing `crops:adapt_spcl`): its declaration and the call into the engine."""
 
 from __future__ import annotations
 
 import argparse
 from typing import Any
 
-from ..cli import option, parse_bool
+from ..command_spec import ADAPTATION_OUTPUTS, ADAPTATION_RUN, ADAPTATION_RUNTIME, ADAPTED_MODEL, Command, Param
 from ..errors import CropsError
 from ..progress import Progress
-from .adapt import add_adaptation_run_arguments, run_adapt_command
+from .adapt import run_adapt_command
 
-HARD_SCHEDULES = ("linear", "constant")  # as adapt.spcl.HARD_SCHEDULES (kept light: no torch here)
-MIX_WEIGHTINGS = ("confidence", "share")
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(option("MODEL"), required=True, help="source model checkpoint (.safetensors)")
-    parser.add_argument(option("BLOCKS"), required=True, help="target block store (.h5) after partition (easy / hard)")
-    parser.add_argument(option("ITERATIONS"), type=int, default=None, help="optimiser steps (default 300)")
-    parser.add_argument(option("BATCH_SIZE"), type=int, default=None, help="blocks per batch, easy and hard each (8)")
-    parser.add_argument(option("LR"), type=float, default=None, help="peak learning rate (AdamW; default 1e-4)")
-    parser.add_argument(option("WEIGHT_DECAY"), type=float, default=None, help="AdamW weight decay (1e-4)")
-    parser.add_argument(option("WARMUP"), type=float, default=None, help="warm-up, fraction of the steps (0.05)")
-    parser.add_argument(option("EMA"), type=float, default=None, help="teacher EMA momentum (0.999)")
-    parser.add_argument(option("TEMPERATURE"), type=float, default=None, help="contrastive temperature (0.1)")
-    parser.add_argument(option("CONF_THRESHOLD"), type=float, default=None,
-                        help="confident pixel: teacher max probability >= this (0.9)")
-    parser.add_argument(option("LAMBDA_CONTRAST"), type=float, default=None,
-                        help="weight of the contrastive loss (1)")
-    parser.add_argument(option("HARD_SCHEDULE"), choices=HARD_SCHEDULES, default=None,
-                        help="hard blocks in the hard batch: constant (all; default) or linear (HARD_START -> all)")
-    parser.add_argument(option("HARD_START"), type=float, default=None,
-                        help="linear schedule: share of hard blocks at the first step (0.5)")
-    parser.add_argument(option("MIX_WEIGHTING"), choices=MIX_WEIGHTINGS, default=None,
-                        help="ClassMix weight: the block's confident share (default) or the pixel's confidence")
-    parser.add_argument(option("EASY_WEIGHT"), type=float, default=None,
-                        help="weight of a pseudo-label CE on the easy batch (0: off; costs a second pass)")
-    parser.add_argument(option("JITTER"), type=float, default=None,
-                        help="photometric jitter of the student's mixed view (0: none)")
-    parser.add_argument(option("INIT_BLOCKS"), type=int, default=None,
-                        help="blocks of the first passes, BN statistics and prototypes (0: all)")
-    parser.add_argument(option("PIXEL_STRIDE"), type=int, default=None,
-                        help="prototypes and contrastive loss on every n-th pixel of rows and columns (2)")
-    parser.add_argument(option("RECALIBRATE_BN"), type=parse_bool, default=None,
-                        help="re-estimate BatchNorm statistics on the target first (true/false; default true)")
-    parser.add_argument(option("DISTRIBUTION_ALIGNMENT"), type=parse_bool, default=None,
-                        help="hold the pseudo-labels' class distribution at the first teacher's (true/false; "
-                             "default true)")
-    parser.add_argument(option("PROTOTYPE_RECTIFICATION"), type=parse_bool, default=None,
-                        help="weight the teacher's probabilities by each pixel's similarity to the class prototypes "
-                             "(true/false; default true)")
-    add_adaptation_run_arguments(parser)
-
+SPEC = Command(
+    name="adapt-spcl", algorithm="adapt_spcl", context="AdaptSpclAlgorithm", display_name="Adapt with SPCL",
+    group="adaptation",
+    summary="Adapt a source model to a partitioned target block store with SPCL (no source data needed).",
+    help=(
+        "Adapts a source model to the target area without any source data: Semantic Prototypical Contrastive Learning "
+        "on a target block store split into easy and hard blocks (run Partition first).\n"
+        "\n"
+        "The source model's BatchNorm statistics are first re-estimated on the target blocks. A teacher (an "
+        "exponential moving average of the student, momentum EMA) then labels an easy and a hard batch each step. "
+        "Class prototypes are the running means of the teacher's embeddings of easy pixels it is confident about "
+        "(confidence >= Confidence threshold), started with one pass over the easy blocks. The student learns a "
+        "ClassMix of easy-block classes pasted onto hard blocks, weighted by how many of the mixed block's pixels the "
+        "teacher is confident about (or by each pixel's confidence), plus Contrastive weight x a prototype "
+        "contrastive loss on confident hard pixels (Temperature scales the similarities). The teacher's probabilities "
+        "are rescaled so that its pseudo-labels keep the class distribution it predicted on the target at the start "
+        "(distribution alignment), which stops small classes from fading, and weighted by each pixel's similarity to "
+        "the class prototypes (prototype rectification), so a pixel whose embedding lies by another class's prototype "
+        "loses confidence or changes label. Hard schedule constant fills the hard batch with hard blocks only; linear "
+        "starts with half hard blocks and ends with only hard blocks.\n"
+        "\n"
+        "Output: the adapted model (.safetensors, the teacher; its provenance names the source model's SHA-256, the "
+        "target store and every hyper-parameter). Beside it: name.adapt.json (configuration, loss per step, prototype "
+        "norms and pseudo-label class shares: a class whose share keeps falling warns of collapse) and "
+        "name.resume.safetensors. Resume: give that file to continue. Cancel keeps the last complete checkpoint. Map "
+        "with the adapted model using Map crops (inference) (crops:infer)."
+    ),
+    params=(
+        Param("MODEL", "file", "Source model", "source model checkpoint (.safetensors)",
+              file_filter="Model (*.safetensors)"),
+        Param("BLOCKS", "file", "Target block store (partitioned)",
+              "target block store (.h5) after partition (easy / hard)", extension="h5"),
+        Param("ITERATIONS", "int", "Iterations", "optimiser steps", default=300, minimum=1),
+        Param("BATCH_SIZE", "int", "Batch size (easy and hard blocks each)", "blocks per batch, easy and hard each",
+              default=8, minimum=1),
+        Param("LR", "float", "Learning rate", "peak learning rate (AdamW)", default=0.0001, minimum=0.0),
+        Param("EMA", "float", "Teacher EMA momentum", "teacher EMA momentum", default=0.999, minimum=0.0,
+              maximum=0.999999),
+        Param("TEMPERATURE", "float", "Temperature", "contrastive temperature", default=0.1, minimum=0.0001),
+        Param("CONF_THRESHOLD", "float", "Confidence threshold", "confident pixel: teacher max probability >= this",
+              default=0.9, minimum=0.0, maximum=0.9999),
+        Param("LAMBDA_CONTRAST", "float", "Contrastive weight", "weight of the contrastive loss", default=1.0,
+              minimum=0.0),
+        Param("HARD_SCHEDULE", "choice", "Hard schedule",
+              "hard blocks in the hard batch: constant (all) or linear (HARD_START -> all)", default="constant",
+              choices=("constant", "linear")),
+        *ADAPTATION_RUN,
+        Param("HARD_START", "float", "Share of hard blocks at the start (linear)",
+              "linear schedule: share of hard blocks at the first step", default=0.5, minimum=0.0, maximum=1.0,
+              advanced=True),
+        Param("MIX_WEIGHTING", "choice", "ClassMix weighting",
+              "ClassMix weight: the block's confident share, or the pixel's confidence", default="share",
+              choices=("share", "confidence"), advanced=True),
+        Param("EASY_WEIGHT", "float", "Easy-block pseudo-label weight (0: off)",
+              "weight of a pseudo-label CE on the easy batch (0: off; costs a second pass)", default=0.0, minimum=0.0,
+              advanced=True),
+        Param("JITTER", "float", "Photometric jitter of the mixed view",
+              "photometric jitter of the student's mixed view (0: none)", default=0.0, minimum=0.0, advanced=True),
+        Param("RECALIBRATE_BN", "bool", "Re-estimate BatchNorm statistics on the target",
+              "re-estimate BatchNorm statistics on the target first", default=True, advanced=True),
+        Param("DISTRIBUTION_ALIGNMENT", "bool", "Hold the pseudo-labels' class distribution (alignment)",
+              "hold the pseudo-labels' class distribution at the first teacher's", default=True, advanced=True),
+        Param("PROTOTYPE_RECTIFICATION", "bool", "Rectify pseudo-labels with the class prototypes",
+              "weight the teacher's probabilities by each pixel's similarity to the class prototypes", default=True,
+              advanced=True),
+        Param("PIXEL_STRIDE", "int", "Embedding pixel stride (1: every pixel)",
+              "prototypes and contrastive loss on every n-th pixel of rows and columns", default=2, minimum=1,
+              advanced=True),
+        Param("INIT_BLOCKS", "int", "Blocks of the first passes (0: all)",
+              "blocks of the first passes, BN statistics and prototypes (0: all)", default=0, minimum=0,
+              advanced=True),
+        *ADAPTATION_RUNTIME,
+        ADAPTED_MODEL,
+    ),
+    outputs=ADAPTATION_OUTPUTS,
+)
 
 def check_partitioned(blocks: str) -> None:
     """A CropsError saying what to do when the store has no easy / hard blocks (SPCL needs both)."""
@@ -87,12 +103,6 @@ def check_partitioned(blocks: str) -> None:
                 )
 
 
-_HYPERPARAMETERS = ("iterations", "batch_size", "lr", "weight_decay", "warmup", "ema", "temperature", "conf_threshold",
-                    "lambda_contrast", "hard_schedule", "hard_start", "mix_weighting", "easy_weight", "jitter",
-                    "init_blocks", "recalibrate_bn", "pixel_stride", "distribution_alignment",
-                    "prototype_rectification")
-
-
 def run(args: argparse.Namespace, progress: Progress) -> dict[str, Any]:
     check_partitioned(args.blocks)
-    return run_adapt_command("spcl", args, _HYPERPARAMETERS, progress)
+    return run_adapt_command("spcl", args, SPEC, progress)

@@ -1,34 +1,57 @@
-"""Accuracy of a class map against reference labels: per-class IoU, F1, precision, recall, kappa.
-
-INPUT is a class map (e.g. from infer). REFERENCE is a code raster, or a polygon layer with
-LABEL_FIELD ('path' or 'path|layername=name', any CRS: reprojected), put on the class map's grid.
-CLASS_MAP turns reference codes into classes ('1200=maize; *=other; 0=ignore'); without it the
-model's training class map is used when the model is known, else the label values are the classes
-(names from a classes.csv beside the labels). The class map's values are named by MODEL when given,
-else by the checkpoint recorded in the map, its category names or its .qml style. Classes are
-matched by name, then by code. Only pixels where the reference has a class and the map is not
-nodata count. Writes an HTML report (OUTPUT) and/or JSON (OUTPUT_JSON).
-"""
+"""The `evaluate` command (Processing `crops:evaluate`): its declaration and the call into the engine."""
 
 from __future__ import annotations
 
 import argparse
 from typing import Any
 
-from ..cli import option
+from ..command_spec import Command, Output, Param
 from ..errors import CropsError
 from ..progress import Progress
 
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(option("INPUT"), required=True, help="class map GeoTIFF to evaluate")
-    parser.add_argument(option("REFERENCE"), required=True,
-                        help="reference labels: code raster, or polygon layer ('path' or 'path|layername=name')")
-    parser.add_argument(option("LABEL_FIELD"), help="attribute of the polygon layer holding the class code or name")
-    parser.add_argument(option("CLASS_MAP"), help="reference codes to classes, e.g. '1200=maize; *=other; 0=ignore'")
-    parser.add_argument(option("MODEL"), help="checkpoint (.safetensors) whose classes the class map's values are")
-    parser.add_argument(option("OUTPUT"), help="HTML report")
-    parser.add_argument(option("OUTPUT_JSON"), help="metrics as JSON")
+SPEC = Command(
+    name="evaluate", algorithm="evaluate", context="EvaluateAlgorithm", display_name="Evaluate class map",
+    group="inference", requires_torch=False,
+    summary="Accuracy of a class map against reference labels: per-class IoU, F1, precision, recall, kappa.",
+    help=(
+        "Compares a class map (e.g. the output of crops:infer) with reference labels and reports overall accuracy, "
+        "Cohen's kappa, and per class IoU, F1, precision and recall, with the confusion matrix.\n"
+        "\n"
+        "Reference: a raster of label codes, or polygons with a Label field (any CRS: reprojected), put on the class "
+        "map's grid. Class map: codes to classes, e.g. '1200=maize; *=other; 0=ignore'; empty: the model's training "
+        "class map when the model is known, else the label values are the classes (names from a classes.csv beside "
+        "the labels).\n"
+        "The class map's values are named by Model when given, else by the model recorded in the class map, its "
+        "category names or its .qml style. Reference classes are matched to the map's classes by name, then by code; "
+        "a reference class the map does not know counts as never predicted.\n"
+        "Only pixels where the reference has a class and the class map is not nodata count.\n"
+        "\n"
+        "Outputs: an HTML report and the same figures as JSON."
+    ),
+    params=(
+        Param("INPUT", "raster", "Class map", "class map GeoTIFF to evaluate"),
+        Param("REFERENCE", "map_layer", "Reference labels (raster or polygons)",
+              "reference labels: code raster, or polygon layer ('path' or 'path|layername=name')",
+              layer_types=("raster", "polygons")),
+        Param("LABEL_FIELD", "field", "Label field (polygons)",
+              "attribute of the polygon layer holding the class code or name", optional=True, parent="REFERENCE"),
+        Param("CLASS_MAP", "text", "Class map (codes to classes)",
+              "reference codes to classes, e.g. '1200=maize; *=other; 0=ignore'", default="", optional=True),
+        Param("MODEL", "file", "Model (names the class map's values)",
+              "checkpoint (.safetensors) whose classes the class map's values are", optional=True,
+              file_filter="Model (*.safetensors)"),
+        Param("OUTPUT", "file_out", "Report", "HTML report", optional=True, file_filter="HTML files (*.html)"),
+        Param("OUTPUT_JSON", "file_out", "Metrics (JSON)", "metrics as JSON", optional=True,
+              file_filter="JSON files (*.json)", create_by_default=False),
+    ),
+    outputs=(
+        Output("OVERALL_ACCURACY", "number", "Overall accuracy"),
+        Output("MEAN_IOU", "number", "Mean IoU"),
+        Output("MEAN_F1", "number", "Mean F1"),
+        Output("KAPPA", "number", "Kappa"),
+        Output("PIXELS", "number", "Pixels evaluated"),
+    ),
+)
 
 
 def run(args: argparse.Namespace, progress: Progress) -> dict[str, Any]:

@@ -1,51 +1,71 @@
-"""Map a composite with a model: streaming sliding-window inference to a class map GeoTIFF.
-
-INPUT must give exactly the features the model was trained on (the composite, plus the same
-EXTRA_BANDS). Tiles of TILE_SIZE pixels (0: the checkpoint's block size rounded up to a multiple
-of the model's stride) overlap by OVERLAP pixels (-1: a quarter of the tile) and are blended with a
-cosine window, so no seam shows. EXTENT ('xmin,xmax,ymin,ymax [EPSG:xxxx]', QGIS order) limits the
-output grid; MASK (a polygon layer, any CRS) sets pixels outside its polygons to nodata. Outputs:
-the class map (UInt8, 255 = nodata, paletted with the checkpoint's classes) and optionally the
-confidence (max probability), normalised entropy and per-class probabilities (Float32, -1 = nodata).
-"""
+"""The `infer` command (Processing `crops:infer`): its declaration and the call into the engine."""
 
 from __future__ import annotations
 
 import argparse
 from typing import Any
 
-from ..cli import add_torch_arguments, extra_band_specs, option
+from ..command_spec import AMP, DEVICE, THREADS, Command, Output, Param
 from ..progress import Progress
 
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(option("MODEL"), required=True, help="model checkpoint (.safetensors)")
-    parser.add_argument(option("INPUT"), required=True, help="composite GeoTIFF with the model's features")
-    parser.add_argument(
-        option("EXTRA_BANDS"),
-        action="append",
-        default=[],
-        help="extra feature bands the model was trained with, on INPUT's grid: PATH or PATH@BANDS "
-        "(e.g. qa.tif@doy); repeat the option or separate with ';'",
-    )
-    parser.add_argument(option("EXTENT"), help="area to map: 'xmin,xmax,ymin,ymax [EPSG:xxxx]' (QGIS extent text)")
-    parser.add_argument(option("MASK"), help="polygon layer ('path' or 'path|layername=name'): nodata outside")
-    parser.add_argument(option("TILE_SIZE"), type=int, default=0, help="tile width and height in pixels (0: auto)")
-    parser.add_argument(option("OVERLAP"), type=int, default=-1, help="overlap of tiles in pixels (-1: tile / 4)")
-    parser.add_argument(option("BATCH_SIZE"), type=int, default=0,
-                        help="tiles per batch (0: 4 on CPU, sized to free GPU memory on CUDA)")
-    add_torch_arguments(parser, seed=False)
-    parser.add_argument(option("OUTPUT"), required=True, help="class map GeoTIFF")
-    parser.add_argument(option("OUTPUT_CONFIDENCE"), help="confidence GeoTIFF (max class probability)")
-    parser.add_argument(option("OUTPUT_ENTROPY"), help="entropy GeoTIFF (0 certain .. 1 undecided)")
-    parser.add_argument(option("OUTPUT_PROBABILITIES"), help="probabilities GeoTIFF, one band per class")
+SPEC = Command(
+    name="infer", algorithm="infer", context="InferAlgorithm", display_name="Map crops (inference)",
+    group="inference",
+    summary="Map a composite with a model: streaming sliding-window inference to a class map GeoTIFF.",
+    help=(
+        "Runs a model (from Train source model or an adaptation) over a composite and writes the class map, coloured "
+        "and labelled with the model's classes.\n"
+        "\n"
+        "Composite: a raster with exactly the features the model was trained on (same bands, same order; Extra bands "
+        "as used for training, PATH or PATH@BANDS separated by ';'). A clear error lists missing or extra features.\n"
+        "Extent and/or Area of interest (polygons, any CRS) limit the map; pixels outside the polygons and pixels "
+        "with nodata in any feature are nodata.\n"
+        "The raster is processed in overlapping tiles blended with a smooth window, so no seams show, and streamed to "
+        "disk: memory does not grow with the raster's height. Tile size: 0 = the model's block size rounded up to a "
+        "multiple of the model's stride. Overlap in pixels: -1 = a quarter of the tile. Batch size: 0 = 4 on CPU, "
+        "sized to the free memory on a GPU (halved automatically if it runs out). Device: auto uses a CUDA GPU when "
+        "the engine's torch has one; mixed precision on CUDA.\n"
+        "\n"
+        "Outputs: class map (Byte, 255 = nodata) and optionally the confidence (the winning class's probability), the "
+        "normalised entropy (0 certain .. 1 undecided) and the probabilities (one band per class), Float32 with -1 = "
+        "nodata. All are tiled, compressed GeoTIFFs with overviews and a .qml style."
+    ),
+    params=(
+        Param("MODEL", "file", "Model (.safetensors)", "model checkpoint (.safetensors)", extension="safetensors"),
+        Param("INPUT", "raster", "Composite", "composite GeoTIFF with the model's features"),
+        Param("EXTENT", "extent", "Extent", "area to map: 'xmin,xmax,ymin,ymax [EPSG:xxxx]' (QGIS extent text)",
+              optional=True),
+        Param("MASK", "polygons", "Area of interest (polygons)",
+              "polygon layer ('path' or 'path|layername=name'): nodata outside", optional=True),
+        DEVICE,
+        Param("EXTRA_BANDS", "list", "Extra bands (PATH or PATH@BANDS; ';' separated)",
+              "extra feature bands the model was trained with, on INPUT's grid: PATH or PATH@BANDS (e.g. qa.tif@doy); "
+              "repeat the option or separate with ';'", optional=True, advanced=True),
+        Param("TILE_SIZE", "int", "Tile size (pixels; 0: automatic)", "tile width and height in pixels (0: auto)",
+              default=0, minimum=0, advanced=True),
+        Param("OVERLAP", "int", "Overlap (pixels; -1: a quarter of the tile)",
+              "overlap of tiles in pixels (-1: tile / 4)",
+              default=-1, minimum=-1, advanced=True),
+        Param("BATCH_SIZE", "int", "Batch size (tiles; 0: automatic)",
+              "tiles per batch (0: 4 on CPU, sized to free GPU memory on CUDA)", default=0, minimum=0, advanced=True),
+        AMP,
+        THREADS,
+        Param("OUTPUT", "raster_out", "Class map", "class map GeoTIFF"),
+        Param("OUTPUT_CONFIDENCE", "raster_out", "Confidence", "confidence GeoTIFF (max class probability)",
+              optional=True, create_by_default=False),
+        Param("OUTPUT_ENTROPY", "raster_out", "Entropy", "entropy GeoTIFF (0 certain .. 1 undecided)", optional=True,
+              create_by_default=False),
+        Param("OUTPUT_PROBABILITIES", "raster_out", "Class probabilities", "probabilities GeoTIFF, one band per class",
+              optional=True, create_by_default=False),
+    ),
+    outputs=(Output("VALID_PIXELS", "number", "Mapped pixels"),),
+)
 
 
 def run(args: argparse.Namespace, progress: Progress) -> dict[str, Any]:
     from ..extent import parse_extent
     from ..infer import InferOptions, Outputs, available_cpus, infer
 
-    extra = extra_band_specs(args.extra_bands)
     options = InferOptions(
         tile_size=args.tile_size,
         overlap=args.overlap,
@@ -53,7 +73,7 @@ def run(args: argparse.Namespace, progress: Progress) -> dict[str, Any]:
         device=args.device,
         extent=parse_extent(args.extent) if args.extent else None,
         mask=args.mask or None,
-        extra_bands=extra,
+        extra_bands=args.extra_bands,
         amp=args.amp,
         threads=args.threads or available_cpus(),
     )

@@ -1,20 +1,73 @@
-"""NDVI quality mosaic: per pixel, all bands of the clear date with the highest NDVI.
-
-Scenes are files (--scenes) and/or a folder with a file-name pattern (--folder, --pattern);
-each is one multi-band raster dated by ACQUISITION_DATE-style metadata or a YYYYMMDD in its
-name. Cloud mask: a companion raster named like the scene plus --mask-suffix (default _SCL;
-'' or 'none' for no mask) or --mask-band of the scene, with --invalid-classes (default Sen2Cor
-SCL 0,1,3,8,9,10). --extent is QGIS's 'xmin,xmax,ymin,ymax [EPSG:xxxx]' (x first, then y);
---mask is a polygon layer (path, or 'path|layername=name') that limits the output.
-"""
+"""The `ndvi-qm` command (Processing `crops:ndvi_qm`): its declaration and the call into the engine."""
 
 from __future__ import annotations
 
 import argparse
 from typing import Any
 
+from ..command_spec import Command, Param
 from ..errors import CropsError
 from ..progress import Progress
+
+SPEC = Command(
+    name="ndvi-qm", algorithm="ndvi_qm", context="NdviQmAlgorithm", display_name="NDVI quality mosaic",
+    group="preprocessing", requires_torch=False,
+    summary="NDVI quality mosaic: per pixel, all bands of the clear date with the highest NDVI.",
+    help=(
+        "Per pixel, takes all bands of the clear acquisition with the highest NDVI in the date window (Earth Engine's "
+        "qualityMosaic('NDVI')), so every field shows at its peak. The first step of domain adaptation: build one "
+        "composite for the source and one for the target.\n"
+        "\n"
+        "Scenes: raster layers or files, and/or a Folder with a file-name Pattern; one multi-band raster per date, "
+        "dated by its ACQUISITION_DATE metadata or a YYYYMMDD in the file name.\n"
+        "Cloud mask: a companion raster named like the scene plus the Mask suffix (Sen2Cor _SCL by default; empty for "
+        "no mask), or a Mask band of the scene; pixels of the Invalid classes (default SCL 0,1,3,8,9,10) and nodata "
+        "in the red or NIR band are not clear.\n"
+        "Red / NIR band: 1-based (3 and 7 for the B02 B03 B04 B05 B06 B07 B08 B8A B11 B12 order). Reflectance = DN x "
+        "Scale + Offset; leave Offset empty to read BOA_ADD_OFFSET metadata (Sentinel-2 baseline 04.00+: -1000 DN, "
+        "i.e. -0.1).\n"
+        "Ties go to the earliest date; pixels without a clear observation are nodata.\n"
+        "Extent / Area of interest: limit the work and the output (pixels outside the polygons are nodata). Scenes on "
+        "another grid are warped to the first scene's grid, or to the Target CRS / Resolution.\n"
+        "\n"
+        "Outputs: the composite (input data type and band names, natural-colour style) and an optional QA raster: max "
+        "NDVI, day of year of the chosen date, number of clear observations."
+    ),
+    params=(
+        Param("SCENES", "rasters", "Scenes", "scene rasters, one per date", optional=True),
+        Param("FOLDER", "folder", "Folder of scenes", "folder holding the scenes", optional=True),
+        Param("PATTERN", "text", "File-name pattern", "file-name pattern of scenes in FOLDER", default="*.tif"),
+        Param("MASK_SUFFIX", "text", "Mask suffix (empty: no mask)",
+              "companion mask = scene name + this suffix ('' or none: no mask)", default="_SCL", optional=True),
+        Param("MASK_BAND", "int", "Mask band of the scene (instead of mask files)",
+              "the scene band that holds the mask (0 or empty: none)", optional=True, minimum=0),
+        Param("INVALID_CLASSES", "text", "Invalid mask classes", "mask values that are not clear (comma-separated)",
+              default="0,1,3,8,9,10"),
+        Param("RED_BAND", "int", "Red band", "red band, 1-based", default=3, minimum=1),
+        Param("NIR_BAND", "int", "NIR band", "NIR band, 1-based", default=7, minimum=1),
+        Param("SCALE", "float", "Scale (DN to reflectance)", "reflectance = DN * scale + offset", default=0.0001),
+        Param("OFFSET", "float", "Offset (empty: from BOA_ADD_OFFSET metadata)",
+              "reflectance offset; default: BOA_ADD_OFFSET metadata * scale, else 0", optional=True),
+        Param("START_DATE", "text", "Start date (YYYY-MM-DD)", "first date, YYYY-MM-DD (inclusive)", optional=True),
+        Param("END_DATE", "text", "End date (YYYY-MM-DD)", "last date, YYYY-MM-DD (inclusive)", optional=True),
+        Param("EXTENT", "extent", "Extent", "area of interest 'xmin,xmax,ymin,ymax [EPSG:xxxx]' (QGIS order)",
+              optional=True),
+        Param("MASK", "polygons", "Area of interest (polygons)",
+              "polygon layer ('path' or 'path|layername=name') limiting the output (pixels outside are nodata)",
+              optional=True),
+        Param("TARGET_CRS", "crs", "Target CRS (default: the first scene's)", "output CRS (default: the first scene's)",
+              optional=True, advanced=True),
+        Param("RESOLUTION", "float", "Resolution (CRS units)", "output pixel size in CRS units", optional=True,
+              minimum=0.0, advanced=True),
+        Param("RESAMPLING", "choice", "Resampling of scenes on another grid", "resampling of scenes on another grid",
+              default="near", choices=("near", "bilinear", "cubic", "average", "mode"), advanced=True),
+        Param("WORKERS", "int", "Threads compositing windows", "threads compositing windows", default=2, minimum=1,
+              advanced=True),
+        Param("OUTPUT", "raster_out", "NDVI quality mosaic", "composite GeoTIFF"),
+        Param("OUTPUT_QA", "raster_out", "QA (max NDVI, day of year, clear observations)",
+              "QA GeoTIFF: max NDVI, day of year, valid observations", optional=True, create_by_default=False),
+    ),
+)
 
 
 def _int_list(text: str) -> tuple[int, ...]:
@@ -27,31 +80,6 @@ def _int_list(text: str) -> tuple[int, ...]:
         raise CropsError(
             f"INVALID_CLASSES {text!r} is not a comma-separated list of integers (e.g. 0,1,3,8,9,10)."
         ) from None
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--scenes", nargs="*", default=[], metavar="FILE", help="scene rasters, one per date")
-    parser.add_argument("--folder", help="folder holding the scenes")
-    parser.add_argument("--pattern", default="*.tif", help="file-name pattern of scenes in --folder (default *.tif)")
-    parser.add_argument("--mask-suffix", default="_SCL",
-                        help="companion mask = scene name + this suffix (default _SCL; '' or none: no mask)")
-    parser.add_argument("--mask-band", type=int, default=None, help="the scene band that holds the mask (0: none)")
-    parser.add_argument("--invalid-classes", default="0,1,3,8,9,10", help="mask values that are not clear")
-    parser.add_argument("--red-band", type=int, default=3, help="red band, 1-based (default 3)")
-    parser.add_argument("--nir-band", type=int, default=7, help="NIR band, 1-based (default 7)")
-    parser.add_argument("--scale", type=float, default=0.0001, help="reflectance = DN * scale + offset")
-    parser.add_argument("--offset", type=float, default=None,
-                        help="reflectance offset; default: BOA_ADD_OFFSET metadata * scale, else 0")
-    parser.add_argument("--start-date", help="first date, YYYY-MM-DD (inclusive)")
-    parser.add_argument("--end-date", help="last date, YYYY-MM-DD (inclusive)")
-    parser.add_argument("--extent", help="area of interest 'xmin,xmax,ymin,ymax [EPSG:xxxx]' (QGIS order)")
-    parser.add_argument("--mask", help="polygon layer limiting the output (pixels outside are nodata)")
-    parser.add_argument("--target-crs", help="output CRS (default: the first scene's)")
-    parser.add_argument("--resolution", type=float, default=None, help="output pixel size in CRS units")
-    parser.add_argument("--resampling", default="near", help="resampling of scenes on another grid (default near)")
-    parser.add_argument("--workers", type=int, default=2, help="threads compositing windows (default 2)")
-    parser.add_argument("--output", required=True, help="composite GeoTIFF")
-    parser.add_argument("--output-qa", help="QA GeoTIFF: max NDVI, day of year, valid observations")
 
 
 def run(args: argparse.Namespace, progress: Progress) -> dict[str, Any]:

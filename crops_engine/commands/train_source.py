@@ -1,14 +1,4 @@
-"""Train the source model on a labelled block store: the best model by validation mIoU.
-
-AdamW with warm-up and cosine decay, cross-entropy ignoring unlabelled pixels (optional class
-weights and Dice), random flips and 90-degree rotations, mixed precision on CUDA. ITERATIONS > 0
-overrides EPOCHS (an epoch is one pass over the training blocks); every epoch ends with a
-validation on the store's validation blocks. Written beside OUTPUT (.safetensors, self-describing:
-features, normalisation, classes, provenance): `<name>.metrics.json` / `.metrics.csv` (per-epoch
-figures) and `<name>.resume.safetensors` (the state to continue with RESUME). RESUME takes that
-file, or a model (its resume state beside it is used; without one its weights start a new run).
-Cancel stops after the current step and keeps the last saved model.
-"""
+"""The `train-source` command (Processing `crops:train_source`): its declaration and the call into the engine."""
 
 from __future__ import annotations
 
@@ -16,33 +6,76 @@ import argparse
 import json
 from typing import Any
 
-from ..cli import add_torch_arguments, option
+from ..command_spec import AMP, DEVICE, SEED, THREADS, WARMUP, WEIGHT_DECAY, Command, Output, Param
 from ..errors import CropsError
 from ..progress import Progress
 
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(option("BLOCKS"), required=True, help="labelled block store (.h5) from build-blocks")
-    parser.add_argument(option("ARCH"), choices=["unet", "transunet"], default="unet", help="architecture")
-    parser.add_argument(option("ENCODER"), default="",
-                        help="timm encoder of the U-Net (default resnet18; e.g. resnet34, efficientnet_b0)")
-    parser.add_argument(option("PRETRAINED"), default="",
-                        help="local encoder weights (.safetensors or timm .pth state dict); never downloaded")
-    parser.add_argument(option("EPOCHS"), type=int, default=40, help="passes over the training blocks")
-    parser.add_argument(option("ITERATIONS"), type=int, default=0, help="optimiser steps; > 0 overrides EPOCHS")
-    parser.add_argument(option("BATCH_SIZE"), type=int, default=16, help="blocks per step")
-    parser.add_argument(option("LR"), type=float, default=1e-3, help="peak learning rate (AdamW)")
-    parser.add_argument(option("WEIGHT_DECAY"), type=float, default=1e-4, help="AdamW weight decay")
-    parser.add_argument(option("WARMUP"), type=float, default=0.05, help="warm-up, fraction of the steps")
-    parser.add_argument(option("CLASS_WEIGHTS"), choices=["none", "balanced"], default="none",
-                        help="balanced: weight classes by inverse square-root frequency")
-    parser.add_argument(option("DICE_WEIGHT"), type=float, default=0.0, help="weight of the Dice loss (0: none)")
-    add_torch_arguments(parser)
-    parser.add_argument(option("VAL_EVERY"), type=int, default=0, help="steps between validations (0: every epoch)")
-    parser.add_argument(option("ARCH_ARGS"), default="",
-                        help='advanced: JSON object of architecture arguments, e.g. {"embedding_dim": 32}')
-    parser.add_argument(option("RESUME"), default="", help="resume state (.resume.safetensors) or a model to continue")
-    parser.add_argument(option("OUTPUT"), required=True, help="model checkpoint to write (.safetensors)")
+SPEC = Command(
+    name="train-source", algorithm="train_source", context="TrainSourceAlgorithm", display_name="Train source model",
+    group="training",
+    summary="Train the source model on a labelled block store: the best model by validation mIoU.",
+    help=(
+        "Trains a segmentation model on a labelled block store (from Build blocks) and keeps the model with the best "
+        "validation mIoU.\n"
+        "\n"
+        "Architecture: unet (a U-Net on a timm encoder, fast on CPUs; Encoder resnet18 by default) or transunet "
+        "(R50-ViT-B/16, the method's reference backbone; needs a GPU in practice). Pretrained weights: an optional "
+        "local file for the encoder (.safetensors or a timm .pth state dict).\n"
+        "Training: AdamW, warm-up then cosine decay of the learning rate, cross-entropy ignoring unlabelled pixels "
+        "(optional class weights and Dice), random flips and 90-degree rotations, mixed precision on CUDA. Iterations "
+        "> 0 overrides Epochs (an epoch is one pass over the training blocks); each epoch ends with a validation on "
+        "the store's validation blocks. On the CPU a seed gives the same model.\n"
+        "\n"
+        "Output: a .safetensors model that describes itself (features, normalisation, classes with codes and colours, "
+        "block size, provenance). Beside it: name.metrics.json and name.metrics.csv (loss, mIoU and IoU per class per "
+        "epoch) and name.resume.safetensors. Resume: give that file (or the model) to continue a run; raise "
+        "Iterations/Epochs to train longer. Cancel stops after the current step and keeps the last saved model."
+    ),
+    params=(
+        Param("BLOCKS", "file", "Labelled block store", "labelled block store (.h5) from build-blocks", extension="h5"),
+        Param("ARCH", "choice", "Architecture", "architecture", default="unet", choices=("unet", "transunet")),
+        Param("ENCODER", "text", "Encoder (U-Net; empty: resnet18)",
+              "timm encoder of the U-Net (empty: resnet18; e.g. resnet34, efficientnet_b0)", default="",
+              optional=True),
+        Param("PRETRAINED", "file", "Pretrained encoder weights",
+              "local encoder weights (.safetensors or timm .pth state dict); never downloaded", default="",
+              optional=True),
+        Param("EPOCHS", "int", "Epochs", "passes over the training blocks", default=40, minimum=1),
+        Param("ITERATIONS", "int", "Iterations (> 0 overrides epochs)", "optimiser steps; > 0 overrides EPOCHS",
+              default=0, minimum=0),
+        Param("BATCH_SIZE", "int", "Batch size (blocks)", "blocks per step", default=16, minimum=1),
+        Param("LR", "float", "Learning rate", "peak learning rate (AdamW)", default=0.001, minimum=0.0),
+        DEVICE,
+        SEED,
+        Param("RESUME", "file", "Resume from (resume state or model)",
+              "resume state (.resume.safetensors) or a model to continue", default="", optional=True,
+              file_filter="safetensors (*.safetensors)"),
+        Param("CLASS_WEIGHTS", "choice", "Class weights", "balanced: weight classes by inverse square-root frequency",
+              default="none", choices=("none", "balanced"), advanced=True),
+        Param("DICE_WEIGHT", "float", "Dice loss weight (0: none)", "weight of the Dice loss (0: none)", default=0.0,
+              minimum=0.0, advanced=True),
+        Param("VAL_EVERY", "int", "Validate every N steps (0: every epoch)",
+              "steps between validations (0: every epoch)",
+              default=0, minimum=0, advanced=True),
+        Param("ARCH_ARGS", "text", "Architecture arguments (JSON)",
+              'JSON object of architecture arguments, e.g. {"embedding_dim": 32}', default="", optional=True,
+              advanced=True),
+        WEIGHT_DECAY,
+        WARMUP,
+        AMP,
+        THREADS,
+        Param("OUTPUT", "file_out", "Model", "model checkpoint to write (.safetensors)",
+              file_filter="Model (*.safetensors)"),
+    ),
+    outputs=(
+        Output("METRICS_JSON", "file", "Metrics per epoch (JSON)"),
+        Output("METRICS_CSV", "file", "Metrics per epoch (CSV)"),
+        Output("RESUME_STATE", "file", "Resume state"),
+        Output("BEST_VAL_MIOU", "number", "Best validation mIoU"),
+        Output("BEST_EPOCH", "number", "Epoch of the best model"),
+        Output("STEPS", "number", "Steps trained"),
+    ),
+)
 
 
 def _arch_args(text: str) -> dict[str, Any]:

@@ -2,9 +2,9 @@
 
 Every model is a `SegmentationModel`: `forward(x (N, C, H, W) float) -> SegmentationOutput(logits
 (N, K, H, W), embedding (N, D, H, W), unit norm along D)` for any H, W (padded internally to a
-multiple of `model.size_divisor`), and `model.arch_args` rebuilds it, which is how checkpoints
-stay self-describing. Importing this package imports torch and timm: keep it out of code paths
-that must stay light (the CLI's `--help`, QGIS).
+multiple of `model.size_divisor`; `embed=False` / `embedding_stride` skip or thin the embedding),
+and `model.arch_args` rebuilds it, which is how checkpoints stay self-describing. Importing this
+package imports torch and timm: keep it out of code paths that must stay light (the CLI's `--help`, QGIS).
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """What every segmentation model shares: the output contract, padding, the heads, encoder weights.
 
 A model turns `(N, C, H, W)` float features into `SegmentationOutput(logits, embedding)`, both at
-the input resolution. The embedding is what the prototype losses of the adaptation compare, so it is
-L2-normalised along its channels. Encoders downsample by `size_divisor`; inputs of any other size
+the input resolution (the embedding optionally left out or on a coarser grid: `forward`). The
+embedding is what the prototype losses of the adaptation compare, so it is L2-normalised along its
+channels. Encoders downsample by `size_divisor`; inputs of any other size
 are padded (reflect) to a multiple of it inside `forward` and the outputs cropped back, so callers
 never have to care about block sizes.
 """
@@ -23,10 +24,11 @@ from ..errors import CropsError
 
 
 class SegmentationOutput(NamedTuple):
-    """`logits (N, K, H, W)` over the classes and `embedding (N, D, H, W)` with unit L2 norm along D."""
+    """`logits (N, K, H, W)` over the classes and `embedding (N, D, H, W)` with unit L2 norm along D
+    (None when the forward pass was asked for no embedding; on the stride grid when given one)."""
 
     logits: Tensor
-    embedding: Tensor
+    embedding: Tensor | None
 
 
 def conv_bn_relu(in_channels: int, out_channels: int, kernel_size: int = 3) -> nn.Sequential:
@@ -104,7 +106,13 @@ class SegmentationModel(nn.Module):
     def decode(self, x: Tensor) -> Tensor:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def forward(self, x: Tensor) -> SegmentationOutput:
+    def forward(self, x: Tensor, embed: bool = True, embedding_stride: int = 1) -> SegmentationOutput:
+        """Logits and embedding of `x (N, C, H, W)`, both at the input resolution.
+
+        The projection head is a sizeable share of a pass at full resolution (forward and backward):
+        `embed=False` skips it (embedding None), `embedding_stride=s` runs it on every s-th pixel of each
+        row and column only (embedding (N, D, ceil(H / s), ceil(W / s)), a regular sample of the pixels).
+        """
         if x.ndim != 4 or x.shape[1] != self.in_channels:
             raise CropsError(
                 f"The {self.arch} model expects input of shape (N, {self.in_channels}, H, W) "
@@ -115,7 +123,12 @@ class SegmentationModel(nn.Module):
         height, width = x.shape[-2:]
         features = self.decode(pad_to_multiple(x, self.size_divisor))
         features = features[..., :height, :width]
-        return SegmentationOutput(self.segmentation_head(features), self.projection_head(features))
+        logits = self.segmentation_head(features)
+        if not embed:
+            return SegmentationOutput(logits, None)
+        if embedding_stride > 1:
+            features = features[..., ::embedding_stride, ::embedding_stride]
+        return SegmentationOutput(logits, self.projection_head(features))
 
     def load_encoder_weights(self, path: str | os.PathLike[str]) -> dict[str, int]:
         """Initialise the encoder from a local weights file (see `load_matching_weights`)."""

@@ -1,25 +1,6 @@
-"""The algorithms the `crops` provider offers; one file each."""
+"""The algorithms the `crops` provider offers: one per engine command, made from its declaration."""
 
-from .adapt import AdaptAlgorithm
-from .adapt_spcl import AdaptSpclAlgorithm
-from .build_blocks import BuildBlocksAlgorithm
-from .diagnostics import DiagnosticsAlgorithm
-from .evaluate import EvaluateAlgorithm
-from .infer import InferAlgorithm
-from .ndvi_qm import NdviQmAlgorithm
-from .partition import PartitionAlgorithm
-from .sample_data import SampleDataAlgorithm
-from .train_source import TrainSourceAlgorithm
+from ...crops_engine.commands import command_specs
+from .base import CropsAlgorithm, algorithm_class
 
-ALGORITHMS = [
-    DiagnosticsAlgorithm,
-    NdviQmAlgorithm,
-    SampleDataAlgorithm,
-    BuildBlocksAlgorithm,
-    TrainSourceAlgorithm,
-    PartitionAlgorithm,
-    AdaptAlgorithm,
-    AdaptSpclAlgorithm,
-    InferAlgorithm,
-    EvaluateAlgorithm,
-]
+ALGORITHMS: list[type[CropsAlgorithm]] = [algorithm_class(spec) for spec in command_specs()]

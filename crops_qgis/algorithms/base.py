@@ -1,10 +1,10 @@
-"""Base class of every CROPS Processing algorithm: parameters in, engine command out.
+"""The Processing algorithm of an engine command: parameters from its declaration, engine call out.
 
-A subclass declares its parameters in `initAlgorithm`, its help, and `COMMAND` (the
-engine sub-command). Parameter `FOO_BAR` becomes engine option `--foo-bar`; the value is
-converted by type (layers to file paths, extents to "xmin,xmax,ymin,ymax [EPSG:n]",
-booleans to true/false). The engine's result keys (lower-case output names) fill the
-algorithm's outputs; raster outputs are styled from the `.qml` the engine writes beside them.
+`algorithm_class(spec)` makes the algorithm of a `command_spec.Command`: its parameters, outputs,
+help and translations all come from the declaration. A parameter `FOO_BAR` is passed as engine
+option `--foo-bar` (layers as file paths, extents as "xmin,xmax,ymin,ymax [EPSG:n]", booleans as
+true/false, choices as their static string). The engine's result keys (lower-case output names)
+fill the algorithm's outputs; raster outputs are styled from the `.qml` the engine writes beside them.
 """
 
 from __future__ import annotations
@@ -13,33 +13,19 @@ from pathlib import Path
 from typing import Any
 
 from qgis.core import (
+    Qgis,
     QgsProcessingAlgorithm,
     QgsProcessingContext,
     QgsProcessingFeedback,
     QgsProcessingLayerPostProcessorInterface,
-    QgsProcessingOutputFile,
-    QgsProcessingOutputNumber,
-    QgsProcessingParameterBoolean,
-    QgsProcessingParameterDefinition,
-    QgsProcessingParameterEnum,
-    QgsProcessingParameterExtent,
-    QgsProcessingParameterFeatureSource,
-    QgsProcessingParameterFile,
-    QgsProcessingParameterFileDestination,
-    QgsProcessingParameterFolderDestination,
-    QgsProcessingParameterMapLayer,
-    QgsProcessingParameterMultipleLayers,
-    QgsProcessingParameterNumber,
-    QgsProcessingParameterRasterDestination,
-    QgsProcessingParameterRasterLayer,
-    QgsProcessingParameterVectorDestination,
-    QgsProcessingParameterVectorLayer,
     QgsRasterLayer,
 )
 from qgis.PyQt.QtCore import QT_TRANSLATE_NOOP, QCoreApplication
 from qgis.PyQt.QtGui import QIcon
 
+from ...crops_engine.command_spec import Command, Param, option
 from ..worker import run_engine
+from .parameters import DESTINATION_KINDS, choice_value, definition, extent_text, output_definition, translate
 
 ICON = str(Path(__file__).resolve().parents[2] / "resources" / "icons" / "crops.svg")
 HELP_URL = "https://github.com/crops-qgis/crops-qgis#{anchor}"
@@ -52,20 +38,6 @@ _GROUP_NAMES = {
     "inference": QT_TRANSLATE_NOOP("CropsAlgorithm", "5. Mapping and evaluation"),
     "tools": QT_TRANSLATE_NOOP("CropsAlgorithm", "Tools"),
 }
-DEVICES = ["auto", "cpu", "cuda"]
-_DESTINATIONS = (
-    QgsProcessingParameterRasterDestination,
-    QgsProcessingParameterFileDestination,
-    QgsProcessingParameterFolderDestination,
-    QgsProcessingParameterVectorDestination,
-)
-
-
-def option(name: str) -> str:
-    """The engine option of a parameter (the same rule as crops_engine.cli.option)."""
-    return "--" + name.lower().replace("_", "-")
-
-
 class StyleFromSidecar(QgsProcessingLayerPostProcessorInterface):
     """Applies the engine's `.qml` sidecar to an output layer QGIS loads on completion."""
 
@@ -83,95 +55,52 @@ class StyleFromSidecar(QgsProcessingLayerPostProcessorInterface):
 
 
 class CropsAlgorithm(QgsProcessingAlgorithm):
-    NAME = ""
-    COMMAND = ""
-    GROUP = "tools"
-    HELP_ANCHOR = "algorithms"
-    REQUIRES_TORCH = True
+    """Runs engine command `SPEC` (set by `algorithm_class`)."""
+
+    SPEC: Command
 
     # -- identity ------------------------------------------------------------------------
     def name(self) -> str:
-        return self.NAME
+        return self.SPEC.algorithm
+
+    def displayName(self) -> str:
+        return translate(self.SPEC.context, self.SPEC.display_name)
+
+    def shortHelpString(self) -> str:
+        return translate(self.SPEC.context, self.SPEC.help)
 
     def group(self) -> str:
-        return QCoreApplication.translate("CropsAlgorithm", _GROUP_NAMES[self.GROUP])
+        return QCoreApplication.translate("CropsAlgorithm", _GROUP_NAMES[self.SPEC.group])
 
     def groupId(self) -> str:
-        return self.GROUP
+        return self.SPEC.group
 
     def icon(self) -> QIcon:
         return QIcon(ICON)
 
     def helpUrl(self) -> str:
-        return HELP_URL.format(anchor=self.HELP_ANCHOR)
+        return HELP_URL.format(anchor=self.SPEC.name)
 
     def createInstance(self) -> CropsAlgorithm:
         return type(self)()
 
-    def tr(self, text: str) -> str:
-        return QCoreApplication.translate(type(self).__name__, text)
+    def initAlgorithm(self, config=None) -> None:
+        for p in self.SPEC.params:
+            if not p.hidden:
+                self.addParameter(definition(p))
+        for o in self.SPEC.outputs:
+            self.addOutput(output_definition(o))
 
-    # -- parameters several algorithms share (one definition, translated in the CropsAlgorithm context) --
-    def add_advanced(self, parameters: list[QgsProcessingParameterDefinition]) -> None:
-        """Adds `parameters` under the dialog's Advanced Parameters."""
-        for parameter in parameters:
-            parameter.setFlags(parameter.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
-            self.addParameter(parameter)
-
-    @staticmethod
-    def device_parameter() -> QgsProcessingParameterEnum:
-        """DEVICE: auto (CUDA when the engine sees a GPU), cpu or cuda."""
-        return QgsProcessingParameterEnum("DEVICE", QCoreApplication.translate("CropsAlgorithm", "Device"),
-                                          options=DEVICES, defaultValue=0)
-
-    @staticmethod
-    def seed_parameter() -> QgsProcessingParameterNumber:
-        return QgsProcessingParameterNumber("SEED", QCoreApplication.translate("CropsAlgorithm", "Random seed"),
-                                            QgsProcessingParameterNumber.Integer, 0)
-
-    @staticmethod
-    def adaptation_resume_parameter() -> QgsProcessingParameterFile:
-        """RESUME of the adaptation algorithms: a resume state, or an adapted model with one beside it."""
-        return QgsProcessingParameterFile(
-            "RESUME", QCoreApplication.translate("CropsAlgorithm", "Resume from (resume state or adapted model)"),
-            optional=True, fileFilter="safetensors (*.safetensors)")
-
-    def add_adaptation_outputs(self) -> None:
-        """OUTPUT, the adapted model, and what every adaptation algorithm reports beside it."""
-        self.addParameter(QgsProcessingParameterFileDestination(
-            "OUTPUT", QCoreApplication.translate("CropsAlgorithm", "Adapted model"),
-            QCoreApplication.translate("CropsAlgorithm", "Model (*.safetensors)")))
-        self.addOutput(QgsProcessingOutputFile(
-            "LOG", QCoreApplication.translate("CropsAlgorithm", "Adaptation log (JSON)")))
-        self.addOutput(QgsProcessingOutputFile(
-            "RESUME_STATE", QCoreApplication.translate("CropsAlgorithm", "Resume state")))
-        self.addOutput(QgsProcessingOutputNumber(
-            "STEPS", QCoreApplication.translate("CropsAlgorithm", "Steps done")))
-        self.addOutput(QgsProcessingOutputNumber(
-            "FINAL_LOSS", QCoreApplication.translate("CropsAlgorithm", "Final loss")))
-
-    @staticmethod
-    def optimisation_parameters(checkpoints: bool) -> list[QgsProcessingParameterDefinition]:
-        """The advanced optimiser and runtime settings of every training-style command (training, adaptation);
-        `checkpoints` adds CHECKPOINT_EVERY (adaptation saves on a step count or a clock)."""
-        parameters: list[QgsProcessingParameterDefinition] = [
-            QgsProcessingParameterNumber("WEIGHT_DECAY", QCoreApplication.translate("CropsAlgorithm", "Weight decay"),
-                                         QgsProcessingParameterNumber.Double, 0.0001, minValue=0.0),
-            QgsProcessingParameterNumber(
-                "WARMUP", QCoreApplication.translate("CropsAlgorithm", "Warm-up (fraction of the steps)"),
-                QgsProcessingParameterNumber.Double, 0.05, minValue=0.0, maxValue=0.99),
-            QgsProcessingParameterBoolean(
-                "AMP", QCoreApplication.translate("CropsAlgorithm", "Mixed precision on CUDA"), True),
-            QgsProcessingParameterNumber(
-                "THREADS", QCoreApplication.translate("CropsAlgorithm", "CPU threads (0: all)"),
-                QgsProcessingParameterNumber.Integer, 0, minValue=0),
-        ]
-        if checkpoints:
-            parameters.insert(3, QgsProcessingParameterNumber(
-                "CHECKPOINT_EVERY",
-                QCoreApplication.translate("CropsAlgorithm", "Checkpoint every N steps (0: every 2 minutes)"),
-                QgsProcessingParameterNumber.Integer, 0, minValue=0))
-        return parameters
+    def checkParameterValues(self, parameters: dict[str, Any], context: QgsProcessingContext) -> tuple[bool, str]:
+        """Choices given as an index (older scripts, models, `qgis_process` with numbers) are accepted too."""
+        values = dict(parameters)
+        for p in self.SPEC.params:
+            if p.kind == "choice" and p.name in values:
+                try:
+                    values[p.name] = choice_value(p, values[p.name])
+                except ValueError as exc:
+                    return False, str(exc)
+        return super().checkParameterValues(values, context)
 
     # -- the engine call -----------------------------------------------------------------
     def engine_arguments(
@@ -180,93 +109,103 @@ class CropsAlgorithm(QgsProcessingAlgorithm):
         """(argv for the engine, {output name: path}) from the parameter values."""
         argv: list[str] = []
         destinations: dict[str, str] = {}
-        for definition in self.parameterDefinitions():
-            name = definition.name()
-            if name not in parameters or parameters[name] is None:
+        for p in self.SPEC.params:
+            if p.hidden:
+                values = self.hidden_values(p)
+            elif p.name not in parameters or parameters[p.name] is None:
                 continue
-            values = self.parameter_values(definition, parameters, context)
-            if isinstance(definition, _DESTINATIONS) and values:
-                destinations[name] = values[0]
+            else:
+                values = self.parameter_values(p, parameters, context)
+            if p.kind in DESTINATION_KINDS and values:
+                destinations[p.name] = values[0]
             if values:
-                argv += [option(name), *values]
+                argv += [option(p.name), *values]
         return argv, destinations
 
-    def parameter_values(self, definition, parameters: dict[str, Any], context: QgsProcessingContext) -> list[str]:
+    @staticmethod
+    def hidden_values(p: Param) -> list[str]:
+        """Values the plugin itself supplies (the QGIS version for diagnostics)."""
+        return [Qgis.QGIS_VERSION] if p.name == "QGIS_VERSION" else []
+
+    def parameter_values(self, p: Param, parameters: dict[str, Any], context: QgsProcessingContext) -> list[str]:
         """One parameter's value(s) as engine argument strings; [] means leave it out."""
-        name = definition.name()
-        if isinstance(definition, QgsProcessingParameterRasterLayer):
-            layer = self.parameterAsRasterLayer(parameters, name, context)
-            return [layer.source()] if layer is not None else []
-        if isinstance(definition, QgsProcessingParameterMultipleLayers):
-            return [layer.source() for layer in self.parameterAsLayerList(parameters, name, context)]
-        if isinstance(definition, QgsProcessingParameterMapLayer):  # a raster or a vector layer: its file
+        name = p.name
+        if p.kind in ("raster", "map_layer"):
             layer = self.parameterAsLayer(parameters, name, context)
             return [layer.source()] if layer is not None else []
-        if isinstance(definition, (QgsProcessingParameterFeatureSource, QgsProcessingParameterVectorLayer)):
+        if p.kind == "rasters":
+            return [layer.source() for layer in self.parameterAsLayerList(parameters, name, context)]
+        if p.kind == "polygons":
             if self.parameterAsSource(parameters, name, context) is None:
                 return []
             path, layer_name = self.parameterAsCompatibleSourceLayerPathAndLayerName(
                 parameters, name, context, ["gpkg", "shp"]
             )
             return [f"{path}|layername={layer_name}" if layer_name else path]
-        if isinstance(definition, QgsProcessingParameterExtent):
+        if p.kind == "extent":
+            if parameters[name] in ("", None):
+                return []  # only an unset extent means "everything"; an empty one is the engine's to refuse
             extent = self.parameterAsExtent(parameters, name, context)
-            if extent.isNull() or extent.isEmpty():
-                return []
             crs = self.parameterAsExtentCrs(parameters, name, context)
-            text = f"{extent.xMinimum()!r},{extent.xMaximum()!r},{extent.yMinimum()!r},{extent.yMaximum()!r}"
-            if crs.isValid():
-                text += f" [{crs.authid() or crs.toWkt()}]"
-            return [text]
-        if isinstance(definition, QgsProcessingParameterBoolean):
+            return [extent_text(extent, (crs.authid() or crs.toWkt()) if crs.isValid() else "")]
+        if p.kind == "crs":
+            crs = self.parameterAsCrs(parameters, name, context)
+            return [crs.authid() or crs.toWkt()] if crs.isValid() else []
+        if p.kind == "bool":
             return ["true" if self.parameterAsBoolean(parameters, name, context) else "false"]
-        if isinstance(definition, QgsProcessingParameterEnum):
-            index = self.parameterAsEnum(parameters, name, context)
-            return [definition.options()[index]]
-        if isinstance(definition, QgsProcessingParameterNumber):
-            if definition.dataType() == QgsProcessingParameterNumber.Integer:
+        if p.kind == "choice":
+            value = choice_value(p, parameters[name])
+            return [value] if value is not None else []
+        if p.kind in ("int", "float"):
+            if parameters[name] in ("", None):
+                return []  # an optional number left empty: the engine's default applies
+            if p.kind == "int":
                 return [str(self.parameterAsInt(parameters, name, context))]
             return [repr(self.parameterAsDouble(parameters, name, context))]
-        if isinstance(definition, QgsProcessingParameterRasterDestination):
-            return [self.parameterAsOutputLayer(parameters, name, context)]
-        if isinstance(definition, QgsProcessingParameterVectorDestination):
-            return [self.parameterAsOutputLayer(parameters, name, context)]
-        if isinstance(definition, (QgsProcessingParameterFileDestination, QgsProcessingParameterFolderDestination)):
+        if p.kind == "raster_out":
+            value = self.parameterAsOutputLayer(parameters, name, context)
+            return [value] if value else []
+        if p.kind in ("file_out", "folder_out"):
             value = self.parameterAsFileOutput(parameters, name, context)
             return [value] if value else []
-        if isinstance(definition, QgsProcessingParameterFile):
+        if p.kind in ("file", "folder"):
             value = self.parameterAsFile(parameters, name, context)
             return [value] if value else []
         value = self.parameterAsString(parameters, name, context)
-        return [value] if value not in (None, "") else []
+        if p.kind == "text":
+            return [value or ""]  # an empty text is a value too (e.g. MASK_SUFFIX: no mask)
+        return [value] if value else []
 
     def processAlgorithm(
         self, parameters: dict[str, Any], context: QgsProcessingContext, feedback: QgsProcessingFeedback
     ) -> dict[str, Any]:
         argv, destinations = self.engine_arguments(parameters, context)
-        argv += self.extra_arguments(parameters, context)
         result = run_engine(
-            self.COMMAND,
+            self.SPEC.name,
             argv,
             feedback,
             outputs=list(destinations.values()),
-            require_torch=self.REQUIRES_TORCH,
+            require_torch=self.SPEC.requires_torch,
         )
         outputs: dict[str, Any] = dict(destinations)
-        for out in self.outputDefinitions():
+        for out in self.outputDefinitions():  # declared outputs and those of destination parameters
             key = out.name().lower()
             if key in result:
-                outputs[out.name()] = result[key]
+                value = result[key]
+                if out.type() == "outputString" and isinstance(value, list):
+                    value = ", ".join(str(v) for v in value)
+                outputs[out.name()] = value
         for name, path in destinations.items():
             self.style_on_load(str(outputs.get(name, path)), context)
         return outputs
-
-    def extra_arguments(self, parameters: dict[str, Any], context: QgsProcessingContext) -> list[str]:
-        """Arguments that are not parameters (e.g. the QGIS version); none by default."""
-        return []
 
     @staticmethod
     def style_on_load(path: str, context: QgsProcessingContext) -> None:
         qml = str(Path(path).with_suffix(".qml"))
         if context.willLoadLayerOnCompletion(path) and Path(qml).is_file():
             context.layerToLoadOnCompletionDetails(path).setPostProcessor(StyleFromSidecar(qml))
+
+
+def algorithm_class(spec: Command) -> type[CropsAlgorithm]:
+    """The Processing algorithm class of engine command `spec`, named as its translation context."""
+    return type(spec.context, (CropsAlgorithm,), {"SPEC": spec, "__doc__": spec.summary})

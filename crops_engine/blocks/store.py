@@ -1,0 +1,183 @@
+"""Reading a block store: blocks, masks, labels, splits and the partition, lazily per process."""
+
+from __future__ import annotations
+
+import json
+import os
+import weakref
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+
+from ..classes import CropClass, classes_from_dicts
+from ..errors import CropsError
+from ..features import normalise
+from ..raster import Grid
+
+FORMAT = "crops-block-store"
+FORMAT_VERSION = 1
+# lzf reads faster than gzip for a little more disk; "gzip" (level 1 + shuffle) is there for when disk
+# matters more than read speed. Figures: bench/results/block_store.md (bench/bench_block_store.py).
+COMPRESSION = "lzf"
+
+Index = int | slice | Sequence[int] | np.ndarray
+READERS: weakref.WeakSet[BlockStore] = weakref.WeakSet()
+"""Open stores of this process, closed by `write_partition` before it writes (HDF5: one mode a file)."""
+
+
+def _read_rows(ds: h5py.Dataset, idx: Index) -> np.ndarray:
+    """Rows `idx` of a dataset in the order asked (h5py wants increasing unique indices)."""
+    if isinstance(idx, (int, np.integer, slice)):
+        return ds[idx]
+    idx = np.asarray(idx, dtype=np.int64).reshape(-1)
+    if idx.size == 0:
+        return np.empty((0,) + ds.shape[1:], dtype=ds.dtype)
+    n = ds.shape[0]
+    if idx.min() < -n or idx.max() >= n:
+        raise IndexError(f"block index out of range 0..{n - 1}")
+    idx = np.where(idx < 0, idx + n, idx)
+    uniq, inverse = np.unique(idx, return_inverse=True)
+    return ds[uniq][inverse.reshape(-1)]
+
+
+class BlockStore:
+    """Read access to a block store; a context manager, safe to hand to worker processes.
+
+    The HDF5 file opens lazily and again in each process that uses it (a handle must not
+    cross a fork), so a BlockStore can be pickled into DataLoader workers.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise CropsError(f"Block store not found: {self.path}. Build it with build-blocks.")
+        try:
+            with h5py.File(self.path, "r") as h5:
+                attrs = {k: _attr(v) for k, v in h5.attrs.items()}
+                self._n = int(h5["images"].shape[0]) if "images" in h5 else 0
+                self._origins = h5["origins"][:] if "origins" in h5 else None
+        except OSError as exc:
+            msg = f"{self.path} is not a readable HDF5 file ({exc}); rebuild it with build-blocks."
+            raise CropsError(msg) from None
+        if attrs.get("format") != FORMAT or self._origins is None:
+            raise CropsError(f"{self.path} is not a CROPS block store; build one with build-blocks.")
+        if int(attrs.get("format_version", 0)) > FORMAT_VERSION:
+            raise CropsError(f"{self.path} was written by a newer CROPS (format {attrs['format_version']}); update.")
+        self.attrs: dict[str, Any] = attrs
+        self.feature_names: list[str] = json.loads(attrs["feature_names"])
+        self.classes: list[CropClass] = classes_from_dicts(json.loads(attrs["classes"]))
+        self.mean = np.asarray(attrs["mean"], dtype=np.float64)
+        self.std = np.asarray(attrs["std"], dtype=np.float64)
+        self.has_labels = bool(attrs["has_labels"])
+        self.block_size = int(attrs["block_size"])
+        self.stride = int(attrs["stride"])
+        self.window = tuple(int(v) for v in attrs["window"])
+        self.grid = Grid(
+            int(attrs["width"]), int(attrs["height"]), tuple(float(v) for v in attrs["geotransform"]), attrs["crs_wkt"]
+        )
+        self._file: h5py.File | None = None
+        self._pid: int | None = None
+        READERS.add(self)
+
+    # -- handle management ------------------------------------------------------------------
+    @property
+    def h5(self) -> h5py.File:
+        """The open file for this process (opened on first use)."""
+        if self._file is None or self._pid != os.getpid():
+            self._file = h5py.File(self.path, "r")
+            self._pid = os.getpid()
+        return self._file
+
+    def close(self) -> None:
+        if self._file is not None and self._pid == os.getpid():
+            self._file.close()
+        self._file = None
+
+    def __enter__(self) -> BlockStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_file"] = None
+        state["_pid"] = None
+        return state
+
+    # -- contents ---------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return self._n
+
+    @property
+    def origins(self) -> np.ndarray:
+        """(N, 2) row, col of each block's top-left pixel in `grid`."""
+        return self._origins
+
+    @property
+    def num_classes(self) -> int:
+        return len(self.classes)
+
+    def images(self, idx: Index) -> np.ndarray:
+        """Raw features float32 (C, H, W) for an int index, (n, C, H, W) otherwise; NaN where invalid."""
+        return _read_rows(self.h5["images"], idx)
+
+    def valid(self, idx: Index) -> np.ndarray:
+        """Valid-pixel masks as bool, (H, W) or (n, H, W)."""
+        return _read_rows(self.h5["valid"], idx).astype(bool)
+
+    def labels(self, idx: Index) -> np.ndarray:
+        """Class values uint8 (IGNORE_INDEX = 255 where no class); a store without labels raises."""
+        if not self.has_labels:
+            raise CropsError(f"{self.path} holds no labels (a target store); build it with LABELS for training.")
+        return _read_rows(self.h5["labels"], idx)
+
+    def inputs(self, idx: Index) -> np.ndarray:
+        """Model input: `features.normalise` of the images with the store's mean and std."""
+        return normalise(self.images(idx), self.mean, self.std, self.valid(idx))
+
+    def class_counts(self, idx: Index | None = None) -> np.ndarray:
+        """Labelled pixels per class, (K,) per block or (n, K); all blocks when idx is None."""
+        if not self.has_labels:
+            raise CropsError(f"{self.path} holds no labels, so no class counts.")
+        ds = self.h5["class_counts"]
+        return ds[:] if idx is None else _read_rows(ds, idx)
+
+    def block_grid(self, i: int) -> Grid:
+        """The georeferenced grid of block `i` (block_size square; may reach past the raster)."""
+        row, col = (int(v) for v in self._origins[i])
+        return self.grid.window(col, row, self.block_size, self.block_size)
+
+    # -- splits and partition -----------------------------------------------------------------
+    @property
+    def splits(self) -> list[str]:
+        return sorted(self.h5["split"].keys()) if "split" in self.h5 else []
+
+    def split(self, name: str) -> np.ndarray:
+        """Block indices of split `name` (train, val; easy, hard after partition)."""
+        if name not in self.splits:
+            hint = " Run partition first." if name in ("easy", "hard") else ""
+            raise CropsError(f"{self.path} has no split {name!r} (it has {', '.join(self.splits) or 'none'}).{hint}")
+        return self.h5["split"][name][:].astype(np.int64)
+
+    @property
+    def scores(self) -> np.ndarray | None:
+        """Per-block partition scores, None before partition."""
+        return self.h5["scores"][:] if "scores" in self.h5 else None
+
+    @property
+    def partition_info(self) -> dict[str, Any]:
+        """The attrs given to `write_partition` ({} before partition)."""
+        text = self.h5.attrs.get("partition")
+        return json.loads(_attr(text)) if text is not None else {}
+
+
+def _attr(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return value.decode("utf-8")
+    if isinstance(value, np.generic):
+        return value.item()
+    return value

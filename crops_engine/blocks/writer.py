@@ -1,0 +1,292 @@
+"""Building a block store: the composite (+ extra bands, + labels) cut into blocks, one strip at a time.
+
+A strip is one row of blocks (block_size rows x the window's width), so a full Sentinel-2 tile
+builds in bounded memory. Blocks without a valid pixel (target stores) or without a labelled
+pixel (stores with labels) are not written. Statistics count each pixel of the window once.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+
+from .. import __version__
+from ..atomic import atomic_path
+from ..classes import CropClass
+from ..errors import CropsError
+from ..features import FeatureStack
+from ..labels import LabelSource, open_labels
+from ..metrics import IGNORE_INDEX
+from ..progress import Progress, silent
+from .layout import cut, lattice, resolve_window
+from .split import spatial_split
+from .stats import RunningStats
+from .store import COMPRESSION, FORMAT, FORMAT_VERSION
+
+
+def build_block_store(
+    composite: str | os.PathLike[str],
+    output: str | os.PathLike[str],
+    labels: str | os.PathLike[str] | None = None,
+    label_field: str | None = None,
+    class_map: str | None = None,
+    extra_bands: Sequence[str] = (),
+    block_size: int = 224,
+    stride: int | None = None,
+    val_fraction: float = 0.2,
+    extent: str | Sequence[float] | None = None,
+    seed: int = 0,
+    val_group_size: int | None = None,
+    compression: str = COMPRESSION,
+    progress: Progress | None = None,
+) -> dict[str, Any]:
+    """Cut `composite` (+ `extra_bands`, + `labels`) into blocks and write the store at `output`.
+
+    Returns a summary (paths and counts). Everything is checked before the store exists; on
+    error or cancel none is left.
+    """
+    progress = progress or silent()
+    block_size, stride = _check_arguments(block_size, stride, val_fraction, compression, Path(output))
+    output = Path(output)
+    with FeatureStack(composite, extra_bands) as stack:
+        window = resolve_window(stack.grid, extent)
+        label_source = None
+        if labels:
+            label_source = open_labels(
+                labels, stack.grid, window, label_field=label_field, class_map=class_map,
+                progress=progress.sub(0.0, 0.05),
+            )
+        writer = _StoreWriter(stack, label_source, window, block_size, stride, compression)
+        progress.log(writer.plan_text())
+        with atomic_path(output) as tmp:
+            written = writer.write(tmp, progress.sub(0.05, 0.98))
+            train, val, group_size = spatial_split(
+                written.cells, math.ceil(block_size / stride), float(val_fraction), seed, val_group_size
+            )
+            if val_fraction > 0 and len(val) == 0:
+                progress.warn("Too few blocks for a validation split: all blocks are for training.")
+            with h5py.File(tmp, "r+") as h5:
+                h5.create_dataset("split/train", data=train)
+                h5.create_dataset("split/val", data=val)
+                h5.attrs["val_fraction"] = float(val_fraction)
+                h5.attrs["val_group_size"] = int(group_size)
+                h5.attrs["seed"] = int(seed)
+                h5.attrs["composite"] = str(composite)
+                h5.attrs["labels"] = str(labels or "")
+                h5.attrs["label_field"] = str(label_field or "")
+                h5.attrs["class_map"] = label_source.class_map.text if label_source else ""
+        progress(1.0, "Block store written")
+    result = {
+        "output": str(output),
+        "blocks": written.blocks,
+        "train_blocks": int(len(train)),
+        "val_blocks": int(len(val)),
+        "left_out_blocks": int(written.blocks - len(train) - len(val)),
+        "skipped_empty_blocks": written.skipped,
+        "features": list(stack.names),
+        "classes": [c.as_dict() for c in writer.classes],
+        "class_pixels": written.class_pixels,
+        "valid_pixels": written.valid_pixels,
+        "block_size": block_size,
+        "stride": stride,
+        "window": list(window),
+    }
+    for name, value in (("blocks", result["blocks"]), ("val_blocks", result["val_blocks"])):
+        progress.metric(name, value)
+    return result
+
+
+def _check_arguments(block_size: int, stride: int | None, val_fraction: float, compression: str,
+                     output: Path) -> tuple[int, int]:
+    """(block size, stride) as integers (stride None or 0 = the block size), or a CropsError."""
+    block_size = int(block_size)
+    stride = block_size if stride is None or int(stride) == 0 else int(stride)
+    if block_size < 2:
+        raise CropsError(f"BLOCK_SIZE must be at least 2 pixels; got {block_size}.")
+    if not 1 <= stride <= block_size:
+        raise CropsError(f"STRIDE must be between 1 and BLOCK_SIZE ({block_size}); got {stride}.")
+    if not 0.0 <= float(val_fraction) < 1.0:
+        raise CropsError(f"VAL_FRACTION must be in [0, 1); got {val_fraction}.")
+    if compression not in ("lzf", "gzip"):
+        raise CropsError(f"Compression {compression!r} is not supported; use lzf or gzip.")
+    if output.suffix.lower() not in (".h5", ".hdf5"):
+        raise CropsError(f"OUTPUT {output} should be an HDF5 file ending in .h5.")
+    return block_size, stride
+
+
+@dataclass
+class _Written:
+    """What `_StoreWriter.write` put into the store."""
+
+    blocks: int
+    skipped: int
+    cells: np.ndarray  # (N, 2) lattice position (row, col in strides) of each block written
+    class_pixels: dict[str, int]
+    valid_pixels: int
+
+
+@dataclass
+class _StoreWriter:
+    """One store being written: the inputs, where the blocks go, and what has been counted so far."""
+
+    stack: FeatureStack
+    labels: LabelSource | None
+    window: tuple[int, int, int, int]
+    block_size: int
+    stride: int
+    compression: str
+    classes: list[CropClass] = field(init=False)
+    rows: list[int] = field(init=False)
+    cols: list[int] = field(init=False)
+    stats: RunningStats = field(init=False)
+    class_pixels: np.ndarray = field(init=False)
+    cells: list[tuple[int, int]] = field(default_factory=list, init=False)
+    skipped: int = field(default=0, init=False)
+    datasets: dict[str, h5py.Dataset] = field(default_factory=dict, init=False)
+
+    def __post_init__(self) -> None:
+        xoff, yoff, xsize, ysize = self.window
+        self.classes = list(self.labels.classes) if self.labels else []
+        self.rows = lattice(yoff, ysize, self.block_size, self.stride)
+        self.cols = lattice(xoff, xsize, self.block_size, self.stride)
+        self.stats = RunningStats(len(self.stack))
+        self.class_pixels = np.zeros(len(self.classes), dtype=np.int64)
+
+    def plan_text(self) -> str:
+        _, _, xsize, ysize = self.window
+        return (
+            f"Cutting a {xsize} x {ysize} window into up to {len(self.rows) * len(self.cols)} blocks of "
+            f"{self.block_size} px (stride {self.stride}), {len(self.stack)} features, "
+            f"{len(self.classes) or 'no'} classes."
+        )
+
+    def write(self, path: Path, progress: Progress) -> _Written:
+        """Every strip into a new HDF5 file at `path`, then the attributes."""
+        with h5py.File(path, "w") as h5:
+            self._create_datasets(h5)
+            for si, r in enumerate(self.rows):
+                progress(si / len(self.rows), f"Strip {si + 1} of {len(self.rows)}")
+                self._write_strip(si, r)
+            self._check_content()
+            for key, value in self._attrs().items():
+                h5.attrs[key] = value
+            blocks = int(self.datasets["images"].shape[0])
+            progress(1.0, f"{blocks} blocks written")
+        return _Written(
+            blocks=blocks,
+            skipped=self.skipped,
+            cells=np.asarray(self.cells, dtype=np.int64).reshape(-1, 2),
+            class_pixels={c.name: int(n) for c, n in zip(self.classes, self.class_pixels, strict=True)},
+            valid_pixels=int(self.stats.count),
+        )
+
+    def _create_datasets(self, h5: h5py.File) -> None:
+        bands, bs, k = len(self.stack), self.block_size, len(self.classes)
+        opts: dict[str, Any] = {"compression": self.compression}
+        if self.compression == "gzip":
+            opts.update(compression_opts=1, shuffle=True)
+        ds = self.datasets
+        ds["images"] = h5.create_dataset(
+            "images", (0, bands, bs, bs), np.float32, maxshape=(None, bands, bs, bs), chunks=(1, bands, bs, bs),
+            fillvalue=np.nan, **opts,
+        )
+        ds["valid"] = h5.create_dataset("valid", (0, bs, bs), np.uint8, maxshape=(None, bs, bs), chunks=(1, bs, bs),
+                                        **opts)
+        ds["origins"] = h5.create_dataset("origins", (0, 2), np.int64, maxshape=(None, 2), chunks=(1024, 2))
+        if self.labels is not None:
+            ds["labels"] = h5.create_dataset(
+                "labels", (0, bs, bs), np.uint8, maxshape=(None, bs, bs), chunks=(1, bs, bs),
+                fillvalue=IGNORE_INDEX, **opts,
+            )
+            ds["class_counts"] = h5.create_dataset("class_counts", (0, k), np.int64, maxshape=(None, k),
+                                                   chunks=(1024, k))
+
+    def _write_strip(self, si: int, r: int) -> None:
+        """Strip `si` (top row `r`): count its fresh rows, append its useful blocks."""
+        xoff, yoff, xsize, ysize = self.window
+        bs, k = self.block_size, len(self.classes)
+        h = min(bs, yoff + ysize - r)
+        x, valid = self.stack.read(xoff, r, xsize, h)
+        lab = None
+        if self.labels is not None:
+            lab = self.labels.read(xoff, r, xsize, h)
+            lab[~valid] = IGNORE_INDEX
+        # Statistics over the rows this strip is first to cover: each pixel counted once.
+        fresh = h if si == len(self.rows) - 1 else min(self.stride, h)
+        self.stats.update(x[:, :fresh], valid[:fresh])
+        if lab is not None:
+            self.class_pixels += np.bincount(lab[:fresh][lab[:fresh] != IGNORE_INDEX], minlength=k)[:k]
+        keep = []
+        for ci, c in enumerate(self.cols):
+            c0 = c - xoff
+            useful = (lab[:, c0 : c0 + bs] != IGNORE_INDEX).any() if lab is not None else valid[:, c0 : c0 + bs].any()
+            if useful:
+                keep.append(ci)
+            else:
+                self.skipped += 1
+        if keep:
+            self._append(r, keep, x, valid, lab)
+
+    def _append(self, r: int, keep: list[int], x: np.ndarray, valid: np.ndarray, lab: np.ndarray | None) -> None:
+        xoff, yoff = self.window[0], self.window[1]
+        bs, k, ds = self.block_size, len(self.classes), self.datasets
+        n0, m = ds["images"].shape[0], len(keep)
+        for dataset in ds.values():
+            dataset.resize(n0 + m, axis=0)
+        for j, ci in enumerate(keep):
+            c0 = self.cols[ci] - xoff
+            ds["images"][n0 + j] = cut(x, c0, bs, np.nan)
+            ds["valid"][n0 + j] = cut(valid, c0, bs, 0).astype(np.uint8)
+            if lab is not None:
+                block_labels = cut(lab, c0, bs, IGNORE_INDEX)
+                ds["labels"][n0 + j] = block_labels
+                ds["class_counts"][n0 + j] = np.bincount(block_labels[block_labels != IGNORE_INDEX], minlength=k)[:k]
+        ds["origins"][n0 : n0 + m] = np.array([(r, self.cols[ci]) for ci in keep], dtype=np.int64)
+        self.cells.extend(((r - yoff) // self.stride, (self.cols[ci] - xoff) // self.stride) for ci in keep)
+
+    def _check_content(self) -> None:
+        if self.stats.count == 0:
+            raise CropsError(
+                f"The composite has no valid pixel in the window {self.window}: every pixel is nodata in at least "
+                "one feature band. Check the extent, the composite and the extra bands' nodata."
+            )
+        if self.labels is not None and self.class_pixels.sum() == 0:
+            raise CropsError(
+                f"No labelled pixel in the composite's extent: the labels ({self.labels.description}) give no "
+                "class where the composite has valid data. Check that labels and composite cover the same area."
+            )
+
+    def _attrs(self) -> dict[str, Any]:
+        grid, stack = self.stack.grid, self.stack
+        return {
+            "format": FORMAT,
+            "format_version": FORMAT_VERSION,
+            "created_by": f"crops_engine {__version__}",
+            "crs_wkt": grid.crs_wkt,
+            "geotransform": np.asarray(grid.geotransform, dtype=np.float64),
+            "width": grid.width,
+            "height": grid.height,
+            "window": np.asarray(self.window, dtype=np.int64),
+            "block_size": self.block_size,
+            "stride": self.stride,
+            "feature_names": json.dumps(list(stack.names)),
+            "feature_sources": json.dumps([{"path": s.path, "band": s.band} for s in stack.sources]),
+            "source_nodata": json.dumps(stack.nodata),
+            "nodata": np.float32(np.nan),
+            "ignore": IGNORE_INDEX,
+            "mean": self.stats.mean,
+            "std": self.stats.std,
+            "valid_pixels": int(self.stats.count),
+            "has_labels": self.labels is not None,
+            "classes": json.dumps([c.as_dict() for c in self.classes]),
+            "class_pixels": self.class_pixels,
+            "compression": self.compression,
+        }
