@@ -25,7 +25,7 @@ INPUT_KINDS = (
     "int", "float", "bool", "choice", "text", "file", "folder", "raster", "map_layer", "polygons",
     "rasters", "extent", "crs", "field", "list",
 )
-OUTPUT_KINDS = ("raster_out", "file_out", "folder_out")
+OUTPUT_KINDS = ("raster_out", "vector_out", "file_out", "folder_out")
 KINDS = INPUT_KINDS + OUTPUT_KINDS
 OUTPUT_VALUE_KINDS = ("number", "file", "string", "bool")
 

@@ -149,3 +149,43 @@ def write_shipped_styles(folder: str | os.PathLike[str]) -> list[Path]:
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     return [writer(folder / f"{name}.tif") for name, writer in SHIPPED.items()]
+
+
+def _rgba(colour: str) -> str:
+    colour = colour.lstrip("#")
+    r, g, b = (int(colour[i:i + 2], 16) for i in (0, 2, 4))
+    return f"{r},{g},{b},255"
+
+
+def write_field_classes_style(vector: str | os.PathLike[str], classes: Sequence[CropClass],
+                              attribute: str = "class_name") -> Path:
+    """Categorised polygon style of a field layer: one legend entry per class, filled with its colour."""
+    categories = "".join(
+        f'      <category render="true" symbol="{i}" value={quoteattr(c.name)} label={quoteattr(c.name)}/>\n'
+        for i, c in enumerate(classes)
+    )
+    symbols = "".join(
+        f'      <symbol type="fill" name="{i}" alpha="1" clip_to_extent="1" force_rhr="0">\n'
+        '        <layer class="SimpleFill" enabled="1" pass="0" locked="0">\n'
+        '          <Option type="Map">\n'
+        f'            <Option type="QString" name="color" value="{_rgba(c.colour)}"/>\n'
+        '            <Option type="QString" name="outline_color" value="35,35,35,255"/>\n'
+        '            <Option type="QString" name="outline_width" value="0.26"/>\n'
+        '            <Option type="QString" name="style" value="solid"/>\n'
+        '          </Option>\n'
+        '        </layer>\n'
+        '      </symbol>\n'
+        for i, c in enumerate(classes)
+    )
+    text = (
+        "<!DOCTYPE qgis PUBLIC 'http://mrcc.com/qgis.dtd' 'SYSTEM'>\n"
+        '<qgis version="3.22.0" styleCategories="Symbology">\n'
+        f'  <renderer-v2 type="categorizedSymbol" attr={quoteattr(attribute)} forceraster="0" symbollevels="0" '
+        'enableorderby="0">\n'
+        f"    <categories>\n{categories}    </categories>\n"
+        f"    <symbols>\n{symbols}    </symbols>\n"
+        "  </renderer-v2>\n</qgis>\n"
+    )
+    path = qml_path(vector)
+    path.write_text(text, encoding="utf-8")
+    return path

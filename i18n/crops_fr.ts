@@ -4,92 +4,92 @@
 <context>
     <name>AdaptAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="114"/>
+        <location filename="../build/i18n/spec_strings.py" line="146"/>
         <source>Adapt (baselines)</source>
         <translation>Adapter (méthodes de référence)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="116"/>
+        <location filename="../build/i18n/spec_strings.py" line="148"/>
         <source>Method</source>
         <translation>Méthode</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="117"/>
+        <location filename="../build/i18n/spec_strings.py" line="149"/>
         <source>Source model</source>
         <translation>Modèle source</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="118"/>
+        <location filename="../build/i18n/spec_strings.py" line="150"/>
         <source>Target block store</source>
         <translation>Stock de blocs cible</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="119"/>
+        <location filename="../build/i18n/spec_strings.py" line="151"/>
         <source>Blocks</source>
         <translation>Blocs</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="120"/>
+        <location filename="../build/i18n/spec_strings.py" line="152"/>
         <source>Iterations</source>
         <translation>Itérations</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="121"/>
+        <location filename="../build/i18n/spec_strings.py" line="153"/>
         <source>Batch size (blocks)</source>
         <translation>Taille de lot (blocs)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="122"/>
+        <location filename="../build/i18n/spec_strings.py" line="154"/>
         <source>Learning rate (empty: the method&apos;s default)</source>
         <translation>Taux d'apprentissage (vide : valeur par défaut de la méthode)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="124"/>
+        <location filename="../build/i18n/spec_strings.py" line="156"/>
         <source>entropy: parameters to train</source>
         <translation>entropy : paramètres à entraîner</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="125"/>
+        <location filename="../build/i18n/spec_strings.py" line="157"/>
         <source>entropy: diversity weight</source>
         <translation>entropy : poids de diversité</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="126"/>
+        <location filename="../build/i18n/spec_strings.py" line="158"/>
         <source>entropy: diversity prior</source>
         <translation>entropy : a priori de diversité</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="127"/>
+        <location filename="../build/i18n/spec_strings.py" line="159"/>
         <source>self_training: teacher EMA momentum</source>
         <translation>self_training : momentum EMA de l'enseignant</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="128"/>
+        <location filename="../build/i18n/spec_strings.py" line="160"/>
         <source>self_training: confidence threshold (highest)</source>
         <translation>self_training : seuil de confiance (maximal)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="129"/>
+        <location filename="../build/i18n/spec_strings.py" line="161"/>
         <source>self_training: share of each class pseudo-labelled</source>
         <translation>self_training : proportion pseudo-étiquetée de chaque classe</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="130"/>
+        <location filename="../build/i18n/spec_strings.py" line="162"/>
         <source>self_training: rounds</source>
         <translation>self_training : tours</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="131"/>
+        <location filename="../build/i18n/spec_strings.py" line="163"/>
         <source>self_training: photometric jitter</source>
         <translation>self_training : perturbation photométrique</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="132"/>
+        <location filename="../build/i18n/spec_strings.py" line="164"/>
         <source>Blocks of the initial calibration pass</source>
         <translation>Blocs de la passe de calibrage initiale</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="115"/>
+        <location filename="../build/i18n/spec_strings.py" line="147"/>
         <source>Adapts a source model to the target area without any source data, with a baseline method (to measure what SPCL adds).
 
 entropy: entropy minimisation with a diversity term (Tent / SHOT). Parameters: norm (only the normalisation layers, Tent), encoder (all but the heads, SHOT) or all. The diversity term, times Diversity weight, keeps the batch&apos;s class shares near equal shares (prior uniform) or near the source model&apos;s shares on the target (source).
@@ -109,102 +109,102 @@ Sortie : le modèle adapté (.safetensors ; provenance : le SHA-256 du modèle s
 <context>
     <name>AdaptSpclAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="140"/>
+        <location filename="../build/i18n/spec_strings.py" line="171"/>
         <source>Adapt with SPCL</source>
         <translation>Adapter avec SPCL</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="142"/>
+        <location filename="../build/i18n/spec_strings.py" line="173"/>
         <source>Source model</source>
         <translation>Modèle source</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="143"/>
+        <location filename="../build/i18n/spec_strings.py" line="174"/>
         <source>Target block store (partitioned)</source>
         <translation>Stock de blocs cible (partitionné)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="144"/>
+        <location filename="../build/i18n/spec_strings.py" line="175"/>
         <source>Iterations</source>
         <translation>Itérations</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="145"/>
+        <location filename="../build/i18n/spec_strings.py" line="176"/>
         <source>Batch size (easy and hard blocks each)</source>
         <translation>Taille de lot (blocs faciles et difficiles, chacun)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="146"/>
+        <location filename="../build/i18n/spec_strings.py" line="177"/>
         <source>Learning rate</source>
         <translation>Taux d'apprentissage</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="147"/>
+        <location filename="../build/i18n/spec_strings.py" line="178"/>
         <source>Teacher EMA momentum</source>
         <translation>Momentum EMA de l'enseignant</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="148"/>
+        <location filename="../build/i18n/spec_strings.py" line="179"/>
         <source>Temperature</source>
         <translation>Température</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="149"/>
+        <location filename="../build/i18n/spec_strings.py" line="180"/>
         <source>Confidence threshold</source>
         <translation>Seuil de confiance</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="150"/>
+        <location filename="../build/i18n/spec_strings.py" line="181"/>
         <source>Contrastive weight</source>
         <translation>Poids contrastif</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="151"/>
+        <location filename="../build/i18n/spec_strings.py" line="182"/>
         <source>Hard schedule</source>
         <translation>Calendrier des blocs difficiles</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="152"/>
+        <location filename="../build/i18n/spec_strings.py" line="183"/>
         <source>Share of hard blocks at the start (linear)</source>
         <translation>Proportion de blocs difficiles au début (linear)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="154"/>
+        <location filename="../build/i18n/spec_strings.py" line="185"/>
         <source>Easy-block pseudo-label weight (0: off)</source>
         <translation>Poids des pseudo-étiquettes des blocs faciles (0 : désactivé)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="155"/>
+        <location filename="../build/i18n/spec_strings.py" line="186"/>
         <source>Photometric jitter of the mixed view</source>
         <translation>Perturbation photométrique de la vue mélangée</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="153"/>
+        <location filename="../build/i18n/spec_strings.py" line="184"/>
         <source>ClassMix weighting</source>
         <translation>Pondération du ClassMix</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="156"/>
+        <location filename="../build/i18n/spec_strings.py" line="187"/>
         <source>Re-estimate BatchNorm statistics on the target</source>
         <translation>Réestimer les statistiques BatchNorm sur la cible</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="159"/>
+        <location filename="../build/i18n/spec_strings.py" line="190"/>
         <source>Embedding pixel stride (1: every pixel)</source>
         <translation>Pas en pixels des plongements (1 : chaque pixel)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="160"/>
+        <location filename="../build/i18n/spec_strings.py" line="191"/>
         <source>Blocks of the first passes (0: all)</source>
         <translation>Blocs des premiers passages (0 : tous)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="157"/>
+        <location filename="../build/i18n/spec_strings.py" line="188"/>
         <source>Hold the pseudo-labels&apos; class distribution (alignment)</source>
         <translation>Maintenir la distribution de classes des pseudo-étiquettes (alignement)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="141"/>
+        <location filename="../build/i18n/spec_strings.py" line="172"/>
         <source>Adapts a source model to the target area without any source data: Semantic Prototypical Contrastive Learning on a target block store split into easy and hard blocks (run Partition first).
 
 The source model&apos;s BatchNorm statistics are first re-estimated on the target blocks. A teacher (an exponential moving average of the student, momentum EMA) then labels an easy and a hard batch each step. Class prototypes are the running means of the teacher&apos;s embeddings of easy pixels it is confident about (confidence &gt;= Confidence threshold), started with one pass over the easy blocks. The student learns a ClassMix of easy-block classes pasted onto hard blocks, weighted by how many of the mixed block&apos;s pixels the teacher is confident about (or by each pixel&apos;s confidence), plus Contrastive weight x a prototype contrastive loss on confident hard pixels (Temperature scales the similarities). The teacher&apos;s probabilities are rescaled so that its pseudo-labels keep the class distribution it predicted on the target at the start (distribution alignment), which stops small classes from fading, and weighted by each pixel&apos;s similarity to the class prototypes (prototype rectification), so a pixel whose embedding lies by another class&apos;s prototype loses confidence or changes label. Hard schedule constant fills the hard batch with hard blocks only; linear starts with half hard blocks and ends with only hard blocks.
@@ -217,7 +217,7 @@ Les statistiques BatchNorm du modèle source sont d'abord réestimées sur les b
 Sortie : le modèle adapté (.safetensors, l'enseignant ; sa provenance indique le SHA-256 du modèle source, le stock cible et chaque hyperparamètre). À côté : name.adapt.json (configuration, perte par pas, normes des prototypes et proportions de classes des pseudo-étiquettes : une classe dont la proportion ne cesse de baisser signale un effondrement) et name.resume.safetensors. Reprise : donnez ce fichier pour continuer. Annuler conserve le dernier point de contrôle complet. Cartographiez avec le modèle adapté via Cartographier les cultures (crops:infer).</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="158"/>
+        <location filename="../build/i18n/spec_strings.py" line="189"/>
         <source>Rectify pseudo-labels with the class prototypes</source>
         <translation>Rectifier les pseudo-étiquettes avec les prototypes de classes</translation>
     </message>
@@ -225,12 +225,12 @@ Sortie : le modèle adapté (.safetensors, l'enseignant ; sa provenance indique 
 <context>
     <name>BatchAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="197"/>
+        <location filename="../build/i18n/spec_strings.py" line="240"/>
         <source>Run a batch plan</source>
         <translation>Exécuter un plan de lot</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="198"/>
+        <location filename="../build/i18n/spec_strings.py" line="241"/>
         <source>Runs the runs of a plan in order, each with its own outputs and .run.json, and ends with a summary table (run, command, status, seconds, message).
 
 Plan: a JSON file {&quot;on_failure&quot;: &quot;stop&quot;, &quot;runs&quot;: [...]} (on_failure: stop or continue); each run is {&quot;name&quot;: ..., &quot;command&quot;: &quot;adapt-spcl&quot;, &quot;parameters&quot;: {&quot;MODEL&quot;: ..., ...}} or {&quot;config&quot;: &quot;earlier.run.json&quot;, &quot;set&quot;: {&quot;SEED&quot;: 3}} (a recorded run repeated with changes). Relative paths in a plan are relative to the plan&apos;s folder. On failure, stop (the default) skips the remaining runs; continue runs them. The batch fails when any run failed.
@@ -241,27 +241,27 @@ Plan : un fichier JSON {&quot;on_failure&quot;: &quot;stop&quot;, &quot;runs&quo
 Résumé : un fichier JSON facultatif contenant le tableau.</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="199"/>
+        <location filename="../build/i18n/spec_strings.py" line="242"/>
         <source>Plan (.json)</source>
         <translation>Plan (.json)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="200"/>
+        <location filename="../build/i18n/spec_strings.py" line="243"/>
         <source>Summary (JSON)</source>
         <translation>Résumé (JSON)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="201"/>
+        <location filename="../build/i18n/spec_strings.py" line="244"/>
         <source>JSON files (*.json)</source>
         <translation>Fichiers JSON (*.json)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="202"/>
+        <location filename="../build/i18n/spec_strings.py" line="245"/>
         <source>Runs that succeeded</source>
         <translation>Exécutions réussies</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="203"/>
+        <location filename="../build/i18n/spec_strings.py" line="246"/>
         <source>Runs that failed</source>
         <translation>Exécutions échouées</translation>
     </message>
@@ -309,165 +309,170 @@ Seuls les blocs ayant un pixel étiqueté (source) ou un pixel valide (cible) so
         <translation>Correspondance des classes (codes vers classes)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="50"/>
+        <location filename="../build/i18n/spec_strings.py" line="51"/>
         <source>Block size (pixels)</source>
         <translation>Taille des blocs (pixels)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="51"/>
+        <location filename="../build/i18n/spec_strings.py" line="52"/>
         <source>Extent</source>
         <translation>Emprise</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="52"/>
+        <location filename="../build/i18n/spec_strings.py" line="53"/>
         <source>Extra bands (PATH or PATH@BANDS; &apos;;&apos; separated)</source>
         <translation>Bandes supplémentaires (PATH ou PATH@BANDS ; séparées par ';')</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="53"/>
+        <location filename="../build/i18n/spec_strings.py" line="54"/>
         <source>Stride (pixels; 0: block size)</source>
         <translation>Pas de découpage (pixels ; 0 : taille des blocs)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="54"/>
+        <location filename="../build/i18n/spec_strings.py" line="55"/>
         <source>Validation fraction</source>
         <translation>Fraction de validation</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="55"/>
+        <location filename="../build/i18n/spec_strings.py" line="56"/>
         <source>Validation group size (blocks; 0: automatic)</source>
         <translation>Taille des groupes de validation (blocs ; 0 : automatique)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="56"/>
+        <location filename="../build/i18n/spec_strings.py" line="57"/>
         <source>Seed of the validation split</source>
         <translation>Graine de la répartition de validation</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="57"/>
+        <location filename="../build/i18n/spec_strings.py" line="58"/>
         <source>Block store</source>
         <translation>Stock de blocs</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="58"/>
+        <location filename="../build/i18n/spec_strings.py" line="59"/>
         <source>HDF5 files (*.h5)</source>
         <translation>Fichiers HDF5 (*.h5)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="59"/>
+        <location filename="../build/i18n/spec_strings.py" line="60"/>
         <source>Blocks written</source>
         <translation>Blocs écrits</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="60"/>
+        <location filename="../build/i18n/spec_strings.py" line="61"/>
         <source>Training blocks</source>
         <translation>Blocs d'entraînement</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="61"/>
+        <location filename="../build/i18n/spec_strings.py" line="62"/>
         <source>Validation blocks</source>
         <translation>Blocs de validation</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="50"/>
+        <source>CRS of labels that have none</source>
+        <translation type="unfinished"></translation>
     </message>
 </context>
 <context>
     <name>CropsAlgorithm</name>
     <message>
-        <location filename="../crops_qgis/algorithms/base.py" line="34"/>
+        <location filename="../crops_qgis/algorithms/base.py" line="35"/>
         <source>1. Data</source>
         <translation>1. Données</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/base.py" line="35"/>
+        <location filename="../crops_qgis/algorithms/base.py" line="36"/>
         <source>2. Pre-processing</source>
         <translation>2. Prétraitement</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/base.py" line="36"/>
+        <location filename="../crops_qgis/algorithms/base.py" line="37"/>
         <source>3. Source model</source>
         <translation>3. Modèle source</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/base.py" line="37"/>
+        <location filename="../crops_qgis/algorithms/base.py" line="38"/>
         <source>4. Adaptation</source>
         <translation>4. Adaptation</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/base.py" line="38"/>
+        <location filename="../crops_qgis/algorithms/base.py" line="39"/>
         <source>5. Mapping and evaluation</source>
         <translation>5. Cartographie et évaluation</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/base.py" line="39"/>
+        <location filename="../crops_qgis/algorithms/base.py" line="40"/>
         <source>Tools</source>
         <translation>Outils</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="72"/>
+        <location filename="../build/i18n/spec_strings.py" line="74"/>
         <source>Device</source>
         <translation>Périphérique</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="73"/>
+        <location filename="../build/i18n/spec_strings.py" line="75"/>
         <source>Random seed</source>
         <translation>Graine aléatoire</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="79"/>
+        <location filename="../build/i18n/spec_strings.py" line="114"/>
         <source>Weight decay</source>
         <translation>Décroissance des poids (weight decay)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="80"/>
+        <location filename="../build/i18n/spec_strings.py" line="84"/>
         <source>Warm-up (fraction of the steps)</source>
         <translation>Échauffement (fraction des pas)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="81"/>
+        <location filename="../build/i18n/spec_strings.py" line="85"/>
         <source>Mixed precision on CUDA</source>
         <translation>Précision mixte sur CUDA</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="82"/>
+        <location filename="../build/i18n/spec_strings.py" line="87"/>
         <source>CPU threads (0: all)</source>
         <translation>Threads CPU (0 : tous)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="133"/>
+        <location filename="../build/i18n/spec_strings.py" line="86"/>
         <source>Checkpoint every N steps (0: every 2 minutes)</source>
         <translation>Point de contrôle tous les N pas (0 : toutes les 2 minutes)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="123"/>
+        <location filename="../build/i18n/spec_strings.py" line="155"/>
         <source>Resume from (resume state or adapted model)</source>
         <translation>Reprendre depuis (état de reprise ou modèle adapté)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="134"/>
+        <location filename="../build/i18n/spec_strings.py" line="165"/>
         <source>Adapted model</source>
         <translation>Modèle adapté</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="135"/>
+        <location filename="../build/i18n/spec_strings.py" line="166"/>
         <source>Model (*.safetensors)</source>
         <translation>Modèle (*.safetensors)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="136"/>
+        <location filename="../build/i18n/spec_strings.py" line="167"/>
         <source>Adaptation log (JSON)</source>
         <translation>Journal d'adaptation (JSON)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="137"/>
+        <location filename="../build/i18n/spec_strings.py" line="168"/>
         <source>Resume state</source>
         <translation>État de reprise</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="138"/>
+        <location filename="../build/i18n/spec_strings.py" line="169"/>
         <source>Steps done</source>
         <translation>Pas effectués</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="139"/>
+        <location filename="../build/i18n/spec_strings.py" line="170"/>
         <source>Final loss</source>
         <translation>Perte finale</translation>
     </message>
@@ -713,12 +718,12 @@ Lancez-le en premier lors de l'installation de CROPS et joignez le rapport à vo
 <context>
     <name>EvaluateAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="176"/>
+        <location filename="../build/i18n/spec_strings.py" line="207"/>
         <source>Evaluate class map</source>
         <translation>Évaluer la carte des classes</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="177"/>
+        <location filename="../build/i18n/spec_strings.py" line="208"/>
         <source>Compares a class map (e.g. the output of crops:infer) with reference labels and reports overall accuracy, Cohen&apos;s kappa, and per class IoU, F1, precision and recall, with the confusion matrix.
 
 Reference: a raster of label codes, or polygons with a Label field (any CRS: reprojected), put on the class map&apos;s grid. Class map: codes to classes, e.g. &apos;1200=maize; *=other; 0=ignore&apos;; empty: the model&apos;s training class map when the model is known, else the label values are the classes (names from a classes.csv beside the labels).
@@ -735,85 +740,154 @@ Seuls comptent les pixels où la référence a une classe et où la carte des cl
 Sorties : un rapport HTML et les mêmes chiffres en JSON.</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="178"/>
+        <location filename="../build/i18n/spec_strings.py" line="209"/>
         <source>Class map</source>
         <translation>Carte des classes</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="179"/>
+        <location filename="../build/i18n/spec_strings.py" line="210"/>
         <source>Reference labels (raster or polygons)</source>
         <translation>Étiquettes de référence (raster ou polygones)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="180"/>
+        <location filename="../build/i18n/spec_strings.py" line="211"/>
         <source>Label field (polygons)</source>
         <translation>Champ d'étiquette (polygones)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="181"/>
+        <location filename="../build/i18n/spec_strings.py" line="212"/>
         <source>Class map (codes to classes)</source>
         <translation>Correspondance des classes (codes vers classes)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="182"/>
+        <location filename="../build/i18n/spec_strings.py" line="214"/>
         <source>Model (names the class map&apos;s values)</source>
         <translation>Modèle (nomme les valeurs de la carte des classes)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="183"/>
+        <location filename="../build/i18n/spec_strings.py" line="215"/>
         <source>Report</source>
         <translation>Rapport</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="184"/>
+        <location filename="../build/i18n/spec_strings.py" line="216"/>
         <source>HTML files (*.html)</source>
         <translation>Fichiers HTML (*.html)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="185"/>
+        <location filename="../build/i18n/spec_strings.py" line="217"/>
         <source>Metrics (JSON)</source>
         <translation>Métriques (JSON)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="186"/>
+        <location filename="../build/i18n/spec_strings.py" line="218"/>
         <source>JSON files (*.json)</source>
         <translation>Fichiers JSON (*.json)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="187"/>
+        <location filename="../build/i18n/spec_strings.py" line="219"/>
         <source>Overall accuracy</source>
         <translation>Précision globale</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="188"/>
+        <location filename="../build/i18n/spec_strings.py" line="220"/>
         <source>Mean IoU</source>
         <translation>IoU moyenne</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="189"/>
+        <location filename="../build/i18n/spec_strings.py" line="221"/>
         <source>Mean F1</source>
         <translation>F1 moyen</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="190"/>
+        <location filename="../build/i18n/spec_strings.py" line="222"/>
         <source>Kappa</source>
         <translation>Kappa</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="191"/>
+        <location filename="../build/i18n/spec_strings.py" line="223"/>
         <source>Pixels evaluated</source>
         <translation>Pixels évalués</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="213"/>
+        <source>CRS of a reference that has none</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>FieldClassesAlgorithm</name>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="224"/>
+        <source>Crop per field</source>
+        <translation>Culture par parcelle</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="225"/>
+        <source>Gives every field (a parcel polygon, any CRS) the crop the class map shows in it, and writes the fields as a GeoPackage styled by crop with the map&apos;s colours.
+
+Rule: majority (the class with the most pixels whose centre lies in the field) or mean_probability (the class with the highest mean probability; needs Class probabilities from Map crops). Each field gets class_value, class_name, class_share (the winning class&apos;s share of the field&apos;s pixels), confidence (the mean of the Confidence raster, or the winning class&apos;s mean probability), pixels and area_ha (in the map&apos;s CRS, or an equal-area CRS when the map is in degrees), beside its own attributes. Fields with no mapped pixel keep an empty class.
+The log lists the hectares per crop, in fields and on the whole map. Model: the checkpoint that made the class map, when the map does not name its classes itself.</source>
+        <translation>Attribue à chaque parcelle (un polygone, tout SCR) la culture que la carte des classes y montre, et écrit les parcelles dans un GeoPackage symbolisé par culture avec les couleurs de la carte.
+
+Règle : majority (la classe ayant le plus de pixels dont le centre est dans la parcelle) ou mean_probability (la classe de plus forte probabilité moyenne ; nécessite les probabilités des classes de Cartographier les cultures). Chaque parcelle reçoit class_value, class_name, class_share (la part des pixels de la parcelle tenue par la classe gagnante), confidence (la moyenne du raster de confiance, ou la probabilité moyenne de la classe gagnante), pixels et area_ha (dans le SCR de la carte, ou dans un SCR équivalent quand la carte est en degrés), à côté de ses propres attributs. Les parcelles sans pixel cartographié gardent une classe vide.
+Le journal indique les hectares par culture, dans les parcelles et sur toute la carte. Modèle : le point de contrôle qui a produit la carte, quand la carte ne nomme pas elle-même ses classes.</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="226"/>
+        <source>Fields (parcel polygons)</source>
+        <translation>Parcelles (polygones)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="227"/>
+        <source>Class map</source>
+        <translation>Carte des classes</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="228"/>
+        <source>Class of a field</source>
+        <translation>Classe d'une parcelle</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="229"/>
+        <source>Confidence (optional)</source>
+        <translation>Confiance (facultatif)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="230"/>
+        <source>Class probabilities (optional)</source>
+        <translation>Probabilités des classes (facultatif)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="231"/>
+        <source>Model (names the class map&apos;s values)</source>
+        <translation>Modèle (nomme les valeurs de la carte des classes)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="232"/>
+        <source>Fields with their crop</source>
+        <translation>Parcelles avec leur culture</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="233"/>
+        <source>Fields</source>
+        <translation>Parcelles</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="234"/>
+        <source>Fields without a mapped pixel</source>
+        <translation>Parcelles sans pixel cartographié</translation>
     </message>
 </context>
 <context>
     <name>InferAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="161"/>
+        <location filename="../build/i18n/spec_strings.py" line="192"/>
         <source>Map crops (inference)</source>
         <translation>Cartographier les cultures (inférence)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="162"/>
+        <location filename="../build/i18n/spec_strings.py" line="193"/>
         <source>Runs a model (from Train source model or an adaptation) over a composite and writes the class map, coloured and labelled with the model&apos;s classes.
 
 Composite: a raster with exactly the features the model was trained on (same bands, same order; Extra bands as used for training, PATH or PATH@BANDS separated by &apos;;&apos;). A clear error lists missing or extra features.
@@ -830,67 +904,67 @@ Le raster est traité par tuiles qui se chevauchent, fondues avec une fenêtre l
 Sorties : carte des classes (Byte, 255 = NoData) et, en option, la confiance (probabilité de la classe retenue), l'entropie normalisée (0 certain .. 1 indécis) et les probabilités (une bande par classe), en Float32 avec -1 = NoData. Tous sont des GeoTIFF tuilés et compressés, avec pyramides et un style .qml.</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="163"/>
+        <location filename="../build/i18n/spec_strings.py" line="194"/>
         <source>Model (.safetensors)</source>
         <translation>Modèle (.safetensors)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="164"/>
+        <location filename="../build/i18n/spec_strings.py" line="195"/>
         <source>Composite</source>
         <translation>Composite</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="165"/>
+        <location filename="../build/i18n/spec_strings.py" line="196"/>
         <source>Extent</source>
         <translation>Emprise</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="166"/>
+        <location filename="../build/i18n/spec_strings.py" line="197"/>
         <source>Area of interest (polygons)</source>
         <translation>Zone d'intérêt (polygones)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="167"/>
+        <location filename="../build/i18n/spec_strings.py" line="198"/>
         <source>Extra bands (PATH or PATH@BANDS; &apos;;&apos; separated)</source>
         <translation>Bandes supplémentaires (PATH ou PATH@BANDS ; séparées par ';')</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="168"/>
+        <location filename="../build/i18n/spec_strings.py" line="199"/>
         <source>Tile size (pixels; 0: automatic)</source>
         <translation>Taille des tuiles (pixels ; 0 : automatique)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="169"/>
+        <location filename="../build/i18n/spec_strings.py" line="200"/>
         <source>Overlap (pixels; -1: a quarter of the tile)</source>
         <translation>Chevauchement (pixels ; -1 : un quart de la tuile)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="170"/>
+        <location filename="../build/i18n/spec_strings.py" line="201"/>
         <source>Batch size (tiles; 0: automatic)</source>
         <translation>Taille de lot (tuiles ; 0 : automatique)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="171"/>
+        <location filename="../build/i18n/spec_strings.py" line="202"/>
         <source>Class map</source>
         <translation>Carte des classes</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="172"/>
+        <location filename="../build/i18n/spec_strings.py" line="203"/>
         <source>Confidence</source>
         <translation>Confiance</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="173"/>
+        <location filename="../build/i18n/spec_strings.py" line="204"/>
         <source>Entropy</source>
         <translation>Entropie</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="174"/>
+        <location filename="../build/i18n/spec_strings.py" line="205"/>
         <source>Class probabilities</source>
         <translation>Probabilités des classes</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="175"/>
+        <location filename="../build/i18n/spec_strings.py" line="206"/>
         <source>Mapped pixels</source>
         <translation>Pixels cartographiés</translation>
     </message>
@@ -1022,12 +1096,12 @@ Sorties : le composite (type de données et noms de bandes de l'entrée, style e
 <context>
     <name>PartitionAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="91"/>
+        <location filename="../build/i18n/spec_strings.py" line="123"/>
         <source>Partition easy / hard</source>
         <translation>Partition faciles / difficiles</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="92"/>
+        <location filename="../build/i18n/spec_strings.py" line="124"/>
         <source>Runs the source model over the target blocks and splits them into easy blocks (where it is confident) and hard blocks, so you see where the model is unsure before adapting it.
 
 Target: a block store (Build blocks without labels; the partition is written into it), or a target composite from which a store is built into Output block store (Block size 0: the model&apos;s).
@@ -1044,120 +1118,279 @@ Répartition : la Fraction de blocs faciles ayant les scores les plus élevés e
 Sorties : le masque faciles / difficiles (1 facile en bleu, 2 difficile en rouge) et la confiance par pixel (gris, 0..1). Là où des blocs se chevauchent (pas &lt; taille des blocs), chaque pixel montre le bloc dont le centre est le plus proche. Le stock reçoit scores, split/easy et split/hard, qu'utilisent Adapter et SPCL.</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="93"/>
+        <location filename="../build/i18n/spec_strings.py" line="125"/>
         <source>Source model</source>
         <translation>Modèle source</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="94"/>
+        <location filename="../build/i18n/spec_strings.py" line="126"/>
         <source>Target block store</source>
         <translation>Stock de blocs cible</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="95"/>
+        <location filename="../build/i18n/spec_strings.py" line="127"/>
         <source>or target composite</source>
         <translation>ou composite cible</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="96"/>
+        <location filename="../build/i18n/spec_strings.py" line="128"/>
         <source>Score</source>
         <translation>Score</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="97"/>
+        <location filename="../build/i18n/spec_strings.py" line="129"/>
         <source>Easy fraction</source>
         <translation>Fraction de blocs faciles</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="98"/>
+        <location filename="../build/i18n/spec_strings.py" line="130"/>
         <source>Score threshold (overrides easy fraction)</source>
         <translation>Seuil de score (remplace la fraction de blocs faciles)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="99"/>
+        <location filename="../build/i18n/spec_strings.py" line="131"/>
         <source>Split per predicted dominant class</source>
         <translation>Répartition par classe dominante prédite</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="100"/>
+        <location filename="../build/i18n/spec_strings.py" line="132"/>
         <source>Confidence threshold (confident_fraction)</source>
         <translation>Seuil de confiance (confident_fraction)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="101"/>
+        <location filename="../build/i18n/spec_strings.py" line="133"/>
         <source>Extra bands with a composite (&apos;;&apos; separated)</source>
         <translation>Bandes supplémentaires avec un composite (séparées par ';')</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="102"/>
+        <location filename="../build/i18n/spec_strings.py" line="134"/>
         <source>Block size with a composite (0: the model&apos;s)</source>
         <translation>Taille des blocs avec un composite (0 : celle du modèle)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="103"/>
+        <location filename="../build/i18n/spec_strings.py" line="135"/>
         <source>Stride with a composite (0: block size)</source>
         <translation>Pas de découpage avec un composite (0 : taille des blocs)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="104"/>
+        <location filename="../build/i18n/spec_strings.py" line="136"/>
         <source>Extent with a composite</source>
         <translation>Emprise avec un composite</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="105"/>
+        <location filename="../build/i18n/spec_strings.py" line="137"/>
         <source>Batch size (blocks)</source>
         <translation>Taille de lot (blocs)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="106"/>
+        <location filename="../build/i18n/spec_strings.py" line="138"/>
         <source>Output block store (with a composite)</source>
         <translation>Stock de blocs en sortie (avec un composite)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="107"/>
+        <location filename="../build/i18n/spec_strings.py" line="139"/>
         <source>HDF5 files (*.h5)</source>
         <translation>Fichiers HDF5 (*.h5)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="108"/>
+        <location filename="../build/i18n/spec_strings.py" line="140"/>
         <source>Easy / hard mask</source>
         <translation>Masque faciles / difficiles</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="109"/>
+        <location filename="../build/i18n/spec_strings.py" line="141"/>
         <source>Confidence</source>
         <translation>Confiance</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="110"/>
+        <location filename="../build/i18n/spec_strings.py" line="142"/>
         <source>Easy blocks</source>
         <translation>Blocs faciles</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="111"/>
+        <location filename="../build/i18n/spec_strings.py" line="143"/>
         <source>Hard blocks</source>
         <translation>Blocs difficiles</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="112"/>
+        <location filename="../build/i18n/spec_strings.py" line="144"/>
         <source>Mean score of easy blocks</source>
         <translation>Score moyen des blocs faciles</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="113"/>
+        <location filename="../build/i18n/spec_strings.py" line="145"/>
         <source>Mean score of hard blocks</source>
         <translation>Score moyen des blocs difficiles</translation>
     </message>
 </context>
 <context>
+    <name>PretrainAlgorithm</name>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="63"/>
+        <source>Pretrain encoder (SimSiam)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="64"/>
+        <source>Pretrains the encoder of a segmentation model without labels (SimSiam): every year and region you hold imagery of can teach it, labelled or not. Train the source model from it afterwards (Train source model, Pretrained encoder weights).
+
+Inputs: composites (cut into blocks of Block size) and/or block stores (their labels are never read); all with the same features in the same order. They are normalised with their pooled statistics.
+Method: two augmented views of each block (random resized crop, flips and 90-degree rotations, per-band brightness and contrast, blur, noise, band dropout, and spectral solarisation on the second view only); encoder, projection MLP and prediction MLP; symmetric negative cosine similarity with a stop-gradient on the target branch. SGD with momentum 0.9; the learning rate used is Learning rate x Batch size / 256, with warm-up then cosine decay. The spread of the normalised outputs is watched: a warning says when it falls toward 0 (collapse).
+Evaluation (optional): with a labelled block store, a linear probe (encoder frozen) and a fine-tuned model are trained from the pretrained encoder and compared with a random initialisation on the store&apos;s validation blocks (IoU per class, mIoU).
+
+Output: a .safetensors encoder that describes itself (encoder, features, normalisation, block size, provenance) and an HTML report (loss and learning rate, collapse statistic, augmented views, evaluation). Beside it: name.resume.safetensors. Resume: give that file (or the encoder) to continue; raise Iterations/Epochs to train longer. Cancel stops after the current step and keeps the last saved encoder.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="65"/>
+        <source>Composites (unlabelled)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="66"/>
+        <source>Block stores (&apos;;&apos; separated; labels ignored)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="67"/>
+        <source>Architecture</source>
+        <translation type="unfinished">Architecture</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="68"/>
+        <source>Encoder (U-Net; empty: resnet18)</source>
+        <translation type="unfinished">Encodeur (U-Net ; vide : resnet18)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="69"/>
+        <source>Block size (0: the stores&apos;)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="70"/>
+        <source>Epochs</source>
+        <translation type="unfinished">Époques</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="71"/>
+        <source>Iterations (&gt; 0 overrides epochs)</source>
+        <translation type="unfinished">Itérations (&gt; 0 remplace les époques)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="72"/>
+        <source>Batch size (blocks)</source>
+        <translation type="unfinished">Taille de lot (blocs)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="73"/>
+        <source>Learning rate (per 256 blocks)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="76"/>
+        <source>Resume from (resume state or encoder)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="77"/>
+        <source>Labelled block store for the evaluation (optional)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="78"/>
+        <source>Evaluation iterations</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="79"/>
+        <source>Encoder LR scale when fine-tuning</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="80"/>
+        <source>Projection width</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="81"/>
+        <source>Prediction bottleneck width</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="82"/>
+        <source>Architecture arguments (JSON)</source>
+        <translation type="unfinished">Arguments de l'architecture (JSON)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="83"/>
+        <source>Weight decay</source>
+        <translation type="unfinished">Décroissance des poids (weight decay)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="88"/>
+        <source>Pretrained encoder</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="89"/>
+        <source>Encoder (*.safetensors)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="90"/>
+        <source>Report</source>
+        <translation type="unfinished">Rapport</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="91"/>
+        <source>HTML files (*.html)</source>
+        <translation type="unfinished">Fichiers HTML (*.html)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="92"/>
+        <source>Resume state</source>
+        <translation type="unfinished">État de reprise</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="93"/>
+        <source>Steps trained</source>
+        <translation type="unfinished">Pas d'entraînement effectués</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="94"/>
+        <source>Final loss</source>
+        <translation type="unfinished">Perte finale</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="95"/>
+        <source>Output spread (collapse statistic)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="96"/>
+        <source>Linear probe mIoU</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="97"/>
+        <source>Fine-tuned mIoU</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="98"/>
+        <source>Random initialisation mIoU</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>RunConfigAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="192"/>
+        <location filename="../build/i18n/spec_strings.py" line="235"/>
         <source>Repeat a run</source>
         <translation>Répéter une exécution</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="193"/>
+        <location filename="../build/i18n/spec_strings.py" line="236"/>
         <source>Repeats a run exactly as it was recorded: every CROPS step writes name.run.json beside its main output (the command, every parameter as resolved, the inputs&apos; sizes and times, versions, device).
 
 Run record: that .run.json. Changes: NAME=VALUE items separated by &apos;;&apos; (e.g. SEED=3; OUTPUT=/data/map2019.tif), names as in the algorithm&apos;s parameters; a name the recorded command does not have is an error. A warning names every input whose size or time changed since the run was recorded. The repeated run writes its own .run.json.</source>
@@ -1166,17 +1399,17 @@ Run record: that .run.json. Changes: NAME=VALUE items separated by &apos;;&apos;
 Journal d'exécution : ce .run.json. Modifications : des entrées NOM=VALEUR séparées par ';' (p. ex. SEED=3; OUTPUT=/data/map2019.tif), noms comme les paramètres de l'algorithme ; un nom que la commande enregistrée n'a pas est une erreur. Un avertissement nomme chaque entrée dont la taille ou la date a changé depuis l'enregistrement. L'exécution répétée écrit son propre .run.json.</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="194"/>
+        <location filename="../build/i18n/spec_strings.py" line="237"/>
         <source>Run record (.run.json)</source>
         <translation>Journal d'exécution (.run.json)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="195"/>
+        <location filename="../build/i18n/spec_strings.py" line="238"/>
         <source>Changes (NAME=VALUE; ...)</source>
         <translation>Modifications (NOM=VALEUR ; ...)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="196"/>
+        <location filename="../build/i18n/spec_strings.py" line="239"/>
         <source>Run record of the repeat</source>
         <translation>Journal d'exécution de la répétition</translation>
     </message>
@@ -1248,12 +1481,12 @@ Taille : largeur et hauteur en pixels (10 m). Dates : la saison, YYYY-MM-DD ; un
 <context>
     <name>TrainSourceAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="62"/>
+        <location filename="../build/i18n/spec_strings.py" line="99"/>
         <source>Train source model</source>
         <translation>Entraîner le modèle source</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="63"/>
+        <location filename="../build/i18n/spec_strings.py" line="100"/>
         <source>Trains a segmentation model on a labelled block store (from Build blocks) and keeps the model with the best validation mIoU.
 
 Architecture: unet (a U-Net on a timm encoder, fast on CPUs; Encoder resnet18 by default) or transunet (R50-ViT-B/16, the method&apos;s reference backbone; needs a GPU in practice). Pretrained weights: an optional local file for the encoder (.safetensors or a timm .pth state dict).
@@ -1268,107 +1501,107 @@ Entraînement : AdamW, échauffement puis décroissance cosinus du taux d'appren
 Sortie : un modèle .safetensors qui se décrit lui-même (variables, normalisation, classes avec codes et couleurs, taille des blocs, provenance). À côté : name.metrics.json et name.metrics.csv (perte, mIoU et IoU par classe et par époque) et name.resume.safetensors. Reprise : donnez ce fichier (ou le modèle) pour poursuivre un entraînement ; augmentez Itérations/Époques pour entraîner plus longtemps. Annuler arrête après le pas en cours et conserve le dernier modèle enregistré.</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="64"/>
+        <location filename="../build/i18n/spec_strings.py" line="101"/>
         <source>Labelled block store</source>
         <translation>Stock de blocs étiqueté</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="65"/>
+        <location filename="../build/i18n/spec_strings.py" line="102"/>
         <source>Architecture</source>
         <translation>Architecture</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="66"/>
+        <location filename="../build/i18n/spec_strings.py" line="103"/>
         <source>Encoder (U-Net; empty: resnet18)</source>
         <translation>Encodeur (U-Net ; vide : resnet18)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="67"/>
+        <location filename="../build/i18n/spec_strings.py" line="104"/>
         <source>Pretrained encoder weights</source>
         <translation>Poids pré-entraînés de l'encodeur</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="68"/>
+        <location filename="../build/i18n/spec_strings.py" line="105"/>
         <source>Epochs</source>
         <translation>Époques</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="69"/>
+        <location filename="../build/i18n/spec_strings.py" line="106"/>
         <source>Iterations (&gt; 0 overrides epochs)</source>
         <translation>Itérations (&gt; 0 remplace les époques)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="70"/>
+        <location filename="../build/i18n/spec_strings.py" line="107"/>
         <source>Batch size (blocks)</source>
         <translation>Taille de lot (blocs)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="71"/>
+        <location filename="../build/i18n/spec_strings.py" line="108"/>
         <source>Learning rate</source>
         <translation>Taux d'apprentissage</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="74"/>
+        <location filename="../build/i18n/spec_strings.py" line="109"/>
         <source>Resume from (resume state or model)</source>
         <translation>Reprendre depuis (état de reprise ou modèle)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="75"/>
+        <location filename="../build/i18n/spec_strings.py" line="110"/>
         <source>Class weights</source>
         <translation>Poids des classes</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="76"/>
+        <location filename="../build/i18n/spec_strings.py" line="111"/>
         <source>Dice loss weight (0: none)</source>
         <translation>Poids de la perte Dice (0 : aucun)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="77"/>
+        <location filename="../build/i18n/spec_strings.py" line="112"/>
         <source>Validate every N steps (0: every epoch)</source>
         <translation>Valider tous les N pas (0 : à chaque époque)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="78"/>
+        <location filename="../build/i18n/spec_strings.py" line="113"/>
         <source>Architecture arguments (JSON)</source>
         <translation>Arguments de l'architecture (JSON)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="83"/>
+        <location filename="../build/i18n/spec_strings.py" line="115"/>
         <source>Model</source>
         <translation>Modèle</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="84"/>
+        <location filename="../build/i18n/spec_strings.py" line="116"/>
         <source>Model (*.safetensors)</source>
         <translation>Modèle (*.safetensors)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="85"/>
+        <location filename="../build/i18n/spec_strings.py" line="117"/>
         <source>Metrics per epoch (JSON)</source>
         <translation>Métriques par époque (JSON)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="86"/>
+        <location filename="../build/i18n/spec_strings.py" line="118"/>
         <source>Metrics per epoch (CSV)</source>
         <translation>Métriques par époque (CSV)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="87"/>
+        <location filename="../build/i18n/spec_strings.py" line="119"/>
         <source>Resume state</source>
         <translation>État de reprise</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="88"/>
+        <location filename="../build/i18n/spec_strings.py" line="120"/>
         <source>Best validation mIoU</source>
         <translation>Meilleure mIoU de validation</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="89"/>
+        <location filename="../build/i18n/spec_strings.py" line="121"/>
         <source>Epoch of the best model</source>
         <translation>Époque du meilleur modèle</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="90"/>
+        <location filename="../build/i18n/spec_strings.py" line="122"/>
         <source>Steps trained</source>
         <translation>Pas d'entraînement effectués</translation>
     </message>

@@ -24,6 +24,7 @@ MODULES: dict[str, str] = {
     "adapt-spcl": "adapt_spcl",
     "infer": "infer",
     "evaluate": "evaluate",
+    "field-classes": "field_classes",
     "run-config": "run_config",
     "batch": "batch",
 }

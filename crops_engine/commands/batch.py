@@ -40,7 +40,8 @@ SPEC = Command(
     ),
 )
 
-_PATH_KINDS = ("file", "folder", "raster", "map_layer", "polygons", "raster_out", "file_out", "folder_out")
+_PATH_KINDS = ("file", "folder", "raster", "map_layer", "polygons", "raster_out", "vector_out", "file_out",
+               "folder_out")
 
 
 def _load_plan(path: Path) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from qgis.core import (
     QgsProcessingFeedback,
     QgsProcessingLayerPostProcessorInterface,
     QgsRasterLayer,
+    QgsVectorLayer,
 )
 from qgis.PyQt.QtCore import QT_TRANSLATE_NOOP, QCoreApplication
 from qgis.PyQt.QtGui import QIcon
@@ -49,7 +50,7 @@ class StyleFromSidecar(QgsProcessingLayerPostProcessorInterface):
         StyleFromSidecar._alive.append(self)
 
     def postProcessLayer(self, layer, context, feedback) -> None:  # noqa: D401 - QGIS API
-        if isinstance(layer, QgsRasterLayer) and Path(self.qml).is_file():
+        if isinstance(layer, (QgsRasterLayer, QgsVectorLayer)) and Path(self.qml).is_file():
             layer.loadNamedStyle(self.qml)
             layer.triggerRepaint()
 
@@ -162,7 +163,7 @@ class CropsAlgorithm(QgsProcessingAlgorithm):
             if p.kind == "int":
                 return [str(self.parameterAsInt(parameters, name, context))]
             return [repr(self.parameterAsDouble(parameters, name, context))]
-        if p.kind == "raster_out":
+        if p.kind in ("raster_out", "vector_out"):
             value = self.parameterAsOutputLayer(parameters, name, context)
             return [value] if value else []
         if p.kind in ("file_out", "folder_out"):

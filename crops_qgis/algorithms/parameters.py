@@ -31,6 +31,7 @@ from qgis.core import (
     QgsProcessingParameterRasterDestination,
     QgsProcessingParameterRasterLayer,
     QgsProcessingParameterString,
+    QgsProcessingParameterVectorDestination,
     QgsRectangle,
 )
 from qgis.PyQt.QtCore import QCoreApplication
@@ -38,7 +39,7 @@ from qgis.PyQt.QtCore import QCoreApplication
 from ...crops_engine.command_spec import SHARED_CONTEXT, Output, Param
 
 _LAYER_TYPES = {"raster": QgsProcessing.TypeRaster, "polygons": QgsProcessing.TypeVectorPolygon}
-DESTINATION_KINDS = ("raster_out", "file_out", "folder_out")
+DESTINATION_KINDS = ("raster_out", "vector_out", "file_out", "folder_out")
 
 
 def translate(context: str, text: str) -> str:
@@ -104,6 +105,9 @@ def definition(p: Param) -> QgsProcessingParameterDefinition:
         d = QgsProcessingParameterField(p.name, label, parentLayerParameterName=p.parent, optional=optional)
     elif p.kind == "raster_out":
         d = QgsProcessingParameterRasterDestination(p.name, label, optional=optional,
+                                                    createByDefault=p.create_by_default)
+    elif p.kind == "vector_out":
+        d = QgsProcessingParameterVectorDestination(p.name, label, QgsProcessing.TypeVectorPolygon, optional=optional,
                                                     createByDefault=p.create_by_default)
     elif p.kind == "file_out":
         d = QgsProcessingParameterFileDestination(p.name, label, translate(p.context, p.file_filter) or "",
