@@ -1,4 +1,5 @@
-"""The evaluation report as a self-contained HTML page: summary, per-class table, confusion matrix."""
+"""The evaluation report as a self-contained HTML page: summary, per-class table and bars, confusion matrix
+(table and picture), areas per class, and a thumbnail of where the map is right and wrong."""
 
 from __future__ import annotations
 
@@ -14,8 +15,32 @@ def pct(value: float | None) -> str:
     return "–" if value is None else f"{100 * value:.2f} %"
 
 
-def render_html(doc: dict[str, Any]) -> str:
-    """A self-contained HTML page: summary, per-class table, confusion matrix."""
+def figures_html(doc: dict[str, Any], errors: Any = None) -> str:
+    """The report's pictures (PNG data URIs): IoU / F1 per class, the confusion matrix, reference and mapped
+    area per class, and `errors` (a small correct / wrong / unlabelled raster) when given."""
+    from .plots import ERROR_COLOURS, ERROR_LABELS, bar_chart, category_image, confusion_image, img_tag
+
+    names = [c["name"] for c in doc["per_class"]]
+    parts = [
+        img_tag(bar_chart(names, {"IoU": [c["iou"] for c in doc["per_class"]],
+                                  "F1": [c["f1"] for c in doc["per_class"]]}, "Per class", "score", limits=(0, 1)),
+                "IoU and F1 per class"),
+        img_tag(confusion_image(doc["confusion_matrix"], names), "Confusion matrix"),
+    ]
+    area = doc.get("pixel_area_ha")
+    unit, scale = ("ha", area) if area else ("pixels", 1.0)
+    parts.append(img_tag(bar_chart(names, {
+        "reference": [c["reference_pixels"] * scale for c in doc["per_class"]],
+        "map": [c["predicted_pixels"] * scale for c in doc["per_class"]]},
+        "Area per class (evaluated pixels)", unit), "Area per class"))
+    if errors is not None:
+        parts.append(img_tag(category_image(errors, ERROR_COLOURS, ERROR_LABELS, "Where the map is right"),
+                             "Correct and wrong pixels"))
+    return "\n".join(f"<figure>{p}</figure>" for p in parts)
+
+
+def render_html(doc: dict[str, Any], errors: Any = None) -> str:
+    """A self-contained HTML page: summary, pictures, per-class table, confusion matrix."""
     e = html.escape
     summary_rows = "".join(
         f"<tr><th>{e(label)}</th><td>{value}</td></tr>"
@@ -52,6 +77,7 @@ table {{ border-collapse: collapse; margin-bottom: 1.5em; }}
 th, td {{ border: 1px solid #bbb; padding: 0.25em 0.6em; text-align: right; }}
 th {{ background: #f0f0f0; }}
 td:first-child {{ text-align: left; }}
+figure {{ display: inline-block; margin: 0 1em 1em 0; vertical-align: top; }}
 .sw {{ display: inline-block; width: 0.9em; height: 0.9em; margin-right: 0.4em; border: 1px solid #666; }}
 </style></head><body>
 <h1>Class map evaluation</h1>
@@ -60,6 +86,7 @@ td:first-child {{ text-align: left; }}
 Reference classes: <code>{e(doc['reference_class_map'])}</code><br>
 Classes of the map from {e(doc['classes_from'])}.</p>
 <h2>Summary</h2><table>{summary_rows}</table>
+<h2>Pictures</h2>{figures_html(doc, errors)}
 <h2>Per class</h2>
 <table><tr><th>Class</th><th>IoU</th><th>F1</th><th>Precision</th><th>Recall</th><th>Reference px</th>
 <th>Predicted px</th></tr>{class_rows}</table>

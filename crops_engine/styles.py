@@ -55,6 +55,12 @@ def write_class_map_style(raster: str | os.PathLike[str], classes: Sequence[Crop
 
 
 EASY_COLOUR, HARD_COLOUR = "#2c7bb6", "#d7191c"
+UNCHANGED_COLOUR, CHANGED_COLOUR = "#d9d9d9", "#e66101"
+
+
+def write_agreement_style(raster: str | os.PathLike[str]) -> Path:
+    """1 unchanged (light grey), 2 changed (orange): where an adaptation changed the map."""
+    return _write(raster, _palette_renderer([(1, "unchanged", UNCHANGED_COLOUR), (2, "changed", CHANGED_COLOUR)]))
 
 
 def write_easy_hard_style(raster: str | os.PathLike[str]) -> Path:

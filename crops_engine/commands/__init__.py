@@ -22,6 +22,7 @@ MODULES: dict[str, str] = {
     "partition": "partition",
     "adapt": "adapt",
     "adapt-spcl": "adapt_spcl",
+    "trust-report": "trust_report",
     "infer": "infer",
     "evaluate": "evaluate",
     "field-classes": "field_classes",

@@ -1,0 +1,54 @@
+"""The reports' pictures: PNG charts embedded in the evaluation report (and the other HTML reports)."""
+
+from __future__ import annotations
+
+import base64
+import re
+
+import numpy as np
+
+from crops_engine.evaluate_report import render_html
+from crops_engine.plots import CORRECT, UNLABELLED, WRONG, bar_chart, category_image, confusion_image, line_chart
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def pngs(html: str) -> list[bytes]:
+    return [base64.b64decode(b) for b in re.findall(r"data:image/png;base64,([A-Za-z0-9+/=]+)", html)]
+
+
+def decoded_size(png: bytes) -> tuple[int, int]:
+    """(width, height) from the PNG header."""
+    assert png.startswith(PNG_MAGIC)
+    return int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
+
+
+def test_charts_are_non_empty_pngs():
+    for png in (
+        bar_chart(["maize", "grass"], {"IoU": [0.5, None], "F1": [0.6, 0.7]}, "t", "score", limits=(0, 1)),
+        confusion_image([[5, 1], [2, 9]], ["maize", "grass"]),
+        line_chart({"loss": ([1, 2, 3], [1.0, None, 0.5])}, "t", "step", "loss", log_y=True),
+        category_image(np.array([[CORRECT, WRONG], [UNLABELLED, CORRECT]]), {0: "#eee", 1: "#0a0", 2: "#a00"},
+                       {0: "none", 1: "right", 2: "wrong"}, "errors"),
+    ):
+        width, height = decoded_size(png)
+        assert width > 100 and height > 100 and len(png) > 2000
+
+
+def test_evaluation_report_shows_its_pictures():
+    doc = {
+        "class_map": "m.tif", "reference": "r.tif", "label_field": None, "reference_class_map": "1=maize; 2=grass",
+        "classes_from": "model m", "matching": [], "nodata_pixels_skipped": 0, "pixels": 17,
+        "overall_accuracy": 0.82, "mean_iou": 0.6, "mean_f1": 0.7, "kappa": 0.5, "pixel_area_ha": 0.01,
+        "confusion_matrix": [[5, 1], [2, 9]],
+        "per_class": [
+            {"name": "maize", "colour": "#f2c12e", "iou": 0.62, "f1": 0.77, "precision": 0.71, "recall": 0.83,
+             "reference_pixels": 6, "predicted_pixels": 7},
+            {"name": "grass", "colour": "#5aa02c", "iou": 0.75, "f1": 0.86, "precision": 0.9, "recall": 0.82,
+             "reference_pixels": 11, "predicted_pixels": 10},
+        ],
+    }
+    assert len(pngs(render_html(doc))) == 3  # scores per class, confusion matrix, areas
+    errors = np.array([[CORRECT, WRONG], [UNLABELLED, CORRECT]])
+    pictures = pngs(render_html(doc, errors))
+    assert len(pictures) == 4 and all(decoded_size(p)[0] > 100 for p in pictures)
