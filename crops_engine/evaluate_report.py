@@ -6,6 +6,8 @@ from __future__ import annotations
 import html
 from typing import Any
 
+from .report_html import page
+
 
 def num(value: float | None, digits: int = 4) -> str:
     return "–" if value is None else f"{value:.{digits}f}"
@@ -69,18 +71,7 @@ def render_html(doc: dict[str, Any], errors: Any = None) -> str:
         f" ({e(m['matched_by'])})</li>"
         for m in doc["matching"]
     )
-    return f"""<!DOCTYPE html>
-<html><head><meta charset="utf-8"><title>CROPS evaluation</title>
-<style>
-body {{ font-family: sans-serif; margin: 1.5em; }}
-table {{ border-collapse: collapse; margin-bottom: 1.5em; }}
-th, td {{ border: 1px solid #bbb; padding: 0.25em 0.6em; text-align: right; }}
-th {{ background: #f0f0f0; }}
-td:first-child {{ text-align: left; }}
-figure {{ display: inline-block; margin: 0 1em 1em 0; vertical-align: top; }}
-.sw {{ display: inline-block; width: 0.9em; height: 0.9em; margin-right: 0.4em; border: 1px solid #666; }}
-</style></head><body>
-<h1>Class map evaluation</h1>
+    return page("CROPS evaluation", f"""<h1>Class map evaluation</h1>
 <p>Class map: <code>{e(doc['class_map'])}</code><br>Reference: <code>{e(doc['reference'])}</code>
 {f"(field <code>{e(doc['label_field'])}</code>)" if doc.get('label_field') else ''}<br>
 Reference classes: <code>{e(doc['reference_class_map'])}</code><br>
@@ -95,6 +86,5 @@ Classes of the map from {e(doc['classes_from'])}.</p>
 <h2>Class matching</h2><ul>{matching}</ul>
 <p>Only pixels where the reference has a class and the class map is not nodata are counted
 ({doc['nodata_pixels_skipped']:,} labelled pixels were nodata in the map).</p>
-</body></html>
-"""
+""")
 

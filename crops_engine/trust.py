@@ -24,6 +24,7 @@ from .atomic import atomic_path
 from .classes import CropClass
 from .errors import CropsError
 from .progress import Progress, silent
+from .report_html import page
 
 BINS = 20
 UNCHANGED, CHANGED, AGREEMENT_NODATA = 1, 2, 0
@@ -230,19 +231,7 @@ def render_report(comparison: Comparison, classes: list[CropClass], notes: list[
     )
     warn = "".join(f"<li>{e(n)}</li>" for n in notes) or "<li>No class's share collapsed or exploded.</li>"
     given = "".join(f"{e(k)}: <code>{e(v)}</code><br>" for k, v in inputs.items())
-    return f"""<!DOCTYPE html>
-<html><head><meta charset="utf-8"><title>CROPS adaptation trust report</title>
-<style>
-body {{ font-family: sans-serif; margin: 1.5em; }}
-table {{ border-collapse: collapse; margin-bottom: 1.5em; }}
-th, td {{ border: 1px solid #bbb; padding: 0.25em 0.6em; text-align: right; }}
-th {{ background: #f0f0f0; }}
-td:first-child {{ text-align: left; }}
-figure {{ display: inline-block; margin: 0 1em 1em 0; vertical-align: top; }}
-.sw {{ display: inline-block; width: 0.9em; height: 0.9em; margin-right: 0.4em; border: 1px solid #666; }}
-.warn li {{ color: #a00; }}
-</style></head><body>
-<h1>What the adaptation changed</h1>
+    return page("CROPS adaptation trust report", f"""<h1>What the adaptation changed</h1>
 <p>{given}No target label was used: this compares the two models' predictions on the same
 {comparison.pixels:,} valid target pixels.</p>
 <p><strong>{100 * comparison.changed_share:.1f} %</strong> of the pixels changed class.</p>
@@ -251,5 +240,4 @@ figure {{ display: inline-block; margin: 0 1em 1em 0; vertical-align: top; }}
 <table><tr><th>Class</th><th>Share before</th><th>Share after</th><th>Change (points)</th>
 <th>Mean confidence before</th><th>after</th></tr>{rows}</table>
 <h2>Pictures</h2>{''.join(f'<figure>{p}</figure>' for p in pictures)}
-</body></html>
-"""
+""")

@@ -97,6 +97,33 @@ def write_scene(folder: Path, bands: int = 3, width: int = 128, height: int = 64
     return composite, label_path
 
 
+class Recorder:
+    """A reporter that collects engine events and cancels once a progress text says step `cancel_at`."""
+
+    def __init__(self, cancel_at: int | None = None) -> None:
+        import threading
+
+        self.events: list[tuple[str, dict]] = []
+        self.cancel = threading.Event()
+        self.cancel_at = cancel_at
+
+    def __call__(self, event: str, payload: dict) -> None:
+        self.events.append((event, payload))
+        if self.cancel_at is not None and event == "progress" and f"Step {self.cancel_at}/" in payload.get("text", ""):
+            self.cancel.set()
+
+    def progress(self):  # noqa: ANN201 - crops_engine.progress.Progress
+        from crops_engine.progress import Progress
+
+        return Progress(self, self.cancel)
+
+    def logs(self) -> list[str]:
+        return [p["text"] for e, p in self.events if e == "log"]
+
+    def warnings(self) -> list[str]:
+        return [p["text"] for e, p in self.events if e == "log" and p["level"] == "warning"]
+
+
 def run_qgis_process(*args: str, timeout: float = 600) -> subprocess.CompletedProcess:
     return subprocess.run([str(QGIS_PROCESS), *args], capture_output=True, text=True, timeout=timeout, cwd=str(ROOT))
 

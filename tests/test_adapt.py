@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import Recorder
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("h5py")
@@ -42,22 +43,6 @@ def config(method: str, t: dict, out: Path, **kw):
     values.update(kw)
     return make_config(method, **values)
 
-
-class Recorder:
-    """Collects events; cancels when the progress text reports step `cancel_at`."""
-
-    def __init__(self, cancel_at: int | None = None) -> None:
-        self.events: list[tuple[str, dict]] = []
-        self.cancel_at = cancel_at
-        self._progress = Progress(self)
-
-    def __call__(self, event: str, payload: dict) -> None:
-        self.events.append((event, payload))
-        if self.cancel_at and event == "progress" and payload.get("text", "").startswith(f"Step {self.cancel_at}/"):
-            self._progress.cancel()
-
-    def progress(self) -> Progress:
-        return self._progress
 
 
 # -- pieces --------------------------------------------------------------------------------------------

@@ -4,10 +4,10 @@ cadence; then each task's loss against a hand computation (source training, entr
 from __future__ import annotations
 
 import math
-import threading
 
 import numpy as np
 import pytest
+from conftest import Recorder
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("h5py")
@@ -95,26 +95,6 @@ def settings(resume_file, total=10, **kw) -> RunSettings:
     values.update(kw)
     return RunSettings(**values)
 
-
-class Recorder:
-    """Collects events; cancels once the progress text reports step `cancel_at`."""
-
-    def __init__(self, cancel_at: int | None = None) -> None:
-        self.events: list[tuple[str, dict]] = []
-        self.cancel = threading.Event()
-        self.cancel_at = cancel_at
-
-    def __call__(self, event, payload):
-        self.events.append((event, payload))
-        if self.cancel_at is not None and event == "progress" and payload.get("text", "").startswith(
-                f"Step {self.cancel_at}/"):
-            self.cancel.set()
-
-    def progress(self) -> Progress:
-        return Progress(self, self.cancel)
-
-    def warnings(self) -> list[str]:
-        return [p["text"] for e, p in self.events if e == "log" and p["level"] == "warning"]
 
 
 # -- the loop ---------------------------------------------------------------------------------------------------

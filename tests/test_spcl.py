@@ -11,7 +11,7 @@ import threading
 
 import numpy as np
 import pytest
-from conftest import TINY_UNET, write_scene
+from conftest import TINY_UNET, Recorder, write_scene
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("h5py")
@@ -64,25 +64,6 @@ def spcl_config(pair, output, **kw):
     base.update(kw)
     return SpclConfig(**base)
 
-
-class Recorder:
-    """Collects events; sets cancel once the progress text reports step `cancel_at` done."""
-
-    def __init__(self, cancel_at: int | None = None) -> None:
-        self.events: list[tuple[str, dict]] = []
-        self.cancel = threading.Event()
-        self.cancel_at = cancel_at
-
-    def __call__(self, event, payload):
-        self.events.append((event, payload))
-        if self.cancel_at and event == "progress" and payload.get("text", "").startswith(f"Step {self.cancel_at}/"):
-            self.cancel.set()
-
-    def progress(self) -> Progress:
-        return Progress(self, self.cancel)
-
-    def logs(self) -> list[str]:
-        return [p["text"] for e, p in self.events if e == "log"]
 
 
 # -- prototypes and the contrastive loss ------------------------------------------------------------

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import threading
 
 import numpy as np
 import pytest
-from conftest import TINY_UNET, write_scene
+from conftest import TINY_UNET, Recorder, write_scene
 
 torch = pytest.importorskip("torch")
 pytest.importorskip("h5py")
@@ -16,7 +15,6 @@ pytest.importorskip("timm")
 from crops_engine.blocks import BlockStore, build_block_store  # noqa: E402
 from crops_engine.checkpoint import file_sha256, load_model, read_metadata  # noqa: E402
 from crops_engine.errors import Cancelled, CropsError  # noqa: E402
-from crops_engine.progress import Progress  # noqa: E402
 from crops_engine.schedule import warmup_cosine  # noqa: E402
 from crops_engine.train import TrainConfig, metrics_paths, train_source  # noqa: E402
 from crops_engine.training_state import load_training_state, resume_path  # noqa: E402
@@ -52,22 +50,6 @@ def config(store, output, **kw):
     base.update(kw)
     return TrainConfig(**base)
 
-
-class Recorder:
-    """Collects events; sets cancel when a progress text says step `cancel_at` is done."""
-
-    def __init__(self, cancel_at: int | None = None) -> None:
-        self.events: list[tuple[str, dict]] = []
-        self.cancel = threading.Event()
-        self.cancel_at = cancel_at
-
-    def __call__(self, event, payload):
-        self.events.append((event, payload))
-        if self.cancel_at is not None and event == "progress" and f"Step {self.cancel_at}/" in payload.get("text", ""):
-            self.cancel.set()
-
-    def progress(self) -> Progress:
-        return Progress(self, self.cancel)
 
 
 def test_training_lowers_loss_and_writes_a_self_describing_model(store, tmp_path):
