@@ -12,11 +12,16 @@ from pathlib import Path
 
 from qgis.core import (
     QgsApplication,
+    QgsCoordinateReferenceSystem,
+    QgsDistanceArea,
+    QgsGeometry,
     QgsLayerTreeGroup,
     QgsMapLayerProxyModel,
+    QgsPointXY,
     QgsProject,
     QgsRasterLayer,
     QgsRectangle,
+    QgsUnitTypes,
 )
 from qgis.gui import QgsFileWidget, QgsMapCanvas, QgsMapLayerComboBox
 from qgis.PyQt.QtCore import pyqtSignal
@@ -68,8 +73,12 @@ class CropsDock(QDockWidget):
         self.draw_button = QPushButton(self.tr("Draw area"))
         self.draw_button.setCheckable(True)
         self.draw_button.toggled.connect(self.toggle_drawing)
+        self.whole_button = QPushButton(self.tr("Whole composite"))
+        self.whole_button.setEnabled(False)
+        self.whole_button.clicked.connect(self.clear_area)
         self.area_label = QLabel(self.tr("Whole composite"))
         area_row.addWidget(self.draw_button)
+        area_row.addWidget(self.whole_button)
         area_row.addWidget(self.area_label, 1)
 
         run_row = QHBoxLayout()
@@ -101,10 +110,19 @@ class CropsDock(QDockWidget):
 
     def set_area(self, rect: QgsRectangle) -> None:
         self.area = QgsRectangle(rect)
+        width, height, hectares = area_size(rect, self.canvas.mapSettings().destinationCrs())
         self.area_label.setText(
-            self.tr("Drawn area: {w:.0f} x {h:.0f} map units").format(w=rect.width(), h=rect.height())
+            self.tr("Drawn area: {w} x {h} ({ha:,.1f} ha)").format(w=metres(width), h=metres(height), ha=hectares)
         )
+        self.whole_button.setEnabled(True)
         self.draw_button.setChecked(False)
+
+    def clear_area(self) -> None:
+        """Back to mapping the whole composite."""
+        self.area = None
+        self.tool.clear()
+        self.area_label.setText(self.tr("Whole composite"))
+        self.whole_button.setEnabled(False)
 
     def area_in_layer_crs(self) -> QgsRectangle | None:
         layer = self.input_combo.currentLayer()
@@ -154,6 +172,10 @@ class CropsDock(QDockWidget):
         self.run_button.setEnabled(True)
         self.cancel_button.setEnabled(False)
         self.task = None
+        if task.isCanceled():
+            self.log.appendPlainText(self.tr("Cancelled: {name}; nothing was added.").format(name=name))
+            self.jobFinished.emit(False)
+            return
         if task.error:
             self.log.appendPlainText(self.tr("Failed: {error}").format(error=task.error))
             self.jobFinished.emit(False)
@@ -168,6 +190,27 @@ class CropsDock(QDockWidget):
         self.tool.clear()
         self.toggle_drawing(False)
         super().closeEvent(event)
+
+
+def metres(value: float) -> str:
+    """A length for the panel: metres, or kilometres from 10 km."""
+    return f"{value / 1000:,.1f} km" if value >= 10_000 else f"{value:,.0f} m"
+
+
+def area_size(rect: QgsRectangle, crs: QgsCoordinateReferenceSystem) -> tuple[float, float, float]:
+    """(width m, height m, hectares) of a canvas rectangle, measured on the ellipsoid in any CRS (degrees too)."""
+    measure = QgsDistanceArea()
+    measure.setSourceCrs(crs, QgsProject.instance().transformContext())
+    ellipsoid = QgsProject.instance().ellipsoid()
+    measure.setEllipsoid(ellipsoid if ellipsoid not in ("", "NONE") else "WGS84")  # a planar project: WGS 84
+    y = (rect.yMinimum() + rect.yMaximum()) / 2
+    x = (rect.xMinimum() + rect.xMaximum()) / 2
+    width = measure.measureLine(QgsPointXY(rect.xMinimum(), y), QgsPointXY(rect.xMaximum(), y))
+    height = measure.measureLine(QgsPointXY(x, rect.yMinimum()), QgsPointXY(x, rect.yMaximum()))
+    area = measure.measureArea(QgsGeometry.fromRect(rect))
+    return (measure.convertLengthMeasurement(width, QgsUnitTypes.DistanceMeters),
+            measure.convertLengthMeasurement(height, QgsUnitTypes.DistanceMeters),
+            measure.convertAreaMeasurement(area, QgsUnitTypes.AreaHectares))
 
 
 def add_styled_group(name: str, layers: dict[str, str]) -> QgsLayerTreeGroup:
