@@ -7,9 +7,13 @@ Suites
   (1 = the sample pair's shift: phenology +12 days, per-band gain up to 1.09 and offsets, other class
   priors, more clouds, smaller fields, brighter soil; 2 = twice that), several SEEDS each (the seed
   draws the landscapes, clouds, model initialisation and batches).
-- real: ../shared/data/worldcereal, source Flanders 2018 -> target Flanders 2019, maize vs. other
+- real: ../shared/data/worldcereal, every ordered pair of its three Flanders patches (`--real-pairs`):
+  2018 -> 2019 on all ten bands, and 2018 -> 2019b, 2019 -> 2019b, 2019b -> 2019, 2019b -> 2018 and
+  2019 -> 2018 on the six 20 m bands the 2019b patch has (B05 B06 B07 B8A B11 B12; its quality mosaic ranks
+  dates by a red-edge index, B05 with B8A, as it has no red band), maize vs. other
   (`1200=maize; *=other; 0=ignore`), NDVI-QM composites over March..October of each year, scored on
-  all labelled 2019 pixels; the same SEEDS (model initialisation and batches). `--real-features composite+doy`
+  all labelled target pixels; the same SEEDS (model initialisation and batches). Rows per pair and pooled
+  over the pairs (`real, pooled`). `--real-features composite+doy`
   adds the day of year of each pixel's chosen date (NDVI-QM's QA band 2) as an extra band: the 2018
   labels hold no winter cereal, sugar beet or barley, the bulk of 2019's "other", and in the composite alone
   these look like maize to a model that only learnt maize against grass.
@@ -29,7 +33,11 @@ pixel is predicted by a model that never saw its label (a fair ceiling, not a me
 64 px real patch, where most 2019 maize lies in one quadrant, it is a weak one for maize). By
 default each oracle fine-tunes the source model on its target labels (`--oracle-init source`).
 Hyper-parameters are the methods' defaults; `--variant` rows (e.g. `entropy:parameters=all`) are
-how the defaults were chosen, on the synthetic suite only.
+how the defaults were chosen, on the synthetic suite only (a key the method's configuration lacks is refused).
+A variant with `statistics_alignment=mean_std|histogram` adapts on the target aligned to the source model's
+recorded statistics (`crops_engine.statistics_alignment`; SPCL's partition is then scored on aligned blocks
+too) and is scored on the aligned target; `source:statistics_alignment=histogram` is the source model alone
+on the aligned target (no adaptation).
 
 Wall time per method is the adaptation run alone (SPCL's partition is timed separately); every
 model runs on the CPU with `--threads` torch threads (1 by default: on a shared machine more threads
@@ -39,8 +47,11 @@ oversubscribe the cores and run several times slower).
         [--size 256] [--source-iterations 300] [--adapt-iterations 200] [--variant entropy:parameters=all]
         [--work DIR [--reuse]] [--combine A.json B.json]
 
-Under the table, per suite item, SPCL's mIoU minus the best other method's of the same seed (mean +- standard
-error, seeds won) and minus source-only's: with pairs this small, one seed can decide a ranking of means.
+Under the table, per suite item and for each of `--paired` (default spcl, spcl:prototypes=probabilistic,
+co_training), its mIoU minus the best other method's of the same seed (its own variants left out) and minus
+source-only's: mean, standard deviation of the per-seed differences (the run-to-run spread of the margin) and
+standard error, and the seeds it wins: with pairs this small, one seed can decide a ranking of means. On a CPU
+a seed's run is deterministic (`crops_engine.loop`), so the spread that matters is the one over seeds.
 On a 2-core machine, two processes with half the seeds each (`--seeds 0,1,2,3` and `--seeds 4,5,6,7`,
 separate `--work` folders) and `--combine` of their result files take half the wall time. `--work DIR --reuse`
 runs only the methods again on the pairs, source models, partitions and oracles a run left in DIR (how the
@@ -83,6 +94,7 @@ ROOT = Path(__file__).resolve().parents[1]
 WORLDCEREAL = ROOT.parent / "shared" / "data" / "worldcereal"
 REAL_CLASS_MAP = "1200=maize; *=other; 0=ignore"
 MIN_GAP = 0.02
+PAIRED = ("spcl", "spcl:prototypes=probabilistic", "co_training")
 
 
 # -- the pairs -------------------------------------------------------------------------------------------
@@ -112,11 +124,13 @@ def shifted_domain(strength: float) -> Domain:
 
 
 def composite(scene_folder: Path, output: Path, start: str | None = None, end: str | None = None,
-              qa: Path | None = None) -> Path:
+              qa: Path | None = None, red: int = 3, nir: int = 7) -> Path:
     from crops_engine.scenes import parse_date
 
+    if output.is_file() and (qa is None or qa.is_file()):  # one composite per patch and band set, shared by pairs
+        return output
     scenes = load_scenes([], str(scene_folder), "S2_L2A_????????.tif", "_SCL", parse_date(start), parse_date(end))
-    ndvi_quality_mosaic(scenes, output, CompositeOptions(workers=1), output_qa=qa)
+    ndvi_quality_mosaic(scenes, output, CompositeOptions(workers=1, red_band=red, nir_band=nir), output_qa=qa)
     return output
 
 
@@ -132,21 +146,48 @@ def synthetic_pair(work: Path, strength: float, seed: int, size: int) -> dict[st
     }
 
 
-def real_pair(work: Path, features: str = "composite") -> dict[str, Any]:
-    """Flanders 2018 -> 2019; `features` composite+doy adds the QA raster's day of year of the chosen date."""
-    source, target = WORLDCEREAL / "flanders2018_31UDS", WORLDCEREAL / "flanders2019_31UES"
+# The real patches: folder, year (its March..October window), whether it has all ten bands.
+PATCHES = {"2018": ("flanders2018_31UDS", 2018, True), "2019": ("flanders2019_31UES", 2019, True),
+           "2019b": ("flanders2019b_31UES", 2019, False)}
+REAL_PAIRS = ("2018-2019", "2018-2019b", "2019-2019b", "2019b-2019", "2019b-2018", "2019-2018")
+SIX_BANDS = (4, 5, 6, 8, 9, 10)  # B05 B06 B07 B8A B11 B12 of the ten-band scenes: what 2019b holds
+
+
+def patch_composite(name: str, work: Path, six: bool, qa: Path | None = None) -> Path:
+    """The NDVI-QM composite of patch `name` over March..October: all ten bands (red B04, NIR B08), or the six
+    20 m bands with the dates ranked by a red-edge index (B05 with B8A), as the 2019b patch needs."""
+    from osgeo import gdal
+
+    folder, year, ten = PATCHES[name]
+    scenes = WORLDCEREAL / folder / "scenes"
+    start, end = f"{year}-03-01", f"{year}-10-31"
+    if not six:
+        return composite(scenes, work / f"{name}.tif", start, end, qa)
+    out = work / f"{name}_six.tif"
+    if not ten:  # already the six bands: red edge B05 = band 1, B8A = band 4
+        return composite(scenes, out, start, end, qa, red=1, nir=4)
+    full = composite(scenes, work / f"{name}_rededge.tif", start, end, qa, red=4, nir=8)
+    gdal.Translate(str(out), str(full), bandList=list(SIX_BANDS), creationOptions=["COMPRESS=DEFLATE"])
+    return out
+
+
+def real_pair(work: Path, features: str = "composite", pair: str = "2018-2019") -> dict[str, Any]:
+    """One ordered pair of the real patches (`REAL_PAIRS`); `features` composite+doy adds the QA raster's day of
+    year of the chosen date. Pairs with the 2019b patch use the six bands all three patches share."""
+    source, target = pair.split("-")
+    six = "2019b" in (source, target)
     doy = features == "composite+doy"
-    source_qa, target_qa = (work / "source_qa.tif", work / "target_qa.tif") if doy else (None, None)
-    pair = {
-        "source_composite": composite(source / "scenes", work / "source.tif", "2018-03-01", "2018-10-31", source_qa),
-        "target_composite": composite(target / "scenes", work / "target.tif", "2019-03-01", "2019-10-31", target_qa),
-        "source_labels": source / "labels_crop_type.tif",
-        "target_labels": target / "labels_crop_type.tif",
+    source_qa, target_qa = (work / f"{source}_{six}_qa.tif", work / f"{target}_{six}_qa.tif") if doy else (None, None)
+    out = {
+        "source_composite": patch_composite(source, work, six, source_qa),
+        "target_composite": patch_composite(target, work, six, target_qa),
+        "source_labels": WORLDCEREAL / PATCHES[source][0] / "labels_crop_type.tif",
+        "target_labels": WORLDCEREAL / PATCHES[target][0] / "labels_crop_type.tif",
         "class_map": REAL_CLASS_MAP,
     }
     if doy:  # band 2 of the QA raster: the day of year of each pixel's chosen date
-        pair |= {"source_extra_bands": [f"{source_qa}@2"], "target_extra_bands": [f"{target_qa}@2"]}
-    return pair
+        out |= {"source_extra_bands": [f"{source_qa}@2"], "target_extra_bands": [f"{target_qa}@2"]}
+    return out
 
 
 # -- scoring --------------------------------------------------------------------------------------------
@@ -229,7 +270,12 @@ def arch_args(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def parse_variant(text: str) -> tuple[str, str, dict[str, Any]]:
-    """`entropy` or `entropy:parameters=all;lr=0.01` -> (label, method, overrides)."""
+    """`entropy` or `entropy:parameters=all;lr=0.01` -> (label, method, overrides); `source:statistics_alignment=
+    histogram` is the source model on the aligned target. A key the method's configuration lacks is refused."""
+    from dataclasses import fields
+
+    from crops_engine.adapt import method_class
+
     name, _, rest = text.partition(":")
     overrides: dict[str, Any] = {}
     for part in filter(None, (p.strip() for p in rest.split(";"))):
@@ -238,9 +284,40 @@ def parse_variant(text: str) -> tuple[str, str, dict[str, Any]]:
             overrides[key.strip()] = json.loads(value)
         except json.JSONDecodeError:
             overrides[key.strip()] = value.strip()
-    if name not in METHODS:
-        raise SystemExit(f"unknown method {name!r} in --variant; known: {', '.join(METHODS)}")
+    if name == "source":
+        known = {"statistics_alignment"}
+    elif name in METHODS:
+        known = {f.name for f in fields(method_class(name).config_class)}
+    else:
+        raise SystemExit(f"unknown method {name!r} in --variant; known: source, {', '.join(METHODS)}")
+    unknown = sorted(set(overrides) - known)
+    if unknown:
+        raise SystemExit(f"--variant {text}: {name} has no setting {', '.join(unknown)}")
     return text, name, overrides
+
+
+def aligned_inputs(work: Path, source_model: Path, kind: str, args: argparse.Namespace) -> tuple[Path, Any]:
+    """For STATISTICS_ALIGNMENT `kind`: a copy of the target store partitioned on aligned blocks (what SPCL with
+    that alignment adapts on) and the per-band map the adaptation fits (the scoring store is aligned by it too)."""
+    from crops_engine.checkpoint import read_metadata
+    from crops_engine.statistics_alignment import align_store
+
+    store = work / f"target_{kind}.h5"
+    if not (work / f"target_{kind}.h5.partition.h5").is_file():
+        shutil.copyfile(work / "target.h5", store)
+        partition(source_model, store, options=PartitionOptions(device="cpu", statistics_alignment=kind))
+    aligned = align_store(BlockStore(store), read_metadata(source_model).normalisation, kind)
+    band_map = aligned.band_map
+    aligned.close()
+    return store, band_map
+
+
+def scoring_view(work: Path, band_map: Any) -> BlockStore:
+    """The scoring store, its images aligned by `band_map` (None: as it is)."""
+    from crops_engine.statistics_alignment import AlignedBlockStore
+
+    path = work / "scoring.h5"
+    return BlockStore(path) if band_map is None else AlignedBlockStore(path, band_map)
 
 
 def run_pair(pair: dict[str, Any], work: Path, args: argparse.Namespace, seed: int, block: int, stride: int,
@@ -259,14 +336,21 @@ def run_pair(pair: dict[str, Any], work: Path, args: argparse.Namespace, seed: i
     names = [c.name for c in scoring.classes]
     everything = np.arange(len(scoring))
     for label, method, overrides in methods:
-        out = work / f"adapted_{method}_{len(item['methods'])}.safetensors"
-        values = {"iterations": args.adapt_iterations, "seed": seed} | overrides
-        cfg = make_config(method, model=str(source_model), blocks=str(target_store), output=str(out),
-                          device="cpu", **values)
+        kind = overrides.get("statistics_alignment", "none")
+        blocks, band_map = (target_store, None) if kind == "none" else aligned_inputs(work, source_model, kind, args)
+        view = scoring_view(work, band_map)
         started = time.perf_counter()
-        adapt(method, cfg, Progress())
+        if method == "source":  # the source model on the aligned target
+            out = source_model
+        else:
+            out = work / f"adapted_{method}_{len(item['methods'])}.safetensors"
+            values = {"iterations": args.adapt_iterations, "seed": seed} | overrides
+            cfg = make_config(method, model=str(source_model), blocks=str(blocks), output=str(out),
+                              device="cpu", **values)
+            adapt(method, cfg, Progress())
         seconds = time.perf_counter() - started
-        result = score(predict_store(out, scoring, everything), scoring, everything, names)
+        result = score(predict_store(out, view, everything), scoring, everything, names)
+        view.close()
         result["seconds"] = seconds
         item["methods"][label] = result
     scoring.close()
@@ -358,12 +442,25 @@ def mean_sd(values: list[float | None]) -> tuple[float | None, float | None, int
     return float(np.mean(v)), (float(np.std(v, ddof=1)) if len(v) > 1 else 0.0), len(v)
 
 
-def summarise(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def group_key(item: dict[str, Any]) -> tuple[str, Any]:
+    """(suite, strength) of a synthetic item, (suite, pair) of a real one."""
+    return (item["suite"], item.get("strength") if item["suite"] == "synthetic" else item.get("pair", "2018-2019"))
+
+
+def groups_of(items: list[dict[str, Any]]) -> dict[tuple[str, Any], list[dict[str, Any]]]:
+    """Items per suite item, then the real pairs pooled (when there are several)."""
     groups: dict[tuple[str, Any], list[dict[str, Any]]] = {}
     for it in items:
-        groups.setdefault((it["suite"], it.get("strength")), []).append(it)
+        groups.setdefault(group_key(it), []).append(it)
+    real = [it for it in items if it["suite"] == "real"]
+    if len({it.get("pair") for it in real}) > 1:
+        groups[("real, pooled", None)] = real
+    return groups
+
+
+def summarise(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
     rows = []
-    for (suite, strength), its in groups.items():
+    for (suite, strength), its in groups_of(items).items():
         names = its[0]["classes"]
         labels = ["source-only"] + list(its[0]["methods"]) + ["oracle"]
         for label in labels:
@@ -388,8 +485,13 @@ def _f(v: float | None, digits: int = 3) -> str:
     return "  -  " if v is None else f"{v:.{digits}f}"
 
 
-def suite_title(suite: str, strength: float | None) -> str:
-    return f"synthetic, shift strength {strength:g}" if suite == "synthetic" else "real Flanders 2018 -> 2019"
+def suite_title(suite: str, strength: Any) -> str:
+    if suite == "synthetic":
+        return f"synthetic, shift strength {strength:g}"
+    if suite == "real":
+        source, target = str(strength or "2018-2019").split("-")
+        return f"real Flanders {source} -> {target}"
+    return "real Flanders, pooled over the pairs"
 
 
 def table(rows: list[dict[str, Any]]) -> str:
@@ -403,37 +505,53 @@ def table(rows: list[dict[str, Any]]) -> str:
             classes = list(r["iou"])
             short = [c.replace("winter ", "w.")[:9] for c in classes]
             lines.append("")
-            lines.append(f"{title} (mean +- sd over {r['runs']} seeds)")
-            lines.append(f"{'method':<34} {'mIoU':>13} {'gap recovered':>15} " + " ".join(f"{s:>9}" for s in short)
+            lines.append(f"{title} (mean +- sd over {r['runs']} runs)")
+            lines.append(f"{'method':<44} {'mIoU':>13} {'gap recovered':>15} " + " ".join(f"{s:>9}" for s in short)
                          + f" {'wall s':>7}")
         rec = "" if r["recovered"] is None else f"{r['recovered'] * 100:6.0f}% +-{r['recovered_sd'] * 100:4.0f}"
         if r["method"] not in ("source-only", "oracle") and r["recovered"] is None:
             rec = "(gap < 0.02)"
         lines.append(
-            f"{r['method'][:34]:<34} {_f(r['miou'])} +-{_f(r['miou_sd'])} {rec:>15} "
+            f"{r['method'][:44]:<44} {_f(r['miou'])} +-{_f(r['miou_sd'])} {rec:>15} "
             + " ".join(f"{_f(v):>9}" for v in r["iou"].values()) + f" {r['seconds']:7.1f}"
         )
     return "\n".join(lines)
 
 
+def base_method(label: str) -> str:
+    return label.partition(":")[0]
+
+
 def paired(items: list[dict[str, Any]], method: str = "spcl") -> str:
-    """Per suite item, `method` against the best other method (its variants left out) of the same seed: mean
-    difference of mIoU +- its standard error, and the seeds it wins (group means hide how often it does)."""
-    groups: dict[tuple[str, Any], list[dict[str, Any]]] = {}
-    for it in items:
-        if method in it["methods"] and any(m.partition(":")[0] != method for m in it["methods"]):
-            groups.setdefault((it["suite"], it.get("strength")), []).append(it)
+    """Per suite item, `method` against the best other method (its own method's variants left out) of the same
+    seed and against source-only: mean difference of mIoU, its sd over seeds (the run-to-run spread) and standard
+    error, and the seeds it wins (group means hide how often it does)."""
     lines = []
-    for (suite, strength), its in groups.items():
+    for (suite, strength), its in groups_of(items).items():
+        its = [it for it in its if method in it["methods"]]
+        if not its:
+            continue
         title = suite_title(suite, strength)
-        diffs = np.array([it["methods"][method]["miou"] - max(r["miou"] for m, r in it["methods"].items()
-                                                             if m.partition(":")[0] != method) for it in its])
+        others = [[r["miou"] for m, r in it["methods"].items() if base_method(m) != base_method(method)]
+                  for it in its]
+        parts = []
+        if all(others):
+            diffs = np.array([it["methods"][method]["miou"] - max(o) for it, o in zip(its, others, strict=True)])
+            parts.append(f"- best other method {_margin(diffs)}")
         source = np.array([it["methods"][method]["miou"] - it["source"]["miou"] for it in its])
-        se = float(np.std(diffs, ddof=1) / math.sqrt(len(diffs))) if len(diffs) > 1 else 0.0
-        lines.append(f"{title:<34} {method} - best other method of the seed {diffs.mean():+.3f} +- {se:.3f} (se), "
-                     f"wins {int((diffs > 0).sum())}/{len(diffs)}; {method} - source-only {source.mean():+.3f}, "
-                     f"wins {int((source > 0).sum())}/{len(source)}")
+        parts.append(f"- source-only {_margin(source)}")
+        lines.append(f"{title:<40} {method} " + "; ".join(parts))
     return "\n".join(lines)
+
+
+def _margin(diffs: np.ndarray) -> str:
+    sd = float(np.std(diffs, ddof=1)) if len(diffs) > 1 else 0.0
+    se = sd / math.sqrt(len(diffs)) if len(diffs) > 1 else 0.0
+    return f"{diffs.mean():+.3f} (sd {sd:.3f}, se {se:.3f}), wins {int((diffs > 0).sum())}/{len(diffs)}"
+
+
+def paired_all(items: list[dict[str, Any]], methods: list[str]) -> str:
+    return "\n".join(filter(None, (paired(items, m) for m in methods)))
 
 
 def write_results(output: str, document: dict[str, Any]) -> None:
@@ -448,7 +566,7 @@ def combine(files: list[str], output: str) -> None:
     documents = [json.loads(Path(f).read_text(encoding="utf-8")) for f in files]
     items = [it for d in documents for it in d["items"]]
     rows = summarise(items)
-    text = table(rows) + "\n\n" + paired(items)
+    text = table(rows) + "\n\n" + paired_all(items, PAIRED)
     print(text)
     write_results(output, {
         "combined_from": [{"file": f, "config": d["config"], "machine": d["machine"],
@@ -486,6 +604,10 @@ def main() -> None:
     parser.add_argument("--methods", default=",".join(METHODS), help="registered methods to run with defaults")
     parser.add_argument("--variant", action="append", default=[],
                         help="extra row: METHOD:key=value;key=value (hyper-parameter study, synthetic suite)")
+    parser.add_argument("--real-pairs", default=",".join(REAL_PAIRS),
+                        help=f"real pairs SOURCE-TARGET ({', '.join(REAL_PAIRS)})")
+    parser.add_argument("--paired", default=",".join(PAIRED),
+                        help="rows compared per seed with the best other method and with source-only")
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads")
     parser.add_argument("--work", help="keep intermediate files here (default: a temporary folder, removed)")
     parser.add_argument("--reuse", action="store_true",
@@ -513,18 +635,22 @@ def main() -> None:
     load_before = os.getloadavg()
     items: list[dict[str, Any]] = []
     try:
-        jobs: list[tuple[str, float | None, int]] = []
+        jobs: list[tuple[str, Any, int]] = []
         if "synthetic" in suites:
             jobs += [("synthetic", s, seed) for s in strengths for seed in seeds]
         if "real" in suites:
-            if (WORLDCEREAL / "flanders2019_31UES" / "scenes").is_dir():
-                jobs += [("real", None, seed) for seed in seeds]
+            real_pairs = [p.strip() for p in args.real_pairs.split(",") if p.strip()]
+            unknown = sorted(set(real_pairs) - set(REAL_PAIRS))
+            if unknown:
+                parser.error(f"unknown --real-pairs {', '.join(unknown)}; known: {', '.join(REAL_PAIRS)}")
+            if all((WORLDCEREAL / folder / "scenes").is_dir() for folder, _, _ in PATCHES.values()):
+                jobs += [("real", pair_name, seed) for pair_name in real_pairs for seed in seeds]
             else:
                 print(f"real suite skipped: {WORLDCEREAL} not found", file=sys.stderr)
-        real_data: dict[str, Any] | None = None
+        real_data: dict[str, dict[str, Any]] = {}
         for k, (suite, strength, seed) in enumerate(jobs):
             folder = work / (f"synthetic_s{strength:g}_seed{seed}" if suite == "synthetic"
-                             else f"real_{args.real_features}_seed{seed}")
+                             else f"real_{strength}_{args.real_features}_seed{seed}")
             folder.mkdir(parents=True, exist_ok=True)
             t0 = time.perf_counter()
             reused = args.reuse and (folder / "prepared.json").is_file()
@@ -534,14 +660,17 @@ def main() -> None:
             elif reused:
                 pair, block, stride = {}, 32, 16
             else:
-                if real_data is None:
+                if strength not in real_data:
                     (work / "real_data").mkdir(exist_ok=True)
-                    real_data = real_pair(work / "real_data", args.real_features)
-                pair, block, stride = real_data, 32, 16
+                    real_data[strength] = real_pair(work / "real_data", args.real_features, strength)
+                pair, block, stride = real_data[strength], 32, 16
             item = run_pair(pair, folder, args, seed, block, stride, methods)
-            item.update(suite=suite, strength=strength, seed=seed, seconds=time.perf_counter() - t0)
+            item.update(suite=suite, strength=strength if suite == "synthetic" else None, seed=seed,
+                        seconds=time.perf_counter() - t0)
+            if suite == "real":
+                item["pair"] = strength
             items.append(item)
-            print(f"[{k + 1}/{len(jobs)}] {suite} strength={strength} seed={seed}: source "
+            print(f"[{k + 1}/{len(jobs)}] {suite} {strength} seed={seed}: source "
                   f"{item['source']['miou']:.3f}, oracle {item['oracle']['miou']:.3f}, "
                   + ", ".join(f"{m} {r['miou']:.3f}" for m, r in item["methods"].items())
                   + f" ({item['seconds']:.0f} s)", file=sys.stderr, flush=True)
@@ -552,7 +681,7 @@ def main() -> None:
             shutil.rmtree(work, ignore_errors=True)
     rows = summarise(items)
     wall = time.perf_counter() - started
-    text = table(rows) + "\n\n" + paired(items)
+    text = table(rows) + "\n\n" + paired_all(items, [m.strip() for m in args.paired.split(",") if m.strip()])
     print(text)
     print(f"\nwall time {wall / 60:.1f} min on {os.cpu_count()} CPUs, {args.threads} torch thread(s); "
           f"load average {load_before[0]:.1f} at the start, {os.getloadavg()[0]:.1f} at the end")

@@ -13,7 +13,7 @@ from osgeo import gdal, ogr
 
 from .errors import CropsError
 from .raster import Grid
-from .vector import LayerSpec
+from .vector import LayerSpec, declared_srs
 
 gdal.UseExceptions()
 ogr.UseExceptions()
@@ -28,7 +28,8 @@ def _open_vector(spec: str) -> tuple[gdal.Dataset, ogr.Layer]:
     try:
         ds = gdal.OpenEx(path, gdal.OF_VECTOR)
     except RuntimeError as exc:
-        raise CropsError(f"Cannot read the area-of-interest layer {path}: {exc}.") from None
+        raise CropsError(f"Cannot read the area-of-interest layer {path}: {exc}. Is it complete (a copy cut "
+                         "short?): copy or re-create it, then run again.") from None
     if ds is None or ds.GetLayerCount() == 0:
         raise CropsError(f"{path} holds no vector layer; MASK must be a polygon layer.")
     layer = layer_spec.layer(ds)
@@ -66,7 +67,7 @@ class AreaOfInterest:
         kwargs: dict[str, Any] = {
             "format": "FlatGeobuf", "layers": [layer.GetName()], "geometryType": "PROMOTE_TO_MULTI"
         }
-        if layer.GetSpatialRef() is not None and grid.crs_wkt:
+        if declared_srs(layer) is not None and grid.crs_wkt:
             kwargs.update(dstSRS=grid.crs_wkt, reproject=True)
         try:
             written = gdal.VectorTranslate(path, src, **kwargs)

@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from .block_dataset import BlockDataset, flip_rotate
+from .distributed import data_shard
 
 Batch = dict[str, torch.Tensor]
 
@@ -29,20 +30,24 @@ Batch = dict[str, torch.Tensor]
 class BatchStream:
     """Batch `step` of a run: `batch(step)` or iterate from `start_step`."""
 
-    def __init__(self, dataset: BlockDataset, batch_size: int, seed: int = 0, augment: bool = True) -> None:
+    def __init__(self, dataset: BlockDataset, batch_size: int, seed: int = 0, augment: bool = True,
+                 shard: tuple[int, int] | None = None) -> None:
         if len(dataset) == 0:
             raise ValueError("no blocks to draw batches from")
         self.dataset = dataset
         self.batch_size = int(batch_size)
         self.seed = int(seed)
         self.augment = augment
+        # Under torchrun (`distributed`): (rank, world size); step s draws the global batch of batch_size x world
+        # size samples and this process takes its rank's slice, so N processes see what one of N x batch_size sees.
+        self.rank, self.world_size = shard if shard is not None else data_shard()
         self._pass_index: int | None = None
         self._pass: tuple[np.ndarray, np.ndarray] | None = None
 
     @property
     def steps_per_pass(self) -> int:
-        """Steps to see every block once (an epoch)."""
-        return -(-len(self.dataset) // self.batch_size)
+        """Steps to see every block once (an epoch), of the global batch."""
+        return -(-len(self.dataset) // (self.batch_size * self.world_size))
 
     def _order(self, pass_index: int) -> tuple[np.ndarray, np.ndarray]:
         if self._pass_index != pass_index:
@@ -57,7 +62,8 @@ class BatchStream:
         """(dataset position, augmentation seed) of each sample of batch `step`."""
         n = len(self.dataset)
         out = []
-        for p in range(step * self.batch_size, (step + 1) * self.batch_size):
+        first = (step * self.world_size + self.rank) * self.batch_size
+        for p in range(first, first + self.batch_size):
             order, seeds = self._order(p // n)
             out.append((int(order[p % n]), int(seeds[p % n])))
         return out

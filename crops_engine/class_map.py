@@ -232,7 +232,10 @@ def class_map_from_codes(codes: Iterable[object], classes_csv: str | os.PathLike
             f"The labels hold {len(pairs)} classes, more than {MAX_CLASSES}; give a CLASS_MAP merging them."
         )
     if not pairs:
-        raise CropsError("The labels hold no class value other than 0 (ignore) in the composite's extent.")
+        raise CropsError(
+            "The labels hold no class value other than 0 (ignore) in the composite's extent: check that they cover "
+            "the composite (and their CRS) and that their codes are not all 0, or give a CLASS_MAP naming the codes."
+        )
     classes, rules, exact = [], [], {}
     for value, (code, name, colour) in enumerate(pairs):
         classes.append(CropClass(value, name, colour or default_colour(value), code if isinstance(code, int) else None))

@@ -6,13 +6,22 @@ writes one JSON object per line to stdout: `{"event": "progress"|"log"|"metric"|
 progress goes to stderr as text and the result is printed as JSON at the end.
 
 Exit codes: 0 success, 1 an error the user can fix (message says how), 2 cancelled,
-3 an unexpected failure (traceback in the error event).
+3 an unexpected failure (traceback in the error event). Every run that ends without success says so:
+an `error` event (kind `input`, `cancelled` or `bug`) with `--json-events`, an `ERROR:` or
+`CANCELLED:` line on stderr without it.
+
+SIGTERM and SIGINT cancel the run at its next check (a training run writes its resume state first).
+Under `--json-events` the run also cancels when the process that reads its events goes away (its
+parent ends, or the event pipe breaks), so a killed QGIS or `qgis_process` never leaves an orphan
+engine writing on. The result is reported only after the command's worker threads have ended.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import signal
 import sys
 import threading
@@ -20,7 +29,7 @@ import time
 import traceback
 from typing import Any
 
-from . import __version__
+from . import __version__, distributed
 from .command_spec import HelpFormatter, add_arguments
 from .commands import MODULES, command_module
 from .errors import Cancelled, CropsError
@@ -30,18 +39,40 @@ from .runner import execute
 EXIT_OK, EXIT_USER, EXIT_CANCELLED, EXIT_BUG = 0, 1, 2, 3
 
 
-class _JsonReporter:
-    """Writes events as JSON lines; thread-safe, flushed per line."""
+JOIN_THREADS_S = 60.0  # at most this long for the command's worker threads to end before the outcome is reported
 
-    def __init__(self, stream: Any) -> None:
+
+class _JsonReporter:
+    """Writes events as JSON lines; thread-safe, flushed per line. When nobody reads them any more (a broken
+    pipe: the QGIS worker was killed) it goes quiet and calls `on_broken` (which cancels the run)."""
+
+    def __init__(self, stream: Any, on_broken: Any = None) -> None:
         self._stream = stream
         self._lock = threading.Lock()
+        self._on_broken = on_broken
+        self.broken = False
 
     def __call__(self, event: str, payload: dict[str, Any]) -> None:
         line = json.dumps({"event": event, **payload}, default=str)
         with self._lock:
-            self._stream.write(line + "\n")
-            self._stream.flush()
+            if self.broken:
+                return
+            try:
+                self._stream.write(line + "\n")
+                self._stream.flush()
+            except (OSError, ValueError):  # EPIPE, or a closed stream
+                self.broken = True
+                _silence_stdout()
+                if self._on_broken is not None:
+                    self._on_broken()
+
+
+def _silence_stdout() -> None:
+    """Point stdout at the null device, so the exit's flush of a broken pipe cannot fail."""
+    with contextlib.suppress(OSError, ValueError):
+        null = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null, sys.stdout.fileno())
+        os.close(null)
 
 
 class _TextReporter:
@@ -65,6 +96,11 @@ class _TextReporter:
         elif event == "metric":
             extra = {k: v for k, v in payload.items() if k not in {"name", "value"}}
             self._stream.write(f"  {payload['name']} = {payload['value']:.6g} {extra or ''}\n")
+        elif event == "error":
+            if payload.get("traceback"):
+                self._stream.write(payload["traceback"])
+            prefix = "CANCELLED: " if payload.get("kind") == "cancelled" else "ERROR: "
+            self._stream.write(prefix + payload["message"] + "\n")
         self._stream.flush()
 
 
@@ -112,45 +148,94 @@ def config_shorthand(argv: list[str]) -> list[str]:
     return out
 
 
+class _Cancel:
+    """The run's cancel flag and why it was set (a signal, the event reader gone)."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self.reason = ""
+
+    def set(self, reason: str) -> None:
+        if not self.event.is_set():
+            self.reason = reason
+            self.event.set()
+
+    def message(self, exc: Cancelled) -> str:
+        text = str(exc)
+        if self.reason:
+            text = f"{text.rstrip('.')} ({self.reason})."
+        return f"{text} Partial outputs were removed; what a run keeps on cancel (a training run's resume state) " \
+               "is kept."
+
+
+def _watch_parent(cancel: _Cancel, stop: threading.Event) -> threading.Thread:
+    """Cancel when the process that started this one ends (it reads our events; nobody else will)."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while not stop.wait(0.5):
+            if os.getppid() != parent:
+                cancel.set("the process reading the events has ended")
+                return
+
+    thread = threading.Thread(target=watch, name="crops-parent-watch", daemon=True)
+    thread.start()
+    return thread
+
+
+def _join_workers(skip: set[threading.Thread], timeout: float = JOIN_THREADS_S) -> list[str]:
+    """Wait for the command's threads (`crops-*`, and every non-daemon one) to end; the names of those that did not.
+
+    A daemon thread still inside torch or GDAL when the interpreter exits is torn down mid-call (a C++
+    `terminate` abort, exit 134, after success was already printed): the outcome is reported only after this.
+    """
+    deadline = time.monotonic() + timeout
+    for thread in threading.enumerate():
+        if thread is threading.current_thread() or thread in skip:
+            continue
+        if thread.name.startswith("crops-") or not thread.daemon:
+            thread.join(max(0.0, deadline - time.monotonic()))
+    return [t.name for t in threading.enumerate() if t.is_alive() and t not in skip
+            and t is not threading.current_thread() and (t.name.startswith("crops-") or not t.daemon)]
+
+
 def main(argv: list[str] | None = None) -> int:
-    argv = config_shorthand(list(sys.argv[1:] if argv is None else argv))
-    args = build_parser().parse_args(argv)
-    if args.json_events:
-        reporter: Any = _JsonReporter(sys.stdout)
-    else:
-        reporter = _TextReporter(sys.stderr)
-    cancel = threading.Event()
+    cancel = _Cancel()
 
     def _on_signal(signum: int, frame: Any) -> None:
-        cancel.set()
+        cancel.set(f"{signal.Signals(signum).name} received")
 
     signal.signal(signal.SIGTERM, _on_signal)
     signal.signal(signal.SIGINT, _on_signal)
-    progress = Progress(reporter, cancel)
+    argv = config_shorthand(list(sys.argv[1:] if argv is None else argv))
+    args = build_parser().parse_args(argv)
+    skip: set[threading.Thread] = set()
+    stop_watch = threading.Event()
+    if args.json_events:
+        reporter: Any = _JsonReporter(sys.stdout, lambda: cancel.set("the event pipe is closed"))
+        skip.add(_watch_parent(cancel, stop_watch))
+    else:
+        reporter = _TextReporter(sys.stderr)
+    reporter = distributed.rank_reporter(reporter)  # under torchrun processes > 0 report only their own errors
+    progress = Progress(reporter, cancel.event)
+    outcome: tuple[str, dict[str, Any], int]
     try:
         result = execute(args._module, args, progress)
+        outcome = ("result", {"outputs": result}, EXIT_OK)
     except Cancelled as exc:
-        reporter("error", {"message": str(exc), "kind": "cancelled"})
-        return EXIT_CANCELLED
+        outcome = ("error", {"message": cancel.message(exc), "kind": "cancelled"}, EXIT_CANCELLED)
     except CropsError as exc:
-        reporter("error", {"message": str(exc), "kind": "input"})
-        if not args.json_events:
-            sys.stderr.write(f"ERROR: {exc}\n")
-        return EXIT_USER
+        outcome = ("error", {"message": str(exc), "kind": "input"}, EXIT_USER)
     except Exception as exc:  # noqa: BLE001 - reported to the user with its traceback
-        reporter(
-            "error",
-            {
-                "message": f"{type(exc).__name__}: {exc}",
-                "kind": "bug",
-                "traceback": traceback.format_exc(),
-            },
-        )
-        if not args.json_events:
-            traceback.print_exc()
-        return EXIT_BUG
-    if args.json_events:
-        reporter("result", {"outputs": result})
-    else:
-        print(json.dumps(result, indent=2, default=str))
-    return EXIT_OK
+        outcome = ("error", {"message": f"{type(exc).__name__}: {exc}", "kind": "bug",
+                             "traceback": traceback.format_exc()}, EXIT_BUG)
+    stop_watch.set()
+    left = _join_workers(skip)
+    if left:
+        reporter("log", {"text": f"Worker threads still running at exit: {', '.join(left)}.", "level": "warning"})
+    event, payload, code = outcome
+    if event == "error" or args.json_events:
+        reporter(event, payload)
+    elif distributed.writer():
+        print(json.dumps(payload["outputs"], indent=2, default=str))
+    return code

@@ -245,13 +245,28 @@ WEIGHT_DECAY = Param("WEIGHT_DECAY", "float", "Weight decay", "AdamW weight deca
 WARMUP = Param("WARMUP", "float", "Warm-up (fraction of the steps)", "warm-up, fraction of the steps (at most 500)",
                default=0.05, minimum=0.0, maximum=0.99, advanced=True, context=SHARED_CONTEXT)
 CHECKPOINT_EVERY = Param(
-    "CHECKPOINT_EVERY", "int", "Checkpoint every N steps (0: every 2 minutes)",
-    "steps between checkpoints (0: every two minutes and at the end)", default=0, minimum=0, advanced=True,
+    "CHECKPOINT_EVERY", "int", "Checkpoint every N steps (0: with the resume state)",
+    "steps between checkpoints (0: each time the resume state is saved, see RESUME_EVERY, and at the end)", default=0,
+    minimum=0, advanced=True, context=SHARED_CONTEXT)
+RESUME_EVERY = Param(
+    "RESUME_EVERY", "int", "Save the resume state every N seconds (0: every step)",
+    "seconds between saves of the resume state (0: after every step); it is also saved at the end and on cancel, so "
+    "a crash or kill loses at most this much training", default=120, minimum=0, advanced=True,
     context=SHARED_CONTEXT)
+SYNC_BATCHNORM = Param(
+    "SYNC_BATCHNORM", "bool", "SyncBatchNorm over all processes (torchrun)",
+    "under torchrun with several processes: BatchNorm statistics over the global batch of all processes instead of "
+    "each process's own (slower; matches one process with the global batch); no effect on one process",
+    default=False, advanced=True, context=SHARED_CONTEXT)
 ADAPT_RESUME = Param(
     "RESUME", "file", "Resume from (resume state or adapted model)",
     "resume state (.resume.safetensors) or the adapted model with one beside it", default="", optional=True,
     file_filter="safetensors (*.safetensors)", context=SHARED_CONTEXT)
+STATISTICS_ALIGNMENT = Param(
+    "STATISTICS_ALIGNMENT", "choice", "Align the target's statistics to the model's",
+    "map each band of the target onto the source statistics in the model: none, mean_std (mean and standard "
+    "deviation) or histogram (histogram matching to the recorded quantiles)", default="none",
+    choices=("none", "mean_std", "histogram"), advanced=True, context=SHARED_CONTEXT)
 ADAPTED_MODEL = Param("OUTPUT", "file_out", "Adapted model", "adapted model checkpoint to write (.safetensors)",
                       file_filter="Model (*.safetensors)", context=SHARED_CONTEXT)
 ADAPTATION_OUTPUTS = (
@@ -264,4 +279,4 @@ ADAPTATION_OUTPUTS = (
 
 # How an adaptation runs and what it writes: the same on every adaptation command (main, then advanced).
 ADAPTATION_RUN = (DEVICE, SEED, ADAPT_RESUME)
-ADAPTATION_RUNTIME = (WEIGHT_DECAY, WARMUP, AMP, CHECKPOINT_EVERY, THREADS)
+ADAPTATION_RUNTIME = (WEIGHT_DECAY, WARMUP, AMP, CHECKPOINT_EVERY, RESUME_EVERY, THREADS, SYNC_BATCHNORM)

@@ -18,7 +18,18 @@ DEVICE_CHOICES = ("auto", "cpu", "cuda")
 
 
 def resolve_device(name: str | torch.device | None = "auto") -> torch.device:
-    """`auto` -> the first CUDA device when there is one, else the CPU; `cpu`; `cuda` or `cuda:N`."""
+    """`auto` -> the first CUDA device when there is one, else the CPU; `cpu`; `cuda` or `cuda:N`. Under torchrun
+    (`distributed`) a CUDA device is this process's own, cuda:LOCAL_RANK."""
+    device = _resolve_device(name)
+    from .distributed import world
+
+    w = world()
+    if w.active and device.type == "cuda":
+        return torch.device("cuda", w.local_rank)
+    return device
+
+
+def _resolve_device(name: str | torch.device | None = "auto") -> torch.device:
     if isinstance(name, torch.device):
         return name
     text = (name or "auto").strip().lower()

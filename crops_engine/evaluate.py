@@ -42,7 +42,7 @@ from .evaluate_report import num, pct, render_html
 from .labels import LabelSource, open_labels
 from .metrics import IGNORE_INDEX, ConfusionAccumulator, summarise
 from .progress import Progress, silent
-from .raster import Grid, open_raster
+from .raster import Grid, open_raster, unreadable
 
 WINDOW_PIXELS = 1 << 22  # ~4 M pixels per window
 
@@ -155,13 +155,13 @@ def _names_class_map(classes: list[CropClass]) -> str:
 
 def _open_reference(
     reference: str | os.PathLike[str], grid: Grid, label_field: str | None, class_map_text: str | None,
-    predicted: PredictionClasses, progress: Progress,
+    predicted: PredictionClasses, progress: Progress, reference_crs: str | None = None,
 ) -> Any:
     """The reference as classes on `grid`: CLASS_MAP when given, else the first of the model's training class
     map, the class map's own names and codes, and the label values themselves that gives a class."""
     if class_map_text and class_map_text.strip():
         return open_labels(reference, grid, None, label_field=label_field, class_map=class_map_text,
-                           progress=progress)
+                           progress=progress, labels_crs=reference_crs, crs_param="REFERENCE_CRS")
     candidates: list[tuple[str, ClassMap | None]] = []
     model_map = _reference_class_map(None, predicted, silent())
     if model_map is not None:
@@ -173,7 +173,8 @@ def _open_reference(
     error: CropsError | None = None
     for what, cmap in candidates:
         try:
-            labels = open_labels(reference, grid, None, label_field=label_field, class_map=cmap, progress=silent())
+            labels = open_labels(reference, grid, None, label_field=label_field, class_map=cmap, progress=silent(),
+                                 labels_crs=reference_crs, crs_param="REFERENCE_CRS")
         except CropsError as exc:
             error = error or exc
             continue
@@ -230,8 +231,11 @@ def evaluate_class_map(
     reference_class_map: str | None = None,
     model: str | os.PathLike[str] | None = None,
     progress: Progress | None = None,
+    reference_crs: str | None = None,
 ) -> dict[str, Any]:
     """Compare `class_map` with `reference`; write the HTML report `output` and/or `output_json`.
+
+    `reference_crs` (REFERENCE_CRS): the CRS of a reference that declares none (else it is refused).
 
     Returns the figures (overall accuracy, mean IoU, mean F1, kappa, pixels) and the paths.
     """
@@ -240,7 +244,8 @@ def evaluate_class_map(
     for path, what in ((output, "OUTPUT"), (output_json, "OUTPUT_JSON")):
         if path and Path(path).resolve() in (class_map.resolve(), Path(str(reference)).resolve()):
             raise CropsError(f"{what} {path} would overwrite an input; choose another file name.")
-    comparison = _Comparison.open(class_map, reference, label_field, reference_class_map, model, progress)
+    comparison = _Comparison.open(class_map, reference, label_field, reference_class_map, model, progress,
+                                  reference_crs)
     acc, labelled_pixels = comparison.count(progress.sub(0.1, 0.95))
     if acc.matrix.sum() == 0:
         reason = ("the reference gives no class on the class map's extent" if labelled_pixels == 0
@@ -298,7 +303,7 @@ class _Comparison:
     @classmethod
     def open(cls, class_map: Path, reference: str | os.PathLike[str], label_field: str | None,
              reference_class_map: str | None, model: str | os.PathLike[str] | None,
-             progress: Progress) -> _Comparison:
+             progress: Progress, reference_crs: str | None = None) -> _Comparison:
         """Open both, find the classes of each and match them; raises CropsError when nothing matches."""
         ds = open_raster(class_map)
         grid = Grid.of(ds)
@@ -311,7 +316,8 @@ class _Comparison:
         predicted = prediction_classes(class_map, ds, model, progress)
         progress.log(f"Classes of the class map from {predicted.source}: "
                      + ", ".join(f"{c.value}={c.name}" for c in predicted.classes))
-        labels = _open_reference(reference, grid, label_field, reference_class_map, predicted, progress.sub(0.0, 0.1))
+        labels = _open_reference(reference, grid, label_field, reference_class_map, predicted, progress.sub(0.0, 0.1),
+                                 reference_crs)
         table, lut, matching = match_classes(list(labels.classes), predicted.classes)
         if all(m["matched_by"] == "none" for m in matching):
             raise CropsError(
@@ -345,8 +351,11 @@ class _Comparison:
         for yoff in range(0, grid.height, rows):
             h = min(rows, grid.height - yoff)
             window = (0, yoff, grid.width, h)
-            values = band.ReadAsArray(*window)
-            valid = _valid_mask(band, values, nodata, needs_mask, window)
+            try:
+                values = band.ReadAsArray(*window)
+                valid = _valid_mask(band, values, nodata, needs_mask, window)
+            except RuntimeError as exc:
+                raise unreadable(self.class_map, exc) from None
             ref = self.lut[self.labels.read(*window)]
             labelled = ref != IGNORE_INDEX
             labelled_pixels += int(labelled.sum())

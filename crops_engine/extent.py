@@ -31,6 +31,16 @@ def _srs(text: str) -> osr.SpatialReference:
     return srs
 
 
+def parse_crs(text: str, what: str = "CRS") -> str:
+    """The WKT of a CRS given as text (EPSG:xxxx, WKT, PROJ), or a CropsError naming the parameter."""
+    srs = osr.SpatialReference()
+    try:
+        srs.SetFromUserInput(str(text).strip())
+    except RuntimeError:
+        raise CropsError(f"{what} {text!r} is not a CRS GDAL knows; give it as EPSG:<code>, e.g. EPSG:32631.") from None
+    return srs.ExportToWkt()
+
+
 def parse_extent(text: str) -> Extent:
     """QGIS extent text `xmin,xmax,ymin,ymax [EPSG:xxxx]` -> (xmin, ymin, xmax, ymax, crs_wkt or None)."""
     match = _EXTENT_RE.match(text or "")

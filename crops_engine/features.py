@@ -21,7 +21,7 @@ import numpy as np
 from osgeo import gdal
 
 from .errors import CropsError
-from .raster import Grid, band_names, open_raster
+from .raster import Grid, band_names, open_raster, unreadable
 
 
 @dataclass(frozen=True)
@@ -156,14 +156,18 @@ class FeatureStack:
         valid = np.ones((ysize, xsize), dtype=bool)
         for i, ref in enumerate(self.sources):
             band = self._datasets[ref.path].GetRasterBand(ref.band)
-            raw = band.ReadAsArray(xoff, yoff, xsize, ysize)
+            try:
+                raw = band.ReadAsArray(xoff, yoff, xsize, ysize)
+                mask = band.GetMaskBand().ReadAsArray(xoff, yoff, xsize, ysize) if self._needs_mask[i] else None
+            except RuntimeError as exc:
+                raise unreadable(ref.path, f"band {ref.band} at pixel {xoff},{yoff}: {exc}") from None
             if raw is None:
-                raise CropsError(f"Cannot read band {ref.band} of {ref.path} at window {xoff},{yoff}.")
+                raise unreadable(ref.path, f"band {ref.band} at pixel {xoff},{yoff} gave no data")
             nodata = self.nodata[i]
             if nodata is not None and not np.isnan(nodata):  # NaN nodata: caught by isfinite below
                 valid &= raw != nodata
-            if self._needs_mask[i]:
-                valid &= band.GetMaskBand().ReadAsArray(xoff, yoff, xsize, ysize) > 0
+            if mask is not None:
+                valid &= mask > 0
             x[i] = raw
         valid &= np.isfinite(x).all(axis=0)
         np.copyto(x, np.float32(np.nan), where=~valid)  # broadcast over bands, no index arrays

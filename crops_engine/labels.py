@@ -19,10 +19,11 @@ from osgeo import gdal, ogr, osr
 from .class_map import ClassMap, Code, as_code, class_map_from_codes, parse_class_map, sorted_codes
 from .classes import CropClass
 from .errors import CropsError
+from .extent import parse_crs
 from .metrics import IGNORE_INDEX
 from .progress import Progress, silent
-from .raster import Grid, iter_windows, open_raster
-from .vector import LayerSpec
+from .raster import Grid, iter_windows, open_raster, unreadable
+from .vector import LayerSpec, declared_srs
 
 gdal.UseExceptions()
 ogr.UseExceptions()
@@ -58,15 +59,26 @@ class RasterLabels(LabelSource):
         window: tuple[int, int, int, int],
         class_map: ClassMap | None,
         progress: Progress,
+        labels_crs: str | None = None,
+        crs_param: str = "LABELS_CRS",
     ) -> None:
         self.path = path
         src = open_raster(path)
         self._alpha = False
+        if not src.GetProjection() and labels_crs:
+            self._unassigned = src  # the VRT reads from it
+            src = gdal.Translate("", src, format="VRT", outputSRS=parse_crs(labels_crs, crs_param))
+            progress.log(f"Label raster {path} has no CRS: taking it to be in {crs_param} {labels_crs}.")
+        elif labels_crs:
+            progress.warn(f"{crs_param} {labels_crs} is not used: the label raster {path} has its own CRS.")
         if Grid.of(src).same_as(grid):
             self._ds = src
         else:
             if not src.GetProjection():
-                raise CropsError(f"Label raster {path} has no CRS; assign one so it can be placed on the composite.")
+                raise CropsError(
+                    f"Label raster {path} has no CRS, so it cannot be placed on the composite: give {crs_param} "
+                    "(the CRS its coordinates are in, e.g. EPSG:32631) or assign one (gdal_edit.py -a_srs EPSG:32631)."
+                )
             progress.warn(f"Label raster {path} is on another grid than the composite; warping it (nearest) onto it.")
             self._ds = gdal.Warp(
                 "", src, format="VRT", outputBounds=grid.bounds, width=grid.width, height=grid.height,
@@ -99,14 +111,18 @@ class RasterLabels(LabelSource):
         return sorted_codes(found)
 
     def _raw(self, xoff: int, yoff: int, xsize: int, ysize: int) -> tuple[np.ndarray, np.ndarray]:
-        codes = self._ds.GetRasterBand(1).ReadAsArray(xoff, yoff, xsize, ysize)
+        try:
+            codes = self._ds.GetRasterBand(1).ReadAsArray(xoff, yoff, xsize, ysize)
+            alpha = self._ds.GetRasterBand(2).ReadAsArray(xoff, yoff, xsize, ysize) if self._alpha else None
+        except RuntimeError as exc:
+            raise unreadable(self.path, f"label raster: {exc}") from None
         keep = np.ones(codes.shape, dtype=bool)
         if self._nodata is not None and not math.isnan(self._nodata):
             keep &= codes != self._nodata
         if codes.dtype.kind == "f":
             keep &= np.isfinite(codes)
-        if self._alpha:
-            keep &= self._ds.GetRasterBand(2).ReadAsArray(xoff, yoff, xsize, ysize) > 0
+        if alpha is not None:
+            keep &= alpha > 0
         return codes, keep
 
     def read(self, xoff: int, yoff: int, xsize: int, ysize: int) -> np.ndarray:
@@ -131,15 +147,20 @@ class PolygonLabels(LabelSource):
         label_field: str | None,
         class_map: ClassMap | None,
         progress: Progress,
+        labels_crs: str | None = None,
+        crs_param: str = "LABELS_CRS",
     ) -> None:
         spec = LayerSpec.parse(path)
+        self.labels_crs = labels_crs
+        self.crs_param = crs_param
         file = spec.path
         self.path = path
         self.grid = grid
         try:
             src = gdal.OpenEx(file, gdal.OF_VECTOR)
         except RuntimeError as exc:
-            raise CropsError(f"Cannot read label layer {file}: {exc}") from None
+            raise CropsError(f"Cannot read label layer {file}: {exc}. Is it complete (a copy cut short?): copy or "
+                             "re-create it, then run again.") from None
         if src is None or src.GetLayerCount() == 0:
             raise CropsError(f"{file} is neither a raster nor a vector layer GDAL can read.")
         layer = spec.layer(src)
@@ -182,24 +203,33 @@ class PolygonLabels(LabelSource):
         grid_srs = osr.SpatialReference()
         grid_srs.ImportFromWkt(self.grid.crs_wkt)
         grid_srs.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
-        layer_srs = layer.GetSpatialRef()
+        layer_srs = declared_srs(layer)
+        if layer_srs is not None and self.labels_crs:
+            progress.warn(f"{self.crs_param} {self.labels_crs} is not used: the layer {self.path} has its own CRS.")
+        elif layer_srs is None and self.labels_crs:
+            layer_srs = osr.SpatialReference()
+            layer_srs.ImportFromWkt(parse_crs(self.labels_crs, self.crs_param))
+            progress.log(f"{self.path} has no CRS: taking it to be in {self.crs_param} {self.labels_crs}.")
+        elif layer_srs is None:
+            raise CropsError(
+                f"The label layer {self.path} has no CRS, so where its polygons lie is unknown: give {self.crs_param} "
+                "(the CRS its coordinates are in, e.g. EPSG:32631), or assign one (QGIS: Layer Properties > Source; "
+                "ogr2ogr -a_srs EPSG:32631)."
+            )
         transform = None
         xmin, ymin, xmax, ymax = self.grid.window(*window).bounds
         filter_rect: tuple[float, ...] | None = (xmin, ymin, xmax, ymax)
-        if layer_srs is None:
-            progress.warn(f"{self.path} has no CRS; taking it to be the composite's CRS.")
-        else:
-            layer_srs = layer_srs.Clone()
-            layer_srs.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
-            if not layer_srs.IsSame(grid_srs):
-                progress.log(f"Reprojecting {self.path} to the composite's CRS.")
-                transform = osr.CoordinateTransformation(layer_srs, grid_srs)
-                try:
-                    filter_rect = osr.CoordinateTransformation(grid_srs, layer_srs).TransformBounds(
-                        xmin, ymin, xmax, ymax, 21
-                    )
-                except RuntimeError:
-                    filter_rect = None  # the window has no bounds there: test every feature
+        layer_srs = layer_srs.Clone()
+        layer_srs.SetAxisMappingStrategy(osr.OAMS_TRADITIONAL_GIS_ORDER)
+        if not layer_srs.IsSame(grid_srs):
+            progress.log(f"Reprojecting {self.path} to the composite's CRS.")
+            transform = osr.CoordinateTransformation(layer_srs, grid_srs)
+            try:
+                filter_rect = osr.CoordinateTransformation(grid_srs, layer_srs).TransformBounds(
+                    xmin, ymin, xmax, ymax, 21
+                )
+            except RuntimeError:
+                filter_rect = None  # the window has no bounds there: test every feature
         if filter_rect is not None:
             layer.SetSpatialFilterRect(*filter_rect)
         out = []
@@ -284,11 +314,14 @@ def open_labels(
     label_field: str | None = None,
     class_map: str | ClassMap | None = None,
     progress: Progress | None = None,
+    labels_crs: str | None = None,
+    crs_param: str = "LABELS_CRS",
 ) -> LabelSource:
     """Labels as class values on `grid`: a code raster, or polygons when `label_field` is given.
 
     `window` (xoff, yoff, xsize, ysize) is the part of the grid that will be read: the codes
     found there decide the classes (without a CLASS_MAP) and the "matches nothing" check.
+    `labels_crs` (LABELS_CRS) is the CRS of labels that declare none; without it such labels are an error.
     """
     progress = progress or silent()
     path = str(path)
@@ -299,5 +332,5 @@ def open_labels(
     if is_raster(path):
         if label_field:
             progress.warn(f"{path} is a raster: LABEL_FIELD {label_field!r} is not used (its values are the codes).")
-        return RasterLabels(path, grid, window, cmap, progress)
-    return PolygonLabels(path, grid, window, label_field, cmap, progress)
+        return RasterLabels(path, grid, window, cmap, progress, labels_crs or None, crs_param)
+    return PolygonLabels(path, grid, window, label_field, cmap, progress, labels_crs or None, crs_param)

@@ -10,9 +10,13 @@ A `Task` supplies its data, the loss of a batch and hooks; `fit(task, settings, 
 - batches built `settings.prefetch` ahead by a data thread (`task.batches` runs there);
 - progress per step with every figure of `training_step`, `task.evaluate` when `task.should_evaluate`
   and after the last step (validation, a history row; it gets the figures' means since the last one);
-- the save cadence (`SaveCadence`: every `save_every` steps, else every `save_every_s` seconds, and
-  after the last step): `task.save`, then the resume state (`training_state`): the task's tensors and
-  JSON state, optimiser, schedule, loss scaler and random generators;
+- the save cadence (`SaveCadence`: every `save_every` steps, else every `save_every_s` seconds, the
+  RESUME_EVERY parameter, default `SAVE_EVERY_S` = 120 s, and after the last step): `task.save`, then the
+  resume state (`training_state`): the task's tensors and JSON state, optimiser, schedule, loss scaler
+  and random generators. A run killed outright (kill -9, a crash, a power cut) can so lose at most
+  RESUME_EVERY seconds of training; a cancel (SIGTERM, SIGINT, the QGIS cancel button) loses nothing;
+- before the first step, whether the output folder has room for the checkpoint and the resume state
+  (`check_room`): a full disk is a CropsError before training, not after;
 - resume: `open_resume` reads RESUME with one set of rules for every task; the run checks that the
   state fits (`task.check_resume`, steps left), restores it, and puts the schedule at this run's LR;
 - cancel: the resume state is written at the step reached, and a warning says how to continue;
@@ -33,9 +37,11 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor, nn
 
-from . import __version__
+from . import __version__, distributed
+from .atomic import free_bytes
 from .batches import Prefetcher
 from .checkpoint import read_metadata
+from .command_spec import RESUME_EVERY
 from .device import amp_enabled, autocast, deterministic, grad_scaler, resolve_device
 from .errors import Cancelled, CropsError
 from .progress import Progress, silent
@@ -50,7 +56,8 @@ from .training_state import (
     save_training_state,
 )
 
-SAVE_EVERY_S = 120.0  # besides the end and a cancel, outputs and resume state at most this often (save_every 0)
+# Besides the end and a cancel, outputs and resume state at most this often (save_every 0): RESUME_EVERY's default.
+SAVE_EVERY_S = float(RESUME_EVERY.default)
 
 Batch = dict[str, Any]
 
@@ -252,6 +259,7 @@ class Run:
         self.step_seconds, self.steps_timed, self.cpu_excluded = 0.0, 0, 0.0
         self.optimizer: torch.optim.Optimizer | None = None
         self.scheduler: torch.optim.lr_scheduler.LambdaLR | None = None
+        self.reducer = distributed.StepReducer(distributed.World())  # one process; `prepare` sets the run's
         task.run = self
 
     # -- what tasks use ------------------------------------------------------------------------
@@ -286,6 +294,7 @@ class Run:
             "warmup_steps": self.warmup_steps,
             "total_steps": self.total_steps,
             "resumed_from": self.resume.source if self.resume else None,
+            **distributed.provenance(),  # world size, global batch (BATCH_SIZE x processes)
         }
 
     # -- preparing ------------------------------------------------------------------------------
@@ -304,10 +313,31 @@ class Run:
         self.scheduler = build_scheduler(self.optimizer, self.total_steps, self.warmup_steps)
         if self.resume:
             self._restore(self.resume)
+        self.reducer = distributed.prepare_run(self)  # under torchrun: SyncBatchNorm, process 0's weights everywhere
+        self.check_room(params)
+
+    def check_room(self, params: list[nn.Parameter]) -> None:
+        """A CropsError before the first step when the resume file's folder cannot hold what the run will write:
+        the resume state (the task's tensors and the optimiser's two moments per trained value) and a checkpoint."""
+        try:
+            tensors, _ = self.task.state_dict()
+            state = sum(t.numel() * t.element_size() for t in tensors.values() if isinstance(t, Tensor))
+        except Exception:  # noqa: BLE001 - an estimate only; the writes themselves report a full disk
+            return
+        trained = sum(p.numel() * p.element_size() for p in params if p.requires_grad)
+        need = 2 * state + 2 * trained + (1 << 20)
+        free = free_bytes(self.resume_file.parent)
+        if free is not None and free < need:
+            raise CropsError(
+                f"The disk of {self.resume_file.parent} has {free / 2**20:.1f} MiB free, but this run writes about "
+                f"{need / 2**20:.1f} MiB there (its model and resume state): free some space or choose an OUTPUT on "
+                "another disk, then run again."
+            )
 
     def _check_resume(self, resume: Resume) -> None:
         assert resume.state is not None
         self.task.check_resume(resume.state, resume.source)
+        distributed.check_resume_world(resume.state.info, resume.source, self.progress)
         done = resume.state.step
         if done >= self.total_steps:
             raise CropsError(
@@ -356,6 +386,9 @@ class Run:
             prefetcher.close()
             self._cancelled()
             raise
+        except distributed.RankFailure as exc:  # another process ended: keep the steps done, say how to continue
+            prefetcher.close()
+            raise distributed.peer_failed(self, exc) from None
         finally:
             prefetcher.close()
         if self.step != total:
@@ -369,7 +402,8 @@ class Run:
         assert self.optimizer is not None and self.scheduler is not None
         t0 = time.perf_counter()
         batch = {k: v.to(self.device, non_blocking=True) if isinstance(v, Tensor) else v for k, v in batch.items()}
-        loss, terms = self.task.training_step(batch, self.step)
+        with distributed.reducing():  # under torchrun a method's statistics are the global batch's
+            loss, terms = self.task.training_step(batch, self.step)
         if not torch.isfinite(loss):
             raise CropsError(
                 f"The {self.task.label} loss became {float(loss.detach())} at step {self.step + 1} "
@@ -377,12 +411,14 @@ class Run:
             )
         self.optimizer.zero_grad(set_to_none=True)
         self.scaler.scale(loss).backward()
+        figures = {"loss": float(loss.detach()), **{k: float(v) for k, v in terms.items()}}
+        figures = self.reducer.step(figures)  # under torchrun: gradients and figures averaged over the processes
         self.scaler.step(self.optimizer)
         self.scaler.update()
         self.scheduler.step()
-        self.task.after_step(self.step)
+        with distributed.reducing():
+            self.task.after_step(self.step)
         self.step += 1
-        figures = {"loss": float(loss.detach()), **{k: float(v) for k, v in terms.items()}}
         self.step_seconds += time.perf_counter() - t0
         self.steps_timed += 1
         self.running.add(figures)
@@ -396,7 +432,7 @@ class Run:
         if final or self.task.should_evaluate(done):
             self.task.evaluate(done, self.running.pop())
         now = time.perf_counter()
-        if final or cadence.due(done, now):
+        if self.reducer.writer and (final or cadence.due(done, now)):  # under torchrun process 0 saves
             self.task.save(done, final)
             self.write_resume()
             cadence.mark(now)
@@ -405,9 +441,11 @@ class Run:
     def write_resume(self) -> None:
         """The resume state at the step reached: the task's state, optimiser, schedule, scaler, random state."""
         assert self.optimizer is not None and self.scheduler is not None
+        if not self.reducer.writer:
+            return  # under torchrun process 0 writes it (every process holds the same state)
         tensors, info = self.task.state_dict()
         info = dict(info) | {"task": self.task.name, "step": self.step, "total_steps": self.total_steps,
-                             "elapsed_seconds": self.elapsed()}
+                             "elapsed_seconds": self.elapsed(), **distributed.resume_info()}
         save_training_state(
             self.resume_file,
             TrainingState(model=tensors, optimizer=self.optimizer.state_dict(), scheduler=self.scheduler.state_dict(),

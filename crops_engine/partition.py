@@ -12,8 +12,9 @@ Higher always means easier. Blocks are split by EASY_FRACTION (the most confiden
 or, when SCORE_THRESHOLD is given, by score >= threshold. With PER_CLASS the split is made
 within each predicted dominant class (the class most pixels of a block are predicted as), so a
 rare or hard class still has easy blocks; with a threshold, a class none of whose blocks passes
-gets its best block as easy. `scores`, `split/easy` and `split/hard` go into the store
-(`blocks.write_partition`); the settings into its `partition` attribute.
+gets its best block as easy. `scores`, `split/easy`, `split/hard` and the settings (with the model's
+SHA-256, which adapt-spcl checks) go into the partition file beside the store, `<store>.partition.h5`
+(`blocks.write_partition`: written whole or not at all; the store itself is never edited).
 
 Map outputs, over the store's window: OUTPUT_MASK (1 easy, 2 hard, 0 nodata, styled blue / red)
 and OUTPUT_CONFIDENCE (the per-pixel confidence of SCORE, max-probability for
@@ -59,6 +60,8 @@ class PartitionOptions:
     batch_size: int = declared("partition", "BATCH_SIZE")
     device: str = declared("partition", "DEVICE")
     amp: bool = True
+    # map the target's per-band statistics onto the checkpoint's first (crops_engine.statistics_alignment)
+    statistics_alignment: str = declared("partition", "STATISTICS_ALIGNMENT")
 
     def check(self) -> None:
         if self.score not in SCORES:
@@ -216,6 +219,10 @@ def partition(
     meta = read_metadata(model_path)
     store = BlockStore(blocks)
     check_features(meta, store.feature_names, f"the target block store {blocks}")
+    if options.statistics_alignment != "none":
+        from .statistics_alignment import align_store
+
+        store = align_store(store, meta.normalisation, options.statistics_alignment, str(model_path), progress)
     mask_path = _check_output(output_mask, "OUTPUT_MASK", blocks)
     confidence_path = _check_output(output_confidence, "OUTPUT_CONFIDENCE", blocks)
     if mask_path is not None and confidence_path is not None and mask_path.resolve() == confidence_path.resolve():
@@ -250,6 +257,7 @@ class _PartitionRun:
     dominant: np.ndarray = field(init=False)
     easy: np.ndarray = field(init=False)
     hard: np.ndarray = field(init=False)
+    partition_file: Path = field(init=False)
 
     def write(self, model: Any, device: Any, progress: Progress) -> None:
         """Score every block, split, write the maps, then the partition into the store."""
@@ -284,7 +292,7 @@ class _PartitionRun:
                 finish_geotiff(conf_ds, resampling="AVERAGE")
                 conf_ds = None
                 write_grey_style(conf_tmp, 0.0, 1.0)
-            progress(0.96, "Writing the partition into the block store")
+            progress(0.96, "Writing the partition beside the block store")
             store.close()
             info = {
                 "model": str(self.model_path.resolve()),
@@ -293,7 +301,7 @@ class _PartitionRun:
                 "score_direction": "higher is easier",
                 "mask_rule": "each pixel shows the block whose centre is nearest",
             }
-            write_partition(self.blocks, self.scores, self.easy, self.hard, info)
+            self.partition_file = write_partition(self.blocks, self.scores, self.easy, self.hard, info)
 
     def result(self, progress: Progress) -> dict[str, Any]:
         scores, easy, hard, options = self.scores, self.easy, self.hard, self.options
@@ -307,6 +315,7 @@ class _PartitionRun:
         n = len(scores)
         result: dict[str, Any] = {
             "output_blocks": str(self.blocks),
+            "partition_file": str(self.partition_file),
             "blocks": n,
             "easy_blocks": int(len(easy)),
             "hard_blocks": int(len(hard)),

@@ -119,20 +119,82 @@ class Grid:
         return c0, r0, c1 - c0, r1 - r0
 
 
+# Warnings GDAL gives while opening a file whose end is missing (libtiff: "IO error during reading of
+# <tag>; tag ignored"): the dataset opens, but without the tags it lost (a CRS, a colour table).
+_DAMAGE_HINTS = ("IO error", "Failed to read", "Read error", "truncated", "Cannot read")
+MAX_CHECKED_BLOCKS = 1_000_000
+
+
+def unreadable(path: str | os.PathLike[str], detail: object) -> CropsError:
+    """The CropsError for a raster GDAL cannot read (truncated, damaged or not a raster)."""
+    detail = str(detail).replace(f"{path}, ", "").replace(f"{path}: ", "").rstrip(". ")
+    return CropsError(
+        f"Cannot read raster {path}: {detail}. The file is truncated or damaged (an interrupted copy, download "
+        "or write?): copy or re-create it, then run again."
+    )
+
+
 def open_raster(path: str | os.PathLike[str], update: bool = False) -> gdal.Dataset:
-    """Open a raster or raise a CropsError that names the file and the problem."""
+    """Open a raster or raise a CropsError that names the file and the problem.
+
+    A file GDAL opens only with read errors, or a GeoTIFF whose image data reaches past the end of the
+    file (a copy cut short), is refused here as truncated rather than read with what it lost (its CRS).
+    """
     path = str(path)
     if not path.startswith("/vsi") and not os.path.exists(path):
         raise CropsError(f"Raster not found: {path}. Check the path.")
+    if not path.startswith("/vsi") and os.path.isdir(path):
+        raise CropsError(f"{path} is a folder, not a raster file. Give the raster's file.")
+    if not path.startswith("/vsi") and os.path.getsize(path) == 0:
+        raise CropsError(f"Raster {path} is an empty file (0 bytes): copy or re-create it, then run again.")
+    warnings: list[str] = []
+
+    def collect(err_class: int, err_no: int, message: str) -> None:
+        if err_class >= gdal.CE_Warning:
+            warnings.append(str(message))
+
+    gdal.PushErrorHandler(collect)
     try:
         ds = gdal.Open(path, gdal.GA_Update if update else gdal.GA_ReadOnly)
     except RuntimeError as exc:
+        detail = str(exc).replace(f"`{path}' ", "it is ", 1).rstrip(". ")
         raise CropsError(
-            f"Cannot read raster {path}: {exc}. Is the file complete and a raster GDAL can open?"
+            f"Cannot read raster {path}: {detail}. Is the file complete and a raster GDAL can open?"
         ) from None
+    finally:
+        gdal.PopErrorHandler()
+    damage = [w for w in warnings if any(h.lower() in w.lower() for h in _DAMAGE_HINTS)]
+    if damage:
+        raise unreadable(path, damage[0])
     if ds is None or ds.RasterCount == 0:
         raise CropsError(f"{path} holds no raster bands.")
+    _check_complete(ds, path)
     return ds
+
+
+def _check_complete(ds: gdal.Dataset, path: str) -> None:
+    """A CropsError when a GeoTIFF's blocks (tiles or strips) lie past the end of its file."""
+    if path.startswith("/vsi") or ds.GetDriver().ShortName != "GTiff":
+        return
+    size = os.path.getsize(path)
+    for b in range(1, ds.RasterCount + 1):
+        band = ds.GetRasterBand(b)
+        bx, by = band.GetBlockSize()
+        nx, ny = -(-ds.RasterXSize // max(bx, 1)), -(-ds.RasterYSize // max(by, 1))
+        if nx * ny * ds.RasterCount > MAX_CHECKED_BLOCKS:
+            blocks: Iterator[tuple[int, int]] | list[tuple[int, int]] = [(0, 0), (nx - 1, ny - 1)]
+        else:
+            blocks = ((i, j) for j in range(ny) for i in range(nx))
+        for i, j in blocks:
+            offset = band.GetMetadataItem(f"BLOCK_OFFSET_{i}_{j}", "TIFF")
+            if not offset:  # sparse block, or interleaved by pixel: band 1 holds them all
+                continue
+            nbytes = band.GetMetadataItem(f"BLOCK_SIZE_{i}_{j}", "TIFF")
+            if int(offset) + int(nbytes or 0) > size:
+                raise unreadable(
+                    path, f"band {b}'s image data reaches byte {int(offset) + int(nbytes or 0)} but the file "
+                          f"has {size} bytes"
+                )
 
 
 def band_names(ds: gdal.Dataset) -> list[str]:

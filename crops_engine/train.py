@@ -31,12 +31,22 @@ from .batches import BatchStream
 from .block_dataset import BlockDataset, checkpoint_inputs
 from .blocks import BlockStore
 from .checkpoint import SUFFIX as CHECKPOINT_SUFFIX
-from .checkpoint import CheckpointMeta, check_features, file_sha256, load_model, save_checkpoint, sibling
+from .checkpoint import (
+    CheckpointMeta,
+    check_features,
+    file_sha256,
+    load_model,
+    read_metadata,
+    save_checkpoint,
+    sibling,
+)
 from .commands import declared, declared_choices
 from .device import describe, resolve_device
+from .distributed import world
 from .errors import CropsError
 from .loop import Resume, Run, RunResult, RunSettings, Task, check_task, fit, open_resume
 from .losses import CLASS_WEIGHTING, SegmentationLoss, balanced_class_weights
+from .pretrain.encoder import check_pretrained_encoder, encoder_module, is_encoder_checkpoint, load_encoder_into
 from .progress import Progress, silent
 from .schedule import check_optimiser_settings
 from .training_state import TrainingState, resume_path
@@ -56,7 +66,8 @@ class TrainConfig:
     # "" = the architecture's default (resnet18 for unet; unused by transunet)
     encoder: str = declared("train-source", "ENCODER")
     arch_args: dict[str, Any] = field(default_factory=dict)  # advanced: override architecture arguments
-    pretrained: str = ""  # local encoder weights file
+    pretrained: str = ""  # local encoder weights file, or an encoder checkpoint from crops:pretrain
+    encoder_lr_scale: float = declared("train-source", "ENCODER_LR_SCALE")  # encoder LR = LR x this
     epochs: int = declared("train-source", "EPOCHS")
     iterations: int = declared("train-source", "ITERATIONS")  # > 0 overrides epochs
     batch_size: int = declared("train-source", "BATCH_SIZE")
@@ -70,6 +81,7 @@ class TrainConfig:
     seed: int = declared("train-source", "SEED")
     resume: str = ""
     val_every: int = declared("train-source", "VAL_EVERY")  # steps between validations; 0 = once per epoch
+    resume_every: int = declared("train-source", "RESUME_EVERY")  # seconds between resume states; 0 = every step
     prefetch: int = 4  # batches prepared ahead by the data thread
 
     def to_dict(self) -> dict[str, Any]:
@@ -111,6 +123,8 @@ def _check_config(cfg: TrainConfig) -> None:
         raise CropsError(f"CLASS_WEIGHTS {cfg.class_weights!r} is not one of {', '.join(CLASS_WEIGHTING)}.")
     if cfg.pretrained and not Path(cfg.pretrained).is_file():
         raise CropsError(f"PRETRAINED weights file {cfg.pretrained} does not exist.")
+    if not 0.0 <= cfg.encoder_lr_scale <= 1.0:
+        raise CropsError(f"ENCODER_LR_SCALE must be in [0, 1], got {cfg.encoder_lr_scale}.")
     if cfg.resume and not Path(cfg.resume).is_file():
         raise CropsError(f"RESUME file {cfg.resume} does not exist.")
     if Path(cfg.blocks).resolve() == Path(cfg.output).resolve():
@@ -162,6 +176,8 @@ def open_source_blocks(cfg: TrainConfig, progress: Progress) -> SourceBlocks:
     if train_pixels.sum() == 0:
         raise CropsError(f"The training blocks of {store.path} hold no labelled pixel; rebuild the store.")
     names = [c.name for c in store.classes]
+    check_class_pixels(store, names, train_pixels, store.class_counts(val_idx).sum(axis=0) if len(val_idx) else None,
+                       progress)
     progress.log(
         f"Block store {store.path}: {len(store)} blocks of {store.block_size} px, {len(store.feature_names)} features, "
         f"{len(names)} classes ({', '.join(names)}); {len(train_idx)} train / {len(val_idx)} val blocks."
@@ -172,6 +188,36 @@ def open_source_blocks(cfg: TrainConfig, progress: Progress) -> SourceBlocks:
     store_sha = file_sha256(store.path)
     store.close()
     return SourceBlocks(store, train_idx, val_idx, train_pixels, store_sha)
+
+
+def check_class_pixels(store: BlockStore, names: list[str], train_pixels: np.ndarray, val_pixels: np.ndarray | None,
+                       progress: Progress) -> None:
+    """Refuse training blocks with labelled pixels of fewer than two classes (a model learns nothing from one class
+    and scores a perfect but meaningless val mIoU: issue 19); warn about classes the train or val blocks lack."""
+    present = [n for n, count in zip(names, train_pixels, strict=True) if count > 0]
+    if len(present) < 2:
+        found = f"only class {present[0]!r} ({int(train_pixels.max())} px)" if present else "no class"
+        raise CropsError(
+            f"The training blocks of {store.path} hold labelled pixels of {found}: a model needs at least two classes "
+            "to learn to tell them apart (with one it predicts that class everywhere and scores a meaningless val "
+            "mIoU of 1). Rebuild the store with build-blocks giving LABELS with two or more classes; check CLASS_MAP "
+            "(e.g. '1200=maize; *=other; 0=ignore' keeps every other code as class 'other')."
+        )
+    missing = [n for n, count in zip(names, train_pixels, strict=True) if count == 0]
+    if missing:
+        progress.warn(f"The training blocks hold no labelled pixel of {', '.join(missing)}: the model cannot learn "
+                      f"{'that class' if len(missing) == 1 else 'those classes'}. Check CLASS_MAP, or rebuild the "
+                      "store over an extent that holds them.")
+    if val_pixels is None:
+        return
+    lacking = [n for n, tr, va in zip(names, train_pixels, val_pixels, strict=True) if tr > 0 and va == 0]
+    if lacking:
+        progress.warn(
+            f"The validation blocks hold no labelled pixel of {', '.join(lacking)}: val mIoU does not measure "
+            f"{'that class' if len(lacking) == 1 else 'those classes'}, so the best model is chosen without it. "
+            "Rebuild the store with another SEED, VAL_GROUP_SIZE or VAL_FRACTION for a validation split that holds "
+            "every class."
+        )
 
 
 def _build_model(cfg: TrainConfig, store: BlockStore, resume: Resume | None,
@@ -199,6 +245,17 @@ def _build_model(cfg: TrainConfig, store: BlockStore, resume: Resume | None,
             )
         progress.log(f"No resume state beside {resume.weights_from}: starting a new schedule from its weights.")
         return model, meta.arch, dict(meta.arch_args), resume.weights_from
+    if cfg.pretrained and is_encoder_checkpoint(cfg.pretrained):  # an encoder from crops:pretrain
+        encoder_meta = check_pretrained_encoder(cfg.pretrained, cfg.arch, cfg.encoder, cfg.arch_args,
+                                                store.feature_names, f"the block store {store.path}")
+        arch_args = resolve_arch_args(cfg.arch, cfg.encoder, store.block_size, cfg.arch_args)
+        arch_args.update(encoder_meta.encoder_args)
+        model = build_model(cfg.arch, len(store.feature_names), len(class_names), **arch_args)
+        load_encoder_into(model, cfg.pretrained)
+        progress.log(f"Encoder initialised from the pretrained encoder {cfg.pretrained} "
+                     f"({json.dumps(encoder_meta.encoder_args)}, {encoder_meta.provenance.get('steps', '?')} steps of "
+                     f"{encoder_meta.provenance.get('method', 'pretraining')}).")
+        return model, cfg.arch, arch_args, ""
     arch_args = resolve_arch_args(cfg.arch, cfg.encoder, store.block_size, cfg.arch_args)
     model = build_model(cfg.arch, len(store.feature_names), len(class_names), encoder_weights=cfg.pretrained or None,
                         **arch_args)
@@ -227,7 +284,8 @@ class SourceTraining(Task):
         self.metrics_json, self.metrics_csv = metrics_paths(self.output)
         self.classes = blocks.store.classes
         self.class_names = [c.name for c in self.classes]
-        self.steps_per_epoch = -(-len(blocks.train) // cfg.batch_size)  # BatchStream.steps_per_pass
+        # BatchStream.steps_per_pass: under torchrun an epoch is a pass of the global batch (BATCH_SIZE x processes)
+        self.steps_per_epoch = -(-len(blocks.train) // (cfg.batch_size * world().size))
         self.total_steps = cfg.iterations if cfg.iterations > 0 else cfg.epochs * self.steps_per_epoch
         self.val_every = cfg.val_every if cfg.val_every > 0 else self.steps_per_epoch
         weights = None
@@ -239,6 +297,9 @@ class SourceTraining(Task):
         self.history: list[dict[str, Any]] = []
         self.best: dict[str, Any] | None = None
         self.saved_checkpoint = False
+        self.on_disk = model_on_disk(self.output, self.class_names)  # what OUTPUT holds before this run writes it
+        self._disk_checked = False
+        self._best_is_disk = False  # self.best is the model OUTPUT held before this run (kept: it validated better)
         self.val_dataset: BlockDataset | None = None
         self.config_doc: dict[str, Any] = {}
         self.provenance_base: dict[str, Any] = {}
@@ -274,6 +335,7 @@ class SourceTraining(Task):
             "class_map": str(store.attrs.get("class_map", "")),
             "source_nodata": json.loads(store.attrs.get("source_nodata", "null") or "null"),
             "pretrained": _file_ref(cfg.pretrained),
+            "encoder_lr_scale": cfg.encoder_lr_scale,
             "initialised_from": _file_ref(self.init_from),
             "batch_size": cfg.batch_size,
             "steps_per_epoch": self.steps_per_epoch,
@@ -290,6 +352,21 @@ class SourceTraining(Task):
 
     def parameters(self) -> Iterator[nn.Parameter]:
         return self.model.parameters()
+
+    def configure_optimizer(self, params: list[nn.Parameter], lr: float, weight_decay: float) -> torch.optim.Optimizer:
+        """AdamW; with ENCODER_LR_SCALE < 1 (fine-tuning a pretrained encoder) the encoder's groups at LR x scale,
+        after the groups of the rest (whose LR the log shows)."""
+        scale = self.cfg.encoder_lr_scale
+        if scale == 1.0:
+            return super().configure_optimizer(params, lr, weight_decay)
+        encoder = {id(p) for p in encoder_module(self.model).parameters()}
+        groups = []
+        for part, part_lr in ((False, lr), (True, lr * scale)):
+            chosen = [p for p in params if p.requires_grad and (id(p) in encoder) == part]
+            groups += [{"params": [p for p in chosen if p.ndim > 1], "weight_decay": float(weight_decay),
+                        "lr": part_lr},
+                       {"params": [p for p in chosen if p.ndim <= 1], "weight_decay": 0.0, "lr": part_lr}]
+        return torch.optim.AdamW([g for g in groups if g["params"]], lr=float(lr))
 
     def batches(self, start_step: int, total_steps: int) -> Iterator[dict[str, Tensor]]:
         own = BlockDataset(BlockStore(self.store.path), indices=self.train_idx)  # this thread's own HDF5 handle
@@ -337,6 +414,7 @@ class SourceTraining(Task):
                           run.progress)
         row.update(validation_figures(result.summary(self.class_names)))
         miou = row["val_miou"]
+        self._adopt_best_on_disk()
         best_miou = None if self.best is None else self.best.get("val_miou")
         improved = miou is not None and (best_miou is None or miou > best_miou)
         per_class = ", ".join(f"{c['name']} {c['iou']:.3f}" if c["iou"] is not None else f"{c['name']} -"
@@ -346,9 +424,55 @@ class SourceTraining(Task):
             f"val loss {_fmt(row['val_loss'])}, val mIoU {_fmt(miou)}, "
             f"OA {_fmt(row['val_overall_accuracy'])}; IoU per class: {per_class}"
         )
+        if not improved and self.saved_checkpoint and best_miou is not None and self._best_is_disk:
+            run.progress.log(f"Val mIoU {_fmt(miou)} does not beat the model in {self.output} (val mIoU "
+                             f"{best_miou:.4f}, step {self.best.get('step')}): it stays.")
         return improved or not self.saved_checkpoint  # always leave a model in OUTPUT
 
+    def _adopt_best_on_disk(self) -> None:
+        """Once, when the run continues a model (RESUME): if OUTPUT already holds a better one of these classes,
+        validated on this store (a resume state older than its best checkpoint, or RESUME of the model itself),
+        that model is the best so far: this run replaces it only with a better one."""
+        if self._disk_checked:
+            return
+        self._disk_checked = True
+        disk = self.on_disk
+        if disk is None or not (self.run.resuming or self.init_from) or disk["store_sha256"] != self.store_sha:
+            return
+        ours = None if self.best is None else self.best.get("val_miou")
+        if ours is None or disk["val_miou"] > ours:
+            self.best, self._best_is_disk = dict(disk["best"]), True
+            self.saved_checkpoint = True
+            self.run.progress.log(
+                f"{self.output} holds a model of val mIoU {disk['val_miou']:.4f} (step {disk['best'].get('step')}): "
+                "this run replaces it only with a model that validates better."
+            )
+
+    def _warn_replacing(self, row: dict[str, Any]) -> None:
+        """A warning before a new run's first save replaces a model in OUTPUT that validated better."""
+        disk, self.on_disk = self.on_disk, None
+        if disk is None or self._best_is_disk:
+            return
+        miou = row.get("val_miou")
+        if miou is None or miou < disk["val_miou"]:
+            self.run.progress.warn(
+                f"Replacing {self.output}, a model of val mIoU {disk['val_miou']:.4f} (step "
+                f"{disk['best'].get('step')}, an earlier run), with this run's model of step {row['step']} (val mIoU "
+                f"{_fmt(miou)}). Give another OUTPUT to keep both, or RESUME the earlier run to improve on it."
+            )
+
+    def _band_quantiles(self) -> dict[str, Any]:
+        """Per-band quantiles of the training blocks' valid pixels, measured once (`statistics_alignment`)."""
+        if getattr(self, "_quantiles", None) is None:
+            from .statistics_alignment import training_quantiles
+
+            with BlockStore(self.store.path) as store:
+                self._quantiles = training_quantiles(store, self.train_idx)
+        return self._quantiles
+
     def _save_best(self, row: dict[str, Any]) -> None:
+        self._warn_replacing(row)
+        self._best_is_disk = False
         best = {k: row.get(k) for k in ("epoch", "step", "val_miou", "val_overall_accuracy", "val_mean_f1",
                                         "val_kappa", "val_loss", "train_loss")}
         best["val_classes"] = row.get("val_classes")
@@ -358,6 +482,7 @@ class SourceTraining(Task):
             "created": datetime.now(UTC).isoformat(timespec="seconds"),
         }
         meta = checkpoint_inputs(self.store) | {"classes": self.classes, "provenance": provenance}
+        meta["normalisation"]["quantiles"] = self._band_quantiles()  # statistics alignment (histogram matching)
         save_checkpoint(self.output, self.model, meta)
         self.saved_checkpoint = True
         self.run.progress.log(f"Saved the model of step {row['step']} to {self.output}.")
@@ -421,6 +546,7 @@ def train_source(config: TrainConfig, progress: Progress | None = None) -> dict[
     settings = RunSettings(
         total_steps=task.total_steps, lr=cfg.lr, resume_file=resume_path(cfg.output), weight_decay=cfg.weight_decay,
         warmup=cfg.warmup, device=device, amp=cfg.amp, seed=seed, prefetch=cfg.prefetch,
+        save_every_s=float(cfg.resume_every),
     )
     try:
         run = fit(task, settings, progress, resume)
@@ -431,6 +557,23 @@ def train_source(config: TrainConfig, progress: Progress | None = None) -> dict[
         progress.metric("best_val_miou", result["best_val_miou"], result["best_step"], epoch=result["best_epoch"])
     progress(1.0, "Training finished")
     return result
+
+
+def model_on_disk(output: Path, class_names: list[str]) -> dict[str, Any] | None:
+    """{val_miou, best, store_sha256} of the model `output` holds now, when it is a CROPS model of `class_names` with
+    a validated best (None otherwise)."""
+    if not output.is_file():
+        return None
+    try:
+        meta = read_metadata(output)
+    except CropsError:
+        return None
+    best = meta.provenance.get("best") if isinstance(meta.provenance.get("best"), dict) else {}
+    miou = best.get("val_miou")
+    if meta.class_names != class_names or not isinstance(miou, int | float):
+        return None
+    store = meta.provenance.get("block_store") if isinstance(meta.provenance.get("block_store"), dict) else {}
+    return {"val_miou": float(miou), "best": best, "store_sha256": store.get("sha256")}
 
 
 def _epoch_of(step: int, steps_per_epoch: int) -> int | float:

@@ -19,7 +19,7 @@ from typing import Any
 import torch
 
 from .atomic import atomic_path
-from .checkpoint import sibling
+from .checkpoint import sibling, write_safetensors
 from .errors import CropsError
 
 METADATA_KEY = "crops_resume"
@@ -114,8 +114,6 @@ def _int_keys(state: dict[str, Any]) -> dict[Any, Any]:
 
 def save_training_state(path: str | os.PathLike[str], state: TrainingState) -> Path:
     """Write `state` atomically to `path` (a `.safetensors` file)."""
-    from safetensors.torch import save_file
-
     path = Path(path)
     tensors: dict[str, torch.Tensor] = {}
     for name, value in state.model.items():
@@ -131,7 +129,7 @@ def save_training_state(path: str | os.PathLike[str], state: TrainingState) -> P
     }
     header = {METADATA_KEY: json.dumps(doc), "format": "pt"}
     with atomic_path(path) as tmp:
-        save_file(tensors, str(tmp), metadata=header)
+        write_safetensors(tmp, tensors, header)
     return path
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from osgeo import gdal, ogr
+from osgeo import gdal, ogr, osr
 
 from .errors import CropsError
 
@@ -46,3 +46,15 @@ class LayerSpec:
     def which(self) -> str:
         """The layer asked for, for messages: `'parcels'` or `number 2`."""
         return repr(self.name) if self.name else f"number {self.index or 0}"
+
+
+def declared_srs(layer: ogr.Layer) -> osr.SpatialReference | None:
+    """The layer's CRS; None when it has none, or only GeoPackage's placeholders for none ('Undefined
+    geographic SRS', 'Undefined Cartesian SRS', what QGIS and GDAL write for a layer without a CRS)."""
+    srs = layer.GetSpatialRef()
+    if srs is None:
+        return None
+    name = (srs.GetName() or "").strip().lower()
+    if name.startswith("undefined") and not srs.GetAuthorityCode(None):
+        return None
+    return srs

@@ -2,12 +2,20 @@
 
 The engine writes JSON lines (progress, log, metric, result, error) on stdout; this module
 feeds them into a QgsProcessingFeedback, turns an `error` event into a
-QgsProcessingException carrying the engine's message, and on cancel terminates the worker
-(SIGTERM, then SIGKILL after a grace period) and removes partial outputs.
+QgsProcessingException carrying the engine's message, and on cancel stops the worker: SIGTERM
+(the engine stops at its next check and writes what it keeps on cancel, e.g. a training run's
+resume state), events still relayed while it stops, SIGKILL only after `TERMINATE_GRACE_S`; then
+the leftovers of the stopped worker are removed.
+
+When QGIS's own process is told to stop (SIGTERM, SIGINT or SIGHUP to `qgis_process`, while the
+bridge runs on its main thread), the bridge cancels the engine the same way and, once it has
+stopped, lets the signal take its course. An engine whose QGIS died anyway (kill -9) sees its
+parent go and cancels itself (`crops_engine.cli`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -15,17 +23,21 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections import deque
 from collections.abc import Sequence
 from typing import Any
 
 from qgis.core import QgsProcessingException, QgsProcessingFeedback
 
-from ..crops_engine.atomic import remove_partial
+from ..crops_engine.atomic import remove_stale
 from .engine_python import PLUGIN_ROOT, resolve_engine_python
 
-TERMINATE_GRACE_S = 3.0
+# After SIGTERM the engine finishes its step (a training step on a CPU can take tens of seconds) and writes its
+# resume state (a TransUNet run's is over 1 GB): it gets this long before SIGKILL. Most commands stop within 0.1 s.
+TERMINATE_GRACE_S = 120.0
 _POLL_S = 0.1
+_FORWARDED = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGINT", "SIGHUP") if hasattr(signal, name))
 
 
 def engine_command(python: str, command: str, argv: Sequence[str]) -> list[str]:
@@ -46,8 +58,8 @@ def _pump(stream: Any, tag: str, sink: queue.Queue) -> None:
     sink.put((tag, None))
 
 
-def _stop(proc: subprocess.Popen) -> None:
-    """SIGTERM lets the engine clean up at its next check; SIGKILL if it does not in time."""
+def _terminate(proc: subprocess.Popen) -> None:
+    """SIGTERM to the engine's process group: it stops at its next check and cleans up."""
     if proc.poll() is not None:
         return
     try:
@@ -55,15 +67,98 @@ def _stop(proc: subprocess.Popen) -> None:
             proc.terminate()
         else:
             os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(TERMINATE_GRACE_S)
-    except subprocess.TimeoutExpired:
+    except ProcessLookupError:
+        pass
+
+
+def _kill(proc: subprocess.Popen) -> None:
+    if proc.poll() is not None:
+        return
+    try:
         if sys.platform == "win32":
             proc.kill()
         else:
             os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
     except ProcessLookupError:
         pass
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    """SIGTERM lets the engine clean up at its next check; SIGKILL if it does not in time."""
+    _terminate(proc)
+    try:
+        proc.wait(TERMINATE_GRACE_S)
+    except subprocess.TimeoutExpired:
+        _kill(proc)
+        proc.wait()
+
+
+class _StopSignals:
+    """While the bridge runs on the main thread: SIGTERM / SIGINT / SIGHUP to this process cancel the engine (the
+    feedback's cancel) instead of ending QGIS at once and orphaning it; `resume()` then delivers the first one
+    to the handler it had before (by default: this process ends as the signal asked)."""
+
+    def __init__(self, feedback: QgsProcessingFeedback) -> None:
+        self.feedback = feedback
+        self.received: int | None = None
+        self.previous: dict[int, Any] = {}
+
+    def __enter__(self) -> _StopSignals:
+        if threading.current_thread() is not threading.main_thread():
+            return self  # QGIS desktop runs algorithms in task threads: its cancel button is the feedback's
+        for signum in _FORWARDED:
+            with contextlib.suppress(ValueError, OSError):  # not allowed here
+                self.previous[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.received is None:
+            self.received = signum
+        self.feedback.cancel()
+
+    def __exit__(self, *exc: object) -> None:
+        for signum, handler in self.previous.items():
+            signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
+        self.previous.clear()
+
+    def resume(self) -> None:
+        """Deliver the signal that cancelled the run, now that the engine has stopped and cleaned up."""
+        if self.received is not None:
+            signum, self.received = self.received, None
+            _flush_output()  # a process ended by a signal does not flush its buffers: the last messages would be lost
+            signal.raise_signal(signum)
+
+
+def _flush_output() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    if sys.platform != "win32":
+        with contextlib.suppress(Exception):
+            import ctypes
+
+            ctypes.CDLL(None).fflush(None)  # C stdio (and C++ iostreams synced with it): qgis_process's own output
+
+
+def _fail(message: str) -> QgsProcessingException:
+    """The exception for an engine failure, reported once.
+
+    QGIS reports an algorithm's exception three times in `qgis_process` (it logs it twice to the message log,
+    which qgis_process echoes on stderr, besides its `ERROR:` line); there the message log is quiet while the
+    exception passes, so the message shows once.
+    """
+    from qgis.core import QgsApplication
+
+    app = QgsApplication.instance()
+    if app is not None and QgsApplication.platform() == "qgis_process" \
+            and threading.current_thread() is threading.main_thread():
+        log = QgsApplication.messageLog()
+        if not log.signalsBlocked():
+            from qgis.PyQt.QtCore import QTimer
+
+            log.blockSignals(True)
+            QTimer.singleShot(0, lambda: log.blockSignals(False))
+    return QgsProcessingException(message)
 
 
 class _Relay:
@@ -143,6 +238,33 @@ def run_engine(
     except OSError as exc:
         raise QgsProcessingException(f"Cannot start the CROPS engine ({python}): {exc}") from None
 
+    stop_signals = _StopSignals(feedback)
+    with stop_signals:
+        returncode, relay, cancelled = _relay_until_done(proc, feedback)
+    try:
+        if cancelled or (relay.error or {}).get("kind") == "cancelled":
+            _clean(outputs)
+            kept = (relay.error or {}).get("message", "")
+            raise _fail("Cancelled: the CROPS engine was stopped and partial outputs were removed."
+                        + (f" {kept}" if kept and "resume" in kept.lower() else ""))
+        if relay.error is not None:
+            _clean(outputs)
+            raise _fail(relay.error.get("message", "The CROPS engine failed."))
+        if returncode != 0 or relay.result is None:
+            _clean(outputs)
+            tail = "\n".join(relay.stderr_tail) or "(no output)"
+            raise _fail(
+                f"The CROPS engine stopped unexpectedly (exit code {returncode}) running '{command}'. "
+                f"Its last messages:\n{tail}"
+            )
+        return relay.result
+    finally:
+        stop_signals.resume()
+
+
+def _relay_until_done(proc: subprocess.Popen, feedback: QgsProcessingFeedback) -> tuple[int, _Relay, bool]:
+    """Relay the engine's events until it exits: (exit code, relay, whether it was cancelled). On cancel: SIGTERM,
+    events still relayed (its last warnings say what it kept), SIGKILL after TERMINATE_GRACE_S."""
     lines: queue.Queue = queue.Queue()
     pumps = [
         threading.Thread(target=_pump, args=(proc.stdout, "out", lines), daemon=True),
@@ -153,12 +275,18 @@ def run_engine(
     relay = _Relay(feedback)
     open_streams = 2
     cancelled = False
+    deadline: float | None = None
     try:
         while open_streams:
-            if feedback.isCanceled():
+            if feedback.isCanceled() and not cancelled:
                 cancelled = True
-                _stop(proc)
-                break
+                _terminate(proc)
+                deadline = time.monotonic() + TERMINATE_GRACE_S
+                feedback.pushInfo("Stopping the CROPS engine: it ends its current step and keeps what a cancel keeps.")
+            if deadline is not None and time.monotonic() > deadline:
+                feedback.pushWarning(f"The CROPS engine did not stop within {TERMINATE_GRACE_S:g} s: killed.")
+                _kill(proc)
+                deadline = None
             try:
                 tag, line = lines.get(timeout=_POLL_S)
             except queue.Empty:
@@ -172,31 +300,18 @@ def run_engine(
         returncode = proc.wait()
     except BaseException:
         _stop(proc)
-        _clean(outputs)
         raise
     finally:
         for t in pumps:
             t.join(timeout=1.0)
         for stream in (proc.stdout, proc.stderr):
             stream.close()
-
-    if cancelled or (relay.error or {}).get("kind") == "cancelled":
-        _clean(outputs)
-        raise QgsProcessingException("Cancelled: the CROPS engine was stopped and partial outputs were removed.")
-    if relay.error is not None:
-        _clean(outputs)
-        raise QgsProcessingException(relay.error.get("message", "The CROPS engine failed."))
-    if returncode != 0 or relay.result is None:
-        _clean(outputs)
-        tail = "\n".join(relay.stderr_tail) or "(no output)"
-        raise QgsProcessingException(
-            f"The CROPS engine stopped unexpectedly (exit code {returncode}) running '{command}'. "
-            f"Its last messages:\n{tail}"
-        )
-    return relay.result
+    return returncode, relay, cancelled
 
 
 def _clean(outputs: Sequence[str]) -> None:
+    """Remove what a stopped engine left beside its outputs (its temporary files, its lock): it has ended, so every
+    leftover of its process is stale; a live run writing beside them keeps its own."""
     for path in outputs:
         if path:
-            remove_partial(path)
+            remove_stale(path)

@@ -4,233 +4,313 @@
 <context>
     <name>AdaptAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="146"/>
+        <location filename="../build/i18n/spec_strings.py" line="157"/>
         <source>Adapt (baselines)</source>
         <translation>Adapter (méthodes de référence)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="148"/>
+        <location filename="../build/i18n/spec_strings.py" line="159"/>
         <source>Method</source>
         <translation>Méthode</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="149"/>
+        <location filename="../build/i18n/spec_strings.py" line="160"/>
         <source>Source model</source>
         <translation>Modèle source</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="150"/>
+        <location filename="../build/i18n/spec_strings.py" line="161"/>
         <source>Target block store</source>
         <translation>Stock de blocs cible</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="151"/>
+        <location filename="../build/i18n/spec_strings.py" line="162"/>
         <source>Blocks</source>
         <translation>Blocs</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="152"/>
+        <location filename="../build/i18n/spec_strings.py" line="163"/>
         <source>Iterations</source>
         <translation>Itérations</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="153"/>
+        <location filename="../build/i18n/spec_strings.py" line="164"/>
         <source>Batch size (blocks)</source>
         <translation>Taille de lot (blocs)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="154"/>
+        <location filename="../build/i18n/spec_strings.py" line="165"/>
         <source>Learning rate (empty: the method&apos;s default)</source>
         <translation>Taux d'apprentissage (vide : valeur par défaut de la méthode)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="156"/>
+        <location filename="../build/i18n/spec_strings.py" line="167"/>
         <source>entropy: parameters to train</source>
         <translation>entropy : paramètres à entraîner</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="157"/>
+        <location filename="../build/i18n/spec_strings.py" line="168"/>
         <source>entropy: diversity weight</source>
         <translation>entropy : poids de diversité</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="158"/>
+        <location filename="../build/i18n/spec_strings.py" line="169"/>
         <source>entropy: diversity prior</source>
         <translation>entropy : a priori de diversité</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="159"/>
+        <location filename="../build/i18n/spec_strings.py" line="170"/>
         <source>self_training: teacher EMA momentum</source>
         <translation>self_training : momentum EMA de l'enseignant</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="160"/>
+        <location filename="../build/i18n/spec_strings.py" line="171"/>
         <source>self_training: confidence threshold (highest)</source>
         <translation>self_training : seuil de confiance (maximal)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="161"/>
+        <location filename="../build/i18n/spec_strings.py" line="172"/>
         <source>self_training: share of each class pseudo-labelled</source>
         <translation>self_training : proportion pseudo-étiquetée de chaque classe</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="162"/>
+        <location filename="../build/i18n/spec_strings.py" line="173"/>
         <source>self_training: rounds</source>
         <translation>self_training : tours</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="163"/>
+        <location filename="../build/i18n/spec_strings.py" line="174"/>
         <source>self_training: photometric jitter</source>
         <translation>self_training : perturbation photométrique</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="164"/>
+        <location filename="../build/i18n/spec_strings.py" line="183"/>
         <source>Blocks of the initial calibration pass</source>
         <translation>Blocs de la passe de calibrage initiale</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="147"/>
+        <location filename="../build/i18n/spec_strings.py" line="158"/>
         <source>Adapts a source model to the target area without any source data, with a baseline method (to measure what SPCL adds).
 
 entropy: entropy minimisation with a diversity term (Tent / SHOT). Parameters: norm (only the normalisation layers, Tent), encoder (all but the heads, SHOT) or all. The diversity term, times Diversity weight, keeps the batch&apos;s class shares near equal shares (prior uniform) or near the source model&apos;s shares on the target (source).
 self_training: a teacher (moving average of the student, momentum EMA) labels target pixels whose confidence reaches a per-class threshold: each class keeps its most confident Portion of pixels, never demanding more than Confidence threshold; thresholds are refreshed in each of Rounds rounds. The student learns them from a jittered view. The teacher is the adapted model.
+co_training: two models collaborate through pseudo-labels. A self-training stage (the self_training settings, Iterations steps) gives two models: two snapshots of it (half-way and at the end) or two runs with different seeds (Co-training: how the two models differ). Then, in each of Co-training: rounds, both models label the target, their labels are fused (agreement: where they agree; confidence: the more confident where they disagree; mean: their mean probabilities), each class keeps its most confident share of pixels (Co-training: share kept per class) and a block keeps a class only with at least Co-training: minimum pixels of it; each model is retrained for Co-training: epochs per round on these pseudo-labels mixed by ClassMix between target blocks. A final model, started from the source model, learns the last fused pseudo-labels (Co-training: final epochs); it is the adapted model. Models 1 leaves out the second model (an ablation). The stages&apos; models and labels are in name.co_training beside the output; the log holds each round&apos;s class shares, agreement and thresholds.
 
-Blocks: all target blocks, or the easy / hard split of Partition. Learning rate empty: the method&apos;s default (entropy 0.001, self_training 0.00003).
+Blocks: all target blocks, or the easy / hard split of Partition. Learning rate empty: the method&apos;s default (entropy 0.001, self_training and co_training 0.00003).
 Output: the adapted model (.safetensors; provenance: the source model&apos;s SHA-256, the target store and every hyper-parameter). Beside it: name.adapt.json (configuration and loss history) and name.resume.safetensors (give it to Resume to continue). Cancel keeps the last complete checkpoint.</source>
-        <translation>Adapte un modèle source à la zone cible sans aucune donnée source, avec une méthode de référence (pour mesurer l'apport de SPCL).
-
-entropy : minimisation de l'entropie avec un terme de diversité (Tent / SHOT). Paramètres : norm (uniquement les couches de normalisation, Tent), encoder (tout sauf les têtes, SHOT) ou all. Le terme de diversité, multiplié par le poids de diversité, maintient les proportions de classes du lot proches de proportions égales (a priori uniform) ou de celles du modèle source sur la cible (source).
-self_training : un enseignant (moyenne mobile de l'élève, momentum EMA) étiquette les pixels cibles dont la confiance atteint un seuil propre à chaque classe : chaque classe garde sa proportion de pixels les plus sûrs, sans jamais exiger plus que le seuil de confiance ; les seuils sont réactualisés à chacun des tours. L'élève les apprend sur une vue perturbée photométriquement. L'enseignant est le modèle adapté.
-
-Blocs : tous les blocs cibles, ou la répartition faciles / difficiles de Partition faciles / difficiles. Taux d'apprentissage vide : la valeur par défaut de la méthode (entropy 0.001, self_training 0.00003).
-Sortie : le modèle adapté (.safetensors ; provenance : le SHA-256 du modèle source, le stock cible et chaque hyperparamètre). À côté : name.adapt.json (configuration et historique de la perte) et name.resume.safetensors (à donner à Reprendre depuis pour continuer). Annuler conserve le dernier point de contrôle complet.</translation>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="175"/>
+        <source>co_training: rounds</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="176"/>
+        <source>co_training: epochs per round</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="177"/>
+        <source>co_training: final epochs</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="178"/>
+        <source>co_training: share kept per class</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="179"/>
+        <source>co_training: minimum pixels per class per block</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="180"/>
+        <source>co_training: fusion</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="181"/>
+        <source>co_training: models</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="182"/>
+        <source>co_training: how the two models differ</source>
+        <translation type="unfinished"></translation>
     </message>
 </context>
 <context>
     <name>AdaptSpclAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="171"/>
+        <location filename="../build/i18n/spec_strings.py" line="190"/>
         <source>Adapt with SPCL</source>
         <translation>Adapter avec SPCL</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="173"/>
+        <location filename="../build/i18n/spec_strings.py" line="192"/>
         <source>Source model</source>
         <translation>Modèle source</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="174"/>
+        <location filename="../build/i18n/spec_strings.py" line="193"/>
         <source>Target block store (partitioned)</source>
         <translation>Stock de blocs cible (partitionné)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="175"/>
+        <location filename="../build/i18n/spec_strings.py" line="194"/>
         <source>Iterations</source>
         <translation>Itérations</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="176"/>
+        <location filename="../build/i18n/spec_strings.py" line="195"/>
         <source>Batch size (easy and hard blocks each)</source>
         <translation>Taille de lot (blocs faciles et difficiles, chacun)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="177"/>
+        <location filename="../build/i18n/spec_strings.py" line="196"/>
         <source>Learning rate</source>
         <translation>Taux d'apprentissage</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="178"/>
+        <location filename="../build/i18n/spec_strings.py" line="197"/>
         <source>Teacher EMA momentum</source>
         <translation>Momentum EMA de l'enseignant</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="179"/>
+        <location filename="../build/i18n/spec_strings.py" line="198"/>
         <source>Temperature</source>
         <translation>Température</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="180"/>
+        <location filename="../build/i18n/spec_strings.py" line="199"/>
         <source>Confidence threshold</source>
         <translation>Seuil de confiance</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="181"/>
+        <location filename="../build/i18n/spec_strings.py" line="200"/>
         <source>Contrastive weight</source>
         <translation>Poids contrastif</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="182"/>
+        <location filename="../build/i18n/spec_strings.py" line="202"/>
         <source>Hard schedule</source>
         <translation>Calendrier des blocs difficiles</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="183"/>
+        <location filename="../build/i18n/spec_strings.py" line="203"/>
         <source>Share of hard blocks at the start (linear)</source>
         <translation>Proportion de blocs difficiles au début (linear)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="185"/>
+        <location filename="../build/i18n/spec_strings.py" line="205"/>
         <source>Easy-block pseudo-label weight (0: off)</source>
         <translation>Poids des pseudo-étiquettes des blocs faciles (0 : désactivé)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="186"/>
+        <location filename="../build/i18n/spec_strings.py" line="206"/>
         <source>Photometric jitter of the mixed view</source>
         <translation>Perturbation photométrique de la vue mélangée</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="184"/>
+        <location filename="../build/i18n/spec_strings.py" line="204"/>
         <source>ClassMix weighting</source>
         <translation>Pondération du ClassMix</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="187"/>
+        <location filename="../build/i18n/spec_strings.py" line="207"/>
         <source>Re-estimate BatchNorm statistics on the target</source>
         <translation>Réestimer les statistiques BatchNorm sur la cible</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="190"/>
+        <location filename="../build/i18n/spec_strings.py" line="210"/>
         <source>Embedding pixel stride (1: every pixel)</source>
         <translation>Pas en pixels des plongements (1 : chaque pixel)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="191"/>
+        <location filename="../build/i18n/spec_strings.py" line="211"/>
         <source>Blocks of the first passes (0: all)</source>
         <translation>Blocs des premiers passages (0 : tous)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="188"/>
+        <location filename="../build/i18n/spec_strings.py" line="208"/>
         <source>Hold the pseudo-labels&apos; class distribution (alignment)</source>
         <translation>Maintenir la distribution de classes des pseudo-étiquettes (alignement)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="172"/>
+        <location filename="../build/i18n/spec_strings.py" line="209"/>
+        <source>Rectify pseudo-labels with the class prototypes</source>
+        <translation>Rectifier les pseudo-étiquettes avec les prototypes de classes</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="191"/>
         <source>Adapts a source model to the target area without any source data: Semantic Prototypical Contrastive Learning on a target block store split into easy and hard blocks (run Partition first).
 
 The source model&apos;s BatchNorm statistics are first re-estimated on the target blocks. A teacher (an exponential moving average of the student, momentum EMA) then labels an easy and a hard batch each step. Class prototypes are the running means of the teacher&apos;s embeddings of easy pixels it is confident about (confidence &gt;= Confidence threshold), started with one pass over the easy blocks. The student learns a ClassMix of easy-block classes pasted onto hard blocks, weighted by how many of the mixed block&apos;s pixels the teacher is confident about (or by each pixel&apos;s confidence), plus Contrastive weight x a prototype contrastive loss on confident hard pixels (Temperature scales the similarities). The teacher&apos;s probabilities are rescaled so that its pseudo-labels keep the class distribution it predicted on the target at the start (distribution alignment), which stops small classes from fading, and weighted by each pixel&apos;s similarity to the class prototypes (prototype rectification), so a pixel whose embedding lies by another class&apos;s prototype loses confidence or changes label. Hard schedule constant fills the hard batch with hard blocks only; linear starts with half hard blocks and ends with only hard blocks.
+Prototypes probabilistic (PPPC): each pixel&apos;s embedding and each prototype is a Gaussian, the pixel&apos;s variance from a variance head trained beside the projection head, the prototype&apos;s from its easy pixels; the contrastive loss and the rectification compare them by their mutual likelihood score, so an ambiguous pixel (high variance) pulls less and weighs less in its prototype. The variance head is used only while adapting.
 
 Output: the adapted model (.safetensors, the teacher; its provenance names the source model&apos;s SHA-256, the target store and every hyper-parameter). Beside it: name.adapt.json (configuration, loss per step, prototype norms and pseudo-label class shares: a class whose share keeps falling warns of collapse) and name.resume.safetensors. Resume: give that file to continue. Cancel keeps the last complete checkpoint. Map with the adapted model using Map crops (inference) (crops:infer).</source>
-        <translation>Adapte un modèle source à la zone cible sans aucune donnée source : Semantic Prototypical Contrastive Learning sur un stock de blocs cible réparti en blocs faciles et difficiles (exécutez d'abord Partition faciles / difficiles).
-
-Les statistiques BatchNorm du modèle source sont d'abord réestimées sur les blocs cibles. Un enseignant (moyenne mobile exponentielle de l'élève, momentum EMA) étiquette ensuite à chaque pas un lot facile et un lot difficile. Les prototypes de classes sont les moyennes courantes des plongements de l'enseignant pour les pixels faciles dont il est sûr (confiance &gt;= Seuil de confiance), initialisées par une passe sur les blocs faciles. L'élève apprend un ClassMix de classes de blocs faciles collées sur des blocs difficiles, pondéré par la part des pixels du bloc mélangé dont l'enseignant est sûr (ou par la confiance de chaque pixel), plus Poids contrastif x une perte contrastive par prototypes sur les pixels difficiles sûrs (la Température met les similarités à l'échelle). Les probabilités de l'enseignant sont remises à l'échelle pour que ses pseudo-étiquettes gardent la distribution de classes qu'il prédisait sur la cible au départ (alignement de distribution), ce qui empêche les petites classes de s'effacer, puis pondérées par la similarité de chaque pixel aux prototypes de classes (rectification par prototypes) : un pixel dont le plongement se trouve près du prototype d'une autre classe perd en confiance ou change d'étiquette. Calendrier des blocs difficiles : constant remplit le lot difficile uniquement de blocs difficiles ; linear commence avec une moitié de blocs difficiles et finit avec uniquement des blocs difficiles.
-
-Sortie : le modèle adapté (.safetensors, l'enseignant ; sa provenance indique le SHA-256 du modèle source, le stock cible et chaque hyperparamètre). À côté : name.adapt.json (configuration, perte par pas, normes des prototypes et proportions de classes des pseudo-étiquettes : une classe dont la proportion ne cesse de baisser signale un effondrement) et name.resume.safetensors. Reprise : donnez ce fichier pour continuer. Annuler conserve le dernier point de contrôle complet. Cartographiez avec le modèle adapté via Cartographier les cultures (crops:infer).</translation>
+        <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="189"/>
-        <source>Rectify pseudo-labels with the class prototypes</source>
-        <translation>Rectifier les pseudo-étiquettes avec les prototypes de classes</translation>
+        <location filename="../build/i18n/spec_strings.py" line="201"/>
+        <source>Prototypes</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>AlignStatisticsAlgorithm</name>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="126"/>
+        <source>Align statistics to the model</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="127"/>
+        <source>Aligns a target composite to the source statistics a model recorded when it was trained, without any source data: each band of the composite is mapped onto the model&apos;s statistics of the feature with the same name.
+
+mean_std: each band is shifted and scaled so that its mean and standard deviation become the model&apos;s. histogram: histogram matching; each band&apos;s quantiles become the per-band quantiles the model recorded of its training pixels. Models trained before quantiles were recorded have only mean and standard deviation: use mean_std with them, or train the model again.
+The target&apos;s statistics are measured on a regular sample of its valid pixels.
+
+Output: a Float32 GeoTIFF with the composite&apos;s bands and band names (nodata NaN), styled in natural colour. Partition, Adapt, Adapt with SPCL and Map crops can instead align on the fly (their Align the target&apos;s statistics option); give inference the same alignment the model was adapted with.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="128"/>
+        <source>Model</source>
+        <translation type="unfinished">Modèle</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="129"/>
+        <source>Target composite</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="130"/>
+        <source>Align the target&apos;s statistics to the model&apos;s</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="131"/>
+        <source>Aligned composite</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="132"/>
+        <source>Bands aligned</source>
+        <translation type="unfinished"></translation>
     </message>
 </context>
 <context>
     <name>BatchAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="240"/>
+        <location filename="../build/i18n/spec_strings.py" line="270"/>
         <source>Run a batch plan</source>
         <translation>Exécuter un plan de lot</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="241"/>
+        <location filename="../build/i18n/spec_strings.py" line="271"/>
         <source>Runs the runs of a plan in order, each with its own outputs and .run.json, and ends with a summary table (run, command, status, seconds, message).
 
 Plan: a JSON file {&quot;on_failure&quot;: &quot;stop&quot;, &quot;runs&quot;: [...]} (on_failure: stop or continue); each run is {&quot;name&quot;: ..., &quot;command&quot;: &quot;adapt-spcl&quot;, &quot;parameters&quot;: {&quot;MODEL&quot;: ..., ...}} or {&quot;config&quot;: &quot;earlier.run.json&quot;, &quot;set&quot;: {&quot;SEED&quot;: 3}} (a recorded run repeated with changes). Relative paths in a plan are relative to the plan&apos;s folder. On failure, stop (the default) skips the remaining runs; continue runs them. The batch fails when any run failed.
@@ -241,27 +321,27 @@ Plan : un fichier JSON {&quot;on_failure&quot;: &quot;stop&quot;, &quot;runs&quo
 Résumé : un fichier JSON facultatif contenant le tableau.</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="242"/>
+        <location filename="../build/i18n/spec_strings.py" line="272"/>
         <source>Plan (.json)</source>
         <translation>Plan (.json)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="243"/>
+        <location filename="../build/i18n/spec_strings.py" line="273"/>
         <source>Summary (JSON)</source>
         <translation>Résumé (JSON)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="244"/>
+        <location filename="../build/i18n/spec_strings.py" line="274"/>
         <source>JSON files (*.json)</source>
         <translation>Fichiers JSON (*.json)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="245"/>
+        <location filename="../build/i18n/spec_strings.py" line="275"/>
         <source>Runs that succeeded</source>
         <translation>Exécutions réussies</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="246"/>
+        <location filename="../build/i18n/spec_strings.py" line="276"/>
         <source>Runs that failed</source>
         <translation>Exécutions échouées</translation>
     </message>
@@ -371,7 +451,7 @@ Seuls les blocs ayant un pixel étiqueté (source) ou un pixel valide (cible) so
     <message>
         <location filename="../build/i18n/spec_strings.py" line="50"/>
         <source>CRS of labels that have none</source>
-        <translation type="unfinished"></translation>
+        <translation>SCR des étiquettes qui n'en ont pas</translation>
     </message>
 </context>
 <context>
@@ -417,7 +497,7 @@ Seuls les blocs ayant un pixel étiqueté (source) ou un pixel valide (cible) so
         <translation>Graine aléatoire</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="114"/>
+        <location filename="../build/i18n/spec_strings.py" line="116"/>
         <source>Weight decay</source>
         <translation>Décroissance des poids (weight decay)</translation>
     </message>
@@ -437,137 +517,157 @@ Seuls les blocs ayant un pixel étiqueté (source) ou un pixel valide (cible) so
         <translation>Threads CPU (0 : tous)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="86"/>
-        <source>Checkpoint every N steps (0: every 2 minutes)</source>
-        <translation>Point de contrôle tous les N pas (0 : toutes les 2 minutes)</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="155"/>
+        <location filename="../build/i18n/spec_strings.py" line="166"/>
         <source>Resume from (resume state or adapted model)</source>
         <translation>Reprendre depuis (état de reprise ou modèle adapté)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="165"/>
+        <location filename="../build/i18n/spec_strings.py" line="184"/>
         <source>Adapted model</source>
         <translation>Modèle adapté</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="166"/>
+        <location filename="../build/i18n/spec_strings.py" line="185"/>
         <source>Model (*.safetensors)</source>
         <translation>Modèle (*.safetensors)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="167"/>
+        <location filename="../build/i18n/spec_strings.py" line="186"/>
         <source>Adaptation log (JSON)</source>
         <translation>Journal d'adaptation (JSON)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="168"/>
+        <location filename="../build/i18n/spec_strings.py" line="187"/>
         <source>Resume state</source>
         <translation>État de reprise</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="169"/>
+        <location filename="../build/i18n/spec_strings.py" line="188"/>
         <source>Steps done</source>
         <translation>Pas effectués</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="170"/>
+        <location filename="../build/i18n/spec_strings.py" line="189"/>
         <source>Final loss</source>
         <translation>Perte finale</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="86"/>
+        <source>Checkpoint every N steps (0: with the resume state)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="88"/>
+        <source>SyncBatchNorm over all processes (torchrun)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="117"/>
+        <source>Save the resume state every N seconds (0: every step)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="148"/>
+        <source>Align the target&apos;s statistics to the model&apos;s</source>
+        <translation type="unfinished"></translation>
     </message>
 </context>
 <context>
     <name>CropsDock</name>
     <message>
-        <location filename="../crops_qgis/dock.py" line="46"/>
+        <location filename="../crops_qgis/dock.py" line="51"/>
         <source>CROPS crop mapping</source>
         <translation>CROPS cartographie des cultures</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/dock.py" line="57"/>
+        <location filename="../crops_qgis/dock.py" line="62"/>
         <source>CROPS model (*.safetensors)</source>
         <translation>Modèle CROPS (*.safetensors)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/dock.py" line="58"/>
+        <location filename="../crops_qgis/dock.py" line="63"/>
         <source>Model</source>
         <translation>Modèle</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/dock.py" line="61"/>
+        <location filename="../crops_qgis/dock.py" line="66"/>
         <source>Composite</source>
         <translation>Composite</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/dock.py" line="65"/>
+        <location filename="../crops_qgis/dock.py" line="70"/>
         <source>Output folder</source>
         <translation>Dossier de sortie</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/dock.py" line="68"/>
+        <location filename="../crops_qgis/dock.py" line="73"/>
         <source>Draw area</source>
         <translation>Dessiner une zone</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/dock.py" line="71"/>
+        <location filename="../crops_qgis/dock.py" line="124"/>
         <source>Whole composite</source>
         <translation>Composite entier</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/dock.py" line="76"/>
+        <location filename="../crops_qgis/dock.py" line="85"/>
         <source>Run</source>
         <translation>Exécuter</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/dock.py" line="78"/>
+        <location filename="../crops_qgis/dock.py" line="87"/>
         <source>Cancel</source>
         <translation>Annuler</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/dock.py" line="104"/>
-        <source>Drawn area: {w:.0f} x {h:.0f} map units</source>
-        <translation>Zone dessinée : {w:.0f} x {h:.0f} unités de carte</translation>
-    </message>
-    <message>
-        <location filename="../crops_qgis/dock.py" line="121"/>
+        <location filename="../crops_qgis/dock.py" line="139"/>
         <source>Choose the composite raster to map.</source>
         <translation>Choisissez le raster composite à cartographier.</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/dock.py" line="123"/>
+        <location filename="../crops_qgis/dock.py" line="141"/>
         <source>Choose a CROPS model file (.safetensors).</source>
         <translation>Choisissez un fichier de modèle CROPS (.safetensors).</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/dock.py" line="131"/>
+        <location filename="../crops_qgis/dock.py" line="149"/>
         <source>Mapping crop classes</source>
         <translation>Cartographie des classes de cultures</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/dock.py" line="132"/>
+        <location filename="../crops_qgis/dock.py" line="150"/>
         <source>Crop classes</source>
         <translation>Classes de cultures</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/dock.py" line="132"/>
+        <location filename="../crops_qgis/dock.py" line="150"/>
         <source>Confidence</source>
         <translation>Confiance</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/dock.py" line="145"/>
+        <location filename="../crops_qgis/dock.py" line="163"/>
         <source>Started: {name}</source>
         <translation>Démarré : {name}</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/dock.py" line="158"/>
+        <location filename="../crops_qgis/dock.py" line="180"/>
         <source>Failed: {error}</source>
         <translation>Échec : {error}</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/dock.py" line="162"/>
+        <location filename="../crops_qgis/dock.py" line="184"/>
         <source>Done: {n} layers added to &apos;{group}&apos;</source>
         <translation>Terminé : {n} couches ajoutées à '{group}'</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/dock.py" line="114"/>
+        <source>Drawn area: {w} x {h} ({ha:,.1f} ha)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/dock.py" line="176"/>
+        <source>Cancelled: {name}; nothing was added.</source>
+        <translation type="unfinished"></translation>
     </message>
 </context>
 <context>
@@ -718,12 +818,12 @@ Lancez-le en premier lors de l'installation de CROPS et joignez le rapport à vo
 <context>
     <name>EvaluateAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="207"/>
+        <location filename="../build/i18n/spec_strings.py" line="237"/>
         <source>Evaluate class map</source>
         <translation>Évaluer la carte des classes</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="208"/>
+        <location filename="../build/i18n/spec_strings.py" line="238"/>
         <source>Compares a class map (e.g. the output of crops:infer) with reference labels and reports overall accuracy, Cohen&apos;s kappa, and per class IoU, F1, precision and recall, with the confusion matrix.
 
 Reference: a raster of label codes, or polygons with a Label field (any CRS: reprojected), put on the class map&apos;s grid. Class map: codes to classes, e.g. &apos;1200=maize; *=other; 0=ignore&apos;; empty: the model&apos;s training class map when the model is known, else the label values are the classes (names from a classes.csv beside the labels).
@@ -740,90 +840,90 @@ Seuls comptent les pixels où la référence a une classe et où la carte des cl
 Sorties : un rapport HTML et les mêmes chiffres en JSON.</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="209"/>
+        <location filename="../build/i18n/spec_strings.py" line="239"/>
         <source>Class map</source>
         <translation>Carte des classes</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="210"/>
+        <location filename="../build/i18n/spec_strings.py" line="240"/>
         <source>Reference labels (raster or polygons)</source>
         <translation>Étiquettes de référence (raster ou polygones)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="211"/>
+        <location filename="../build/i18n/spec_strings.py" line="241"/>
         <source>Label field (polygons)</source>
         <translation>Champ d'étiquette (polygones)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="212"/>
+        <location filename="../build/i18n/spec_strings.py" line="242"/>
         <source>Class map (codes to classes)</source>
         <translation>Correspondance des classes (codes vers classes)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="214"/>
+        <location filename="../build/i18n/spec_strings.py" line="244"/>
         <source>Model (names the class map&apos;s values)</source>
         <translation>Modèle (nomme les valeurs de la carte des classes)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="215"/>
+        <location filename="../build/i18n/spec_strings.py" line="245"/>
         <source>Report</source>
         <translation>Rapport</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="216"/>
+        <location filename="../build/i18n/spec_strings.py" line="246"/>
         <source>HTML files (*.html)</source>
         <translation>Fichiers HTML (*.html)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="217"/>
+        <location filename="../build/i18n/spec_strings.py" line="247"/>
         <source>Metrics (JSON)</source>
         <translation>Métriques (JSON)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="218"/>
+        <location filename="../build/i18n/spec_strings.py" line="248"/>
         <source>JSON files (*.json)</source>
         <translation>Fichiers JSON (*.json)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="219"/>
+        <location filename="../build/i18n/spec_strings.py" line="249"/>
         <source>Overall accuracy</source>
         <translation>Précision globale</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="220"/>
+        <location filename="../build/i18n/spec_strings.py" line="250"/>
         <source>Mean IoU</source>
         <translation>IoU moyenne</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="221"/>
+        <location filename="../build/i18n/spec_strings.py" line="251"/>
         <source>Mean F1</source>
         <translation>F1 moyen</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="222"/>
+        <location filename="../build/i18n/spec_strings.py" line="252"/>
         <source>Kappa</source>
         <translation>Kappa</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="223"/>
+        <location filename="../build/i18n/spec_strings.py" line="253"/>
         <source>Pixels evaluated</source>
         <translation>Pixels évalués</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="213"/>
+        <location filename="../build/i18n/spec_strings.py" line="243"/>
         <source>CRS of a reference that has none</source>
-        <translation type="unfinished"></translation>
+        <translation>SCR d'une référence qui n'en a pas</translation>
     </message>
 </context>
 <context>
     <name>FieldClassesAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="224"/>
+        <location filename="../build/i18n/spec_strings.py" line="254"/>
         <source>Crop per field</source>
         <translation>Culture par parcelle</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="225"/>
+        <location filename="../build/i18n/spec_strings.py" line="255"/>
         <source>Gives every field (a parcel polygon, any CRS) the crop the class map shows in it, and writes the fields as a GeoPackage styled by crop with the map&apos;s colours.
 
 Rule: majority (the class with the most pixels whose centre lies in the field) or mean_probability (the class with the highest mean probability; needs Class probabilities from Map crops). Each field gets class_value, class_name, class_share (the winning class&apos;s share of the field&apos;s pixels), confidence (the mean of the Confidence raster, or the winning class&apos;s mean probability), pixels and area_ha (in the map&apos;s CRS, or an equal-area CRS when the map is in degrees), beside its own attributes. Fields with no mapped pixel keep an empty class.
@@ -834,47 +934,47 @@ Règle : majority (la classe ayant le plus de pixels dont le centre est dans la 
 Le journal indique les hectares par culture, dans les parcelles et sur toute la carte. Modèle : le point de contrôle qui a produit la carte, quand la carte ne nomme pas elle-même ses classes.</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="226"/>
+        <location filename="../build/i18n/spec_strings.py" line="256"/>
         <source>Fields (parcel polygons)</source>
         <translation>Parcelles (polygones)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="227"/>
+        <location filename="../build/i18n/spec_strings.py" line="257"/>
         <source>Class map</source>
         <translation>Carte des classes</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="228"/>
+        <location filename="../build/i18n/spec_strings.py" line="258"/>
         <source>Class of a field</source>
         <translation>Classe d'une parcelle</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="229"/>
+        <location filename="../build/i18n/spec_strings.py" line="259"/>
         <source>Confidence (optional)</source>
         <translation>Confiance (facultatif)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="230"/>
+        <location filename="../build/i18n/spec_strings.py" line="260"/>
         <source>Class probabilities (optional)</source>
         <translation>Probabilités des classes (facultatif)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="231"/>
+        <location filename="../build/i18n/spec_strings.py" line="261"/>
         <source>Model (names the class map&apos;s values)</source>
         <translation>Modèle (nomme les valeurs de la carte des classes)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="232"/>
+        <location filename="../build/i18n/spec_strings.py" line="262"/>
         <source>Fields with their crop</source>
         <translation>Parcelles avec leur culture</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="233"/>
+        <location filename="../build/i18n/spec_strings.py" line="263"/>
         <source>Fields</source>
         <translation>Parcelles</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="234"/>
+        <location filename="../build/i18n/spec_strings.py" line="264"/>
         <source>Fields without a mapped pixel</source>
         <translation>Parcelles sans pixel cartographié</translation>
     </message>
@@ -882,12 +982,12 @@ Le journal indique les hectares par culture, dans les parcelles et sur toute la 
 <context>
     <name>InferAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="192"/>
+        <location filename="../build/i18n/spec_strings.py" line="222"/>
         <source>Map crops (inference)</source>
         <translation>Cartographier les cultures (inférence)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="193"/>
+        <location filename="../build/i18n/spec_strings.py" line="223"/>
         <source>Runs a model (from Train source model or an adaptation) over a composite and writes the class map, coloured and labelled with the model&apos;s classes.
 
 Composite: a raster with exactly the features the model was trained on (same bands, same order; Extra bands as used for training, PATH or PATH@BANDS separated by &apos;;&apos;). A clear error lists missing or extra features.
@@ -904,67 +1004,67 @@ Le raster est traité par tuiles qui se chevauchent, fondues avec une fenêtre l
 Sorties : carte des classes (Byte, 255 = NoData) et, en option, la confiance (probabilité de la classe retenue), l'entropie normalisée (0 certain .. 1 indécis) et les probabilités (une bande par classe), en Float32 avec -1 = NoData. Tous sont des GeoTIFF tuilés et compressés, avec pyramides et un style .qml.</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="194"/>
+        <location filename="../build/i18n/spec_strings.py" line="224"/>
         <source>Model (.safetensors)</source>
         <translation>Modèle (.safetensors)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="195"/>
+        <location filename="../build/i18n/spec_strings.py" line="225"/>
         <source>Composite</source>
         <translation>Composite</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="196"/>
+        <location filename="../build/i18n/spec_strings.py" line="226"/>
         <source>Extent</source>
         <translation>Emprise</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="197"/>
+        <location filename="../build/i18n/spec_strings.py" line="227"/>
         <source>Area of interest (polygons)</source>
         <translation>Zone d'intérêt (polygones)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="198"/>
+        <location filename="../build/i18n/spec_strings.py" line="228"/>
         <source>Extra bands (PATH or PATH@BANDS; &apos;;&apos; separated)</source>
         <translation>Bandes supplémentaires (PATH ou PATH@BANDS ; séparées par ';')</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="199"/>
+        <location filename="../build/i18n/spec_strings.py" line="229"/>
         <source>Tile size (pixels; 0: automatic)</source>
         <translation>Taille des tuiles (pixels ; 0 : automatique)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="200"/>
+        <location filename="../build/i18n/spec_strings.py" line="230"/>
         <source>Overlap (pixels; -1: a quarter of the tile)</source>
         <translation>Chevauchement (pixels ; -1 : un quart de la tuile)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="201"/>
+        <location filename="../build/i18n/spec_strings.py" line="231"/>
         <source>Batch size (tiles; 0: automatic)</source>
         <translation>Taille de lot (tuiles ; 0 : automatique)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="202"/>
+        <location filename="../build/i18n/spec_strings.py" line="232"/>
         <source>Class map</source>
         <translation>Carte des classes</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="203"/>
+        <location filename="../build/i18n/spec_strings.py" line="233"/>
         <source>Confidence</source>
         <translation>Confiance</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="204"/>
+        <location filename="../build/i18n/spec_strings.py" line="234"/>
         <source>Entropy</source>
         <translation>Entropie</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="205"/>
+        <location filename="../build/i18n/spec_strings.py" line="235"/>
         <source>Class probabilities</source>
         <translation>Probabilités des classes</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="206"/>
+        <location filename="../build/i18n/spec_strings.py" line="236"/>
         <source>Mapped pixels</source>
         <translation>Pixels cartographiés</translation>
     </message>
@@ -1096,131 +1196,131 @@ Sorties : le composite (type de données et noms de bandes de l'entrée, style e
 <context>
     <name>PartitionAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="123"/>
+        <location filename="../build/i18n/spec_strings.py" line="133"/>
         <source>Partition easy / hard</source>
         <translation>Partition faciles / difficiles</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="124"/>
-        <source>Runs the source model over the target blocks and splits them into easy blocks (where it is confident) and hard blocks, so you see where the model is unsure before adapting it.
-
-Target: a block store (Build blocks without labels; the partition is written into it), or a target composite from which a store is built into Output block store (Block size 0: the model&apos;s).
-Score per block, higher = easier: max_probability (mean probability of the predicted class over valid pixels), entropy (1 - mean normalised entropy) or confident_fraction (share of pixels whose probability reaches Confidence threshold).
-Split: the Easy fraction of the blocks with the highest scores is easy, or, when Score threshold is set, the blocks scoring at least that. Per class splits within each predicted dominant class, so a rare class still has easy blocks.
-
-Outputs: the easy / hard mask (1 easy in blue, 2 hard in red) and the per-pixel confidence (grey, 0..1). Where blocks overlap (stride &lt; block size), each pixel shows the block whose centre is nearest. The store gets scores, split/easy and split/hard, which Adapt and SPCL use.</source>
-        <translation>Applique le modèle source aux blocs cibles et les répartit en blocs faciles (où il est sûr de lui) et blocs difficiles, pour voir où le modèle hésite avant de l'adapter.
-
-Cible : un stock de blocs (issu de Construire les blocs sans étiquettes ; la partition y est écrite), ou un composite cible à partir duquel un stock est construit dans le Stock de blocs en sortie (Taille des blocs 0 : celle du modèle).
-Score par bloc, plus élevé = plus facile : max_probability (probabilité moyenne de la classe prédite sur les pixels valides), entropy (1 - entropie normalisée moyenne) ou confident_fraction (proportion des pixels dont la probabilité atteint le Seuil de confiance).
-Répartition : la Fraction de blocs faciles ayant les scores les plus élevés est facile, ou, si un Seuil de score est défini, les blocs dont le score l'atteint au moins. La répartition par classe s'effectue au sein de chaque classe dominante prédite, si bien qu'une classe rare a tout de même des blocs faciles.
-
-Sorties : le masque faciles / difficiles (1 facile en bleu, 2 difficile en rouge) et la confiance par pixel (gris, 0..1). Là où des blocs se chevauchent (pas &lt; taille des blocs), chaque pixel montre le bloc dont le centre est le plus proche. Le stock reçoit scores, split/easy et split/hard, qu'utilisent Adapter et SPCL.</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="125"/>
+        <location filename="../build/i18n/spec_strings.py" line="135"/>
         <source>Source model</source>
         <translation>Modèle source</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="126"/>
+        <location filename="../build/i18n/spec_strings.py" line="136"/>
         <source>Target block store</source>
         <translation>Stock de blocs cible</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="127"/>
+        <location filename="../build/i18n/spec_strings.py" line="137"/>
         <source>or target composite</source>
         <translation>ou composite cible</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="128"/>
+        <location filename="../build/i18n/spec_strings.py" line="138"/>
         <source>Score</source>
         <translation>Score</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="129"/>
+        <location filename="../build/i18n/spec_strings.py" line="139"/>
         <source>Easy fraction</source>
         <translation>Fraction de blocs faciles</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="130"/>
+        <location filename="../build/i18n/spec_strings.py" line="140"/>
         <source>Score threshold (overrides easy fraction)</source>
         <translation>Seuil de score (remplace la fraction de blocs faciles)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="131"/>
+        <location filename="../build/i18n/spec_strings.py" line="141"/>
         <source>Split per predicted dominant class</source>
         <translation>Répartition par classe dominante prédite</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="132"/>
+        <location filename="../build/i18n/spec_strings.py" line="142"/>
         <source>Confidence threshold (confident_fraction)</source>
         <translation>Seuil de confiance (confident_fraction)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="133"/>
+        <location filename="../build/i18n/spec_strings.py" line="143"/>
         <source>Extra bands with a composite (&apos;;&apos; separated)</source>
         <translation>Bandes supplémentaires avec un composite (séparées par ';')</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="134"/>
+        <location filename="../build/i18n/spec_strings.py" line="144"/>
         <source>Block size with a composite (0: the model&apos;s)</source>
         <translation>Taille des blocs avec un composite (0 : celle du modèle)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="135"/>
+        <location filename="../build/i18n/spec_strings.py" line="145"/>
         <source>Stride with a composite (0: block size)</source>
         <translation>Pas de découpage avec un composite (0 : taille des blocs)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="136"/>
+        <location filename="../build/i18n/spec_strings.py" line="146"/>
         <source>Extent with a composite</source>
         <translation>Emprise avec un composite</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="137"/>
+        <location filename="../build/i18n/spec_strings.py" line="147"/>
         <source>Batch size (blocks)</source>
         <translation>Taille de lot (blocs)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="138"/>
+        <location filename="../build/i18n/spec_strings.py" line="149"/>
         <source>Output block store (with a composite)</source>
         <translation>Stock de blocs en sortie (avec un composite)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="139"/>
+        <location filename="../build/i18n/spec_strings.py" line="150"/>
         <source>HDF5 files (*.h5)</source>
         <translation>Fichiers HDF5 (*.h5)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="140"/>
+        <location filename="../build/i18n/spec_strings.py" line="151"/>
         <source>Easy / hard mask</source>
         <translation>Masque faciles / difficiles</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="141"/>
+        <location filename="../build/i18n/spec_strings.py" line="152"/>
         <source>Confidence</source>
         <translation>Confiance</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="142"/>
+        <location filename="../build/i18n/spec_strings.py" line="153"/>
         <source>Easy blocks</source>
         <translation>Blocs faciles</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="143"/>
+        <location filename="../build/i18n/spec_strings.py" line="154"/>
         <source>Hard blocks</source>
         <translation>Blocs difficiles</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="144"/>
+        <location filename="../build/i18n/spec_strings.py" line="155"/>
         <source>Mean score of easy blocks</source>
         <translation>Score moyen des blocs faciles</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="145"/>
+        <location filename="../build/i18n/spec_strings.py" line="156"/>
         <source>Mean score of hard blocks</source>
         <translation>Score moyen des blocs difficiles</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="134"/>
+        <source>Runs the source model over the target blocks and splits them into easy blocks (where it is confident) and hard blocks, so you see where the model is unsure before adapting it.
+
+Target: a block store (Build blocks without labels; the partition is written beside it), or a target composite from which a store is built into Output block store (Block size 0: the model&apos;s).
+Score per block, higher = easier: max_probability (mean probability of the predicted class over valid pixels), entropy (1 - mean normalised entropy) or confident_fraction (share of pixels whose probability reaches Confidence threshold).
+Split: the Easy fraction of the blocks with the highest scores is easy, or, when Score threshold is set, the blocks scoring at least that. Per class splits within each predicted dominant class, so a rare class still has easy blocks.
+
+Outputs: the easy / hard mask (1 easy in blue, 2 hard in red) and the per-pixel confidence (grey, 0..1). Where blocks overlap (stride &lt; block size), each pixel shows the block whose centre is nearest. The scores, the easy and hard blocks and the model&apos;s SHA-256 go into name.h5.partition.h5 beside the store (the store itself is not changed), which Adapt and SPCL read; SPCL refuses a partition made by another model.</source>
+        <translation>Applique le modèle source aux blocs cibles et les répartit en blocs faciles (où il est sûr de lui) et blocs difficiles, pour voir où le modèle hésite avant de l'adapter.
+
+Cible : un stock de blocs (issu de Construire les blocs sans étiquettes ; la partition est écrite à côté), ou un composite cible à partir duquel un stock est construit dans le Stock de blocs en sortie (Taille des blocs 0 : celle du modèle).
+Score par bloc, plus élevé = plus facile : max_probability (probabilité moyenne de la classe prédite sur les pixels valides), entropy (1 - entropie normalisée moyenne) ou confident_fraction (proportion des pixels dont la probabilité atteint le Seuil de confiance).
+Répartition : la Fraction de blocs faciles ayant les scores les plus élevés est facile, ou, si un Seuil de score est défini, les blocs dont le score l'atteint au moins. La répartition par classe s'effectue au sein de chaque classe dominante prédite, si bien qu'une classe rare a tout de même des blocs faciles.
+
+Sorties : le masque faciles / difficiles (1 facile en bleu, 2 difficile en rouge) et la confiance par pixel (gris, 0..1). Là où des blocs se chevauchent (pas &lt; taille des blocs), chaque pixel montre le bloc dont le centre est le plus proche. Les scores, les blocs faciles et difficiles et le SHA-256 du modèle sont écrits dans name.h5.partition.h5 à côté du stock (le stock lui-même n'est pas modifié), que lisent Adapter et SPCL ; SPCL refuse une partition faite par un autre modèle.</translation>
     </message>
 </context>
 <context>
@@ -1327,57 +1427,57 @@ Output: a .safetensors encoder that describes itself (encoder, features, normali
         <translation type="unfinished">Décroissance des poids (weight decay)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="88"/>
+        <location filename="../build/i18n/spec_strings.py" line="89"/>
         <source>Pretrained encoder</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="89"/>
+        <location filename="../build/i18n/spec_strings.py" line="90"/>
         <source>Encoder (*.safetensors)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="90"/>
+        <location filename="../build/i18n/spec_strings.py" line="91"/>
         <source>Report</source>
         <translation type="unfinished">Rapport</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="91"/>
+        <location filename="../build/i18n/spec_strings.py" line="92"/>
         <source>HTML files (*.html)</source>
         <translation type="unfinished">Fichiers HTML (*.html)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="92"/>
+        <location filename="../build/i18n/spec_strings.py" line="93"/>
         <source>Resume state</source>
         <translation type="unfinished">État de reprise</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="93"/>
+        <location filename="../build/i18n/spec_strings.py" line="94"/>
         <source>Steps trained</source>
         <translation type="unfinished">Pas d'entraînement effectués</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="94"/>
+        <location filename="../build/i18n/spec_strings.py" line="95"/>
         <source>Final loss</source>
         <translation type="unfinished">Perte finale</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="95"/>
+        <location filename="../build/i18n/spec_strings.py" line="96"/>
         <source>Output spread (collapse statistic)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="96"/>
+        <location filename="../build/i18n/spec_strings.py" line="97"/>
         <source>Linear probe mIoU</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="97"/>
+        <location filename="../build/i18n/spec_strings.py" line="98"/>
         <source>Fine-tuned mIoU</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="98"/>
+        <location filename="../build/i18n/spec_strings.py" line="99"/>
         <source>Random initialisation mIoU</source>
         <translation type="unfinished"></translation>
     </message>
@@ -1385,12 +1485,12 @@ Output: a .safetensors encoder that describes itself (encoder, features, normali
 <context>
     <name>RunConfigAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="235"/>
+        <location filename="../build/i18n/spec_strings.py" line="265"/>
         <source>Repeat a run</source>
         <translation>Répéter une exécution</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="236"/>
+        <location filename="../build/i18n/spec_strings.py" line="266"/>
         <source>Repeats a run exactly as it was recorded: every CROPS step writes name.run.json beside its main output (the command, every parameter as resolved, the inputs&apos; sizes and times, versions, device).
 
 Run record: that .run.json. Changes: NAME=VALUE items separated by &apos;;&apos; (e.g. SEED=3; OUTPUT=/data/map2019.tif), names as in the algorithm&apos;s parameters; a name the recorded command does not have is an error. A warning names every input whose size or time changed since the run was recorded. The repeated run writes its own .run.json.</source>
@@ -1399,17 +1499,17 @@ Run record: that .run.json. Changes: NAME=VALUE items separated by &apos;;&apos;
 Journal d'exécution : ce .run.json. Modifications : des entrées NOM=VALEUR séparées par ';' (p. ex. SEED=3; OUTPUT=/data/map2019.tif), noms comme les paramètres de l'algorithme ; un nom que la commande enregistrée n'a pas est une erreur. Un avertissement nomme chaque entrée dont la taille ou la date a changé depuis l'enregistrement. L'exécution répétée écrit son propre .run.json.</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="237"/>
+        <location filename="../build/i18n/spec_strings.py" line="267"/>
         <source>Run record (.run.json)</source>
         <translation>Journal d'exécution (.run.json)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="238"/>
+        <location filename="../build/i18n/spec_strings.py" line="268"/>
         <source>Changes (NAME=VALUE; ...)</source>
         <translation>Modifications (NOM=VALEUR ; ...)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="239"/>
+        <location filename="../build/i18n/spec_strings.py" line="269"/>
         <source>Run record of the repeat</source>
         <translation>Journal d'exécution de la répétition</translation>
     </message>
@@ -1481,129 +1581,185 @@ Taille : largeur et hauteur en pixels (10 m). Dates : la saison, YYYY-MM-DD ; un
 <context>
     <name>TrainSourceAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="99"/>
+        <location filename="../build/i18n/spec_strings.py" line="100"/>
         <source>Train source model</source>
         <translation>Entraîner le modèle source</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="100"/>
-        <source>Trains a segmentation model on a labelled block store (from Build blocks) and keeps the model with the best validation mIoU.
-
-Architecture: unet (a U-Net on a timm encoder, fast on CPUs; Encoder resnet18 by default) or transunet (R50-ViT-B/16, the method&apos;s reference backbone; needs a GPU in practice). Pretrained weights: an optional local file for the encoder (.safetensors or a timm .pth state dict).
-Training: AdamW, warm-up then cosine decay of the learning rate, cross-entropy ignoring unlabelled pixels (optional class weights and Dice), random flips and 90-degree rotations, mixed precision on CUDA. Iterations &gt; 0 overrides Epochs (an epoch is one pass over the training blocks); each epoch ends with a validation on the store&apos;s validation blocks. On the CPU a seed gives the same model.
-
-Output: a .safetensors model that describes itself (features, normalisation, classes with codes and colours, block size, provenance). Beside it: name.metrics.json and name.metrics.csv (loss, mIoU and IoU per class per epoch) and name.resume.safetensors. Resume: give that file (or the model) to continue a run; raise Iterations/Epochs to train longer. Cancel stops after the current step and keeps the last saved model.</source>
-        <translation>Entraîne un modèle de segmentation sur un stock de blocs étiqueté (issu de Construire les blocs) et conserve le modèle ayant la meilleure mIoU de validation.
-
-Architecture : unet (un U-Net sur un encodeur timm, rapide sur CPU ; Encodeur resnet18 par défaut) ou transunet (R50-ViT-B/16, le backbone de référence de la méthode ; nécessite en pratique un GPU). Poids pré-entraînés : un fichier local facultatif pour l'encodeur (.safetensors ou un state dict timm .pth).
-Entraînement : AdamW, échauffement puis décroissance cosinus du taux d'apprentissage, entropie croisée ignorant les pixels non étiquetés (poids des classes et Dice facultatifs), retournements aléatoires et rotations de 90 degrés, précision mixte sur CUDA. Itérations &gt; 0 remplace Époques (une époque est un passage sur les blocs d'entraînement) ; chaque époque se termine par une validation sur les blocs de validation du stock. Sur CPU, une même graine donne le même modèle.
-
-Sortie : un modèle .safetensors qui se décrit lui-même (variables, normalisation, classes avec codes et couleurs, taille des blocs, provenance). À côté : name.metrics.json et name.metrics.csv (perte, mIoU et IoU par classe et par époque) et name.resume.safetensors. Reprise : donnez ce fichier (ou le modèle) pour poursuivre un entraînement ; augmentez Itérations/Époques pour entraîner plus longtemps. Annuler arrête après le pas en cours et conserve le dernier modèle enregistré.</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="101"/>
+        <location filename="../build/i18n/spec_strings.py" line="102"/>
         <source>Labelled block store</source>
         <translation>Stock de blocs étiqueté</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="102"/>
+        <location filename="../build/i18n/spec_strings.py" line="103"/>
         <source>Architecture</source>
         <translation>Architecture</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="103"/>
+        <location filename="../build/i18n/spec_strings.py" line="104"/>
         <source>Encoder (U-Net; empty: resnet18)</source>
         <translation>Encodeur (U-Net ; vide : resnet18)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="104"/>
+        <location filename="../build/i18n/spec_strings.py" line="105"/>
         <source>Pretrained encoder weights</source>
         <translation>Poids pré-entraînés de l'encodeur</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="105"/>
+        <location filename="../build/i18n/spec_strings.py" line="106"/>
         <source>Epochs</source>
         <translation>Époques</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="106"/>
+        <location filename="../build/i18n/spec_strings.py" line="107"/>
         <source>Iterations (&gt; 0 overrides epochs)</source>
         <translation>Itérations (&gt; 0 remplace les époques)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="107"/>
+        <location filename="../build/i18n/spec_strings.py" line="108"/>
         <source>Batch size (blocks)</source>
         <translation>Taille de lot (blocs)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="108"/>
+        <location filename="../build/i18n/spec_strings.py" line="109"/>
         <source>Learning rate</source>
         <translation>Taux d'apprentissage</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="109"/>
+        <location filename="../build/i18n/spec_strings.py" line="110"/>
         <source>Resume from (resume state or model)</source>
         <translation>Reprendre depuis (état de reprise ou modèle)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="110"/>
+        <location filename="../build/i18n/spec_strings.py" line="111"/>
         <source>Class weights</source>
         <translation>Poids des classes</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="111"/>
+        <location filename="../build/i18n/spec_strings.py" line="112"/>
         <source>Dice loss weight (0: none)</source>
         <translation>Poids de la perte Dice (0 : aucun)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="112"/>
+        <location filename="../build/i18n/spec_strings.py" line="113"/>
         <source>Validate every N steps (0: every epoch)</source>
         <translation>Valider tous les N pas (0 : à chaque époque)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="113"/>
+        <location filename="../build/i18n/spec_strings.py" line="114"/>
         <source>Architecture arguments (JSON)</source>
         <translation>Arguments de l'architecture (JSON)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="115"/>
+        <location filename="../build/i18n/spec_strings.py" line="118"/>
         <source>Model</source>
         <translation>Modèle</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="116"/>
+        <location filename="../build/i18n/spec_strings.py" line="119"/>
         <source>Model (*.safetensors)</source>
         <translation>Modèle (*.safetensors)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="117"/>
+        <location filename="../build/i18n/spec_strings.py" line="120"/>
         <source>Metrics per epoch (JSON)</source>
         <translation>Métriques par époque (JSON)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="118"/>
+        <location filename="../build/i18n/spec_strings.py" line="121"/>
         <source>Metrics per epoch (CSV)</source>
         <translation>Métriques par époque (CSV)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="119"/>
+        <location filename="../build/i18n/spec_strings.py" line="122"/>
         <source>Resume state</source>
         <translation>État de reprise</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="120"/>
+        <location filename="../build/i18n/spec_strings.py" line="123"/>
         <source>Best validation mIoU</source>
         <translation>Meilleure mIoU de validation</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="121"/>
+        <location filename="../build/i18n/spec_strings.py" line="124"/>
         <source>Epoch of the best model</source>
         <translation>Époque du meilleur modèle</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="122"/>
+        <location filename="../build/i18n/spec_strings.py" line="125"/>
         <source>Steps trained</source>
         <translation>Pas d'entraînement effectués</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="101"/>
+        <source>Trains a segmentation model on a labelled block store (from Build blocks) and keeps the model with the best validation mIoU.
+
+Architecture: unet (a U-Net on a timm encoder, fast on CPUs; Encoder resnet18 by default) or transunet (R50-ViT-B/16, the method&apos;s reference backbone; needs a GPU in practice). Pretrained weights: an optional local file for the encoder: an encoder from Pretrain encoder (SimSiam), whose features must be the store&apos;s (Encoder empty takes it from the file; a lower Encoder LR scale, e.g. 0.1, fine-tunes it gently), or a .safetensors / timm .pth state dict.
+Training: AdamW, warm-up then cosine decay of the learning rate, cross-entropy ignoring unlabelled pixels (optional class weights and Dice), random flips and 90-degree rotations, mixed precision on CUDA. Iterations &gt; 0 overrides Epochs (an epoch is one pass over the training blocks); each epoch ends with a validation on the store&apos;s validation blocks. On the CPU a seed gives the same model.
+
+Output: a .safetensors model that describes itself (features, normalisation, classes with codes and colours, block size, provenance). Beside it: name.metrics.json and name.metrics.csv (loss, mIoU and IoU per class per epoch) and name.resume.safetensors. Resume: give that file (or the model) to continue a run; raise Iterations/Epochs to train longer. Cancel stops after the current step and keeps the last saved model.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="115"/>
+        <source>Encoder LR scale (fine-tuning)</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>TrustReportAlgorithm</name>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="212"/>
+        <source>What the adaptation changed (trust report)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="213"/>
+        <source>Shows what an adaptation changed on the target, without any label: the source model and the adapted model both predict every block of the target store.
+
+Report (HTML, with pictures): the share of pixels whose class changed; class shares before and after; confidence and entropy histograms before and after; which classes moved to which. A warning names every class whose share collapsed (less than a third of its share before) or exploded (at least doubled, by at least 10 points of the pixels): then check the map before using it.
+Agreement: a raster on the store&apos;s grid, 1 unchanged (grey) and 2 changed (orange).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="214"/>
+        <source>Source model</source>
+        <translation type="unfinished">Modèle source</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="215"/>
+        <source>Adapted model</source>
+        <translation type="unfinished">Modèle adapté</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="216"/>
+        <source>Target block store</source>
+        <translation type="unfinished">Stock de blocs cible</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="217"/>
+        <source>Batch size (blocks)</source>
+        <translation type="unfinished">Taille de lot (blocs)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="218"/>
+        <source>Trust report</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="219"/>
+        <source>HTML files (*.html)</source>
+        <translation type="unfinished">Fichiers HTML (*.html)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="220"/>
+        <source>Agreement (unchanged / changed)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="221"/>
+        <source>Share of pixels that changed class</source>
+        <translation type="unfinished"></translation>
     </message>
 </context>
 </TS>

@@ -364,6 +364,77 @@ def test_write_partition_and_read_it_back(scene, tmp_path):
         write_partition(path, scores, [0, 1], [1])
 
 
+def test_write_partition_leaves_the_store_untouched_and_is_atomic(scene, tmp_path, monkeypatch):
+    """Issue 19: the partition is a file beside the store, written under a temporary name and renamed into place:
+    the store's bytes never change, and a failure while writing keeps the previous partition and leaves nothing."""
+    import hashlib
+
+    from crops_engine.blocks import partition_path
+    from crops_engine.blocks import partition_split as split_module
+
+    _, _, composite, labels = scene
+    path = Path(build_block_store(composite, tmp_path / "s.h5", labels=labels, block_size=32)["output"])
+    before = hashlib.sha256(path.read_bytes()).hexdigest()
+    scores = np.linspace(0, 1, 6)
+    side = write_partition(path, scores, easy=[0, 2], hard=[5], attrs={"model_sha256": "a" * 64})
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == before  # the store is not edited
+    assert side == partition_path(path) == tmp_path / "s.h5.partition.h5"
+
+    real_file = split_module.h5py.File
+
+    def failing(name, mode="r", *args, **kwargs):  # the partition file fills the disk half-way
+        h5 = real_file(name, mode, *args, **kwargs)
+        if mode != "w":
+            return h5
+        h5.create_dataset("scores", data=np.zeros(1))
+        h5.close()
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(split_module.h5py, "File", failing)
+    with pytest.raises(CropsError, match=r"(?i)disk is full.*s\.h5\.partition\.h5"):
+        write_partition(path, scores[::-1], easy=[1], hard=[4], attrs={"model_sha256": "b" * 64})
+    monkeypatch.undo()
+    assert sorted(p.name for p in tmp_path.iterdir() if "crops-tmp" in p.name) == []
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == before
+    with BlockStore(path) as store:  # the previous partition, whole
+        assert store.split("easy").tolist() == [0, 2] and store.partition_info == {"model_sha256": "a" * 64}
+
+
+def test_a_partition_file_of_another_store_is_not_read(scene, tmp_path):
+    """A store rebuilt in place loses its partition (build-blocks drops `s.h5.*`); one copied over the old store by
+    hand does not match the partition file's store identity, which is then ignored and named as stale."""
+    import shutil
+
+    _, _, composite, labels = scene
+    path = Path(build_block_store(composite, tmp_path / "s.h5", labels=labels, block_size=32)["output"])
+    write_partition(path, np.linspace(0, 1, 6), easy=[0], hard=[1])
+    build_block_store(composite, path, labels=labels, block_size=32)  # rebuilt: its old partition goes
+    with BlockStore(path) as store:
+        assert "easy" not in store.splits and store.partition.stale is None
+    write_partition(path, np.linspace(0, 1, 6), easy=[0], hard=[1])
+    other = Path(build_block_store(composite, tmp_path / "other.h5", labels=labels, block_size=16)["output"])
+    shutil.copy(other, path)  # another store under the partitioned store's name
+    with BlockStore(path) as store:
+        assert "easy" not in store.splits and store.scores is None
+        assert store.partition.stale == tmp_path / "s.h5.partition.h5"
+
+
+def test_a_store_partitioned_in_place_by_an_older_version_is_still_read(scene, tmp_path):
+    _, _, composite, labels = scene
+    path = build_block_store(composite, tmp_path / "s.h5", labels=labels, block_size=32)["output"]
+    with h5py.File(path, "r+") as h5:  # what write_partition wrote before issue 19
+        h5.create_dataset("scores", data=np.arange(6, dtype=np.float32))
+        h5.create_dataset("split/easy", data=np.array([3], dtype=np.int64))
+        h5.create_dataset("split/hard", data=np.array([4, 5], dtype=np.int64))
+        h5.attrs["partition"] = '{"easy_fraction": 0.2}'
+    with BlockStore(path) as store:
+        assert store.splits == ["easy", "hard", "train", "val"]
+        assert store.split("hard").tolist() == [4, 5] and store.partition_info == {"easy_fraction": 0.2}
+    write_partition(path, np.zeros(6), easy=[0], hard=[1, 2])  # a new partition beside it takes over
+    with BlockStore(path) as store:
+        assert store.split("easy").tolist() == [0] and store.scores.tolist() == [0.0] * 6
+
+
 def test_cancel_stops_the_build_and_leaves_nothing(scene, tmp_path):
     from crops_engine.errors import Cancelled
     from crops_engine.progress import Progress

@@ -95,6 +95,74 @@ def test_cancel_kills_worker_and_leaves_no_output(recording_feedback, tmp_path):
     assert _engine_processes(str(out)) == []
 
 
+@pytest.fixture(scope="session")
+def tiny(sample_pair, tmp_path_factory):
+    from engine_runs import tiny_pipeline
+
+    return tiny_pipeline(tmp_path_factory.getbasetemp() / "issue19-tiny", sample_pair)
+
+
+def _train_args(tiny, out) -> list[str]:
+    from engine_runs import TINY_ARGS
+
+    return ["--blocks", str(tiny["store"]), "--iterations", "400", "--batch-size", "2", "--arch-args", TINY_ARGS,
+            "--device", "cpu", "--threads", "1", "--resume-every", "1000", "--output", str(out)]
+
+
+class _Warnings:
+    def __init__(self, feedback):
+        self.texts: list[str] = []
+        feedback.pushWarning = self.texts.append
+
+
+@pytest.mark.slow
+def test_a_cancelled_training_run_keeps_its_resume_state(recording_feedback, tiny, tmp_path):
+    """Issue 19: the bridge stops the engine with SIGTERM and waits for it (the grace period is long enough for the
+    resume state); the engine's last words (what it kept) still reach the feedback."""
+    from crops.crops_qgis.worker import run_engine
+    from qgis.core import QgsProcessingException
+
+    out = tmp_path / "model.safetensors"
+    warnings = _Warnings(recording_feedback)
+    recording_feedback.setProgressText = lambda text: text.startswith("Step 3/") and recording_feedback.cancel()
+    with pytest.raises(QgsProcessingException, match="Cancelled: the CROPS engine was stopped"):
+        run_engine("train-source", _train_args(tiny, out), recording_feedback, outputs=[str(out)])
+    assert (tmp_path / "model.resume.safetensors").is_file()  # RESUME_EVERY=1000: written on the cancel
+    assert any(t.startswith("Cancelled after step") and "continue with RESUME=" in t for t in warnings.texts)
+    assert _engine_processes(str(out)) == []
+    assert not [p.name for p in tmp_path.iterdir() if "crops-tmp" in p.name or "crops-lock" in p.name]
+
+
+@pytest.mark.slow
+def test_a_signal_to_qgis_cancels_the_engine_first(recording_feedback, tiny, tmp_path):
+    """Issue 19: SIGTERM to `qgis_process run crops:train_source` left no resume file: QGIS died at once and the
+    engine was orphaned. On the main thread the bridge turns the signal into a cancel, waits for the engine, then
+    hands the signal to the handler it had."""
+    import signal
+    import threading
+
+    from crops.crops_qgis.worker import run_engine
+    from qgis.core import QgsProcessingException
+
+    out = tmp_path / "model.safetensors"
+    delivered = []
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: delivered.append(signum))
+    try:
+        def send_once_training(text):
+            if text.startswith("Step 3/") and not delivered and not getattr(send_once_training, "sent", False):
+                send_once_training.sent = True
+                threading.Timer(0.0, os.kill, (os.getpid(), signal.SIGTERM)).start()
+
+        recording_feedback.setProgressText = send_once_training
+        with pytest.raises(QgsProcessingException, match="Cancelled"):
+            run_engine("train-source", _train_args(tiny, out), recording_feedback, outputs=[str(out)])
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert delivered == [signal.SIGTERM]  # after the engine stopped, not instead of stopping it
+    assert (tmp_path / "model.resume.safetensors").is_file()
+    assert _engine_processes(str(out)) == []
+
+
 def test_no_usable_engine_python_says_how_to_fix(qgis_app, monkeypatch, tmp_path):
     from crops.crops_qgis import engine_python
     from qgis.core import QgsProcessingException

@@ -110,14 +110,99 @@ def _write_header(path, header, body):
     path.write_bytes(struct.pack("<Q", len(raw)) + raw + body)
 
 
-def _tamper(src, dst, edit):
-    """A still well-formed safetensors file whose CROPS metadata was edited."""
+def _tamper(src, dst, edit, reseal=True):
+    """A still well-formed safetensors file whose CROPS metadata was edited; `reseal` also recomputes the metadata
+    digest (an edit made knowingly, so the checks after the digest are what catch it)."""
+    from crops_engine.checkpoint import metadata_digest
+
     header, body = _header(src)
     meta = json.loads(header["__metadata__"]["crops"])
     edit(meta)
     header["__metadata__"]["crops"] = json.dumps(meta)
+    if reseal:
+        header["__metadata__"]["crops_sha256"] = metadata_digest(header["__metadata__"]["crops"],
+                                                                 header["__metadata__"]["crops_weights_sha256"])
     _write_header(dst, header, body)
     return dst
+
+
+def _scale_means(m):
+    m["normalisation"]["mean"] = [10 * v for v in m["normalisation"]["mean"]]
+
+
+def _rename_class(m):
+    m["classes"][1]["name"] = "wheat"
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [_scale_means, _rename_class, lambda m: m.update(block_size=64), lambda m: m.update(nodata=-9999),
+     lambda m: m["features"].reverse(), lambda m: m["arch_args"].update(embedding_dim=32)],
+    ids=["normalisation x10", "class name", "block size", "nodata", "feature order", "arch args"],
+)
+def test_an_edited_header_fails_its_digest(saved, tmp_path, edit):
+    """Issue 19: the digest covers every field that changes what the model computes or reports."""
+    bad = _tamper(saved[0], tmp_path / "edited.safetensors", edit, reseal=False)
+    for read in (read_metadata, load_model):
+        with pytest.raises(CropsError, match="edited.safetensors was edited or is corrupt: its metadata"):
+            read(bad)
+
+
+def test_a_header_moved_onto_other_weights_or_without_its_digest_fails(saved, tmp_path):
+    path, _ = saved
+    header, body = _header(path)
+    header["__metadata__"]["crops_weights_sha256"] = "0" * 64  # the weights digest of another file
+    _write_header(tmp_path / "moved.safetensors", header, body)
+    with pytest.raises(CropsError, match="was edited or is corrupt"):
+        read_metadata(tmp_path / "moved.safetensors")
+    header, body = _header(path)
+    header["__metadata__"].pop("crops_sha256")
+    _write_header(tmp_path / "nometa.safetensors", header, body)
+    with pytest.raises(CropsError, match="records no digest of its metadata"):
+        load_model(tmp_path / "nometa.safetensors")
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        ({"embedding_dim": 10**9}, r"embedding_dim must be an integer in 1\.\.4096"),
+        ({"decoder_channels": [10**7] * 5}, "decoder_channels must be a list of 1 to 8 integers"),
+        ({"encoder": "resnet18; rm -rf /"}, "encoder must be the name of a timm model"),
+        ({"embedding_dim": "64"}, "embedding_dim must be an integer"),
+    ],
+)
+def test_architecture_arguments_out_of_range_are_refused_before_building(saved, tmp_path, args, message):
+    bad = _tamper(saved[0], tmp_path / "huge.safetensors", lambda m: m["arch_args"].update(args))
+    with pytest.raises(CropsError, match="huge.safetensors has broken metadata: arch_args " + message):
+        load_model(bad)
+    with pytest.raises(CropsError, match=message):
+        build_model("unet", 3, 2, **(TINY["unet"] | args))
+
+
+def test_transunet_arguments_out_of_range_are_refused():
+    for args, message in [({"depth": 10**6}, "depth must be an integer in 1..64"),
+                          ({"embed_dim": 10**6}, "embed_dim must be an integer in 1..4096"),
+                          ({"img_size": 1000}, "img_size must be an integer in 16..2048, a multiple of 16"),
+                          ({"mlp_ratio": float("inf")}, "mlp_ratio must be a number")]:
+        with pytest.raises(CropsError, match=message):
+            build_model("transunet", 3, 2, **(TINY["transunet"] | args))
+
+
+def test_a_model_larger_than_its_file_is_never_allocated(saved, tmp_path, monkeypatch):
+    """Shapes are compared on the meta device: a header asking for a wide model fails before any allocation."""
+    from crops_engine import models
+
+    built = []
+    real = models.build_model
+    def recording(*a, **k):
+        built.append(torch.empty(0).device.type)  # where tensors are made now
+        return real(*a, **k)
+
+    monkeypatch.setattr(models, "build_model", recording)
+    bad = _tamper(saved[0], tmp_path / "wider.safetensors", lambda m: m["arch_args"].update(embedding_dim=4096))
+    with pytest.raises(CropsError, match="does not match its architecture"):
+        load_model(bad)
+    assert built == ["meta"]  # built once, on the meta device only
 
 
 def test_shapes_not_matching_the_architecture_fail(saved, tmp_path):
@@ -158,7 +243,7 @@ def test_corrupt_weights_fail_the_digest(saved, tmp_path):
     header, body = _header(path)
     header["__metadata__"].pop("crops_weights_sha256")
     _write_header(tmp_path / "nodigest.safetensors", header, body)
-    with pytest.raises(CropsError, match="none recorded"):
+    with pytest.raises(CropsError, match="was edited or is corrupt"):  # the metadata digest covers it too
         load_model(tmp_path / "nodigest.safetensors")
 
 

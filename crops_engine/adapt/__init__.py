@@ -7,7 +7,8 @@ defines `METHOD`, a subclass of `method.AdaptationMethod` whose `config_class` (
 optimisation loop (`crops_engine.loop`: batches, optimiser, checkpoints with provenance, progress,
 cancel, resume). The toolkit the methods share: `target` (target blocks), `teacher` (EMA teacher,
 AdaBN, jitter), `pseudo_labels` (thresholds, calibration), `prototypes`, `classmix`, `alignment`,
-`curriculum`, `watch`.
+`curriculum`, `watch`, `pppc` (probabilistic prototypes). `co_training` is several runs of the loop (its
+stages), started by its `run`.
 This module imports no torch, so the CLI's `--help` stays fast.
 """
 
@@ -27,6 +28,7 @@ METHODS: dict[str, str] = {
     "entropy": "entropy",
     "self_training": "self_training",
     "spcl": "spcl",
+    "co_training": "co_training",
 }
 
 
@@ -48,7 +50,12 @@ def make_config(name: str, **values: Any) -> AdaptConfig:
 
 
 def adapt(name: str, config: AdaptConfig, progress: Progress | None = None) -> dict[str, Any]:
-    """Run method `name` with `config`; returns output paths and figures."""
+    """Run method `name` with `config`; returns output paths and figures. A method of several runs of the loop
+    (co-training's stages) has a `run(config, progress)` classmethod that runs them; the others run as one task."""
     from .task import run_adaptation
 
-    return run_adaptation(method_class(name), config, progress)
+    cls = method_class(name)
+    runner = getattr(cls, "run", None)
+    if runner is not None:
+        return runner(config, progress)
+    return run_adaptation(cls, config, progress)

@@ -8,7 +8,10 @@ the batches it sees, the reference is set once (in SPCL: the first teacher's mea
 
 from __future__ import annotations
 
+import torch
 from torch import Tensor
+
+from ..distributed import reduce_sum
 
 ALIGNMENT_MOMENTUM = 0.99  # running class distribution of the teacher's predictions (two batches a step)
 
@@ -40,8 +43,11 @@ class DistributionAlignment:
     def align(self, probs: Tensor, valid: Tensor) -> Tensor:
         if self.reference is None or self.running is None:
             return probs
-        if bool(valid.any()):
-            batch, m = class_distribution(probs, valid).cpu(), self.momentum
+        weight = valid.to(probs.dtype)[:, None]  # class_distribution's sums, of every process's batch under torchrun
+        sums = torch.cat([(probs * weight).sum(dim=(0, 2, 3)), weight.sum().reshape(1)])
+        reduce_sum(sums)
+        if float(sums[-1]) > 0:
+            batch, m = (sums[:-1] / sums[-1].clamp_min(1.0)).double().cpu(), self.momentum
             self.running = m * self.running + (1 - m) * batch
         ratio = self.reference / self.running.clamp_min(1e-6)
         aligned = probs * ratio.to(probs.device, probs.dtype)[None, :, None, None]

@@ -12,6 +12,7 @@ from torch import Tensor
 
 from ..batches import BatchStream
 from ..commands import declared_choices
+from ..distributed import data_shard
 from ..errors import CropsError
 from .target import TargetBlocks
 
@@ -39,13 +40,23 @@ def hard_count(share: float, batch_size: int) -> int:
 
 class EasyBlocks:
     """The easy blocks as a deterministic stream: sample j of step s depends only on (seed, s, j),
-    so a resumed run draws the very blocks an uninterrupted one would."""
+    so a resumed run draws the very blocks an uninterrupted one would.
+
+    A step's `per_step` samples are two halves (the easy batch, then the hard batch's fill). Under torchrun
+    (`distributed`) process r of W takes the r-th slice of each half of the single stream's step of
+    W x per_step samples, so W processes of BATCH_SIZE b draw the blocks one process of W x b draws."""
 
     def __init__(self, dataset: TargetBlocks, seed: int, per_step: int) -> None:
-        self.stream = BatchStream(dataset, 1, seed=seed, augment=True)
+        self.stream = BatchStream(dataset, 1, seed=seed, augment=True, shard=(0, 1))
         self.per_step = int(per_step)
+        self.rank, self.world_size = data_shard()
+
+    def _index(self, step: int, k: int) -> int:
+        half = max(1, self.per_step // 2)
+        part, offset = divmod(k, half)
+        return (step * self.per_step + part * half) * self.world_size + self.rank * half + offset
 
     def draw(self, step: int, first: int, count: int) -> tuple[Tensor, Tensor]:
         """(images (count, C, H, W), valid (count, H, W)): samples first .. first+count-1 of `step`."""
-        samples = [self.stream.batch(step * self.per_step + first + j) for j in range(count)]
+        samples = [self.stream.batch(self._index(step, first + j)) for j in range(count)]
         return torch.cat([s["image"] for s in samples]), torch.cat([s["valid"] for s in samples])

@@ -49,6 +49,9 @@ class AdaptConfig:
     resume: str = ""  # a .resume.safetensors file, or an adapted checkpoint with one beside it
     # steps between checkpoints; 0 = every two minutes (and at the end)
     checkpoint_every: int = declared("adapt", "CHECKPOINT_EVERY")
+    resume_every: int = declared("adapt", "RESUME_EVERY")  # seconds between resume states (0: every step)
+    # map the target's per-band statistics onto the checkpoint's first (crops_engine.statistics_alignment)
+    statistics_alignment: str = declared("adapt", "STATISTICS_ALIGNMENT")
     prefetch: int = 2  # batches prepared ahead by the data thread
 
     def to_dict(self) -> dict[str, Any]:
@@ -56,7 +59,7 @@ class AdaptConfig:
 
     def hyperparameters(self) -> dict[str, Any]:
         """The settings that shape the result (paths and run plumbing left out)."""
-        skip = {"model", "blocks", "output", "resume", "device", "prefetch", "checkpoint_every"}
+        skip = {"model", "blocks", "output", "resume", "device", "prefetch", "checkpoint_every", "resume_every"}
         return {k: v for k, v in self.to_dict().items() if k not in skip}
 
 
@@ -77,10 +80,13 @@ def check_config(cfg: AdaptConfig) -> None:
         raise CropsError(f"SPLIT {cfg.split!r} is not one of {', '.join(SPLITS)}.")
     if cfg.checkpoint_every < 0:
         raise CropsError(
-            f"CHECKPOINT_EVERY must be 0 (every two minutes) or a number of steps, got {cfg.checkpoint_every}."
+            f"CHECKPOINT_EVERY must be 0 (with the resume state) or a number of steps, got {cfg.checkpoint_every}."
         )
     if cfg.resume and not Path(cfg.resume).is_file():
         raise CropsError(f"RESUME file {cfg.resume} does not exist.")
+    from ..statistics_alignment import check_alignment
+
+    check_alignment(cfg.statistics_alignment)
 
 
 @dataclass

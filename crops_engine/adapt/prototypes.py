@@ -21,6 +21,7 @@ import torch
 from torch import Tensor
 from torch.nn import functional as F  # noqa: N812
 
+from ..distributed import reduce_sum
 from ..metrics import IGNORE_INDEX
 
 
@@ -60,14 +61,17 @@ class PrototypeEstimator:
         """Fold in the embeddings of labelled pixels (inside `mask`); returns the pixels added per class."""
         feats, cls = _pixels(embeddings.detach(), labels, mask)
         added = torch.zeros_like(self.count)
-        if cls.numel() == 0:
+        sums = torch.zeros_like(self.mean)
+        if cls.numel():
+            feats = feats.to(self.mean.device, torch.float64)
+            cls = cls.to(self.mean.device)
+            if int(cls.max()) >= self.num_classes:
+                raise ValueError(f"label {int(cls.max())} out of range for {self.num_classes} classes")
+            sums.index_add_(0, cls, feats)
+            added.index_add_(0, cls, torch.ones_like(cls, dtype=torch.float64))
+        reduce_sum(sums, added)  # under torchrun, in a step: the pixels of every process's batch (`distributed`)
+        if not bool(added.any()):
             return added
-        feats = feats.to(self.mean.device, torch.float64)
-        cls = cls.to(self.mean.device)
-        if int(cls.max()) >= self.num_classes:
-            raise ValueError(f"label {int(cls.max())} out of range for {self.num_classes} classes")
-        sums = torch.zeros_like(self.mean).index_add_(0, cls, feats)
-        added.index_add_(0, cls, torch.ones_like(cls, dtype=torch.float64))
         total = self.count + added
         seen = total > 0
         self.mean[seen] = (self.mean[seen] * self.count[seen, None] + sums[seen]) / total[seen, None]
@@ -123,14 +127,18 @@ def dense_prototype_logits(embeddings: Tensor, prototypes: Tensor, temperature: 
     return F.conv2d(embeddings, unit[:, :, None, None]) / float(temperature)
 
 
-def rectified(probs: Tensor, embedding: Tensor, prototypes: Tensor, known: Tensor, temperature: float,
-              stride: int) -> Tensor:
+def rectified(probs: Tensor, embedding: Tensor | None, prototypes: Tensor | None, known: Tensor, temperature: float,
+              stride: int, logits: Tensor | None = None) -> Tensor:
     """Probabilities (N, K, H, W) times each pixel's softmax over the classes of embedding . prototype / temperature,
     renormalised (ProDA's online pseudo-label rectification): a pixel the classifier gives to one class but whose
     embedding lies by another class's prototype loses confidence, or changes label. `embedding` is on the
-    `stride` grid; classes without a prototype (`known` False) keep a neutral weight of 1 / K."""
+    `stride` grid; classes without a prototype (`known` False) keep a neutral weight of 1 / K. `logits` (N, K, h, w)
+    on that grid replace the point similarities (the MLS of probabilistic prototypes, `pppc`)."""
     k = probs.shape[1]
-    weight = dense_prototype_logits(embedding, prototypes, temperature)
+    if logits is None:
+        assert embedding is not None and prototypes is not None
+        logits = dense_prototype_logits(embedding, prototypes, temperature)
+    weight = logits
     known = known.to(weight.device)
     weight = weight.masked_fill(~known[None, :, None, None], float("-inf")).softmax(dim=1)
     weight = weight * (known.sum().to(weight.dtype) / k)  # known classes share what unknown ones leave (1 / K each)
@@ -159,7 +167,7 @@ def prototype_contrastive_loss(
     if temperature <= 0:
         raise ValueError(f"temperature must be positive, got {temperature}")
     if embeddings.ndim == 4:
-        return _dense_contrastive_loss(embeddings, labels, prototypes, temperature, mask, known)
+        return dense_contrastive_loss(dense_prototype_logits(embeddings, prototypes, temperature), labels, mask, known)
     feats, cls = _pixels(embeddings, labels, mask)
     if known is not None and cls.numel():
         keep = known.to(cls.device)[cls]
@@ -170,12 +178,12 @@ def prototype_contrastive_loss(
     return F.cross_entropy(logits, cls)
 
 
-def _dense_contrastive_loss(
-    embeddings: Tensor, labels: Tensor, prototypes: Tensor, temperature: float, mask: Tensor | None,
-    known: Tensor | None,
-) -> Tensor:
-    """The (N, D, H, W) case without gathering pixels: the similarities are a 1x1 convolution with the
-    normalised prototypes, and the pixels left out get IGNORE_INDEX (cheaper forward and backward)."""
+def dense_contrastive_loss(logits: Tensor, labels: Tensor, mask: Tensor | None = None,
+                           known: Tensor | None = None) -> Tensor:
+    """Mean cross-entropy of pixel-to-prototype `logits` (N, K, H, W) against `labels` (N, H, W), without gathering
+    pixels: those left out (IGNORE_INDEX, outside `mask`, class not `known`) get IGNORE_INDEX. The (N, D, H, W) case
+    of `prototype_contrastive_loss` (logits embedding . prototype / temperature, a 1x1 convolution), and of the
+    probabilistic prototypes (logits the MLS, `pppc`). Returns 0 (with a graph) when no pixel is left."""
     target = labels.long()
     keep = target != IGNORE_INDEX
     if mask is not None:
@@ -183,7 +191,6 @@ def _dense_contrastive_loss(
     if known is not None:
         keep = keep & known.to(target.device)[target.clamp(max=known.shape[0] - 1)]
     if not bool(keep.any()):
-        return embeddings.sum() * 0.0
+        return logits.sum() * 0.0
     target = torch.where(keep, target, torch.full_like(target, IGNORE_INDEX))
-    logits = dense_prototype_logits(embeddings, prototypes, temperature)
     return F.cross_entropy(logits.float(), target, ignore_index=IGNORE_INDEX)

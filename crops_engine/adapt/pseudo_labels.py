@@ -10,6 +10,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from ..distributed import reduce_sum, world
 from ..metrics import IGNORE_INDEX
 from .target import iterate_probabilities
 
@@ -47,8 +48,9 @@ class ConfidenceHistogram:
         conf = confidence[keep].float().clamp(0.0, 1.0 - 1e-7).cpu()
         cls = labels[keep].cpu()
         b = (conf * self.bins).long()
-        flat = torch.bincount(cls * self.bins + b, minlength=self.num_classes * self.bins)
-        self.counts += flat.reshape(self.num_classes, self.bins).double()
+        flat = torch.bincount(cls * self.bins + b, minlength=self.num_classes * self.bins).double()
+        reduce_sum(flat)  # under torchrun, in a step: the confidences of every process's batch (`distributed`)
+        self.counts += flat.reshape(self.num_classes, self.bins)
 
     def reset(self) -> None:
         self.counts.zero_()
@@ -92,7 +94,8 @@ def calibrate(model: nn.Module, context: AdaptationContext, blocks: int) -> tupl
     total = torch.zeros(k, dtype=torch.float64)
     pixels = 0.0
     positions = calibration_positions(blocks, len(context.dataset), context.config.seed)
-    for probs, valid in iterate_probabilities(model, context.dataset, positions, context.config.batch_size,
+    batch = context.config.batch_size * world().size  # under torchrun every process calibrates alike, global batch
+    for probs, valid in iterate_probabilities(model, context.dataset, positions, batch,
                                               context.device, context.amp, context.progress):
         histogram.update(probs, valid)
         v = valid.unsqueeze(1).to(probs.dtype)

@@ -18,6 +18,10 @@ start from one pass over the easy blocks. Each step takes an easy and a hard bat
    the prototype contrastive loss of its confident hard pixels (+ EASY_WEIGHT x the pseudo-label CE of
    the easy batch). The projection head runs on every PIXEL_STRIDE-th pixel only.
 
+PROTOTYPES probabilistic (PPPC, `pppc`) makes pixel embeddings and prototypes Gaussians: a variance head
+beside the projection head, Gaussian prototypes from the easy pixels, and the mutual likelihood score in
+place of embedding . prototype / TEMPERATURE in the contrastive loss and the rectification.
+
 HARD_SCHEDULE linear grows the share of hard blocks in the hard batch from HARD_START. A collapse watch
 (`watch`) logs the pseudo-label class shares and warns of a fading class. The adapted checkpoint is the
 teacher. What the defaults were chosen on: bench/results/adaptation_notes.md.
@@ -35,6 +39,7 @@ from torch import Tensor, nn
 
 from ..commands import declared
 from ..device import autocast
+from ..distributed import world
 from ..errors import CropsError
 from ..losses import masked_cross_entropy
 from ..metrics import IGNORE_INDEX
@@ -42,7 +47,15 @@ from .alignment import DistributionAlignment, class_distribution
 from .classmix import WEIGHTINGS, class_mix
 from .curriculum import HARD_SCHEDULES, EasyBlocks, hard_count, hard_share
 from .method import LOG_EVERY, AdaptationContext, AdaptationMethod, AdaptConfig, split_prefixed
-from .prototypes import PrototypeEstimator, prototype_contrastive_loss, rectified
+from .pppc import (
+    PROTOTYPE_KINDS,
+    GaussianPrototypeEstimator,
+    VarianceHead,
+    dense_mutual_likelihood_score,
+    forward_gaussian,
+    variance_head_for,
+)
+from .prototypes import PrototypeEstimator, dense_contrastive_loss, prototype_contrastive_loss, rectified
 from .target import TargetBlocks
 from .teacher import EmaTeacher, photometric_jitter, recalibrate_batchnorm
 from .watch import CollapseWatch, max_similarity
@@ -83,6 +96,8 @@ class SpclConfig(AdaptConfig):
     distribution_alignment: bool = declared("adapt-spcl", "DISTRIBUTION_ALIGNMENT")
     # weight the teacher's probabilities by prototype similarity (ProDA)
     prototype_rectification: bool = declared("adapt-spcl", "PROTOTYPE_RECTIFICATION")
+    # point prototypes (embedding . prototype) or probabilistic ones (Gaussians compared by MLS, PPPC)
+    prototypes: str = declared("adapt-spcl", "PROTOTYPES")
 
     def __post_init__(self) -> None:
         self.split = "hard"
@@ -112,6 +127,8 @@ def check_spcl_config(cfg: SpclConfig) -> None:
         raise CropsError(f"PIXEL_STRIDE must be 1 (every pixel) or more, got {cfg.pixel_stride}.")
     if cfg.init_blocks < 0:
         raise CropsError(f"INIT_BLOCKS must be 0 (all blocks) or more, got {cfg.init_blocks}.")
+    if cfg.prototypes not in PROTOTYPE_KINDS:
+        raise CropsError(f"PROTOTYPES {cfg.prototypes!r} is not one of {', '.join(PROTOTYPE_KINDS)}.")
 
 
 class SPCL(AdaptationMethod):
@@ -135,6 +152,19 @@ class SPCL(AdaptationMethod):
         self.watch: CollapseWatch | None = None
         self.init_pixels = 0
         self._prototypes_seen = False
+        self.probabilistic = config.prototypes == "probabilistic"
+        # PPPC: the student's variance head (trained with it) and its EMA, the teacher's
+        self.variance_head: VarianceHead | None = (variance_head_for(student, config.temperature / 2)
+                                                   if self.probabilistic else None)
+        self.teacher_variance: EmaTeacher | None = None
+        self.last_variance = float("nan")
+        self._teacher_log_var: Tensor | None = None  # of the last teacher view with an embedding (PPPC)
+
+    def trainable_parameters(self) -> list[nn.Parameter]:
+        params = super().trainable_parameters()
+        if self.variance_head is not None:
+            params += list(self.variance_head.parameters())
+        return params
 
     # -- set-up --------------------------------------------------------------------------------
     def setup(self, context: AdaptationContext) -> None:
@@ -157,7 +187,13 @@ class SPCL(AdaptationMethod):
         if self.cfg.recalibrate_bn and not context.resuming:
             self._recalibrate(everything, context)
         self.teacher = EmaTeacher(self.student, self.cfg.ema)
-        self.prototypes = PrototypeEstimator(self.num_classes, int(self.student.embedding_dim), self.device)
+        dim = int(self.student.embedding_dim)
+        if self.variance_head is not None:
+            self.variance_head.to(self.device).train()
+            self.teacher_variance = EmaTeacher(self.variance_head, self.cfg.ema)
+            self.prototypes = GaussianPrototypeEstimator(self.num_classes, dim, self.device)
+        else:
+            self.prototypes = PrototypeEstimator(self.num_classes, dim, self.device)
         if context.resuming:
             return  # teacher, prototypes, class distributions and the collapse watch come from the resume state
         if self.cfg.distribution_alignment:  # first, so the prototypes start from aligned pseudo-labels
@@ -181,7 +217,7 @@ class SPCL(AdaptationMethod):
         # of a few neighbouring blocks underestimates the variance (4x BATCH_SIZE was clearly better than
         # 1x on the synthetic suite). Near-equal sizes, none of a single block where there are two or
         # more: one sample can leave a deep BatchNorm layer one value per channel, which train mode refuses.
-        size = self.cfg.batch_size * RECALIBRATION_BATCHES
+        size = self.cfg.batch_size * world().size * RECALIBRATION_BATCHES  # the global batch under torchrun
         parts = np.array_split(positions, max(1, min(-(-n // size), n // 2)))
 
         def batches():
@@ -195,7 +231,7 @@ class SPCL(AdaptationMethod):
         self, dataset: TargetBlocks, positions: np.ndarray, context: AdaptationContext, text: str
     ) -> Iterator[tuple[Tensor, Tensor]]:
         """(images, valid) of the blocks at `positions`, BATCH_SIZE at a time on the device, with progress."""
-        bs = self.cfg.batch_size
+        bs = self.cfg.batch_size * world().size  # set-up passes run alike on every process: the global batch
         for start in range(0, len(positions), bs):
             context.progress(start / max(len(positions), 1), text)
             samples = [dataset[int(p)] for p in positions[start : start + bs]]
@@ -210,7 +246,7 @@ class SPCL(AdaptationMethod):
         context.progress.log(f"Class prototypes: first pass of the source model over {len(positions)} easy blocks.")
         for x, valid in self._first_pass(dataset, positions, context, "Initial class prototypes"):
             _, confident, _, embedding = self._teacher_view(x, valid)
-            self.prototypes.update(embedding, confident)
+            self._update_prototypes(embedding, confident, self._teacher_log_var)
         counts = self.prototypes.count.cpu().numpy()
         self.init_pixels = int(counts.sum())
         parts = ", ".join(f"{c} {int(v)}" for c, v in zip(self.class_names, counts, strict=True))
@@ -251,13 +287,20 @@ class SPCL(AdaptationMethod):
         The embedding is on the PIXEL_STRIDE grid; so is `confident`, the labels of its pixels, when `embed`."""
         assert self.teacher is not None and self.prototypes is not None
         rectify = self.cfg.prototype_rectification and self._have_prototypes()
+        log_var = None
         with autocast(x.device, self.amp):
-            logits, embedding = self.teacher.model(x, embed or rectify, self.cfg.pixel_stride)
+            if self.teacher_variance is not None:
+                logits, embedding, log_var = forward_gaussian(self.teacher.model, self.teacher_variance.model, x,
+                                                              embed or rectify, self.cfg.pixel_stride)
+            else:
+                logits, embedding = self.teacher.model(x, embed or rectify, self.cfg.pixel_stride)
         probs = self.alignment(logits.float().softmax(dim=1), valid)
         if rectify:
             assert embedding is not None
-            probs = rectified(probs, embedding.float(), self.prototypes.prototypes(), self.prototypes.initialised,
-                              self.cfg.temperature, self.cfg.pixel_stride)
+            similarity = self._similarity(embedding.float(), log_var)
+            probs = rectified(probs, None, None, self.prototypes.initialised, self.cfg.temperature,
+                              self.cfg.pixel_stride, logits=similarity)
+        self._teacher_log_var = None if log_var is None or not embed else log_var.float()
         if not embed:
             embedding = None
         confidence, labels = probs.max(dim=1)
@@ -269,6 +312,27 @@ class SPCL(AdaptationMethod):
             return labels, confident, confidence, None
         step = self.cfg.pixel_stride
         return labels, confident[..., ::step, ::step], confidence, embedding.float()
+
+    def _similarity(self, embedding: Tensor, log_var: Tensor | None) -> Tensor:
+        """(N, K, h, w) pixel-to-prototype logits: embedding . prototype / TEMPERATURE, or with probabilistic
+        prototypes the mutual likelihood score of the pixel's and the prototype's Gaussians (`pppc`)."""
+        assert self.prototypes is not None
+        if isinstance(self.prototypes, GaussianPrototypeEstimator):
+            assert log_var is not None
+            return dense_mutual_likelihood_score(embedding, log_var.float(), self.prototypes.prototypes(),
+                                                 self.prototypes.variance())
+        from .prototypes import dense_prototype_logits
+
+        return dense_prototype_logits(embedding, self.prototypes.prototypes(), self.cfg.temperature)
+
+    def _update_prototypes(self, embedding: Tensor, confident: Tensor, log_var: Tensor | None) -> None:
+        """Fold the teacher's confident easy pixels into the prototypes (Gaussians: with their variance)."""
+        assert self.prototypes is not None
+        if isinstance(self.prototypes, GaussianPrototypeEstimator):
+            assert log_var is not None
+            self.prototypes.update(embedding, confident, log_var=log_var)
+        else:
+            self.prototypes.update(embedding, confident)
 
     def _have_prototypes(self) -> bool:
         """Whether any class has a prototype yet; asked of the device only until one has (counts never fall)."""
@@ -301,9 +365,10 @@ class SPCL(AdaptationMethod):
         # Two passes of B rather than one of 2B: on CPUs the larger batch is slower than two, and the
         # hard half returns no embedding (the projection head runs there only for the rectification).
         easy_labels, easy_confident, easy_confidence, embedding = self._teacher_view(easy_x, easy_valid)
+        easy_log_var = self._teacher_log_var  # the easy pixels' variances (PPPC; None with point prototypes)
         hard_labels, hard_confident, hard_confidence, _ = self._teacher_view(hard_x, hard_valid, embed=False)
         assert embedding is not None
-        self.prototypes.update(embedding, easy_confident)
+        self._update_prototypes(embedding, easy_confident, easy_log_var)
         if self.watch is not None:
             self.watch.count(easy_labels)
             self.watch.count(hard_labels)
@@ -318,17 +383,31 @@ class SPCL(AdaptationMethod):
         if cfg.easy_weight > 0:
             easy_view = photometric_jitter(easy_x, easy_valid, cfg.jitter, self._generator)
             view = torch.cat([view, easy_view])
+        student_log_var = None
         with autocast(view.device, self.amp):
-            logits, student_embedding = self.student(view, True, cfg.pixel_stride)
+            if self.variance_head is not None:
+                logits, student_embedding, student_log_var = forward_gaussian(self.student, self.variance_head, view,
+                                                                              True, cfg.pixel_stride)
+            else:
+                logits, student_embedding = self.student(view, True, cfg.pixel_stride)
         assert student_embedding is not None
         logits, student_embedding = logits.float(), student_embedding.float()
         step = cfg.pixel_stride
 
         mix_ce = masked_cross_entropy(logits[:b], mixed.labels, mixed.weight)
-        contrast = prototype_contrastive_loss(
-            student_embedding[:b], hard_confident[..., ::step, ::step], self.prototypes.prototypes(),
-            cfg.temperature, mask=~mixed.mask[..., ::step, ::step], known=self.prototypes.initialised,
-        )
+        contrast_labels, contrast_mask = hard_confident[..., ::step, ::step], ~mixed.mask[..., ::step, ::step]
+        if student_log_var is not None:  # PPPC: the MLS of the student's Gaussians against the prototypes
+            student_log_var = student_log_var.float()[:b]
+            contrast = dense_contrastive_loss(
+                self._similarity(student_embedding[:b], student_log_var), contrast_labels, contrast_mask,
+                self.prototypes.initialised,
+            )
+            self.last_variance = float(student_log_var.detach().exp().mean())
+        else:
+            contrast = prototype_contrastive_loss(
+                student_embedding[:b], contrast_labels, self.prototypes.prototypes(), cfg.temperature,
+                mask=contrast_mask, known=self.prototypes.initialised,
+            )
         loss = mix_ce + cfg.lambda_contrast * contrast
         terms = {"mix_ce": float(mix_ce.detach()), "contrast": float(contrast.detach())}
         if cfg.easy_weight > 0:
@@ -338,11 +417,15 @@ class SPCL(AdaptationMethod):
         hard_valid_pixels = float(hard_valid.sum())
         terms["confident"] = float((hard_confident != IGNORE_INDEX).sum()) / max(hard_valid_pixels, 1.0)
         terms["hard_share"] = share
+        if student_log_var is not None:
+            terms["pixel_variance"] = self.last_variance
         return loss, terms
 
     def after_step(self, step: int) -> None:
         assert self.teacher is not None and self.prototypes is not None
         self.teacher.update(self.student, step)
+        if self.teacher_variance is not None and self.variance_head is not None:
+            self.teacher_variance.update(self.variance_head, step)
         done = step + 1
         if self.watch is not None and (done % LOG_EVERY == 0 or done == self.total_steps):
             self.watch.report(done, self.prototypes)
@@ -358,6 +441,9 @@ class SPCL(AdaptationMethod):
         out.update({f"prototypes.{k}": v for k, v in self.prototypes.state_dict().items()})
         out["watch.window"] = self.watch.window.clone()
         out.update({f"alignment.{k}": v for k, v in self.alignment.state_tensors().items()})
+        if self.variance_head is not None and self.teacher_variance is not None:
+            out.update({f"variance_head.{k}": v for k, v in self.variance_head.state_dict().items()})
+            out.update({f"teacher_variance.{k}": v for k, v in self.teacher_variance.state_dict().items()})
         return out
 
     def state_info(self) -> dict[str, Any]:
@@ -372,6 +458,9 @@ class SPCL(AdaptationMethod):
         self.watch.load_state(tensors["watch.window"], info)
         self.alignment.load_state(split_prefixed(tensors, "alignment."))
         self.init_pixels = int(info.get("init_pixels", 0))
+        if self.variance_head is not None and self.teacher_variance is not None:
+            self.variance_head.load_state_dict(split_prefixed(tensors, "variance_head."))
+            self.teacher_variance.load_state_dict(split_prefixed(tensors, "teacher_variance."))
 
     def summary(self) -> dict[str, Any]:
         out: dict[str, Any] = {"init_prototype_pixels": self.init_pixels}
@@ -379,6 +468,10 @@ class SPCL(AdaptationMethod):
             out["prototype_norms"] = [round(float(v), 4) for v in self.prototypes.norms().tolist()]
             out["prototype_pixels"] = [int(v) for v in self.prototypes.count.tolist()]
             out["prototype_max_similarity"] = round(max_similarity(self.prototypes), 4)
+            if isinstance(self.prototypes, GaussianPrototypeEstimator):
+                var = self.prototypes.variance().mean(dim=1)
+                out["prototype_variances"] = [round(float(v), 6) for v in var.tolist()]
+                out["pixel_variance"] = round(self.last_variance, 6)
         watch = self.watch
         shares = watch.last_shares if watch is not None else np.zeros(self.num_classes)
         out["pseudo_label_class_shares"] = [round(float(v), 4) for v in shares]

@@ -38,11 +38,16 @@ class TargetBlocks(BlockDataset):
 
 
 def open_target(
-    blocks: str | os.PathLike[str], meta: CheckpointMeta, split: str = "all"
+    blocks: str | os.PathLike[str], meta: CheckpointMeta, split: str = "all", alignment: str = "none",
+    progress: Progress | None = None, model: str = "the model",
 ) -> tuple[BlockStore, np.ndarray]:
-    """The target store checked against the checkpoint's features, and the block indices of `split`."""
+    """The target store checked against the checkpoint's features, and the block indices of `split`; with
+    `alignment` (mean_std, histogram) a store whose images are aligned to the checkpoint's statistics."""
+    from ..statistics_alignment import align_store
+
     store = BlockStore(blocks)
     check_features(meta, store.feature_names, f"the target block store {store.path}")
+    store = align_store(store, meta.normalisation, alignment, model, progress)
     indices = np.arange(len(store), dtype=np.int64) if split == "all" else store.split(split)
     if len(indices) == 0:
         raise CropsError(f"The target block store {store.path} has no block in split {split!r}; choose SPLIT all.")

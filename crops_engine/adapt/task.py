@@ -12,7 +12,8 @@ cancel and resume). Written:
 
 - the adapted checkpoint (`save_checkpoint`) with provenance: the source checkpoint's path and
   SHA-256 and its own provenance, the target store's path and SHA-256, the method and all its
-  hyper-parameters; every `checkpoint_every` steps (or every two minutes) and at the end;
+  hyper-parameters; every `checkpoint_every` steps (or every `resume_every` seconds, RESUME_EVERY) and at
+  the end;
 - `<stem>.adapt.json` beside it: configuration, provenance and the loss history;
 - `<stem>.resume.safetensors` (`training_state`): student, method state (teacher, thresholds ...),
   optimiser, schedule and random state, so RESUME continues exactly where a run stopped.
@@ -43,6 +44,7 @@ from ..device import describe, resolve_device
 from ..errors import CropsError
 from ..loop import Run, RunResult, RunSettings, Task, fit, open_resume
 from ..progress import Progress, silent
+from ..statistics_alignment import reopen_store
 from ..training_state import TrainingState, resume_path
 from .method import LOG_EVERY, AdaptationContext, AdaptationMethod, AdaptConfig, check_config, split_prefixed
 from .target import TargetBlocks, open_target
@@ -133,7 +135,7 @@ class AdaptationTask(Task):
 
     def batches(self, start_step: int, total_steps: int) -> Iterator[dict[str, Tensor]]:
         mean, std = self.meta.normalisation["mean"], self.meta.normalisation["std"]
-        own = TargetBlocks(BlockStore(self.store.path), mean, std, self.indices)  # this thread's own HDF5 handle
+        own = TargetBlocks(reopen_store(self.store), mean, std, self.indices)  # this thread's own HDF5 handle
         return BatchStream(own, self.cfg.batch_size, seed=self.cfg.seed).iterate(start_step, total_steps)
 
     def training_step(self, batch: dict[str, Tensor], step: int) -> tuple[Tensor, dict[str, float]]:
@@ -215,7 +217,7 @@ def run_adaptation(
 
     progress(0.0, "Loading the source model")
     student, meta = load_model(cfg.model, "cpu")
-    store, indices = open_target(cfg.blocks, meta, cfg.split)
+    store, indices = open_target(cfg.blocks, meta, cfg.split, cfg.statistics_alignment, progress, str(cfg.model))
     try:
         if store.has_labels:
             progress.log("The target block store holds labels: adaptation does not read them.")
@@ -228,7 +230,7 @@ def run_adaptation(
         settings = RunSettings(
             total_steps=int(cfg.iterations), lr=cfg.lr, resume_file=resume_path(cfg.output),
             weight_decay=cfg.weight_decay, warmup=cfg.warmup, device=device, amp=cfg.amp, seed=cfg.seed,
-            prefetch=cfg.prefetch, save_every=cfg.checkpoint_every,
+            prefetch=cfg.prefetch, save_every=cfg.checkpoint_every, save_every_s=float(cfg.resume_every),
         )
         run = fit(task, settings, progress.sub(0.05, 1.0), resume)
     finally:

@@ -14,6 +14,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from ..distributed import reduce_sum
 from ..metrics import IGNORE_INDEX
 from ..progress import Progress
 from .prototypes import PrototypeEstimator
@@ -46,7 +47,9 @@ class CollapseWatch:
     def count(self, labels: Tensor) -> None:
         """Add the pseudo-labels (IGNORE_INDEX left out) of a batch to the window."""
         k = len(self.class_names)
-        self.window += torch.bincount(labels[labels != IGNORE_INDEX].flatten().cpu(), minlength=k).double()[:k]
+        counts = torch.bincount(labels[labels != IGNORE_INDEX].flatten().cpu(), minlength=k).double()[:k]
+        reduce_sum(counts)  # under torchrun, in a step: the class shares of the global batch (`distributed`)
+        self.window += counts
 
     def report(self, step: int, prototypes: PrototypeEstimator) -> None:
         """Log the window's class shares and the prototype norms; warn when a class is fading."""

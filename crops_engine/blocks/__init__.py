@@ -10,8 +10,12 @@ Layout (one block per HDF5 chunk, lzf-compressed by default: bench/results/block
   (no class, nodata, padding).
 - `class_counts (N, K) int64` (with labels): labelled pixels of each class per block.
 - `origins (N, 2) int64`: row, col of each block's top-left pixel in the composite's grid.
-- `split/train`, `split/val`: block indices of the validation split; after partition also
-  `scores (N,)` and `split/easy`, `split/hard` (see `write_partition`).
+- `split/train`, `split/val`: block indices of the validation split.
+
+A store is never edited after build-blocks. The partition (`scores (N,)`, `split/easy`, `split/hard` and
+its settings, with the partitioning model's SHA-256) goes into a file beside it, `<store>.partition.h5`
+(`write_partition`, `store.partition_path`), which `BlockStore` reads as the store's own splits when it
+was written for that store (stores partitioned by older versions hold them inside).
 
 Attributes: `crs_wkt`, `geotransform`, `width`, `height` (the composite's grid), `window`
 (the pixel window blocks were cut from), `feature_names`, `feature_sources`, `mean`, `std`
@@ -24,14 +28,14 @@ index) and the value in `labels`; its `code` is the source label code it came fr
 when several codes or a `*` map to it).
 
 Modules: `layout` (where blocks go), `stats` (running mean / std), `writer` (building a store),
-`split` (the spatial validation split), `store` (reading), `partition_split` (easy / hard).
+`split` (the spatial validation split), `store` (reading), `partition_split` (easy / hard, beside the store).
 """
 
 from .layout import lattice, resolve_window
 from .partition_split import write_partition
 from .split import spatial_split
 from .stats import RunningStats
-from .store import COMPRESSION, FORMAT, FORMAT_VERSION, BlockStore, Index
+from .store import COMPRESSION, FORMAT, FORMAT_VERSION, BlockStore, Index, partition_path
 from .writer import build_block_store
 
 __all__ = [
@@ -43,6 +47,7 @@ __all__ = [
     "RunningStats",
     "build_block_store",
     "lattice",
+    "partition_path",
     "resolve_window",
     "spatial_split",
     "write_partition",

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import weakref
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +27,49 @@ COMPRESSION = "lzf"
 
 Index = int | slice | Sequence[int] | np.ndarray
 READERS: weakref.WeakSet[BlockStore] = weakref.WeakSet()
-"""Open stores of this process, closed by `write_partition` before it writes (HDF5: one mode a file)."""
+"""Open stores of this process: `write_partition` makes them read the new partition on their next access."""
+
+PARTITION_FORMAT = "crops-partition"
+PARTITION_SUFFIX = ".partition.h5"
+PARTITION_SPLITS = ("easy", "hard")
+
+
+def partition_path(store: str | os.PathLike[str]) -> Path:
+    """`target.h5` -> `target.h5.partition.h5`: the file `write_partition` puts a store's easy / hard split in.
+
+    Beside the store, not inside it: the store is never edited after build-blocks, so a run killed while
+    partitioning cannot damage it, and the split file itself appears whole or not at all (`atomic_path`).
+    Rebuilding the store removes it (a new `target.h5` drops the old one's `target.h5.*` companions).
+    """
+    store = Path(store)
+    return store.with_name(store.name + PARTITION_SUFFIX)
+
+
+def store_identity(attrs: dict[str, Any], n: int, origins: np.ndarray) -> str:
+    """A digest of what makes a store's blocks these blocks (count, origins, grid, features, statistics), so a
+    partition file is only read with the store it was written for."""
+    digest = hashlib.sha256()
+    digest.update(str(int(n)).encode())
+    digest.update(np.ascontiguousarray(origins, dtype=np.int64).tobytes())
+    for key in ("geotransform", "window", "block_size", "stride", "feature_names", "mean", "std"):
+        value = attrs.get(key)
+        digest.update(key.encode())
+        digest.update(np.asarray(value).tobytes() if isinstance(value, np.ndarray) else json.dumps(value).encode())
+    return digest.hexdigest()
 
 
 def _read_rows(ds: h5py.Dataset, idx: Index) -> np.ndarray:
+    """Rows `idx` of a dataset in the order asked; a CropsError naming the store when HDF5 cannot read them."""
+    try:
+        return _rows(ds, idx)
+    except (OSError, RuntimeError) as exc:
+        raise CropsError(
+            f"Cannot read {ds.name.lstrip('/')} of the block store {ds.file.filename}: {exc}. The store is truncated "
+            "or damaged (an interrupted copy or write?): build it again with build-blocks."
+        ) from None
+
+
+def _rows(ds: h5py.Dataset, idx: Index) -> np.ndarray:
     """Rows `idx` of a dataset in the order asked (h5py wants increasing unique indices)."""
     if isinstance(idx, (int, np.integer, slice)):
         return ds[idx]
@@ -78,8 +119,10 @@ class BlockStore:
         self.grid = Grid(
             int(attrs["width"]), int(attrs["height"]), tuple(float(v) for v in attrs["geotransform"]), attrs["crs_wkt"]
         )
+        self.identity = store_identity(attrs, self._n, self._origins)
         self._file: h5py.File | None = None
         self._pid: int | None = None
+        self._partition: _Partition | None = None
         READERS.add(self)
 
     # -- handle management ------------------------------------------------------------------
@@ -95,6 +138,7 @@ class BlockStore:
         if self._file is not None and self._pid == os.getpid():
             self._file.close()
         self._file = None
+        self._partition = None  # read again on the next access: `write_partition` may have written a new one
 
     def __enter__(self) -> BlockStore:
         return self
@@ -153,26 +197,78 @@ class BlockStore:
 
     # -- splits and partition -----------------------------------------------------------------
     @property
+    def partition(self) -> _Partition:
+        """The easy / hard partition: from the partition file beside the store (`partition_path`) when it was
+        written for this store, else from inside the store (stores partitioned by older versions), else empty."""
+        if self._partition is None:
+            self._partition = _Partition.read(self)
+        return self._partition
+
+    @property
     def splits(self) -> list[str]:
-        return sorted(self.h5["split"].keys()) if "split" in self.h5 else []
+        own = sorted(self.h5["split"].keys()) if "split" in self.h5 else []
+        if self.partition.source == "file":
+            own = [name for name in own if name not in PARTITION_SPLITS] + list(self.partition.splits)
+        return sorted(own)
 
     def split(self, name: str) -> np.ndarray:
         """Block indices of split `name` (train, val; easy, hard after partition)."""
         if name not in self.splits:
-            hint = " Run partition first." if name in ("easy", "hard") else ""
+            hint = " Run partition first." if name in PARTITION_SPLITS else ""
             raise CropsError(f"{self.path} has no split {name!r} (it has {', '.join(self.splits) or 'none'}).{hint}")
-        return self.h5["split"][name][:].astype(np.int64)
+        if name in self.partition.splits:
+            return self.partition.splits[name].copy()
+        return _read_rows(self.h5["split"][name], slice(None)).astype(np.int64)
 
     @property
     def scores(self) -> np.ndarray | None:
         """Per-block partition scores, None before partition."""
-        return self.h5["scores"][:] if "scores" in self.h5 else None
+        return None if self.partition.scores is None else self.partition.scores.copy()
 
     @property
     def partition_info(self) -> dict[str, Any]:
         """The attrs given to `write_partition` ({} before partition)."""
-        text = self.h5.attrs.get("partition")
-        return json.loads(_attr(text)) if text is not None else {}
+        return dict(self.partition.info)
+
+
+@dataclass
+class _Partition:
+    """A store's easy / hard split, its scores and settings; `source` says where they were read from."""
+
+    source: str = "none"  # "file" (the partition file), "store" (inside an older store) or "none"
+    splits: dict[str, np.ndarray] = field(default_factory=dict)
+    scores: np.ndarray | None = None
+    info: dict[str, Any] = field(default_factory=dict)
+    stale: Path | None = None  # a partition file beside the store that was written for another store
+
+    @classmethod
+    def read(cls, store: BlockStore) -> _Partition:
+        side = partition_path(store.path)
+        stale = None
+        if side.is_file():
+            try:
+                with h5py.File(side, "r") as h5:
+                    if _attr(h5.attrs.get("format")) == PARTITION_FORMAT and \
+                            _attr(h5.attrs.get("store_identity")) == store.identity:
+                        return cls(
+                            "file", {name: h5["split"][name][:].astype(np.int64) for name in PARTITION_SPLITS},
+                            h5["scores"][:], json.loads(_attr(h5.attrs.get("partition", "{}"))),
+                        )
+            except (OSError, RuntimeError, KeyError, ValueError) as exc:
+                raise CropsError(
+                    f"The partition file {side} of the block store {store.path} cannot be read ({exc}): delete it and "
+                    "run partition again."
+                ) from None
+            stale = side
+        h5 = store.h5
+        group = h5.get("split", {})
+        splits = {name: _read_rows(group[name], slice(None)).astype(np.int64) for name in PARTITION_SPLITS
+                  if name in group}
+        if not splits and "scores" not in h5:
+            return cls(stale=stale)
+        text = h5.attrs.get("partition")
+        return cls("store", splits, h5["scores"][:] if "scores" in h5 else None,
+                   json.loads(_attr(text)) if text is not None else {}, stale)
 
 
 def _attr(value: Any) -> Any:

@@ -7,9 +7,12 @@ pixel (stores with labels) are not written. Statistics count each pixel of the w
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import math
 import os
+import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +22,7 @@ import h5py
 import numpy as np
 
 from .. import __version__
-from ..atomic import atomic_path
+from ..atomic import TMP_MARK, atomic_path
 from ..classes import CropClass
 from ..errors import CropsError
 from ..features import FeatureStack
@@ -38,6 +41,7 @@ def build_block_store(
     labels: str | os.PathLike[str] | None = None,
     label_field: str | None = None,
     class_map: str | None = None,
+    labels_crs: str | None = None,
     extra_bands: Sequence[str] = (),
     block_size: int = 224,
     stride: int | None = None,
@@ -62,27 +66,41 @@ def build_block_store(
         if labels:
             label_source = open_labels(
                 labels, stack.grid, window, label_field=label_field, class_map=class_map,
-                progress=progress.sub(0.0, 0.05),
+                progress=progress.sub(0.0, 0.05), labels_crs=labels_crs,
             )
         writer = _StoreWriter(stack, label_source, window, block_size, stride, compression)
         progress.log(writer.plan_text())
-        with atomic_path(output) as tmp:
-            written = writer.write(tmp, progress.sub(0.05, 0.98))
-            train, val, group_size = spatial_split(
-                written.cells, math.ceil(block_size / stride), float(val_fraction), seed, val_group_size
+        space = _free_bytes(output.parent)
+        total = writer.bytes_at_most()
+        if space is not None and space < total:
+            progress.warn(
+                f"The block store may need up to {_mb(total)} (uncompressed; compressed it is usually smaller) and "
+                f"{output.parent} has {_mb(space)} free: it may not fit. Free some space, or write OUTPUT to another "
+                "disk."
             )
-            if val_fraction > 0 and len(val) == 0:
-                progress.warn("Too few blocks for a validation split: all blocks are for training.")
-            with h5py.File(tmp, "r+") as h5:
-                h5.create_dataset("split/train", data=train)
-                h5.create_dataset("split/val", data=val)
-                h5.attrs["val_fraction"] = float(val_fraction)
-                h5.attrs["val_group_size"] = int(group_size)
-                h5.attrs["seed"] = int(seed)
-                h5.attrs["composite"] = str(composite)
-                h5.attrs["labels"] = str(labels or "")
-                h5.attrs["label_field"] = str(label_field or "")
-                h5.attrs["class_map"] = label_source.class_map.text if label_source else ""
+
+        def split(cells: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+            return spatial_split(cells, math.ceil(block_size / stride), float(val_fraction), seed, val_group_size)
+
+        provenance = {
+            "val_fraction": float(val_fraction),
+            "seed": int(seed),
+            "composite": str(composite),
+            "labels": str(labels or ""),
+            "label_field": str(label_field or ""),
+            "class_map": label_source.class_map.text if label_source else "",
+        }
+        with atomic_path(output) as tmp:
+            written = writer.write(tmp, progress.sub(0.05, 0.98), split, provenance)
+        train, val = written.train, written.val
+        labelled = [name for name, n in written.class_pixels.items() if n > 0]
+        if label_source is not None and len(labelled) < 2:
+            progress.warn(
+                f"Only one class ({labelled[0]}) has labelled pixels: train-source needs at least two. Give labels "
+                "or a CLASS_MAP with two or more classes (e.g. '1200=maize; *=other; 0=ignore')."
+            )
+        if val_fraction > 0 and len(val) == 0:
+            progress.warn("Too few blocks for a validation split: all blocks are for training.")
         progress(1.0, "Block store written")
     result = {
         "output": str(output),
@@ -122,6 +140,58 @@ def _check_arguments(block_size: int, stride: int | None, val_fraction: float, c
     return block_size, stride
 
 
+STORE_OVERHEAD = 256 << 10  # attributes, the split and HDF5's own metadata: well under this
+STRIP_MARGIN = 64 << 10  # HDF5 metadata a strip may add beside its blocks
+
+
+def _free_bytes(folder: Path) -> int | None:
+    """Free bytes on the disk holding `folder` or its nearest existing parent (None when that cannot be told)."""
+    folder = Path(folder).absolute()
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    try:
+        return shutil.disk_usage(folder).free
+    except OSError:
+        return None
+
+
+def _mb(n: int) -> str:
+    return f"{n / 2**20:.1f} MiB"
+
+
+def _final_name(tmp: Path) -> Path:
+    """`x.h5` for its temporary `x.crops-tmp-<id>.h5`."""
+    name = tmp.name
+    at = name.find(TMP_MARK)
+    return tmp.with_name(name[:at] + tmp.suffix) if at >= 0 else tmp
+
+
+def _abandon(h5: h5py.File, path: Path, datasets: dict[str, h5py.Dataset]) -> None:
+    """Close an unfinished store without a crash: empty the file first, so the flush HDF5 makes on close has
+    the space it needs on a full disk (a failed close leaves objects that crash the process later)."""
+    datasets.clear()
+    with contextlib.suppress(OSError):
+        os.truncate(path, 0)
+    with contextlib.suppress(Exception):
+        h5.close()
+
+
+def _write_error(path: Path, exc: BaseException) -> CropsError:
+    final = _final_name(path)
+    if getattr(exc, "errno", None) == errno.ENOSPC or "No space left" in str(exc):
+        free = _free_bytes(path.parent)
+        room = f" ({_mb(free)} free)" if free is not None else ""
+        return CropsError(
+            f"The disk is full: no space left on device while writing the block store {final}{room}. Free some "
+            "space, or write OUTPUT to another disk; nothing was written."
+        )
+    if getattr(exc, "errno", None) == errno.EDQUOT or "quota" in str(exc).lower():
+        return CropsError(f"Disk quota exceeded while writing the block store {final}: free some space or write "
+                          "OUTPUT elsewhere; nothing was written.")
+    return CropsError(f"Cannot write the block store {final}: {exc}. Check the disk and that OUTPUT's folder is "
+                      "writable; nothing was written.")
+
+
 @dataclass
 class _Written:
     """What `_StoreWriter.write` put into the store."""
@@ -131,6 +201,8 @@ class _Written:
     cells: np.ndarray  # (N, 2) lattice position (row, col in strides) of each block written
     class_pixels: dict[str, int]
     valid_pixels: int
+    train: np.ndarray  # block indices of the validation split
+    val: np.ndarray
 
 
 @dataclass
@@ -168,9 +240,26 @@ class _StoreWriter:
             f"{len(self.classes) or 'no'} classes."
         )
 
-    def write(self, path: Path, progress: Progress) -> _Written:
-        """Every strip into a new HDF5 file at `path`, then the attributes."""
-        with h5py.File(path, "w") as h5:
+    def bytes_at_most(self) -> int:
+        """Bytes of the store when every block of the lattice is written uncompressed (an upper bound)."""
+        return len(self.rows) * len(self.cols) * self.block_bytes() + STORE_OVERHEAD
+
+    def block_bytes(self) -> int:
+        """Uncompressed bytes one block takes: images, valid mask, labels, origin and class counts."""
+        bs, k = self.block_size, len(self.classes)
+        return len(self.stack) * bs * bs * 4 + bs * bs * (2 if self.labels is not None else 1) + 16 + 8 * k
+
+    def write(self, path: Path, progress: Progress, split: Any, provenance: dict[str, Any]) -> _Written:
+        """Every strip into a new HDF5 file at `path`, then the attributes and the validation split.
+
+        No chunk cache: HDF5 writes each block when it is given, so a full disk shows at that write, where
+        it is caught, rather than when the file is closed (HDF5 then leaves half-closed objects behind
+        that crash the process when Python frees them: issue 19). Before each strip the free space is
+        checked against the strip's uncompressed size; a write error becomes a CropsError and the
+        unfinished file is emptied and closed (then removed by the caller's `atomic_path`).
+        """
+        h5 = h5py.File(path, "w", rdcc_nbytes=0)
+        try:
             self._create_datasets(h5)
             for si, r in enumerate(self.rows):
                 progress(si / len(self.rows), f"Strip {si + 1} of {len(self.rows)}")
@@ -179,13 +268,29 @@ class _StoreWriter:
             for key, value in self._attrs().items():
                 h5.attrs[key] = value
             blocks = int(self.datasets["images"].shape[0])
-            progress(1.0, f"{blocks} blocks written")
+            cells = np.asarray(self.cells, dtype=np.int64).reshape(-1, 2)
+            train, val, group_size = split(cells)
+            h5.create_dataset("split/train", data=train)
+            h5.create_dataset("split/val", data=val)
+            h5.attrs["val_group_size"] = int(group_size)
+            for key, value in provenance.items():
+                h5.attrs[key] = value
+            self.datasets.clear()
+            h5.close()
+        except BaseException as exc:
+            _abandon(h5, path, self.datasets)
+            if isinstance(exc, (OSError, RuntimeError)):
+                raise _write_error(path, exc) from None
+            raise
+        progress(1.0, f"{blocks} blocks written")
         return _Written(
             blocks=blocks,
             skipped=self.skipped,
-            cells=np.asarray(self.cells, dtype=np.int64).reshape(-1, 2),
+            cells=cells,
             class_pixels={c.name: int(n) for c, n in zip(self.classes, self.class_pixels, strict=True)},
             valid_pixels=int(self.stats.count),
+            train=train,
+            val=val,
         )
 
     def _create_datasets(self, h5: h5py.File) -> None:
@@ -233,7 +338,20 @@ class _StoreWriter:
             else:
                 self.skipped += 1
         if keep:
+            self._check_space(len(keep))
             self._append(r, keep, x, valid, lab)
+
+    def _check_space(self, blocks: int) -> None:
+        """A CropsError before a strip's blocks are written when the disk cannot take them uncompressed."""
+        path = Path(self.datasets["images"].file.filename)
+        free = _free_bytes(path.parent)
+        need = blocks * self.block_bytes() + STRIP_MARGIN
+        if free is not None and free < need:
+            raise CropsError(
+                f"Not enough free space for the block store {_final_name(path)}: {path.parent} has {_mb(free)} free "
+                f"and the next {blocks} blocks need up to {_mb(need)} (the whole store up to "
+                f"{_mb(self.bytes_at_most())}). Free some space, or write OUTPUT to another disk; nothing was written."
+            )
 
     def _append(self, r: int, keep: list[int], x: np.ndarray, valid: np.ndarray, lab: np.ndarray | None) -> None:
         xoff, yoff = self.window[0], self.window[1]

@@ -5,11 +5,19 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ..command_spec import ADAPTATION_OUTPUTS, ADAPTATION_RUN, ADAPTATION_RUNTIME, ADAPTED_MODEL, Command, Param
+from ..command_spec import (
+    ADAPTATION_OUTPUTS,
+    ADAPTATION_RUN,
+    ADAPTATION_RUNTIME,
+    ADAPTED_MODEL,
+    STATISTICS_ALIGNMENT,
+    Command,
+    Param,
+)
 from ..progress import Progress
 
 # The adaptation methods this command runs (crops_engine.adapt.METHODS holds them; spcl has its own command).
-METHODS = ("entropy", "self_training")
+METHODS = ("entropy", "self_training", "co_training")
 
 SPEC = Command(
     name="adapt", algorithm="adapt", context="AdaptAlgorithm", display_name="Adapt (baselines)", group="adaptation",
@@ -26,9 +34,20 @@ SPEC = Command(
         "reaches a per-class threshold: each class keeps its most confident Portion of pixels, never demanding more "
         "than Confidence threshold; thresholds are refreshed in each of Rounds rounds. The student learns them from a "
         "jittered view. The teacher is the adapted model.\n"
+        "co_training: two models collaborate through pseudo-labels. A self-training stage (the self_training "
+        "settings, Iterations steps) gives two models: two snapshots of it (half-way and at the end) or two runs with "
+        "different seeds (Co-training: how the two models differ). Then, in each of Co-training: rounds, both models "
+        "label the target, their labels are fused (agreement: where they agree; confidence: the more confident where "
+        "they disagree; mean: their mean probabilities), each class keeps its most confident share of pixels "
+        "(Co-training: share kept per class) and a block keeps a class only with at least Co-training: minimum pixels "
+        "of it; each model is retrained for Co-training: epochs per round on these pseudo-labels mixed by ClassMix "
+        "between target blocks. A final model, started from the source model, learns the last fused pseudo-labels "
+        "(Co-training: final epochs); it is the adapted model. Models 1 leaves out the second model (an ablation). "
+        "The stages' models and labels are in name.co_training beside the output; the log holds each round's class "
+        "shares, agreement and thresholds.\n"
         "\n"
         "Blocks: all target blocks, or the easy / hard split of Partition. Learning rate empty: the method's default "
-        "(entropy 0.001, self_training 0.00003).\n"
+        "(entropy 0.001, self_training and co_training 0.00003).\n"
         "Output: the adapted model (.safetensors; provenance: the source model's SHA-256, the target store and every "
         "hyper-parameter). Beside it: name.adapt.json (configuration and loss history) and name.resume.safetensors "
         "(give it to Resume to continue). Cancel keeps the last complete checkpoint."
@@ -44,7 +63,8 @@ SPEC = Command(
         Param("ITERATIONS", "int", "Iterations", "optimiser steps", default=300, minimum=1),
         Param("BATCH_SIZE", "int", "Batch size (blocks)", "blocks per step", default=8, minimum=1),
         Param("LR", "float", "Learning rate (empty: the method's default)",
-              "peak learning rate (AdamW; empty: entropy 1e-3, self_training 3e-5)", optional=True, minimum=0.0),
+              "peak learning rate (AdamW; empty: entropy 1e-3, self_training and co_training 3e-5)", optional=True,
+              minimum=0.0),
         *ADAPTATION_RUN,
         Param("PARAMETERS", "choice", "entropy: parameters to train", "entropy: what to train", default="norm",
               choices=("norm", "encoder", "all"), advanced=True),
@@ -65,8 +85,29 @@ SPEC = Command(
               advanced=True),
         Param("JITTER", "float", "self_training: photometric jitter",
               "self_training: strength of the student's photometric jitter", default=0.1, minimum=0.0, advanced=True),
+        Param("CO_ROUNDS", "int", "co_training: rounds", "co_training: collaboration rounds", default=2, minimum=1,
+              advanced=True),
+        Param("CO_EPOCHS", "int", "co_training: epochs per round",
+              "co_training: epochs of each model's retraining per round", default=2, minimum=1, advanced=True),
+        Param("CO_FINAL_EPOCHS", "int", "co_training: final epochs",
+              "co_training: epochs of the final model on the last fused pseudo-labels", default=4, minimum=1,
+              advanced=True),
+        Param("CO_SHARE", "float", "co_training: share kept per class",
+              "co_training: per class, the share of its most confident fused pixels kept", default=0.5,
+              minimum=0.0001, maximum=1.0, advanced=True),
+        Param("CO_MIN_PIXELS", "int", "co_training: minimum pixels per class per block",
+              "co_training: a block keeps a class's pseudo-labels only with at least this many", default=16,
+              minimum=0, advanced=True),
+        Param("CO_FUSION", "choice", "co_training: fusion", "co_training: how the two label sets are fused",
+              default="confidence", choices=("confidence", "agreement", "mean"), advanced=True),
+        Param("CO_MODELS", "int", "co_training: models", "co_training: 2 models, or 1 (ablation)", default=2,
+              minimum=1, maximum=2, advanced=True),
+        Param("CO_DIVERSITY", "choice", "co_training: how the two models differ",
+              "co_training: snapshots of one self-training run, or two runs with other seeds", default="snapshots",
+              choices=("snapshots", "seeds"), advanced=True),
         Param("CALIBRATION_BLOCKS", "int", "Blocks of the initial calibration pass",
               "blocks of the initial pass measuring class shares / thresholds", default=64, minimum=1, advanced=True),
+        STATISTICS_ALIGNMENT,
         *ADAPTATION_RUNTIME,
         ADAPTED_MODEL,
     ),

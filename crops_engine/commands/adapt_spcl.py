@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
-from ..command_spec import ADAPTATION_OUTPUTS, ADAPTATION_RUN, ADAPTATION_RUNTIME, ADAPTED_MODEL, Command, Param
+from ..command_spec import (
+    ADAPTATION_OUTPUTS,
+    ADAPTATION_RUN,
+    ADAPTATION_RUNTIME,
+    ADAPTED_MODEL,
+    STATISTICS_ALIGNMENT,
+    Command,
+    Param,
+)
 from ..errors import CropsError
 from ..progress import Progress
 from .adapt import run_adapt_command
@@ -30,6 +39,10 @@ SPEC = Command(
         "the class prototypes (prototype rectification), so a pixel whose embedding lies by another class's prototype "
         "loses confidence or changes label. Hard schedule constant fills the hard batch with hard blocks only; linear "
         "starts with half hard blocks and ends with only hard blocks.\n"
+        "Prototypes probabilistic (PPPC): each pixel's embedding and each prototype is a Gaussian, the pixel's "
+        "variance from a variance head trained beside the projection head, the prototype's from its easy pixels; the "
+        "contrastive loss and the rectification compare them by their mutual likelihood score, so an ambiguous pixel "
+        "(high variance) pulls less and weighs less in its prototype. The variance head is used only while adapting.\n"
         "\n"
         "Output: the adapted model (.safetensors, the teacher; its provenance names the source model's SHA-256, the "
         "target store and every hyper-parameter). Beside it: name.adapt.json (configuration, loss per step, prototype "
@@ -53,6 +66,9 @@ SPEC = Command(
               default=0.9, minimum=0.0, maximum=0.9999),
         Param("LAMBDA_CONTRAST", "float", "Contrastive weight", "weight of the contrastive loss", default=1.0,
               minimum=0.0),
+        Param("PROTOTYPES", "choice", "Prototypes",
+              "point (mean embedding per class) or probabilistic (Gaussians compared by mutual likelihood, PPPC)",
+              default="point", choices=("point", "probabilistic")),
         Param("HARD_SCHEDULE", "choice", "Hard schedule",
               "hard blocks in the hard batch: constant (all) or linear (HARD_START -> all)", default="constant",
               choices=("constant", "linear")),
@@ -81,28 +97,70 @@ SPEC = Command(
         Param("INIT_BLOCKS", "int", "Blocks of the first passes (0: all)",
               "blocks of the first passes, BN statistics and prototypes (0: all)", default=0, minimum=0,
               advanced=True),
+        STATISTICS_ALIGNMENT,
         *ADAPTATION_RUNTIME,
         ADAPTED_MODEL,
     ),
     outputs=ADAPTATION_OUTPUTS,
 )
 
-def check_partitioned(blocks: str) -> None:
-    """A CropsError saying what to do when the store has no easy / hard blocks (SPCL needs both)."""
+
+def check_partitioned(blocks: str, model: str | None = None, progress: Progress | None = None) -> None:
+    """A CropsError saying what to do when the store has no easy / hard blocks (SPCL needs both), or when its
+    partition was made by another model than MODEL (its easy / hard split is that model's confidence)."""
     from ..blocks import BlockStore
 
     with BlockStore(blocks) as store:
         splits = store.splits
         if "easy" not in splits or "hard" not in splits:
-            raise CropsError(f"{store.path} has no easy / hard partition: run partition on it first (SPCL needs both).")
+            stale = store.partition.stale
+            why = (f" (the partition file {stale} beside it was made for another store: the store was rebuilt since)"
+                   if stale is not None else "")
+            raise CropsError(
+                f"{store.path} has no easy / hard partition{why}: run partition on it first (SPCL needs both)."
+            )
         for name in ("easy", "hard"):
             if len(store.split(name)) == 0:
                 raise CropsError(
                     f"{store.path} has no {name} block: SPCL needs both easy and hard blocks; run partition again "
                     "with another EASY_FRACTION (or SCORE_THRESHOLD)."
                 )
+        info = store.partition_info
+    if model is None:
+        return
+    from ..checkpoint import file_sha256
+
+    recorded = info.get("model_sha256")
+    if not recorded:
+        if progress is not None:
+            progress.warn(f"The partition of {blocks} does not record the model that made it: make sure it was "
+                          f"MODEL {model} (or run partition again with it).")
+        return
+    if not Path(model).is_file():
+        return  # the adaptation names the missing MODEL
+    actual = file_sha256(model)
+    if actual != recorded:
+        by = f" ({info['model']})" if info.get("model") else ""
+        raise CropsError(
+            f"The partition of {blocks} was made by another model{by}, SHA-256 {recorded}, than MODEL {model}, SHA-256 "
+            f"{actual}: SPCL's easy and hard blocks must be where the model it adapts is sure and unsure. Run "
+            "partition again with this MODEL on the store, then adapt-spcl."
+        )
+
+
+def warn_partition_alignment(blocks: str, alignment: str, progress: Progress) -> None:
+    """Warn when the partition's easy / hard split was scored with another STATISTICS_ALIGNMENT than SPCL adapts
+    with (the split is where the model is sure on the inputs it saw)."""
+    from ..blocks import BlockStore
+
+    with BlockStore(blocks) as store:
+        scored = str(store.partition_info.get("statistics_alignment", "none"))
+    if scored != alignment:
+        progress.warn(f"The partition of {blocks} was scored with STATISTICS_ALIGNMENT {scored} and SPCL adapts with "
+                      f"{alignment}: run partition with STATISTICS_ALIGNMENT {alignment} for a split that fits.")
 
 
 def run(args: argparse.Namespace, progress: Progress) -> dict[str, Any]:
-    check_partitioned(args.blocks)
+    check_partitioned(args.blocks, args.model, progress)
+    warn_partition_alignment(args.blocks, args.statistics_alignment, progress)
     return run_adapt_command("spcl", args, SPEC, progress)

@@ -14,6 +14,9 @@ CLASS_MAP_HELP = ("codes to classes, e.g. '1200=maize; *=other; 0=ignore' (optio
                   "without it the label values are the classes (0 = ignore), named from a classes.csv beside the "
                   "labels")
 
+LABELS_CRS_HELP = ("the CRS the labels' coordinates are in, for a label layer or raster that declares none (one "
+                   "that has a CRS keeps its own); without it such labels are refused")
+
 SPEC = Command(
     name="build-blocks", algorithm="build_blocks", context="BuildBlocksAlgorithm", display_name="Build blocks",
     group="preprocessing", requires_torch=False,
@@ -40,6 +43,7 @@ SPEC = Command(
         Param("LABEL_FIELD", "field", "Label field (polygons)",
               "attribute of the polygon layer holding the class code or name", optional=True, parent="LABELS"),
         Param("CLASS_MAP", "text", "Class map (codes to classes)", CLASS_MAP_HELP, default="", optional=True),
+        Param("LABELS_CRS", "crs", "CRS of labels that have none", LABELS_CRS_HELP, optional=True, advanced=True),
         Param("BLOCK_SIZE", "int", "Block size (pixels)", "block width and height in pixels", default=224, minimum=2),
         Param("EXTENT", "extent", "Extent", "area to cut: 'xmin,xmax,ymin,ymax [EPSG:xxxx]' (QGIS extent text)",
               optional=True),
@@ -72,6 +76,7 @@ def run(args: argparse.Namespace, progress: Progress) -> dict[str, Any]:
         labels=args.labels or None,
         label_field=args.label_field or None,
         class_map=args.class_map or None,
+        labels_crs=args.labels_crs or None,
         extra_bands=args.extra_bands,
         block_size=args.block_size,
         stride=args.stride or None,

@@ -37,6 +37,9 @@ SPEC = Command(
               "attribute of the polygon layer holding the class code or name", optional=True, parent="REFERENCE"),
         Param("CLASS_MAP", "text", "Class map (codes to classes)",
               "reference codes to classes, e.g. '1200=maize; *=other; 0=ignore'", default="", optional=True),
+        Param("REFERENCE_CRS", "crs", "CRS of a reference that has none",
+              "the CRS the reference's coordinates are in, for a reference that declares none (one that has a CRS "
+              "keeps its own); without it such a reference is refused", optional=True, advanced=True),
         Param("MODEL", "file", "Model (names the class map's values)",
               "checkpoint (.safetensors) whose classes the class map's values are", optional=True,
               file_filter="Model (*.safetensors)"),
@@ -68,4 +71,5 @@ def run(args: argparse.Namespace, progress: Progress) -> dict[str, Any]:
         reference_class_map=args.class_map or None,
         model=args.model or None,
         progress=progress,
+        reference_crs=args.reference_crs or None,
     )

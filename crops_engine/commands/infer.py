@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from ..command_spec import AMP, DEVICE, THREADS, Command, Output, Param
+from ..command_spec import AMP, DEVICE, STATISTICS_ALIGNMENT, THREADS, Command, Output, Param
 from ..progress import Progress
 
 SPEC = Command(
@@ -48,6 +48,7 @@ SPEC = Command(
               default=-1, minimum=-1, advanced=True),
         Param("BATCH_SIZE", "int", "Batch size (tiles; 0: automatic)",
               "tiles per batch (0: 4 on CPU, sized to free GPU memory on CUDA)", default=0, minimum=0, advanced=True),
+        STATISTICS_ALIGNMENT,
         AMP,
         THREADS,
         Param("OUTPUT", "raster_out", "Class map", "class map GeoTIFF"),
@@ -65,7 +66,10 @@ SPEC = Command(
 def run(args: argparse.Namespace, progress: Progress) -> dict[str, Any]:
     from ..extent import parse_extent
     from ..infer import InferOptions, Outputs, available_cpus, infer
+    from ..statistics_alignment import check_model_alignment, raster_band_map
 
+    check_model_alignment(args.model, args.statistics_alignment, progress)
+    band_map = raster_band_map(args.model, args.input, args.statistics_alignment, args.extra_bands, progress)
     options = InferOptions(
         tile_size=args.tile_size,
         overlap=args.overlap,
@@ -76,6 +80,7 @@ def run(args: argparse.Namespace, progress: Progress) -> dict[str, Any]:
         extra_bands=args.extra_bands,
         amp=args.amp,
         threads=args.threads or available_cpus(),
+        band_map=band_map,
     )
     outputs = Outputs(
         classes=args.output,

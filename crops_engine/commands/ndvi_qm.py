@@ -106,7 +106,7 @@ def run(args: argparse.Namespace, progress: Progress) -> dict[str, Any]:
         extent=parse_extent(args.extent) if args.extent else None,
         aoi=args.mask or None,
         target_crs=args.target_crs or None,
-        resolution=args.resolution or None,
+        resolution=args.resolution,  # None when unset; 0 is refused, not taken as unset
         resampling=args.resampling,
         workers=args.workers,
     )

@@ -6,7 +6,7 @@ import argparse
 from dataclasses import replace
 from typing import Any
 
-from ..command_spec import DEVICE, Command, Output, Param
+from ..command_spec import DEVICE, STATISTICS_ALIGNMENT, Command, Output, Param
 from ..errors import CropsError
 from ..progress import Progress
 
@@ -18,8 +18,8 @@ SPEC = Command(
         "Runs the source model over the target blocks and splits them into easy blocks (where it is confident) and "
         "hard blocks, so you see where the model is unsure before adapting it.\n"
         "\n"
-        "Target: a block store (Build blocks without labels; the partition is written into it), or a target composite "
-        "from which a store is built into Output block store (Block size 0: the model's).\n"
+        "Target: a block store (Build blocks without labels; the partition is written beside it), or a target "
+        "composite from which a store is built into Output block store (Block size 0: the model's).\n"
         "Score per block, higher = easier: max_probability (mean probability of the predicted class over valid "
         "pixels), entropy (1 - mean normalised entropy) or confident_fraction (share of pixels whose probability "
         "reaches Confidence threshold).\n"
@@ -28,13 +28,14 @@ SPEC = Command(
         "has easy blocks.\n"
         "\n"
         "Outputs: the easy / hard mask (1 easy in blue, 2 hard in red) and the per-pixel confidence (grey, 0..1). "
-        "Where blocks overlap (stride < block size), each pixel shows the block whose centre is nearest. The store "
-        "gets scores, split/easy and split/hard, which Adapt and SPCL use."
+        "Where blocks overlap (stride < block size), each pixel shows the block whose centre is nearest. The scores, "
+        "the easy and hard blocks and the model's SHA-256 go into name.h5.partition.h5 beside the store (the store "
+        "itself is not changed), which Adapt and SPCL read; SPCL refuses a partition made by another model."
     ),
     params=(
         Param("MODEL", "file", "Source model", "source model checkpoint (.safetensors)",
               file_filter="Model (*.safetensors)"),
-        Param("BLOCKS", "file", "Target block store", "target block store (.h5); the partition is written into it",
+        Param("BLOCKS", "file", "Target block store", "target block store (.h5); the partition is written beside it",
               optional=True, extension="h5"),
         Param("COMPOSITE", "raster", "or target composite",
               "target composite to build the store from (instead of BLOCKS)", optional=True),
@@ -61,6 +62,7 @@ SPEC = Command(
               optional=True, advanced=True),
         Param("BATCH_SIZE", "int", "Batch size (blocks)", "blocks per batch", default=16, minimum=1, advanced=True),
         replace(DEVICE, advanced=True),
+        STATISTICS_ALIGNMENT,
         Param("OUTPUT_BLOCKS", "file_out", "Output block store (with a composite)",
               "with COMPOSITE: the block store to write (.h5)", optional=True, file_filter="HDF5 files (*.h5)",
               create_by_default=False),
@@ -88,6 +90,7 @@ def run(args: argparse.Namespace, progress: Progress) -> dict[str, Any]:
         conf_threshold=args.conf_threshold,
         batch_size=args.batch_size,
         device=args.device,
+        statistics_alignment=args.statistics_alignment,
     )
     if bool(args.blocks) == bool(args.composite):
         raise CropsError("Give either BLOCKS (a target block store) or COMPOSITE (to build one into OUTPUT_BLOCKS).")

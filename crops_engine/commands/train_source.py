@@ -6,7 +6,19 @@ import argparse
 import json
 from typing import Any
 
-from ..command_spec import AMP, DEVICE, SEED, THREADS, WARMUP, WEIGHT_DECAY, Command, Output, Param
+from ..command_spec import (
+    AMP,
+    DEVICE,
+    RESUME_EVERY,
+    SEED,
+    SYNC_BATCHNORM,
+    THREADS,
+    WARMUP,
+    WEIGHT_DECAY,
+    Command,
+    Output,
+    Param,
+)
 from ..errors import CropsError
 from ..progress import Progress
 
@@ -20,7 +32,9 @@ SPEC = Command(
         "\n"
         "Architecture: unet (a U-Net on a timm encoder, fast on CPUs; Encoder resnet18 by default) or transunet "
         "(R50-ViT-B/16, the method's reference backbone; needs a GPU in practice). Pretrained weights: an optional "
-        "local file for the encoder (.safetensors or a timm .pth state dict).\n"
+        "local file for the encoder: an encoder from Pretrain encoder (SimSiam), whose features must be the store's "
+        "(Encoder empty takes it from the file; a lower Encoder LR scale, e.g. 0.1, fine-tunes it gently), or a "
+        ".safetensors / timm .pth state dict.\n"
         "Training: AdamW, warm-up then cosine decay of the learning rate, cross-entropy ignoring unlabelled pixels "
         "(optional class weights and Dice), random flips and 90-degree rotations, mixed precision on CUDA. Iterations "
         "> 0 overrides Epochs (an epoch is one pass over the training blocks); each epoch ends with a validation on "
@@ -38,8 +52,8 @@ SPEC = Command(
               "timm encoder of the U-Net (empty: resnet18; e.g. resnet34, efficientnet_b0)", default="",
               optional=True),
         Param("PRETRAINED", "file", "Pretrained encoder weights",
-              "local encoder weights (.safetensors or timm .pth state dict); never downloaded", default="",
-              optional=True),
+              "local encoder weights: an encoder from crops:pretrain, or a .safetensors / timm .pth state dict; never "
+              "downloaded", default="", optional=True),
         Param("EPOCHS", "int", "Epochs", "passes over the training blocks", default=40, minimum=1),
         Param("ITERATIONS", "int", "Iterations (> 0 overrides epochs)", "optimiser steps; > 0 overrides EPOCHS",
               default=0, minimum=0),
@@ -60,10 +74,15 @@ SPEC = Command(
         Param("ARCH_ARGS", "text", "Architecture arguments (JSON)",
               'JSON object of architecture arguments, e.g. {"embedding_dim": 32}', default="", optional=True,
               advanced=True),
+        Param("ENCODER_LR_SCALE", "float", "Encoder LR scale (fine-tuning)",
+              "encoder learning rate = LR x this (e.g. 0.1 when fine-tuning a pretrained encoder)", default=1.0,
+              minimum=0.0, maximum=1.0, advanced=True),
         WEIGHT_DECAY,
         WARMUP,
         AMP,
+        RESUME_EVERY,
         THREADS,
+        SYNC_BATCHNORM,
         Param("OUTPUT", "file_out", "Model", "model checkpoint to write (.safetensors)",
               file_filter="Model (*.safetensors)"),
     ),
@@ -102,6 +121,7 @@ def run(args: argparse.Namespace, progress: Progress) -> dict[str, Any]:
         encoder=args.encoder or "",
         arch_args=_arch_args(args.arch_args or ""),
         pretrained=args.pretrained or "",
+        encoder_lr_scale=args.encoder_lr_scale,
         epochs=args.epochs,
         iterations=args.iterations,
         batch_size=args.batch_size,
@@ -115,5 +135,6 @@ def run(args: argparse.Namespace, progress: Progress) -> dict[str, Any]:
         seed=args.seed,
         resume=args.resume or "",
         val_every=args.val_every,
+        resume_every=args.resume_every,
     )
     return train_source(config, progress)

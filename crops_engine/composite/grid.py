@@ -39,9 +39,10 @@ def output_grid(reference: Scene, options: CompositeOptions) -> Grid:
     ref = Grid.of(ds)
     check_north_up(ref, reference.path)
     extent = options.extent
+    if options.resolution is not None and options.resolution <= 0:
+        raise CropsError(f"RESOLUTION {options.resolution:g} must be a positive pixel size in CRS units (leave it "
+                         "empty for the first scene's).")
     if options.target_crs or options.resolution:
-        if options.resolution is not None and options.resolution <= 0:
-            raise CropsError(f"RESOLUTION {options.resolution} must be a positive pixel size in CRS units.")
         dst = _srs(options.target_crs, "TARGET_CRS").ExportToWkt() if options.target_crs else ref.crs_wkt
         kwargs: dict[str, Any] = {"format": "VRT", "dstSRS": dst or None}
         if options.resolution:

@@ -22,6 +22,7 @@ import numpy as np
 from osgeo import gdal
 
 from ..atomic import atomic_path
+from ..distributed import world
 from ..errors import Cancelled, CropsError
 from ..progress import Progress, silent
 from ..raster import Grid, create_geotiff, finish_geotiff, gdal_cache
@@ -53,8 +54,13 @@ def ndvi_quality_mosaic(
     if output_qa is not None and Path(output_qa).resolve() == output.resolve():
         raise CropsError("OUTPUT and OUTPUT_QA are the same file; give the QA raster its own name.")
     plan = plan_mosaic(scenes, options, progress)
+    run_class: type[_MosaicRun] = _MosaicRun
+    if world().active:  # under torchrun: the windows split over the processes, process 0 writes (`shards`)
+        from .shards import ShardedMosaicRun
+
+        run_class = ShardedMosaicRun
     try:
-        return _MosaicRun(plan, output, Path(output_qa) if output_qa else None, progress).run()
+        return run_class(plan, output, Path(output_qa) if output_qa else None, progress).run()
     finally:
         plan.close()
 

@@ -71,20 +71,25 @@ def predict_raster(
     batch_size: int,
     progress: Progress | None = None,
     allocate: Callable[[tuple[int, ...]], np.ndarray] | None = None,
+    tiles: Any = None,
+    blender: Any = None,
 ) -> dict[str, int]:
     """Tile, predict, blend and hand finished strips to `sink`, in raster row order.
 
     `open_source()` (called on the reader thread) returns an object with `read(y, x, w, h) ->
     (features (C, h, w) or None, wanted (h, w))` and `close()`. Returns counts of tiles run.
+    Sharded inference (`shards`) passes the `tiles` to read (`tiles.tiles`, `tile_width`, `tile_height`; default
+    the layout's) and a `blender` of its band (default a `StripBlender` of the layout).
     """
     progress = progress or silent()
     allocate = allocate or (lambda shape: np.empty(shape, dtype=np.float32))
-    blender = StripBlender(layout, num_classes)
-    reader = TileReader(open_source, layout, max(1, int(batch_size)), allocate, channels)
+    blender = blender if blender is not None else StripBlender(layout, num_classes)
+    reader = TileReader(open_source, tiles if tiles is not None else layout, max(1, int(batch_size)), allocate,
+                        channels)
     model = ModelThread(predict)
     reader.start()
     model.start()
-    total, done, predicted = len(layout), 0, 0
+    total, done, predicted = len(layout) if tiles is None else len(tiles.tiles), 0, 0
     in_flight: deque[TileBatch] = deque()  # submitted to the model, in order; at most two
 
     def blend(item: TileBatch) -> None:

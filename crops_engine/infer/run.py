@@ -23,6 +23,7 @@ from ..aoi import AreaOfInterest
 from ..atomic import atomic_path
 from ..blending import TileLayout
 from ..checkpoint import CheckpointMeta, check_features, read_metadata
+from ..distributed import world
 from ..errors import CropsError
 from ..extent import Extent, extent_in_crs
 from ..features import FeatureStack
@@ -53,6 +54,7 @@ class InferOptions:
     extra_bands: tuple[str, ...] = ()
     amp: bool = True
     threads: int = 0  # torch CPU threads; 0 leaves torch's setting (the CLI sets all available CPUs)
+    band_map: Any = None  # statistics_alignment.BandMap applied to the raw features before normalising (or None)
 
 
 def available_cpus() -> int:
@@ -219,10 +221,15 @@ class _InferenceRun:
 
     def open_source(self) -> TileSource:
         """A tile reader of the input (called on the reader thread: GDAL handles are per thread)."""
-        return TileSource(str(self.input_path), self.options.extra_bands, self.window, self.meta, self.aoi)
+        return TileSource(str(self.input_path), self.options.extra_bands, self.window, self.meta, self.aoi,
+                          self.options.band_map)
 
     def write(self, progress: Progress) -> tuple[dict[str, int], float, OutputWriter]:
         """Stream every tile into the outputs and finish them: (tile counts, seconds, the writer)."""
+        if world().active:  # under torchrun: each process a band of rows, process 0 assembles (`shards`)
+            from .shards import write_sharded
+
+            return write_sharded(self, progress)
         started = time.perf_counter()
         with ExitStack() as stack:
             tmps = {key: stack.enter_context(atomic_path(path)) for key, path in self.outputs.items()}
@@ -263,5 +270,12 @@ class _InferenceRun:
             **counts,
         )
         progress.metric("pixels_per_second", result["pixels_per_second"])
+        if writer.valid_pixels == 0:
+            where = "inside MASK " if self.aoi is not None else ""
+            progress.warn(
+                f"No pixel of {self.input_path} {where}in the mapped window has valid features (every pixel is nodata "
+                "in at least one band): the outputs are all nodata. Check the composite (its nodata value, cloud mask "
+                "and date window), EXTRA_BANDS and EXTENT."
+            )
         progress(1.0, "Done")
         return result

@@ -31,8 +31,9 @@ class TileSource:
     """
 
     def __init__(self, input_path: str, extra_bands: Sequence[str], window: tuple[int, int, int, int],
-                 meta: CheckpointMeta, aoi: Any | None) -> None:
+                 meta: CheckpointMeta, aoi: Any | None, band_map: Any | None = None) -> None:
         self.stack = FeatureStack(input_path, extra_bands)
+        self.band_map = band_map  # statistics alignment of the raw features (statistics_alignment.BandMap)
         self.window = window
         self.mean = np.asarray(meta.normalisation["mean"], dtype=np.float32)
         self.std = np.asarray(meta.normalisation["std"], dtype=np.float32)
@@ -52,6 +53,8 @@ class TileSource:
         wanted &= valid
         if not wanted.any():
             return None, wanted
+        if self.band_map is not None:
+            raw = self.band_map.apply(raw)
         return normalise(raw, self.mean, self.std, valid), wanted
 
     def close(self) -> None:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ..errors import CropsError
+from ..model_args import check_arch_args
 from .heads import SegmentationModel, SegmentationOutput
 from .transunet import TransUNet
 from .unet import UNet
@@ -49,6 +50,10 @@ def build_model(
     unknown = sorted(set(arch_args) - set(known))
     if unknown:
         raise CropsError(f"Unknown argument(s) {', '.join(unknown)} for {arch!r}; known: {', '.join(known)}.")
+    try:
+        check_arch_args(arch, arch_args, int(in_channels), int(num_classes))
+    except ValueError as exc:
+        raise CropsError(f"Bad arguments for architecture {arch!r}: {exc}.") from None
     try:
         model = constructor(int(in_channels), int(num_classes), **arch_args)
     except (TypeError, ValueError) as exc:  # e.g. a string where a number belongs

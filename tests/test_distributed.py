@@ -1,0 +1,400 @@
+"""The engine under torchrun (2 processes, gloo on the CPU): training like one process with the global batch,
+the methods' statistics reduced over the processes, sharded inference and compositing bit for bit, only
+process 0 writing, a killed process stopping the job with a clear message and no partial output, resume.
+
+Every run starts `torchrun --nproc_per_node 2` on a free port as a subprocess (`tests/distributed_helper.py`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import ROOT, TINY_UNET, write_scene
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("h5py")
+pytest.importorskip("timm")
+from osgeo import gdal, ogr, osr  # noqa: E402
+
+from crops_engine import distributed  # noqa: E402
+from crops_engine.blocks import BlockStore, build_block_store, write_partition  # noqa: E402
+from crops_engine.checkpoint import load_model, read_metadata  # noqa: E402
+from crops_engine.errors import CropsError  # noqa: E402
+from crops_engine.infer.shards import band_bounds, batch_groups, needed_rows  # noqa: E402
+from crops_engine.training_state import load_training_state, resume_path  # noqa: E402
+
+torch.set_num_threads(1)
+HELPER = ROOT / "tests" / "distributed_helper.py"
+TORCHRUN = Path(sys.executable).with_name("torchrun")
+TINY = json.dumps(TINY_UNET)
+pytestmark = pytest.mark.skipif(not TORCHRUN.exists(), reason="torchrun is not installed beside this Python")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def env(**extra: str) -> dict[str, str]:
+    out = dict(os.environ)
+    out.update(PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1", OMP_NUM_THREADS="1", CROPS_DIST_TIMEOUT_S="60")
+    out.pop("WORLD_SIZE", None)
+    out.update(extra)
+    return out
+
+
+def torchrun_command(*args: str, nproc: int = 2) -> list[str]:
+    return [str(TORCHRUN), "--nproc_per_node", str(nproc), "--master_addr", "127.0.0.1", "--master_port",
+            str(free_port()), str(HELPER), *args]
+
+
+def run(args: list[str], nproc: int = 2, timeout: float = 240, **extra: str) -> subprocess.CompletedProcess:
+    """The engine on `nproc` processes under torchrun (nproc 0: one plain process); JSON events on stdout."""
+    cmd = torchrun_command(*args, nproc=nproc) if nproc else [sys.executable, str(HELPER), *args]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=str(ROOT), env=env(**extra))
+
+
+def events(stdout: str) -> list[dict]:
+    out = []
+    for line in stdout.splitlines():
+        with contextlib.suppress(json.JSONDecodeError):
+            out.append(json.loads(line))
+    return out
+
+
+def ok(proc: subprocess.CompletedProcess) -> list[dict]:
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return events(proc.stdout)
+
+
+def read_bands(path: Path) -> list[np.ndarray]:
+    ds = gdal.Open(str(path))
+    return [ds.GetRasterBand(i + 1).ReadAsArray() for i in range(ds.RasterCount)]
+
+
+def assert_same_raster(a: Path, b: Path) -> None:
+    """Every band of `a` and `b` equal bit for bit, and the same metadata, nodata and overviews."""
+    da, db = gdal.Open(str(a)), gdal.Open(str(b))
+    assert (da.RasterXSize, da.RasterYSize, da.RasterCount) == (db.RasterXSize, db.RasterYSize, db.RasterCount)
+    assert da.GetMetadata() == db.GetMetadata() and da.GetGeoTransform() == db.GetGeoTransform()
+    for i in range(da.RasterCount):
+        ba, bb = da.GetRasterBand(i + 1), db.GetRasterBand(i + 1)
+        assert ba.GetNoDataValue() == bb.GetNoDataValue()
+        x, y = ba.ReadAsArray(), bb.ReadAsArray()
+        assert x.dtype == y.dtype and x.tobytes() == y.tobytes(), f"{a.name} band {i + 1} differs"
+        assert ba.GetOverviewCount() == bb.GetOverviewCount()
+        for k in range(ba.GetOverviewCount()):
+            assert ba.GetOverview(k).ReadAsArray().tobytes() == bb.GetOverview(k).ReadAsArray().tobytes()
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    """A labelled store (every pixel labelled: the processes' mean losses then weigh alike), a model trained on it,
+    a 150 x 300 px composite to map, a partitioned target store and a season of scenes."""
+    from crops_engine.train import TrainConfig, train_source
+
+    root = tmp_path_factory.mktemp("dist")
+    composite, labels = write_scene(root / "source")
+    store = root / "source.h5"
+    build_block_store(composite, store, labels=labels, class_map="1200=maize; *=other", block_size=32,
+                      val_fraction=0.25, val_group_size=1, seed=0)
+    model = root / "model.safetensors"
+    train_source(TrainConfig(blocks=str(store), output=str(model), arch_args=TINY_UNET, batch_size=4, lr=3e-3,
+                             device="cpu", iterations=12, seed=0))
+    big, _ = write_scene(root / "big", width=150, height=300, seed=1)
+    target_composite, _ = write_scene(root / "target", shift=0.05, seed=2)
+    target = root / "target.h5"
+    build_block_store(target_composite, target, block_size=32)
+    n = len(BlockStore(target))
+    write_partition(target, np.linspace(1.0, 0.0, n), np.arange(0, n, 2), np.arange(1, n, 2))
+    sys.path.insert(0, str(ROOT / "tests"))
+    from test_composite import make_season
+
+    make_season(root / "season", h=40, w=56)
+    return {"root": root, "store": store, "model": model, "big": big, "target": target, "season": root / "season"}
+
+
+def train_args(data, out: Path, batch: int, *extra: str) -> list[str]:
+    return ["cli", "--json-events", "train-source", "--blocks", str(data["store"]), "--output", str(out),
+            "--arch-args", TINY, "--batch-size", str(batch), "--iterations", "6", "--lr", "0.003", "--seed", "3",
+            "--device", "cpu", "--threads", "1", "--val-every", "1", *extra]
+
+
+def step_losses(evs: list[dict]) -> list[float]:
+    return [e["value"] for e in evs if e.get("event") == "metric" and e.get("name") == "train_loss"]
+
+
+# -- training --------------------------------------------------------------------------------------------
+
+
+def test_two_processes_train_like_one_with_the_global_batch_and_only_process_0_writes(data, tmp_path):
+    """2 x BATCH_SIZE 2 with SYNC_BATCHNORM = 1 x BATCH_SIZE 4: the same samples per step (the sharded batch
+    stream), the same BatchNorm statistics, the averaged gradient of the same mean loss. What differs is the
+    order of float32 sums (two partial means, then the all-reduce; SyncBatchNorm's float64 sums against torch's
+    Welford): measured below 1e-6 relative over the six steps. The tolerance 1e-4 is 500 times below the loss's
+    change per step, while a run whose processes do not average their gradients is off by several 1e-3 from the
+    second step on (checked by dropping the reduction)."""
+    one, two = tmp_path / "one" / "m.safetensors", tmp_path / "two" / "m.safetensors"
+    ref = ok(run(train_args(data, one, 4), nproc=0))
+    audit = tmp_path / "audit"
+    evs = ok(run(train_args(data, two, 2, "--sync-batchnorm", "true"), CROPS_TEST_AUDIT=str(audit)))
+    a, b = step_losses(ref), step_losses(evs)
+    assert len(a) == len(b) == 6
+    np.testing.assert_allclose(b, a, rtol=1e-4)
+    m1, _ = load_model(one, "cpu")
+    m2, _ = load_model(two, "cpu")
+    for (k, v1), v2 in zip(m1.state_dict().items(), m2.state_dict().values(), strict=True):
+        if v1.is_floating_point():
+            np.testing.assert_allclose(v2.numpy(), v1.numpy(), rtol=1e-3, atol=1e-4, err_msg=k)
+    prov = read_metadata(two).provenance
+    assert prov["world_size"] == 2 and prov["global_batch_size"] == 4 and prov["batch_size_per_process"] == 2
+    assert prov["sync_batchnorm"] is True and read_metadata(one).provenance["world_size"] == 1
+    assert load_training_state(resume_path(two)).info["world_size"] == 2
+    assert any("Data-parallel over 2 processes" in e.get("text", "") for e in evs)
+    # Only process 0 reports: one result, every step's progress once.
+    assert [e["event"] for e in evs].count("result") == 1
+    assert len([e for e in evs if e.get("event") == "progress" and e.get("text", "").startswith("Step ")]) == 6
+    # ... and writes: process 1 renamed nothing into the output folder, and opened nothing there for writing.
+    folder = str(two.parent)
+    rank1 = [json.loads(line) for line in Path(f"{audit}.1").read_text().splitlines()]
+    rank0 = [json.loads(line) for line in Path(f"{audit}.0").read_text().splitlines()]
+    assert any(e[0] == "rename" and e[2].startswith(folder) for e in rank0)
+    assert not [e for e in rank1 if e[-1].startswith(folder)], rank1
+    assert sorted(p.name for p in two.parent.iterdir()) == sorted(p.name for p in one.parent.iterdir())
+
+
+def _child_with_rank(parent: int, rank: int, deadline: float) -> int:
+    """The pid of torchrun's worker of `rank` (from /proc)."""
+    while time.monotonic() < deadline:
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+                if int(fields[1]) != parent:
+                    continue
+                environ = (stat.parent / "environ").read_bytes().split(b"\0")
+            except (OSError, IndexError, ValueError):
+                continue
+            if f"RANK={rank}".encode() in environ:
+                return int(stat.parent.name)
+        time.sleep(0.1)
+    raise AssertionError(f"no worker of rank {rank}")
+
+
+def _kill_rank_when(cmd: list[str], rank: int, text: str, timeout: float = 240) -> tuple[int, list[dict], str]:
+    """Run `cmd` (torchrun), SIGKILL its worker `rank` once a progress text contains `text`; (exit code, events,
+    stderr)."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=str(ROOT), env=env())
+    deadline = time.monotonic() + timeout
+    lines = []
+    killed = False
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        lines.append(line)
+        if not killed and text in line:
+            os.kill(_child_with_rank(proc.pid, rank, deadline), signal.SIGKILL)
+            killed = True
+    stderr = proc.stderr.read() if proc.stderr else ""
+    code = proc.wait(timeout=max(1.0, deadline - time.monotonic()))
+    assert killed, "".join(lines)[-2000:] + stderr[-2000:]
+    return code, events("".join(lines)), stderr
+
+
+def test_a_killed_process_stops_training_with_a_clear_message_and_the_run_resumes(data, tmp_path):
+    out = tmp_path / "m.safetensors"
+    args = train_args(data, out, 2)
+    args[args.index("--iterations") + 1] = "40"
+    args += ["--resume-every", "3600"]
+    code, evs, stderr = _kill_rank_when(torchrun_command(*args), 1, '"Step 4/40')
+    assert code != 0
+    errors = [e for e in evs if e.get("event") == "error"]
+    assert errors and "Process 1 of 2 stopped without saying why" in errors[0]["message"], (evs[-3:], stderr[-2000:])
+    assert "RESUME=" in errors[0]["message"]
+    state = load_training_state(resume_path(out))
+    assert 4 <= state.step < 40 and state.info["world_size"] == 2
+    resumed = ok(run([*args[:-2], "--resume", str(resume_path(out))]))
+    assert any(f"Resuming from {resume_path(out)} at step {state.step}" in e.get("text", "") for e in resumed)
+    result = next(e for e in resumed if e.get("event") == "result")["outputs"]
+    assert result["steps"] == 40
+    assert not list(tmp_path.glob("*crops-tmp*"))
+
+
+# -- the methods' statistics -------------------------------------------------------------------------
+
+
+def test_two_processes_reduce_prototypes_class_shares_histograms_and_alignment(tmp_path):
+    """Each process folds its half of a batch in, inside a step; both end with the single-process statistics of
+    the whole batch (float64 sums in another order: 1e-12)."""
+    from distributed_helper import batch
+
+    from crops_engine.adapt.alignment import DistributionAlignment
+    from crops_engine.adapt.prototypes import PrototypeEstimator
+    from crops_engine.adapt.pseudo_labels import ConfidenceHistogram
+    from crops_engine.adapt.watch import CollapseWatch
+    from crops_engine.progress import silent
+
+    out = tmp_path / "stats.json"
+    ok(run(["reduce", str(out)]))
+    emb, labels, probs, valid = batch()
+    prototypes, watch, histogram = PrototypeEstimator(3, emb.shape[1]), CollapseWatch(list("abc"), silent()), \
+        ConfidenceHistogram(3)
+    alignment = DistributionAlignment()
+    alignment.start(torch.tensor([0.5, 0.3, 0.2], dtype=torch.float64))
+    prototypes.update(emb, labels)
+    watch.count(labels)
+    histogram.update(probs, valid)
+    aligned = alignment(probs, valid)
+    watch.report(1, prototypes)
+    for rank, got in enumerate(json.loads(out.read_text())):
+        np.testing.assert_allclose(got["mean"], prototypes.mean.numpy(), rtol=0, atol=1e-12)
+        assert got["count"] == prototypes.count.tolist() and got["histogram"] == histogram.counts.tolist()
+        np.testing.assert_allclose(got["shares"], watch.last_shares, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(got["running"], alignment.running.numpy(), rtol=0, atol=1e-6)
+        np.testing.assert_allclose(got["aligned_first"], aligned[2 * rank, :, 0, 0].numpy(), rtol=1e-5)
+
+
+def test_spcl_on_two_processes_has_the_prototypes_and_class_shares_of_one_with_the_global_batch(data, tmp_path):
+    """One SPCL step: the first prototypes and class shares (set-up on every process), then the step's confident
+    easy pixels and pseudo-labels of the global batch (2 x 2 hard and easy blocks = 1 x 4)."""
+    def spcl(out: Path, batch: int, nproc: int) -> dict:
+        ok(run(["cli", "--json-events", "adapt-spcl", "--model", str(data["model"]), "--blocks", str(data["target"]),
+                "--output", str(out), "--iterations", "1", "--batch-size", str(batch), "--device", "cpu",
+                "--threads", "1", "--conf-threshold", "0.6", "--distribution-alignment", "true",
+                "--sync-batchnorm", "true"], nproc=nproc))
+        return load_training_state(resume_path(out))
+
+    one, two = spcl(tmp_path / "one.safetensors", 4, 0), spcl(tmp_path / "two.safetensors", 2, 2)
+    np.testing.assert_allclose(two.model["method.prototypes.mean"].numpy(),
+                               one.model["method.prototypes.mean"].numpy(), rtol=0, atol=1e-9)
+    assert torch.equal(two.model["method.prototypes.count"], one.model["method.prototypes.count"])
+    assert two.info["method_state"]["last_shares"] == pytest.approx(one.info["method_state"]["last_shares"], abs=1e-12)
+    assert two.info["world_size"] == 2 and one.info["world_size"] == 1
+
+
+# -- sharded inference and compositing ---------------------------------------------------------------
+
+
+def _polygon(path: Path, ring: list[tuple[float, float]]) -> Path:
+    srs = osr.SpatialReference()
+    srs.ImportFromEPSG(32631)
+    ds = ogr.GetDriverByName("GPKG").CreateDataSource(str(path))
+    layer = ds.CreateLayer("area", srs, ogr.wkbPolygon)
+    feature = ogr.Feature(layer.GetLayerDefn())
+    text = ", ".join(f"{x} {y}" for x, y in ring + ring[:1])
+    feature.SetGeometry(ogr.CreateGeometryFromWkt(f"POLYGON (({text}))"))
+    layer.CreateFeature(feature)
+    ds = None
+    return path
+
+
+@pytest.mark.parametrize("masked", [False, True], ids=["whole", "masked"])
+def test_sharded_inference_equals_one_process_bit_for_bit(data, tmp_path, masked):
+    """The four outputs of 2 processes equal one process's; with a MASK leaving tiles without data, which changes
+    the batches the single process forms (the processes must form the same ones)."""
+    extra = []
+    if masked:  # an L: all of the top 100 rows, then only the left 40 columns (many tiles without any pixel)
+        gpkg = _polygon(tmp_path / "area.gpkg", [(500000, 5600000), (501500, 5600000), (501500, 5599000),
+                                                 (500400, 5599000), (500400, 5597000), (500000, 5597000)])
+        extra = ["--mask", f"{gpkg}|layername=area"]
+
+    def infer(folder: Path, nproc: int) -> dict:
+        evs = ok(run(["cli", "--json-events", "infer", "--model", str(data["model"]), "--input", str(data["big"]),
+                      "--device", "cpu", "--threads", "1", "--batch-size", "3", *extra,
+                      "--output", str(folder / "c.tif"), "--output-confidence", str(folder / "conf.tif"),
+                      "--output-entropy", str(folder / "e.tif"), "--output-probabilities", str(folder / "p.tif")],
+                     nproc=nproc))
+        return next(e for e in evs if e.get("event") == "result")["outputs"]
+
+    one, two = infer(tmp_path / "one", 0), infer(tmp_path / "two", 2)
+    for name in ("c.tif", "conf.tif", "e.tif", "p.tif"):
+        assert_same_raster(tmp_path / "one" / name, tmp_path / "two" / name)
+        assert (tmp_path / "one" / name).with_suffix(".qml").read_bytes() == \
+            (tmp_path / "two" / name).with_suffix(".qml").read_bytes()
+    for key in ("valid_pixels", "class_pixels", "tiles", "tiles_predicted"):
+        assert one[key] == two[key], key
+    assert not [p for p in (tmp_path / "two").iterdir() if "crops-tmp" in p.name]
+
+
+def test_sharded_compositing_equals_one_process_bit_for_bit(data, tmp_path):
+    (tmp_path / "one").mkdir()
+    (tmp_path / "two").mkdir()
+    ok(run(["composite", str(tmp_path / "one"), str(data["season"])], nproc=0))
+    ok(run(["composite", str(tmp_path / "two"), str(data["season"])]))
+    for name in ("qm.tif", "qa.tif"):
+        assert_same_raster(tmp_path / "one" / name, tmp_path / "two" / name)
+    assert (tmp_path / "one" / "qm.qml").read_bytes() == (tmp_path / "two" / "qm.qml").read_bytes()
+    assert sorted(p.name for p in (tmp_path / "two").iterdir()) == sorted(p.name for p in (tmp_path / "one").iterdir())
+
+
+def test_a_killed_process_leaves_no_partial_inference_output(data, tmp_path):
+    big, _ = write_scene(tmp_path / "huge", width=600, height=900, seed=3)
+    out = tmp_path / "out"
+    cmd = torchrun_command("cli", "--json-events", "infer", "--model", str(data["model"]), "--input", str(big),
+                           "--device", "cpu", "--threads", "1", "--output", str(out / "c.tif"),
+                           "--output-probabilities", str(out / "p.tif"))
+    code, evs, _ = _kill_rank_when(cmd, 1, '"Which tiles hold data')
+    assert code != 0
+    errors = [e for e in evs if e.get("event") == "error"]
+    assert errors and "Process 1 of 2 stopped without saying why" in errors[0]["message"], evs[-3:]
+    assert not out.exists() or not list(out.iterdir()), list(out.iterdir())
+
+
+# -- the pieces --------------------------------------------------------------------------------------
+
+
+def test_bands_and_batches_follow_the_full_rasters_tiling():
+    from crops_engine.blending import TileLayout
+    from crops_engine.infer.tiles import TileReader
+
+    layout = TileLayout.plan(70, 300, 32, 8)
+    for size in (1, 2, 3, 5, 20):
+        bands = band_bounds(layout, size)
+        assert bands[0][0] == 0 and bands[-1][1] == 300
+        assert all(a[1] == b[0] for a, b in zip(bands, bands[1:], strict=False))
+        for top, bottom in bands:  # every row of a band is covered by the band's tile rows
+            rows = needed_rows(layout, top, bottom)
+            covered = {r for i in rows for r in range(layout.rows[i], layout.rows[i] + 32)}
+            assert set(range(top, bottom)) <= covered
+    rng = np.random.default_rng(0)
+    flags = (rng.random(len(layout)) > 0.6).astype(np.int32)
+    flags[30:60] = 0  # a run of tiles without data: the 16 x BATCH_SIZE limit ends a batch
+
+    class Source:
+        def read(self, y, x, w, h):
+            i = layout.tiles.index((y, x))
+            return (np.zeros((1, h, w), np.float32) if flags[i] else None), np.ones((h, w), bool)
+
+        def close(self):
+            pass
+
+    reader = TileReader(Source, layout, 2, lambda shape: np.empty(shape, np.float32), 1)
+    reader.start()
+    groups, start = [], 0
+    while (item := reader.queue.get()) is not distributed_end():
+        groups.append((start, start + len(item.origins)))
+        start += len(item.origins)
+    assert groups == batch_groups(flags, 2)
+
+
+def distributed_end():
+    from crops_engine.infer.threads import END
+
+    return END
+
+
+def test_commands_that_do_not_run_distributed_refuse_torchrun(monkeypatch):
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", "1")
+    with pytest.raises(CropsError, match="runs on one process"):
+        distributed.start("build-blocks")
+    assert not distributed.writer() and distributed.world().size == 1  # not joined
