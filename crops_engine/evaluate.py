@@ -45,6 +45,7 @@ from .progress import Progress, silent
 from .raster import Grid, open_raster, unreadable
 
 WINDOW_PIXELS = 1 << 22  # ~4 M pixels per window
+THUMBNAIL_SIDE = 600  # the report's error picture: at most this many pixels a side
 
 
 @dataclass(frozen=True)
@@ -269,7 +270,7 @@ def evaluate_class_map(
         result["output_json"] = str(output_json)
     if output:
         with atomic_path(output) as tmp:
-            tmp.write_text(render_html(document), encoding="utf-8")
+            tmp.write_text(render_html(document, comparison.errors), encoding="utf-8")
         result["output"] = str(output)
     progress.log(
         f"{summary['pixels']} pixels: overall accuracy {pct(summary['overall_accuracy'])}, mean IoU "
@@ -299,6 +300,7 @@ class _Comparison:
     lut: np.ndarray  # reference class value -> table index
     matching: list[dict[str, Any]]
     value_to_index: np.ndarray  # class-map value -> table index, -1 for no class
+    errors: np.ndarray | None = None  # after `count`: the thumbnail of correct / wrong / unlabelled pixels
 
     @classmethod
     def open(cls, class_map: Path, reference: str | os.PathLike[str], label_field: str | None,
@@ -337,7 +339,10 @@ class _Comparison:
         return cls(class_map, ds, band, grid, predicted, labels, table, lut, matching, value_to_index)
 
     def count(self, progress: Progress) -> tuple[ConfusionAccumulator, int]:
-        """The confusion matrix over labelled, valid pixels, window by window; and the labelled pixels."""
+        """The confusion matrix over labelled, valid pixels, window by window; and the labelled pixels.
+        `self.errors` becomes a thumbnail (every `step`-th pixel) of correct / wrong / unlabelled."""
+        from .plots import CORRECT, UNLABELLED, WRONG
+
         band, grid = self.band, self.grid
         nodata = band.GetNoDataValue()
         flags = band.GetMaskFlags()
@@ -348,6 +353,8 @@ class _Comparison:
         if block_rows > 1 and rows > block_rows:
             rows -= rows % block_rows
         labelled_pixels = 0
+        step = max(1, -(-max(grid.width, grid.height) // THUMBNAIL_SIDE))
+        self.errors = np.full((-(-grid.height // step), -(-grid.width // step)), UNLABELLED, np.uint8)
         for yoff in range(0, grid.height, rows):
             h = min(rows, grid.height - yoff)
             window = (0, yoff, grid.width, h)
@@ -362,7 +369,12 @@ class _Comparison:
             keep = labelled & valid
             pred = values[keep].astype(np.int64)
             if pred.size:
-                acc.update(self._table_index(pred, nodata), ref[keep])
+                index = self._table_index(pred, nodata)
+                acc.update(index, ref[keep])
+                code = np.full(values.shape, UNLABELLED, np.uint8)
+                code[keep] = np.where(index == ref[keep], CORRECT, WRONG)
+                first = -yoff % step  # the window's first row on the thumbnail's row lattice
+                self.errors[(yoff + first) // step:(yoff + h + step - 1) // step] = code[first::step, ::step]
             progress((yoff + h) / grid.height, f"Rows {yoff + h} of {grid.height}")
         return acc, labelled_pixels
 
@@ -378,12 +390,23 @@ class _Comparison:
             )
         return index
 
+    def pixel_area_ha(self) -> float | None:
+        """One pixel's area in hectares (None when the map's CRS is not projected)."""
+        from osgeo import osr
+
+        srs = osr.SpatialReference()
+        if not self.grid.crs_wkt or srs.ImportFromWkt(self.grid.crs_wkt) != 0 or not srs.IsProjected():
+            return None
+        dx, dy = self.grid.pixel_size
+        return abs(dx * dy) * srs.GetLinearUnits() ** 2 / 1e4
+
     def document(self, reference: str | os.PathLike[str], label_field: str | None, summary: dict[str, Any],
                  labelled_pixels: int) -> dict[str, Any]:
         """The JSON report (also what the HTML page shows)."""
         return {
             "created_by": f"crops_engine {__version__}",
             "class_map": str(self.class_map),
+            "pixel_area_ha": self.pixel_area_ha(),
             "reference": str(reference),
             "label_field": label_field or None,
             "reference_class_map": self.labels.class_map.text,

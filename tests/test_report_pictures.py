@@ -52,3 +52,34 @@ def test_evaluation_report_shows_its_pictures():
     errors = np.array([[CORRECT, WRONG], [UNLABELLED, CORRECT]])
     pictures = pngs(render_html(doc, errors))
     assert len(pictures) == 4 and all(decoded_size(p)[0] > 100 for p in pictures)
+
+
+def test_evaluation_thumbnail_marks_right_wrong_and_unlabelled_pixels(tmp_path):
+    from osgeo import gdal
+
+    from crops_engine.evaluate import _Comparison, evaluate_class_map
+    from crops_engine.progress import Progress
+    from crops_engine.raster import Grid, create_geotiff, epsg_wkt, finish_geotiff
+
+    grid = Grid(4, 3, (500000.0, 10.0, 0.0, 5600000.0, 0.0, -10.0), epsg_wkt(32631))
+    pred = np.array([[1, 1, 2, 2], [1, 2, 2, 1], [255, 1, 1, 1]], np.uint8)
+    ref = np.array([[1, 2, 2, 0], [1, 2, 1, 1], [1, 1, 0, 2]], np.uint16)
+    cm, rf = tmp_path / "map.tif", tmp_path / "ref.tif"
+    ds = create_geotiff(cm, grid, 1, np.uint8, 255)
+    ds.GetRasterBand(1).WriteArray(pred)
+    ds.GetRasterBand(1).SetCategoryNames(["", "maize", "grass"])
+    finish_geotiff(ds)
+    ds = create_geotiff(rf, grid, 1, np.uint16, 0)
+    ds.GetRasterBand(1).WriteArray(ref)
+    finish_geotiff(ds)
+    ds = None
+    (tmp_path / "classes.csv").write_text("id,name,colour\n1,maize,#f2c12e\n2,grass,#5aa02c\n")
+    comparison = _Comparison.open(cm, rf, None, None, None, Progress())
+    comparison.count(Progress())
+    expected = np.array([[CORRECT, WRONG, CORRECT, UNLABELLED], [CORRECT, CORRECT, WRONG, CORRECT],
+                         [UNLABELLED, CORRECT, UNLABELLED, WRONG]])
+    assert comparison.errors.tolist() == expected.tolist()
+    assert comparison.pixel_area_ha() == 0.01
+    gdal.UseExceptions()
+    evaluate_class_map(cm, rf, output=tmp_path / "report.html")
+    assert len(pngs((tmp_path / "report.html").read_text())) == 4
