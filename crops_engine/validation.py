@@ -112,7 +112,7 @@ METRICS_COLUMNS = ["epoch", "step", "lr", "train_loss", "val_loss", "val_miou", 
 
 
 def write_metrics_files(json_path: Path, csv_path: Path, document: dict[str, Any], class_names: list[str]) -> None:
-    """`document` as JSON, and its `epochs` rows as CSV (one IoU column per class), both atomically."""
+    """`document` as JSON, its `epochs` rows as CSV (one IoU column per class) and as curves (PNG), atomically."""
     with atomic_path(json_path) as tmp:
         tmp.write_text(json.dumps(document, indent=2, default=str), encoding="utf-8")
     buffer = io.StringIO()
@@ -124,3 +124,6 @@ def write_metrics_files(json_path: Path, csv_path: Path, document: dict[str, Any
         writer.writerow(["" if v is None else (f"{v:.6g}" if isinstance(v, float) else v) for v in values])
     with atomic_path(csv_path) as tmp:
         tmp.write_text(buffer.getvalue(), encoding="utf-8")
+    from .curves import training_curves, write_png
+
+    write_png(json_path.with_suffix(".png"), training_curves(document))  # model.metrics.png

@@ -133,6 +133,7 @@ def test_entropy_norm_mode_trains_only_normalisation_layers_and_records_provenan
     assert meta.normalisation == read_metadata(target["model"]).normalisation
     history = json.loads(log_path(out).read_text())["history"]
     assert {"loss", "entropy", "diversity", "lr"} <= set(history[-1])
+    assert log_path(out).with_suffix(".png").read_bytes().startswith(b"\x89PNG")  # adapted.adapt.png: the curves
     steps = [p["text"] for e, p in rec.events if e == "progress" and p.get("text", "").startswith("Step 1/10")]
     assert steps and "entropy" in steps[0] and "diversity" in steps[0]
 

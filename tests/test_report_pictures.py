@@ -83,3 +83,18 @@ def test_evaluation_thumbnail_marks_right_wrong_and_unlabelled_pixels(tmp_path):
     gdal.UseExceptions()
     evaluate_class_map(cm, rf, output=tmp_path / "report.html")
     assert len(pngs((tmp_path / "report.html").read_text())) == 4
+
+
+def test_training_and_adaptation_curves_are_pictures_of_their_logs(tmp_path):
+    from crops_engine.curves import adaptation_curves, training_curves, write_png
+
+    metrics = {"epochs": [{"step": s, "train_loss": 1.0 / s, "val_loss": 1.2 / s, "val_miou": 0.1 * s, "lr": 1e-3}
+                          for s in range(1, 6)]}
+    log = {"history": [{"step": 10 * s, "lr": 1e-4, "loss": 0.5, "mix_ce": 0.4, "contrast": 0.1,
+                        "share_maize": 0.3, "share_grass": 0.7} for s in range(1, 4)]}
+    for png in (training_curves(metrics), adaptation_curves(log)):
+        width, height = decoded_size(png)
+        assert width > 600 and height > 200
+    assert training_curves({"epochs": []}) is None and adaptation_curves({"history": []}) is None
+    assert write_png(tmp_path / "m.metrics.png", training_curves(metrics)).read_bytes().startswith(PNG_MAGIC)
+    assert write_png(tmp_path / "none.png", None) is None and not (tmp_path / "none.png").exists()

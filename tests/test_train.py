@@ -77,6 +77,7 @@ def test_training_lowers_loss_and_writes_a_self_describing_model(store, tmp_path
     assert [c["name"] for c in prov["best"]["val_classes"]] == ["maize", "other"]
     assert meta.arch == "unet" and meta.arch_args["encoder"] == "test_resnet"
 
+    assert (tmp_path / "model.metrics.png").read_bytes().startswith(b"\x89PNG")  # the curves, as a picture
     rows = (tmp_path / "model.metrics.csv").read_text().splitlines()
     assert rows[0].split(",")[:6] == ["epoch", "step", "lr", "train_loss", "val_loss", "val_miou"]
     assert rows[0].endswith("iou_maize,iou_other") and len(rows) == 13

@@ -40,6 +40,7 @@ from ..atomic import atomic_path
 from ..batches import BatchStream
 from ..blocks import BlockStore
 from ..checkpoint import CheckpointMeta, file_sha256, load_model, save_checkpoint, sibling
+from ..curves import adaptation_curves, write_png
 from ..device import describe, resolve_device
 from ..errors import CropsError
 from ..loop import Run, RunResult, RunSettings, Task, fit, open_resume
@@ -167,6 +168,7 @@ class AdaptationTask(Task):
                "summary": self.method.summary()}
         with atomic_path(log_path(self.output)) as tmp:
             tmp.write_text(json.dumps(doc, indent=2, default=str), encoding="utf-8")
+        write_png(log_path(self.output).with_suffix(".png"), adaptation_curves(doc))  # adapted.adapt.png
         self.saved_step = done
 
     def state_dict(self) -> tuple[dict[str, Tensor], dict[str, Any]]:
