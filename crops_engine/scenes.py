@@ -226,15 +226,31 @@ def load_scenes(
     mask_suffix: str | None = DEFAULT_MASK_SUFFIX,
     start: date | None = None,
     end: date | None = None,
+    resampling: str = "near",
 ) -> list[Scene]:
     """Scenes from files and/or a folder + pattern, in acquisition order, within [start, end].
+
+    Sentinel-2 products (SAFE folders or zips, per-band folders, STAC items: `products`) are read too, their
+    20 m bands put on the 10 m grid with `resampling`, granules of one date mosaicked.
 
     Masks are looked up only for scenes inside the date window, so a missing mask of an
     unused date is no error. A CropsError when nothing is given or nothing is left.
     """
+    from .products import find_products, is_product, product_scenes
+
     paths = [Path(f) for f in files if str(f).strip()]
-    if folder:
+    products = [p for p in paths if is_product(p)]
+    paths = [p for p in paths if p not in products]
+    if folder and Path(folder).is_dir() and find_products(folder):
+        products += find_products(folder)  # SAFE products, band folders or STAC items, not GeoTIFFs per date
+    elif folder:
         paths += find_scene_files(folder, pattern, mask_suffix or "")
+    if products:
+        from_products = merge_dates([s for p in products for s in product_scenes(p, resampling, bool(mask_suffix))])
+        if paths:
+            raise CropsError("Give scenes either as products (SAFE, band folders, STAC) or as one raster per date, "
+                             "not both in one run.")
+        return select_dates(from_products, start, end)
     if not paths:
         raise CropsError("No scenes given: pass SCENES (files or layers) or a FOLDER with a PATTERN.")
     seen: set[Path] = set()
@@ -249,6 +265,16 @@ def load_scenes(
     if mask_suffix:
         kept = [replace(s, mask=required_mask(s.path, mask_suffix)) for s in kept]
     return kept
+
+
+def merge_dates(scenes: Sequence[Scene]) -> list[Scene]:
+    """Scenes of one acquisition date held as several products (tiles) become one mosaic."""
+    from .products import mosaic_scenes
+
+    by_date: dict[date, list[Scene]] = {}
+    for scene in scenes:
+        by_date.setdefault(scene.date, []).append(scene)
+    return [group[0] if len(group) == 1 else mosaic_scenes(group) for _, group in sorted(by_date.items())]
 
 
 def select_dates(scenes: Sequence[Scene], start: date | None, end: date | None) -> list[Scene]:

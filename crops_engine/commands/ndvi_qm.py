@@ -34,8 +34,12 @@ SPEC = Command(
         "NDVI, day of year of the chosen date, number of clear observations."
     ),
     params=(
-        Param("SCENES", "rasters", "Scenes", "scene rasters, one per date", optional=True),
-        Param("FOLDER", "folder", "Folder of scenes", "folder holding the scenes", optional=True),
+        Param("SCENES", "rasters", "Scenes",
+              "scene rasters, one per date (the CLI takes Sentinel-2 products too: SAFE, band folders, STAC JSON)",
+              optional=True),
+        Param("FOLDER", "folder", "Folder of scenes",
+              "folder holding the scenes (a GeoTIFF per date) or Sentinel-2 products (SAFE folders or .zip, "
+              "per-band COG folders, STAC item JSON)", optional=True),
         Param("PATTERN", "text", "File-name pattern", "file-name pattern of scenes in FOLDER", default="*.tif"),
         Param("MASK_SUFFIX", "text", "Mask suffix (empty: no mask)",
               "companion mask = scene name + this suffix ('' or none: no mask)", default="_SCL", optional=True),
@@ -93,7 +97,7 @@ def run(args: argparse.Namespace, progress: Progress) -> dict[str, Any]:
     if suffix.lower() == "none" or mask_band is not None:
         suffix = ""
     progress(0.0, "Reading the scenes' dates")
-    scenes = load_scenes(args.scenes, args.folder, args.pattern, suffix or None, start, end)
+    scenes = load_scenes(args.scenes, args.folder, args.pattern, suffix or None, start, end, args.resampling)
     options = CompositeOptions(
         red_band=args.red_band,
         nir_band=args.nir_band,
