@@ -271,6 +271,7 @@ ADAPTED_MODEL = Param("OUTPUT", "file_out", "Adapted model", "adapted model chec
                       file_filter="Model (*.safetensors)", context=SHARED_CONTEXT)
 ADAPTATION_OUTPUTS = (
     Output("LOG", "file", "Adaptation log (JSON)", context=SHARED_CONTEXT),
+    Output("CURVES", "file", "Adaptation curves (PNG)", context=SHARED_CONTEXT),
     Output("RESUME_STATE", "file", "Resume state", context=SHARED_CONTEXT),
     Output("STEPS", "number", "Steps done", context=SHARED_CONTEXT),
     Output("FINAL_LOSS", "number", "Final loss", context=SHARED_CONTEXT),

@@ -518,6 +518,7 @@ class SourceTraining(Task):
         blocks_per_s = run.steps_timed * self.cfg.batch_size / loop_seconds if loop_seconds > 0 else None
         return {
             "output": str(self.output), "metrics_json": str(self.metrics_json), "metrics_csv": str(self.metrics_csv),
+            "curves": str(self.metrics_json.with_suffix(".png")),
             "resume_state": str(resume_path(self.output)), "best_val_miou": best.get("val_miou"),
             "best_epoch": best.get("epoch"), "best_step": best.get("step"), "steps": run.steps,
             "epochs": round(run.steps / self.steps_per_epoch, 3), "train_seconds": round(loop_seconds, 3),

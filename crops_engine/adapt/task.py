@@ -195,6 +195,7 @@ class AdaptationTask(Task):
         return {
             "output": str(self.output),
             "log": str(log_path(self.output)),
+            "curves": str(log_path(self.output).with_suffix(".png")),
             "resume_state": str(resume_path(self.output)),
             "method": self.method.name,
             "steps": run.steps,

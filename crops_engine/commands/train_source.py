@@ -89,6 +89,7 @@ SPEC = Command(
     outputs=(
         Output("METRICS_JSON", "file", "Metrics per epoch (JSON)"),
         Output("METRICS_CSV", "file", "Metrics per epoch (CSV)"),
+        Output("CURVES", "file", "Training curves (PNG)"),
         Output("RESUME_STATE", "file", "Resume state"),
         Output("BEST_VAL_MIOU", "number", "Best validation mIoU"),
         Output("BEST_EPOCH", "number", "Epoch of the best model"),
