@@ -4,92 +4,92 @@
 <context>
     <name>AdaptAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="157"/>
+        <location filename="../build/i18n/spec_strings.py" line="158"/>
         <source>Adapt (baselines)</source>
         <translation>Anpassen (Vergleichsverfahren)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="159"/>
+        <location filename="../build/i18n/spec_strings.py" line="160"/>
         <source>Method</source>
         <translation>Methode</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="160"/>
+        <location filename="../build/i18n/spec_strings.py" line="161"/>
         <source>Source model</source>
         <translation>Quellmodell</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="161"/>
+        <location filename="../build/i18n/spec_strings.py" line="162"/>
         <source>Target block store</source>
         <translation>Ziel-Blockspeicher</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="162"/>
+        <location filename="../build/i18n/spec_strings.py" line="163"/>
         <source>Blocks</source>
         <translation>Blöcke</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="163"/>
+        <location filename="../build/i18n/spec_strings.py" line="164"/>
         <source>Iterations</source>
         <translation>Iterationen</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="164"/>
+        <location filename="../build/i18n/spec_strings.py" line="165"/>
         <source>Batch size (blocks)</source>
         <translation>Batchgröße (Blöcke)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="165"/>
+        <location filename="../build/i18n/spec_strings.py" line="166"/>
         <source>Learning rate (empty: the method&apos;s default)</source>
         <translation>Lernrate (leer: Standardwert der Methode)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="167"/>
+        <location filename="../build/i18n/spec_strings.py" line="168"/>
         <source>entropy: parameters to train</source>
         <translation>entropy: zu trainierende Parameter</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="168"/>
+        <location filename="../build/i18n/spec_strings.py" line="169"/>
         <source>entropy: diversity weight</source>
         <translation>entropy: Diversitätsgewicht</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="169"/>
+        <location filename="../build/i18n/spec_strings.py" line="170"/>
         <source>entropy: diversity prior</source>
         <translation>entropy: Diversitäts-Prior</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="170"/>
+        <location filename="../build/i18n/spec_strings.py" line="171"/>
         <source>self_training: teacher EMA momentum</source>
         <translation>self_training: EMA-Momentum des Lehrers</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="171"/>
+        <location filename="../build/i18n/spec_strings.py" line="172"/>
         <source>self_training: confidence threshold (highest)</source>
         <translation>self_training: Konfidenzschwelle (Höchstwert)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="172"/>
+        <location filename="../build/i18n/spec_strings.py" line="173"/>
         <source>self_training: share of each class pseudo-labelled</source>
         <translation>self_training: pseudo-gelabelter Anteil je Klasse</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="173"/>
+        <location filename="../build/i18n/spec_strings.py" line="174"/>
         <source>self_training: rounds</source>
         <translation>self_training: Runden</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="174"/>
+        <location filename="../build/i18n/spec_strings.py" line="175"/>
         <source>self_training: photometric jitter</source>
         <translation>self_training: photometrisches Jittering</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="183"/>
+        <location filename="../build/i18n/spec_strings.py" line="184"/>
         <source>Blocks of the initial calibration pass</source>
         <translation>Blöcke des ersten Kalibrierungsdurchlaufs</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="158"/>
+        <location filename="../build/i18n/spec_strings.py" line="159"/>
         <source>Adapts a source model to the target area without any source data, with a baseline method (to measure what SPCL adds).
 
 entropy: entropy minimisation with a diversity term (Tent / SHOT). Parameters: norm (only the normalisation layers, Tent), encoder (all but the heads, SHOT) or all. The diversity term, times Diversity weight, keeps the batch&apos;s class shares near equal shares (prior uniform) or near the source model&apos;s shares on the target (source).
@@ -101,42 +101,42 @@ Output: the adapted model (.safetensors; provenance: the source model&apos;s SHA
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="175"/>
+        <location filename="../build/i18n/spec_strings.py" line="176"/>
         <source>co_training: rounds</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="176"/>
+        <location filename="../build/i18n/spec_strings.py" line="177"/>
         <source>co_training: epochs per round</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="177"/>
+        <location filename="../build/i18n/spec_strings.py" line="178"/>
         <source>co_training: final epochs</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="178"/>
+        <location filename="../build/i18n/spec_strings.py" line="179"/>
         <source>co_training: share kept per class</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="179"/>
+        <location filename="../build/i18n/spec_strings.py" line="180"/>
         <source>co_training: minimum pixels per class per block</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="180"/>
+        <location filename="../build/i18n/spec_strings.py" line="181"/>
         <source>co_training: fusion</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="181"/>
+        <location filename="../build/i18n/spec_strings.py" line="182"/>
         <source>co_training: models</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="182"/>
+        <location filename="../build/i18n/spec_strings.py" line="183"/>
         <source>co_training: how the two models differ</source>
         <translation type="unfinished"></translation>
     </message>
@@ -144,107 +144,107 @@ Output: the adapted model (.safetensors; provenance: the source model&apos;s SHA
 <context>
     <name>AdaptSpclAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="190"/>
+        <location filename="../build/i18n/spec_strings.py" line="192"/>
         <source>Adapt with SPCL</source>
         <translation>Mit SPCL anpassen</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="192"/>
+        <location filename="../build/i18n/spec_strings.py" line="194"/>
         <source>Source model</source>
         <translation>Quellmodell</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="193"/>
+        <location filename="../build/i18n/spec_strings.py" line="195"/>
         <source>Target block store (partitioned)</source>
         <translation>Ziel-Blockspeicher (aufgeteilt)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="194"/>
+        <location filename="../build/i18n/spec_strings.py" line="196"/>
         <source>Iterations</source>
         <translation>Iterationen</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="195"/>
+        <location filename="../build/i18n/spec_strings.py" line="197"/>
         <source>Batch size (easy and hard blocks each)</source>
         <translation>Batchgröße (je leichte und schwere Blöcke)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="196"/>
+        <location filename="../build/i18n/spec_strings.py" line="198"/>
         <source>Learning rate</source>
         <translation>Lernrate</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="197"/>
+        <location filename="../build/i18n/spec_strings.py" line="199"/>
         <source>Teacher EMA momentum</source>
         <translation>EMA-Momentum des Lehrers</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="198"/>
+        <location filename="../build/i18n/spec_strings.py" line="200"/>
         <source>Temperature</source>
         <translation>Temperatur</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="199"/>
+        <location filename="../build/i18n/spec_strings.py" line="201"/>
         <source>Confidence threshold</source>
         <translation>Konfidenzschwelle</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="200"/>
+        <location filename="../build/i18n/spec_strings.py" line="202"/>
         <source>Contrastive weight</source>
         <translation>Kontrastgewicht</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="202"/>
+        <location filename="../build/i18n/spec_strings.py" line="204"/>
         <source>Hard schedule</source>
         <translation>Zeitplan der schweren Blöcke</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="203"/>
+        <location filename="../build/i18n/spec_strings.py" line="205"/>
         <source>Share of hard blocks at the start (linear)</source>
         <translation>Anteil schwerer Blöcke zu Beginn (linear)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="205"/>
+        <location filename="../build/i18n/spec_strings.py" line="207"/>
         <source>Easy-block pseudo-label weight (0: off)</source>
         <translation>Pseudo-Label-Gewicht der leichten Blöcke (0: aus)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="206"/>
+        <location filename="../build/i18n/spec_strings.py" line="208"/>
         <source>Photometric jitter of the mixed view</source>
         <translation>Photometrisches Jittering der gemischten Ansicht</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="204"/>
+        <location filename="../build/i18n/spec_strings.py" line="206"/>
         <source>ClassMix weighting</source>
         <translation>ClassMix-Gewichtung</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="207"/>
+        <location filename="../build/i18n/spec_strings.py" line="209"/>
         <source>Re-estimate BatchNorm statistics on the target</source>
         <translation>BatchNorm-Statistiken auf dem Zielgebiet neu schätzen</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="210"/>
+        <location filename="../build/i18n/spec_strings.py" line="212"/>
         <source>Embedding pixel stride (1: every pixel)</source>
         <translation>Pixelschrittweite der Einbettungen (1: jedes Pixel)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="211"/>
+        <location filename="../build/i18n/spec_strings.py" line="213"/>
         <source>Blocks of the first passes (0: all)</source>
         <translation>Blöcke der ersten Durchläufe (0: alle)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="208"/>
+        <location filename="../build/i18n/spec_strings.py" line="210"/>
         <source>Hold the pseudo-labels&apos; class distribution (alignment)</source>
         <translation>Klassenverteilung der Pseudo-Labels halten (Angleichung)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="209"/>
+        <location filename="../build/i18n/spec_strings.py" line="211"/>
         <source>Rectify pseudo-labels with the class prototypes</source>
         <translation>Pseudo-Labels mit den Klassenprototypen rektifizieren</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="191"/>
+        <location filename="../build/i18n/spec_strings.py" line="193"/>
         <source>Adapts a source model to the target area without any source data: Semantic Prototypical Contrastive Learning on a target block store split into easy and hard blocks (run Partition first).
 
 The source model&apos;s BatchNorm statistics are first re-estimated on the target blocks. A teacher (an exponential moving average of the student, momentum EMA) then labels an easy and a hard batch each step. Class prototypes are the running means of the teacher&apos;s embeddings of easy pixels it is confident about (confidence &gt;= Confidence threshold), started with one pass over the easy blocks. The student learns a ClassMix of easy-block classes pasted onto hard blocks, weighted by how many of the mixed block&apos;s pixels the teacher is confident about (or by each pixel&apos;s confidence), plus Contrastive weight x a prototype contrastive loss on confident hard pixels (Temperature scales the similarities). The teacher&apos;s probabilities are rescaled so that its pseudo-labels keep the class distribution it predicted on the target at the start (distribution alignment), which stops small classes from fading, and weighted by each pixel&apos;s similarity to the class prototypes (prototype rectification), so a pixel whose embedding lies by another class&apos;s prototype loses confidence or changes label. Hard schedule constant fills the hard batch with hard blocks only; linear starts with half hard blocks and ends with only hard blocks.
@@ -254,7 +254,7 @@ Output: the adapted model (.safetensors, the teacher; its provenance names the s
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="201"/>
+        <location filename="../build/i18n/spec_strings.py" line="203"/>
         <source>Prototypes</source>
         <translation type="unfinished"></translation>
     </message>
@@ -262,12 +262,12 @@ Output: the adapted model (.safetensors, the teacher; its provenance names the s
 <context>
     <name>AlignStatisticsAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="126"/>
+        <location filename="../build/i18n/spec_strings.py" line="127"/>
         <source>Align statistics to the model</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="127"/>
+        <location filename="../build/i18n/spec_strings.py" line="128"/>
         <source>Aligns a target composite to the source statistics a model recorded when it was trained, without any source data: each band of the composite is mapped onto the model&apos;s statistics of the feature with the same name.
 
 mean_std: each band is shifted and scaled so that its mean and standard deviation become the model&apos;s. histogram: histogram matching; each band&apos;s quantiles become the per-band quantiles the model recorded of its training pixels. Models trained before quantiles were recorded have only mean and standard deviation: use mean_std with them, or train the model again.
@@ -277,27 +277,27 @@ Output: a Float32 GeoTIFF with the composite&apos;s bands and band names (nodata
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="128"/>
+        <location filename="../build/i18n/spec_strings.py" line="129"/>
         <source>Model</source>
         <translation type="unfinished">Modell</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="129"/>
+        <location filename="../build/i18n/spec_strings.py" line="130"/>
         <source>Target composite</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="130"/>
+        <location filename="../build/i18n/spec_strings.py" line="131"/>
         <source>Align the target&apos;s statistics to the model&apos;s</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="131"/>
+        <location filename="../build/i18n/spec_strings.py" line="132"/>
         <source>Aligned composite</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="132"/>
+        <location filename="../build/i18n/spec_strings.py" line="133"/>
         <source>Bands aligned</source>
         <translation type="unfinished"></translation>
     </message>
@@ -305,12 +305,12 @@ Output: a Float32 GeoTIFF with the composite&apos;s bands and band names (nodata
 <context>
     <name>BatchAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="270"/>
+        <location filename="../build/i18n/spec_strings.py" line="272"/>
         <source>Run a batch plan</source>
         <translation>Stapelplan ausführen</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="271"/>
+        <location filename="../build/i18n/spec_strings.py" line="273"/>
         <source>Runs the runs of a plan in order, each with its own outputs and .run.json, and ends with a summary table (run, command, status, seconds, message).
 
 Plan: a JSON file {&quot;on_failure&quot;: &quot;stop&quot;, &quot;runs&quot;: [...]} (on_failure: stop or continue); each run is {&quot;name&quot;: ..., &quot;command&quot;: &quot;adapt-spcl&quot;, &quot;parameters&quot;: {&quot;MODEL&quot;: ..., ...}} or {&quot;config&quot;: &quot;earlier.run.json&quot;, &quot;set&quot;: {&quot;SEED&quot;: 3}} (a recorded run repeated with changes). Relative paths in a plan are relative to the plan&apos;s folder. On failure, stop (the default) skips the remaining runs; continue runs them. The batch fails when any run failed.
@@ -321,27 +321,27 @@ Plan: eine JSON-Datei {&quot;on_failure&quot;: &quot;stop&quot;, &quot;runs&quot
 Zusammenfassung: eine optionale JSON-Datei mit der Tabelle.</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="272"/>
+        <location filename="../build/i18n/spec_strings.py" line="274"/>
         <source>Plan (.json)</source>
         <translation>Plan (.json)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="273"/>
+        <location filename="../build/i18n/spec_strings.py" line="275"/>
         <source>Summary (JSON)</source>
         <translation>Zusammenfassung (JSON)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="274"/>
+        <location filename="../build/i18n/spec_strings.py" line="276"/>
         <source>JSON files (*.json)</source>
         <translation>JSON-Dateien (*.json)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="275"/>
+        <location filename="../build/i18n/spec_strings.py" line="277"/>
         <source>Runs that succeeded</source>
         <translation>Erfolgreiche Läufe</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="276"/>
+        <location filename="../build/i18n/spec_strings.py" line="278"/>
         <source>Runs that failed</source>
         <translation>Fehlgeschlagene Läufe</translation>
     </message>
@@ -497,7 +497,7 @@ Es werden nur Blöcke mit einem gelabelten Pixel (Quelle) bzw. einem gültigen P
         <translation>Zufallsstartwert</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="116"/>
+        <location filename="../build/i18n/spec_strings.py" line="117"/>
         <source>Weight decay</source>
         <translation>Gewichtsabnahme (Weight Decay)</translation>
     </message>
@@ -512,42 +512,42 @@ Es werden nur Blöcke mit einem gelabelten Pixel (Quelle) bzw. einem gültigen P
         <translation>Gemischte Genauigkeit auf CUDA</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="87"/>
+        <location filename="../build/i18n/spec_strings.py" line="88"/>
         <source>CPU threads (0: all)</source>
         <translation>CPU-Threads (0: alle)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="166"/>
+        <location filename="../build/i18n/spec_strings.py" line="167"/>
         <source>Resume from (resume state or adapted model)</source>
         <translation>Fortsetzen von (Fortsetzungszustand oder angepasstes Modell)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="184"/>
+        <location filename="../build/i18n/spec_strings.py" line="185"/>
         <source>Adapted model</source>
         <translation>Angepasstes Modell</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="185"/>
+        <location filename="../build/i18n/spec_strings.py" line="186"/>
         <source>Model (*.safetensors)</source>
         <translation>Modell (*.safetensors)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="186"/>
+        <location filename="../build/i18n/spec_strings.py" line="187"/>
         <source>Adaptation log (JSON)</source>
         <translation>Anpassungsprotokoll (JSON)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="187"/>
+        <location filename="../build/i18n/spec_strings.py" line="189"/>
         <source>Resume state</source>
         <translation>Fortsetzungszustand</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="188"/>
+        <location filename="../build/i18n/spec_strings.py" line="190"/>
         <source>Steps done</source>
         <translation>Ausgeführte Schritte</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="189"/>
+        <location filename="../build/i18n/spec_strings.py" line="191"/>
         <source>Final loss</source>
         <translation>Endgültiger Verlust</translation>
     </message>
@@ -557,19 +557,24 @@ Es werden nur Blöcke mit einem gelabelten Pixel (Quelle) bzw. einem gültigen P
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="88"/>
+        <location filename="../build/i18n/spec_strings.py" line="89"/>
         <source>SyncBatchNorm over all processes (torchrun)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="117"/>
+        <location filename="../build/i18n/spec_strings.py" line="87"/>
         <source>Save the resume state every N seconds (0: every step)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="148"/>
+        <location filename="../build/i18n/spec_strings.py" line="149"/>
         <source>Align the target&apos;s statistics to the model&apos;s</source>
         <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="188"/>
+        <source>Adaptation curves (PNG)</source>
+        <translation>Anpassungskurven (PNG)</translation>
     </message>
 </context>
 <context>
@@ -662,12 +667,12 @@ Es werden nur Blöcke mit einem gelabelten Pixel (Quelle) bzw. einem gültigen P
     <message>
         <location filename="../crops_qgis/dock.py" line="114"/>
         <source>Drawn area: {w} x {h} ({ha:,.1f} ha)</source>
-        <translation type="unfinished"></translation>
+        <translation>Gezeichnetes Gebiet: {w} x {h} ({ha:,.1f} ha)</translation>
     </message>
     <message>
         <location filename="../crops_qgis/dock.py" line="176"/>
         <source>Cancelled: {name}; nothing was added.</source>
-        <translation type="unfinished"></translation>
+        <translation>Abgebrochen: {name}; nichts wurde hinzugefügt.</translation>
     </message>
 </context>
 <context>
@@ -818,12 +823,12 @@ Führen Sie dieses Werkzeug beim Einrichten von CROPS als Erstes aus und hängen
 <context>
     <name>EvaluateAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="237"/>
+        <location filename="../build/i18n/spec_strings.py" line="239"/>
         <source>Evaluate class map</source>
         <translation>Klassenkarte bewerten</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="238"/>
+        <location filename="../build/i18n/spec_strings.py" line="240"/>
         <source>Compares a class map (e.g. the output of crops:infer) with reference labels and reports overall accuracy, Cohen&apos;s kappa, and per class IoU, F1, precision and recall, with the confusion matrix.
 
 Reference: a raster of label codes, or polygons with a Label field (any CRS: reprojected), put on the class map&apos;s grid. Class map: codes to classes, e.g. &apos;1200=maize; *=other; 0=ignore&apos;; empty: the model&apos;s training class map when the model is known, else the label values are the classes (names from a classes.csv beside the labels).
@@ -840,77 +845,77 @@ Es zählen nur Pixel, an denen die Referenz eine Klasse hat und die Klassenkarte
 Ausgaben: ein HTML-Bericht und dieselben Kennzahlen als JSON.</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="239"/>
+        <location filename="../build/i18n/spec_strings.py" line="241"/>
         <source>Class map</source>
         <translation>Klassenkarte</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="240"/>
+        <location filename="../build/i18n/spec_strings.py" line="242"/>
         <source>Reference labels (raster or polygons)</source>
         <translation>Referenzlabels (Raster oder Polygone)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="241"/>
+        <location filename="../build/i18n/spec_strings.py" line="243"/>
         <source>Label field (polygons)</source>
         <translation>Labelfeld (Polygone)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="242"/>
+        <location filename="../build/i18n/spec_strings.py" line="244"/>
         <source>Class map (codes to classes)</source>
         <translation>Klassenzuordnung (Codes zu Klassen)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="244"/>
+        <location filename="../build/i18n/spec_strings.py" line="246"/>
         <source>Model (names the class map&apos;s values)</source>
         <translation>Modell (benennt die Werte der Klassenkarte)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="245"/>
+        <location filename="../build/i18n/spec_strings.py" line="247"/>
         <source>Report</source>
         <translation>Bericht</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="246"/>
+        <location filename="../build/i18n/spec_strings.py" line="248"/>
         <source>HTML files (*.html)</source>
         <translation>HTML-Dateien (*.html)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="247"/>
+        <location filename="../build/i18n/spec_strings.py" line="249"/>
         <source>Metrics (JSON)</source>
         <translation>Metriken (JSON)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="248"/>
+        <location filename="../build/i18n/spec_strings.py" line="250"/>
         <source>JSON files (*.json)</source>
         <translation>JSON-Dateien (*.json)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="249"/>
+        <location filename="../build/i18n/spec_strings.py" line="251"/>
         <source>Overall accuracy</source>
         <translation>Gesamtgenauigkeit</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="250"/>
+        <location filename="../build/i18n/spec_strings.py" line="252"/>
         <source>Mean IoU</source>
         <translation>Mittlere IoU</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="251"/>
+        <location filename="../build/i18n/spec_strings.py" line="253"/>
         <source>Mean F1</source>
         <translation>Mittlerer F1-Wert</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="252"/>
+        <location filename="../build/i18n/spec_strings.py" line="254"/>
         <source>Kappa</source>
         <translation>Kappa</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="253"/>
+        <location filename="../build/i18n/spec_strings.py" line="255"/>
         <source>Pixels evaluated</source>
         <translation>Ausgewertete Pixel</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="243"/>
+        <location filename="../build/i18n/spec_strings.py" line="245"/>
         <source>CRS of a reference that has none</source>
         <translation>KBS einer Referenz, die keines hat</translation>
     </message>
@@ -918,12 +923,12 @@ Ausgaben: ein HTML-Bericht und dieselben Kennzahlen als JSON.</translation>
 <context>
     <name>FieldClassesAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="254"/>
+        <location filename="../build/i18n/spec_strings.py" line="256"/>
         <source>Crop per field</source>
         <translation>Kultur je Feld</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="255"/>
+        <location filename="../build/i18n/spec_strings.py" line="257"/>
         <source>Gives every field (a parcel polygon, any CRS) the crop the class map shows in it, and writes the fields as a GeoPackage styled by crop with the map&apos;s colours.
 
 Rule: majority (the class with the most pixels whose centre lies in the field) or mean_probability (the class with the highest mean probability; needs Class probabilities from Map crops). Each field gets class_value, class_name, class_share (the winning class&apos;s share of the field&apos;s pixels), confidence (the mean of the Confidence raster, or the winning class&apos;s mean probability), pixels and area_ha (in the map&apos;s CRS, or an equal-area CRS when the map is in degrees), beside its own attributes. Fields with no mapped pixel keep an empty class.
@@ -934,47 +939,47 @@ Regel: majority (die Klasse mit den meisten Pixeln, deren Mitte im Feld liegt) o
 Das Protokoll nennt die Hektar je Kultur, in den Feldern und auf der ganzen Karte. Modell: der Checkpoint, der die Klassenkarte erzeugt hat, wenn die Karte ihre Klassen nicht selbst benennt.</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="256"/>
+        <location filename="../build/i18n/spec_strings.py" line="258"/>
         <source>Fields (parcel polygons)</source>
         <translation>Felder (Flurstückspolygone)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="257"/>
+        <location filename="../build/i18n/spec_strings.py" line="259"/>
         <source>Class map</source>
         <translation>Klassenkarte</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="258"/>
+        <location filename="../build/i18n/spec_strings.py" line="260"/>
         <source>Class of a field</source>
         <translation>Klasse eines Feldes</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="259"/>
+        <location filename="../build/i18n/spec_strings.py" line="261"/>
         <source>Confidence (optional)</source>
         <translation>Konfidenz (optional)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="260"/>
+        <location filename="../build/i18n/spec_strings.py" line="262"/>
         <source>Class probabilities (optional)</source>
         <translation>Klassenwahrscheinlichkeiten (optional)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="261"/>
+        <location filename="../build/i18n/spec_strings.py" line="263"/>
         <source>Model (names the class map&apos;s values)</source>
         <translation>Modell (benennt die Werte der Klassenkarte)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="262"/>
+        <location filename="../build/i18n/spec_strings.py" line="264"/>
         <source>Fields with their crop</source>
         <translation>Felder mit ihrer Kultur</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="263"/>
+        <location filename="../build/i18n/spec_strings.py" line="265"/>
         <source>Fields</source>
         <translation>Felder</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="264"/>
+        <location filename="../build/i18n/spec_strings.py" line="266"/>
         <source>Fields without a mapped pixel</source>
         <translation>Felder ohne kartiertes Pixel</translation>
     </message>
@@ -982,12 +987,12 @@ Das Protokoll nennt die Hektar je Kultur, in den Feldern und auf der ganzen Kart
 <context>
     <name>InferAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="222"/>
+        <location filename="../build/i18n/spec_strings.py" line="224"/>
         <source>Map crops (inference)</source>
         <translation>Kulturen kartieren (Inferenz)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="223"/>
+        <location filename="../build/i18n/spec_strings.py" line="225"/>
         <source>Runs a model (from Train source model or an adaptation) over a composite and writes the class map, coloured and labelled with the model&apos;s classes.
 
 Composite: a raster with exactly the features the model was trained on (same bands, same order; Extra bands as used for training, PATH or PATH@BANDS separated by &apos;;&apos;). A clear error lists missing or extra features.
@@ -1004,67 +1009,67 @@ Das Raster wird in überlappenden Kacheln verarbeitet, die mit einem glatten Fen
 Ausgaben: Klassenkarte (Byte, 255 = NoData) und optional die Konfidenz (die Wahrscheinlichkeit der siegreichen Klasse), die normalisierte Entropie (0 sicher .. 1 unentschieden) und die Wahrscheinlichkeiten (ein Band je Klasse), Float32 mit -1 = NoData. Alle sind gekachelte, komprimierte GeoTIFFs mit Pyramiden und einem .qml-Stil.</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="224"/>
+        <location filename="../build/i18n/spec_strings.py" line="226"/>
         <source>Model (.safetensors)</source>
         <translation>Modell (.safetensors)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="225"/>
+        <location filename="../build/i18n/spec_strings.py" line="227"/>
         <source>Composite</source>
         <translation>Komposit</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="226"/>
+        <location filename="../build/i18n/spec_strings.py" line="228"/>
         <source>Extent</source>
         <translation>Ausdehnung</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="227"/>
+        <location filename="../build/i18n/spec_strings.py" line="229"/>
         <source>Area of interest (polygons)</source>
         <translation>Untersuchungsgebiet (Polygone)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="228"/>
+        <location filename="../build/i18n/spec_strings.py" line="230"/>
         <source>Extra bands (PATH or PATH@BANDS; &apos;;&apos; separated)</source>
         <translation>Zusätzliche Bänder (PATH oder PATH@BANDS; durch ';' getrennt)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="229"/>
+        <location filename="../build/i18n/spec_strings.py" line="231"/>
         <source>Tile size (pixels; 0: automatic)</source>
         <translation>Kachelgröße (Pixel; 0: automatisch)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="230"/>
+        <location filename="../build/i18n/spec_strings.py" line="232"/>
         <source>Overlap (pixels; -1: a quarter of the tile)</source>
         <translation>Überlappung (Pixel; -1: ein Viertel der Kachel)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="231"/>
+        <location filename="../build/i18n/spec_strings.py" line="233"/>
         <source>Batch size (tiles; 0: automatic)</source>
         <translation>Batchgröße (Kacheln; 0: automatisch)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="232"/>
+        <location filename="../build/i18n/spec_strings.py" line="234"/>
         <source>Class map</source>
         <translation>Klassenkarte</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="233"/>
+        <location filename="../build/i18n/spec_strings.py" line="235"/>
         <source>Confidence</source>
         <translation>Konfidenz</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="234"/>
+        <location filename="../build/i18n/spec_strings.py" line="236"/>
         <source>Entropy</source>
         <translation>Entropie</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="235"/>
+        <location filename="../build/i18n/spec_strings.py" line="237"/>
         <source>Class probabilities</source>
         <translation>Klassenwahrscheinlichkeiten</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="236"/>
+        <location filename="../build/i18n/spec_strings.py" line="238"/>
         <source>Mapped pixels</source>
         <translation>Kartierte Pixel</translation>
     </message>
@@ -1196,117 +1201,117 @@ Ausgaben: das Komposit (Datentyp und Bandnamen der Eingabe, Echtfarbenstil) und 
 <context>
     <name>PartitionAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="133"/>
+        <location filename="../build/i18n/spec_strings.py" line="134"/>
         <source>Partition easy / hard</source>
         <translation>Aufteilung leicht / schwer</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="135"/>
+        <location filename="../build/i18n/spec_strings.py" line="136"/>
         <source>Source model</source>
         <translation>Quellmodell</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="136"/>
+        <location filename="../build/i18n/spec_strings.py" line="137"/>
         <source>Target block store</source>
         <translation>Ziel-Blockspeicher</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="137"/>
+        <location filename="../build/i18n/spec_strings.py" line="138"/>
         <source>or target composite</source>
         <translation>oder Ziel-Komposit</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="138"/>
+        <location filename="../build/i18n/spec_strings.py" line="139"/>
         <source>Score</source>
         <translation>Score</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="139"/>
+        <location filename="../build/i18n/spec_strings.py" line="140"/>
         <source>Easy fraction</source>
         <translation>Anteil leichter Blöcke</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="140"/>
+        <location filename="../build/i18n/spec_strings.py" line="141"/>
         <source>Score threshold (overrides easy fraction)</source>
         <translation>Score-Schwelle (ersetzt den Anteil leichter Blöcke)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="141"/>
+        <location filename="../build/i18n/spec_strings.py" line="142"/>
         <source>Split per predicted dominant class</source>
         <translation>Aufteilung je vorhergesagter dominanter Klasse</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="142"/>
+        <location filename="../build/i18n/spec_strings.py" line="143"/>
         <source>Confidence threshold (confident_fraction)</source>
         <translation>Konfidenzschwelle (confident_fraction)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="143"/>
+        <location filename="../build/i18n/spec_strings.py" line="144"/>
         <source>Extra bands with a composite (&apos;;&apos; separated)</source>
         <translation>Zusätzliche Bänder bei einem Komposit (durch ';' getrennt)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="144"/>
+        <location filename="../build/i18n/spec_strings.py" line="145"/>
         <source>Block size with a composite (0: the model&apos;s)</source>
         <translation>Blockgröße bei einem Komposit (0: die des Modells)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="145"/>
+        <location filename="../build/i18n/spec_strings.py" line="146"/>
         <source>Stride with a composite (0: block size)</source>
         <translation>Schrittweite bei einem Komposit (0: Blockgröße)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="146"/>
+        <location filename="../build/i18n/spec_strings.py" line="147"/>
         <source>Extent with a composite</source>
         <translation>Ausdehnung bei einem Komposit</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="147"/>
+        <location filename="../build/i18n/spec_strings.py" line="148"/>
         <source>Batch size (blocks)</source>
         <translation>Batchgröße (Blöcke)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="149"/>
+        <location filename="../build/i18n/spec_strings.py" line="150"/>
         <source>Output block store (with a composite)</source>
         <translation>Ausgabe-Blockspeicher (bei einem Komposit)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="150"/>
+        <location filename="../build/i18n/spec_strings.py" line="151"/>
         <source>HDF5 files (*.h5)</source>
         <translation>HDF5-Dateien (*.h5)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="151"/>
+        <location filename="../build/i18n/spec_strings.py" line="152"/>
         <source>Easy / hard mask</source>
         <translation>Maske leicht / schwer</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="152"/>
+        <location filename="../build/i18n/spec_strings.py" line="153"/>
         <source>Confidence</source>
         <translation>Konfidenz</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="153"/>
+        <location filename="../build/i18n/spec_strings.py" line="154"/>
         <source>Easy blocks</source>
         <translation>Leichte Blöcke</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="154"/>
+        <location filename="../build/i18n/spec_strings.py" line="155"/>
         <source>Hard blocks</source>
         <translation>Schwere Blöcke</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="155"/>
+        <location filename="../build/i18n/spec_strings.py" line="156"/>
         <source>Mean score of easy blocks</source>
         <translation>Mittlerer Score der leichten Blöcke</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="156"/>
+        <location filename="../build/i18n/spec_strings.py" line="157"/>
         <source>Mean score of hard blocks</source>
         <translation>Mittlerer Score der schweren Blöcke</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="134"/>
+        <location filename="../build/i18n/spec_strings.py" line="135"/>
         <source>Runs the source model over the target blocks and splits them into easy blocks (where it is confident) and hard blocks, so you see where the model is unsure before adapting it.
 
 Target: a block store (Build blocks without labels; the partition is written beside it), or a target composite from which a store is built into Output block store (Block size 0: the model&apos;s).
@@ -1328,7 +1333,7 @@ Ausgaben: die Maske leicht / schwer (1 leicht in Blau, 2 schwer in Rot) und die 
     <message>
         <location filename="../build/i18n/spec_strings.py" line="63"/>
         <source>Pretrain encoder (SimSiam)</source>
-        <translation type="unfinished"></translation>
+        <translation>Encoder vortrainieren (SimSiam)</translation>
     </message>
     <message>
         <location filename="../build/i18n/spec_strings.py" line="64"/>
@@ -1339,158 +1344,164 @@ Method: two augmented views of each block (random resized crop, flips and 90-deg
 Evaluation (optional): with a labelled block store, a linear probe (encoder frozen) and a fine-tuned model are trained from the pretrained encoder and compared with a random initialisation on the store&apos;s validation blocks (IoU per class, mIoU).
 
 Output: a .safetensors encoder that describes itself (encoder, features, normalisation, block size, provenance) and an HTML report (loss and learning rate, collapse statistic, augmented views, evaluation). Beside it: name.resume.safetensors. Resume: give that file (or the encoder) to continue; raise Iterations/Epochs to train longer. Cancel stops after the current step and keeps the last saved encoder.</source>
-        <translation type="unfinished"></translation>
+        <translation>Trainiert den Encoder eines Segmentierungsmodells ohne Labels vor (SimSiam): jedes Jahr und jede Region, von denen Sie Bilder haben, kann ihn lehren, gelabelt oder nicht. Trainieren Sie das Quellmodell anschließend davon ausgehend (Quellmodell trainieren, Vortrainierte Encoder-Gewichte).
+
+Eingaben: Komposite (in Blöcke der Blockgröße geschnitten) und/oder Blockspeicher (ihre Labels werden nie gelesen); alle mit denselben Merkmalen in derselben Reihenfolge. Sie werden mit ihren gemeinsamen Statistiken normalisiert.
+Methode: zwei augmentierte Ansichten jedes Blocks (zufälliger skalierter Ausschnitt, Spiegelungen und 90-Grad-Drehungen, Helligkeit und Kontrast je Band, Unschärfe, Rauschen, Wegfall von Bändern und spektrale Solarisation nur in der zweiten Ansicht); Encoder, Projektions-MLP und Vorhersage-MLP; symmetrische negative Kosinus-Ähnlichkeit mit Gradientenstopp im Zielzweig. SGD mit Momentum 0,9; die verwendete Lernrate ist Lernrate x Batchgröße / 256, mit Aufwärmphase und anschließendem Kosinus-Abfall. Die Streuung der normalisierten Ausgaben wird überwacht: eine Warnung meldet, wenn sie gegen 0 fällt (Kollaps).
+Auswertung (optional): mit einem gelabelten Blockspeicher werden eine lineare Sonde (Encoder eingefroren) und ein feinabgestimmtes Modell vom vortrainierten Encoder aus trainiert und auf den Validierungsblöcken des Speichers mit einer zufälligen Initialisierung verglichen (IoU je Klasse, mIoU).
+
+Ausgabe: ein .safetensors-Encoder, der sich selbst beschreibt (Encoder, Merkmale, Normalisierung, Blockgröße, Herkunft), und ein HTML-Bericht (Verlust und Lernrate, Kollaps-Kennzahl, augmentierte Ansichten, Auswertung). Daneben: name.resume.safetensors. Fortsetzen: diese Datei (oder den Encoder) übergeben, um fortzufahren; Iterationen/Epochen erhöhen, um länger zu trainieren. Abbrechen stoppt nach dem aktuellen Schritt und behält den zuletzt gespeicherten Encoder.</translation>
     </message>
     <message>
         <location filename="../build/i18n/spec_strings.py" line="65"/>
         <source>Composites (unlabelled)</source>
-        <translation type="unfinished"></translation>
+        <translation>Komposite (ungelabelt)</translation>
     </message>
     <message>
         <location filename="../build/i18n/spec_strings.py" line="66"/>
         <source>Block stores (&apos;;&apos; separated; labels ignored)</source>
-        <translation type="unfinished"></translation>
+        <translation>Blockspeicher (durch ';' getrennt; Labels werden ignoriert)</translation>
     </message>
     <message>
         <location filename="../build/i18n/spec_strings.py" line="67"/>
         <source>Architecture</source>
-        <translation type="unfinished">Architektur</translation>
+        <translation>Architektur</translation>
     </message>
     <message>
         <location filename="../build/i18n/spec_strings.py" line="68"/>
         <source>Encoder (U-Net; empty: resnet18)</source>
-        <translation type="unfinished">Encoder (U-Net; leer: resnet18)</translation>
+        <translation>Encoder (U-Net; leer: resnet18)</translation>
     </message>
     <message>
         <location filename="../build/i18n/spec_strings.py" line="69"/>
         <source>Block size (0: the stores&apos;)</source>
-        <translation type="unfinished"></translation>
+        <translation>Blockgröße (0: die der Speicher)</translation>
     </message>
     <message>
         <location filename="../build/i18n/spec_strings.py" line="70"/>
         <source>Epochs</source>
-        <translation type="unfinished">Epochen</translation>
+        <translation>Epochen</translation>
     </message>
     <message>
         <location filename="../build/i18n/spec_strings.py" line="71"/>
         <source>Iterations (&gt; 0 overrides epochs)</source>
-        <translation type="unfinished">Iterationen (&gt; 0 ersetzt die Epochen)</translation>
+        <translation>Iterationen (&gt; 0 ersetzt Epochen)</translation>
     </message>
     <message>
         <location filename="../build/i18n/spec_strings.py" line="72"/>
         <source>Batch size (blocks)</source>
-        <translation type="unfinished">Batchgröße (Blöcke)</translation>
+        <translation>Batchgröße (Blöcke)</translation>
     </message>
     <message>
         <location filename="../build/i18n/spec_strings.py" line="73"/>
         <source>Learning rate (per 256 blocks)</source>
-        <translation type="unfinished"></translation>
+        <translation>Lernrate (je 256 Blöcke)</translation>
     </message>
     <message>
         <location filename="../build/i18n/spec_strings.py" line="76"/>
         <source>Resume from (resume state or encoder)</source>
-        <translation type="unfinished"></translation>
+        <translation>Fortsetzen von (Fortsetzungsstand oder Encoder)</translation>
     </message>
     <message>
         <location filename="../build/i18n/spec_strings.py" line="77"/>
         <source>Labelled block store for the evaluation (optional)</source>
-        <translation type="unfinished"></translation>
+        <translation>Gelabelter Blockspeicher für die Auswertung (optional)</translation>
     </message>
     <message>
         <location filename="../build/i18n/spec_strings.py" line="78"/>
         <source>Evaluation iterations</source>
-        <translation type="unfinished"></translation>
+        <translation>Iterationen der Auswertung</translation>
     </message>
     <message>
         <location filename="../build/i18n/spec_strings.py" line="79"/>
         <source>Encoder LR scale when fine-tuning</source>
-        <translation type="unfinished"></translation>
+        <translation>Faktor der Encoder-Lernrate beim Feinabstimmen</translation>
     </message>
     <message>
         <location filename="../build/i18n/spec_strings.py" line="80"/>
         <source>Projection width</source>
-        <translation type="unfinished"></translation>
+        <translation>Breite der Projektion</translation>
     </message>
     <message>
         <location filename="../build/i18n/spec_strings.py" line="81"/>
         <source>Prediction bottleneck width</source>
-        <translation type="unfinished"></translation>
+        <translation>Engpassbreite der Vorhersage</translation>
     </message>
     <message>
         <location filename="../build/i18n/spec_strings.py" line="82"/>
         <source>Architecture arguments (JSON)</source>
-        <translation type="unfinished">Architekturargumente (JSON)</translation>
+        <translation>Architekturargumente (JSON)</translation>
     </message>
     <message>
         <location filename="../build/i18n/spec_strings.py" line="83"/>
         <source>Weight decay</source>
-        <translation type="unfinished">Gewichtsabnahme (Weight Decay)</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="89"/>
-        <source>Pretrained encoder</source>
-        <translation type="unfinished"></translation>
+        <translation>Gewichtsabnahme (Weight Decay)</translation>
     </message>
     <message>
         <location filename="../build/i18n/spec_strings.py" line="90"/>
-        <source>Encoder (*.safetensors)</source>
-        <translation type="unfinished"></translation>
+        <source>Pretrained encoder</source>
+        <translation>Vortrainierter Encoder</translation>
     </message>
     <message>
         <location filename="../build/i18n/spec_strings.py" line="91"/>
-        <source>Report</source>
-        <translation type="unfinished">Bericht</translation>
+        <source>Encoder (*.safetensors)</source>
+        <translation>Encoder (*.safetensors)</translation>
     </message>
     <message>
         <location filename="../build/i18n/spec_strings.py" line="92"/>
-        <source>HTML files (*.html)</source>
-        <translation type="unfinished">HTML-Dateien (*.html)</translation>
+        <source>Report</source>
+        <translation>Bericht</translation>
     </message>
     <message>
         <location filename="../build/i18n/spec_strings.py" line="93"/>
-        <source>Resume state</source>
-        <translation type="unfinished">Fortsetzungszustand</translation>
+        <source>HTML files (*.html)</source>
+        <translation>HTML-Dateien (*.html)</translation>
     </message>
     <message>
         <location filename="../build/i18n/spec_strings.py" line="94"/>
-        <source>Steps trained</source>
-        <translation type="unfinished">Trainierte Schritte</translation>
+        <source>Resume state</source>
+        <translation>Fortsetzungsstand</translation>
     </message>
     <message>
         <location filename="../build/i18n/spec_strings.py" line="95"/>
-        <source>Final loss</source>
-        <translation type="unfinished">Endgültiger Verlust</translation>
+        <source>Steps trained</source>
+        <translation>Trainierte Schritte</translation>
     </message>
     <message>
         <location filename="../build/i18n/spec_strings.py" line="96"/>
-        <source>Output spread (collapse statistic)</source>
-        <translation type="unfinished"></translation>
+        <source>Final loss</source>
+        <translation>Endverlust</translation>
     </message>
     <message>
         <location filename="../build/i18n/spec_strings.py" line="97"/>
-        <source>Linear probe mIoU</source>
-        <translation type="unfinished"></translation>
+        <source>Output spread (collapse statistic)</source>
+        <translation>Streuung der Ausgaben (Kollaps-Kennzahl)</translation>
     </message>
     <message>
         <location filename="../build/i18n/spec_strings.py" line="98"/>
-        <source>Fine-tuned mIoU</source>
-        <translation type="unfinished"></translation>
+        <source>Linear probe mIoU</source>
+        <translation>mIoU der linearen Sonde</translation>
     </message>
     <message>
         <location filename="../build/i18n/spec_strings.py" line="99"/>
+        <source>Fine-tuned mIoU</source>
+        <translation>mIoU nach Feinabstimmung</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="100"/>
         <source>Random initialisation mIoU</source>
-        <translation type="unfinished"></translation>
+        <translation>mIoU bei zufälliger Initialisierung</translation>
     </message>
 </context>
 <context>
     <name>RunConfigAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="265"/>
+        <location filename="../build/i18n/spec_strings.py" line="267"/>
         <source>Repeat a run</source>
         <translation>Lauf wiederholen</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="266"/>
+        <location filename="../build/i18n/spec_strings.py" line="268"/>
         <source>Repeats a run exactly as it was recorded: every CROPS step writes name.run.json beside its main output (the command, every parameter as resolved, the inputs&apos; sizes and times, versions, device).
 
 Run record: that .run.json. Changes: NAME=VALUE items separated by &apos;;&apos; (e.g. SEED=3; OUTPUT=/data/map2019.tif), names as in the algorithm&apos;s parameters; a name the recorded command does not have is an error. A warning names every input whose size or time changed since the run was recorded. The repeated run writes its own .run.json.</source>
@@ -1499,17 +1510,17 @@ Run record: that .run.json. Changes: NAME=VALUE items separated by &apos;;&apos;
 Laufprotokoll: diese .run.json. Änderungen: NAME=WERT-Einträge, durch ';' getrennt (z. B. SEED=3; OUTPUT=/data/map2019.tif), Namen wie die Parameter des Algorithmus; ein Name, den der protokollierte Befehl nicht hat, ist ein Fehler. Eine Warnung nennt jede Eingabe, deren Größe oder Zeit sich seit dem Protokoll geändert hat. Der wiederholte Lauf schreibt seine eigene .run.json.</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="267"/>
+        <location filename="../build/i18n/spec_strings.py" line="269"/>
         <source>Run record (.run.json)</source>
         <translation>Laufprotokoll (.run.json)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="268"/>
+        <location filename="../build/i18n/spec_strings.py" line="270"/>
         <source>Changes (NAME=VALUE; ...)</source>
         <translation>Änderungen (NAME=WERT; ...)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="269"/>
+        <location filename="../build/i18n/spec_strings.py" line="271"/>
         <source>Run record of the repeat</source>
         <translation>Laufprotokoll der Wiederholung</translation>
     </message>
@@ -1581,72 +1592,72 @@ Größe: Breite und Höhe in Pixeln (10 m). Datumsangaben: die Saison, YYYY-MM-D
 <context>
     <name>TrainSourceAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="100"/>
+        <location filename="../build/i18n/spec_strings.py" line="101"/>
         <source>Train source model</source>
         <translation>Quellmodell trainieren</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="102"/>
+        <location filename="../build/i18n/spec_strings.py" line="103"/>
         <source>Labelled block store</source>
         <translation>Gelabelter Blockspeicher</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="103"/>
+        <location filename="../build/i18n/spec_strings.py" line="104"/>
         <source>Architecture</source>
         <translation>Architektur</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="104"/>
+        <location filename="../build/i18n/spec_strings.py" line="105"/>
         <source>Encoder (U-Net; empty: resnet18)</source>
         <translation>Encoder (U-Net; leer: resnet18)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="105"/>
+        <location filename="../build/i18n/spec_strings.py" line="106"/>
         <source>Pretrained encoder weights</source>
         <translation>Vortrainierte Encoder-Gewichte</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="106"/>
+        <location filename="../build/i18n/spec_strings.py" line="107"/>
         <source>Epochs</source>
         <translation>Epochen</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="107"/>
+        <location filename="../build/i18n/spec_strings.py" line="108"/>
         <source>Iterations (&gt; 0 overrides epochs)</source>
         <translation>Iterationen (&gt; 0 ersetzt die Epochen)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="108"/>
+        <location filename="../build/i18n/spec_strings.py" line="109"/>
         <source>Batch size (blocks)</source>
         <translation>Batchgröße (Blöcke)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="109"/>
+        <location filename="../build/i18n/spec_strings.py" line="110"/>
         <source>Learning rate</source>
         <translation>Lernrate</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="110"/>
+        <location filename="../build/i18n/spec_strings.py" line="111"/>
         <source>Resume from (resume state or model)</source>
         <translation>Fortsetzen von (Fortsetzungszustand oder Modell)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="111"/>
+        <location filename="../build/i18n/spec_strings.py" line="112"/>
         <source>Class weights</source>
         <translation>Klassengewichte</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="112"/>
+        <location filename="../build/i18n/spec_strings.py" line="113"/>
         <source>Dice loss weight (0: none)</source>
         <translation>Gewicht des Dice-Verlusts (0: keiner)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="113"/>
+        <location filename="../build/i18n/spec_strings.py" line="114"/>
         <source>Validate every N steps (0: every epoch)</source>
         <translation>Alle N Schritte validieren (0: nach jeder Epoche)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="114"/>
+        <location filename="../build/i18n/spec_strings.py" line="115"/>
         <source>Architecture arguments (JSON)</source>
         <translation>Architekturargumente (JSON)</translation>
     </message>
@@ -1671,95 +1682,108 @@ Größe: Breite und Höhe in Pixeln (10 m). Datumsangaben: die Saison, YYYY-MM-D
         <translation>Metriken je Epoche (CSV)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="122"/>
+        <location filename="../build/i18n/spec_strings.py" line="123"/>
         <source>Resume state</source>
         <translation>Fortsetzungszustand</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="123"/>
+        <location filename="../build/i18n/spec_strings.py" line="124"/>
         <source>Best validation mIoU</source>
         <translation>Beste Validierungs-mIoU</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="124"/>
+        <location filename="../build/i18n/spec_strings.py" line="125"/>
         <source>Epoch of the best model</source>
         <translation>Epoche des besten Modells</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="125"/>
+        <location filename="../build/i18n/spec_strings.py" line="126"/>
         <source>Steps trained</source>
         <translation>Trainierte Schritte</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="101"/>
+        <location filename="../build/i18n/spec_strings.py" line="102"/>
         <source>Trains a segmentation model on a labelled block store (from Build blocks) and keeps the model with the best validation mIoU.
 
 Architecture: unet (a U-Net on a timm encoder, fast on CPUs; Encoder resnet18 by default) or transunet (R50-ViT-B/16, the method&apos;s reference backbone; needs a GPU in practice). Pretrained weights: an optional local file for the encoder: an encoder from Pretrain encoder (SimSiam), whose features must be the store&apos;s (Encoder empty takes it from the file; a lower Encoder LR scale, e.g. 0.1, fine-tunes it gently), or a .safetensors / timm .pth state dict.
 Training: AdamW, warm-up then cosine decay of the learning rate, cross-entropy ignoring unlabelled pixels (optional class weights and Dice), random flips and 90-degree rotations, mixed precision on CUDA. Iterations &gt; 0 overrides Epochs (an epoch is one pass over the training blocks); each epoch ends with a validation on the store&apos;s validation blocks. On the CPU a seed gives the same model.
 
 Output: a .safetensors model that describes itself (features, normalisation, classes with codes and colours, block size, provenance). Beside it: name.metrics.json and name.metrics.csv (loss, mIoU and IoU per class per epoch) and name.resume.safetensors. Resume: give that file (or the model) to continue a run; raise Iterations/Epochs to train longer. Cancel stops after the current step and keeps the last saved model.</source>
-        <translation type="unfinished"></translation>
+        <translation>Trainiert ein Segmentierungsmodell auf einem gelabelten Blockspeicher (aus Blöcke erstellen) und behält das Modell mit der besten Validierungs-mIoU.
+
+Architektur: unet (ein U-Net auf einem timm-Encoder, schnell auf CPUs; Encoder standardmäßig resnet18) oder transunet (R50-ViT-B/16, das Referenz-Backbone der Methode; braucht in der Praxis eine GPU). Vortrainierte Gewichte: eine optionale lokale Datei für den Encoder: ein Encoder aus Encoder vortrainieren (SimSiam), dessen Merkmale die des Speichers sein müssen (ein leerer Encoder wird aus der Datei genommen; ein kleinerer Faktor der Encoder-Lernrate, z. B. 0,1, stimmt ihn behutsam fein ab), oder ein .safetensors- / timm-.pth-State-Dict.
+Training: AdamW, Aufwärmphase und anschließend Kosinus-Abfall der Lernrate, Kreuzentropie ohne ungelabelte Pixel (optional Klassengewichte und Dice), zufällige Spiegelungen und 90-Grad-Drehungen, gemischte Genauigkeit auf CUDA. Iterationen &gt; 0 ersetzt Epochen (eine Epoche ist ein Durchlauf über die Trainingsblöcke); jede Epoche endet mit einer Validierung auf den Validierungsblöcken des Speichers. Auf der CPU liefert derselbe Startwert dasselbe Modell.
+
+Ausgabe: ein .safetensors-Modell, das sich selbst beschreibt (Merkmale, Normalisierung, Klassen mit Codes und Farben, Blockgröße, Herkunft). Daneben: name.metrics.json und name.metrics.csv (Verlust, mIoU und IoU je Klasse und Epoche) und name.resume.safetensors. Fortsetzen: diese Datei (oder das Modell) übergeben, um einen Lauf fortzusetzen; Iterationen/Epochen erhöhen, um länger zu trainieren. Abbrechen stoppt nach dem aktuellen Schritt und behält das zuletzt gespeicherte Modell.</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="115"/>
+        <location filename="../build/i18n/spec_strings.py" line="116"/>
         <source>Encoder LR scale (fine-tuning)</source>
-        <translation type="unfinished"></translation>
+        <translation>Faktor der Encoder-Lernrate (Feinabstimmung)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="122"/>
+        <source>Training curves (PNG)</source>
+        <translation>Trainingskurven (PNG)</translation>
     </message>
 </context>
 <context>
     <name>TrustReportAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="212"/>
+        <location filename="../build/i18n/spec_strings.py" line="214"/>
         <source>What the adaptation changed (trust report)</source>
-        <translation type="unfinished"></translation>
+        <translation>Was die Anpassung geändert hat (Vertrauensbericht)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="213"/>
+        <location filename="../build/i18n/spec_strings.py" line="215"/>
         <source>Shows what an adaptation changed on the target, without any label: the source model and the adapted model both predict every block of the target store.
 
 Report (HTML, with pictures): the share of pixels whose class changed; class shares before and after; confidence and entropy histograms before and after; which classes moved to which. A warning names every class whose share collapsed (less than a third of its share before) or exploded (at least doubled, by at least 10 points of the pixels): then check the map before using it.
 Agreement: a raster on the store&apos;s grid, 1 unchanged (grey) and 2 changed (orange).</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="214"/>
-        <source>Source model</source>
-        <translation type="unfinished">Quellmodell</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="215"/>
-        <source>Adapted model</source>
-        <translation type="unfinished">Angepasstes Modell</translation>
+        <translation>Zeigt ohne jedes Label, was eine Anpassung im Zielgebiet geändert hat: das Quellmodell und das angepasste Modell sagen beide jeden Block des Zielspeichers voraus.
+
+Bericht (HTML, mit Bildern): der Anteil der Pixel, deren Klasse sich geändert hat; Klassenanteile vorher und nachher; Histogramme der Konfidenz und der Entropie vorher und nachher; welche Klassen zu welchen wurden. Eine Warnung nennt jede Klasse, deren Anteil eingebrochen (weniger als ein Drittel des Anteils vorher) oder explodiert ist (mindestens verdoppelt, um mindestens 10 Prozentpunkte der Pixel): dann die Karte prüfen, bevor man sie verwendet.
+Übereinstimmung: ein Raster im Raster des Speichers, 1 unverändert (grau) und 2 geändert (orange).</translation>
     </message>
     <message>
         <location filename="../build/i18n/spec_strings.py" line="216"/>
-        <source>Target block store</source>
-        <translation type="unfinished">Ziel-Blockspeicher</translation>
+        <source>Source model</source>
+        <translation>Quellmodell</translation>
     </message>
     <message>
         <location filename="../build/i18n/spec_strings.py" line="217"/>
-        <source>Batch size (blocks)</source>
-        <translation type="unfinished">Batchgröße (Blöcke)</translation>
+        <source>Adapted model</source>
+        <translation>Angepasstes Modell</translation>
     </message>
     <message>
         <location filename="../build/i18n/spec_strings.py" line="218"/>
-        <source>Trust report</source>
-        <translation type="unfinished"></translation>
+        <source>Target block store</source>
+        <translation>Ziel-Blockspeicher</translation>
     </message>
     <message>
         <location filename="../build/i18n/spec_strings.py" line="219"/>
-        <source>HTML files (*.html)</source>
-        <translation type="unfinished">HTML-Dateien (*.html)</translation>
+        <source>Batch size (blocks)</source>
+        <translation>Stapelgröße (Blöcke)</translation>
     </message>
     <message>
         <location filename="../build/i18n/spec_strings.py" line="220"/>
-        <source>Agreement (unchanged / changed)</source>
-        <translation type="unfinished"></translation>
+        <source>Trust report</source>
+        <translation>Vertrauensbericht</translation>
     </message>
     <message>
         <location filename="../build/i18n/spec_strings.py" line="221"/>
+        <source>HTML files (*.html)</source>
+        <translation>HTML-Dateien (*.html)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="222"/>
+        <source>Agreement (unchanged / changed)</source>
+        <translation>Übereinstimmung (unverändert / geändert)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="223"/>
         <source>Share of pixels that changed class</source>
-        <translation type="unfinished"></translation>
+        <translation>Anteil der Pixel mit geänderter Klasse</translation>
     </message>
 </context>
 </TS>

@@ -4,92 +4,92 @@
 <context>
     <name>AdaptAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="157"/>
+        <location filename="../build/i18n/spec_strings.py" line="158"/>
         <source>Adapt (baselines)</source>
         <translation>Adapter (méthodes de référence)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="159"/>
+        <location filename="../build/i18n/spec_strings.py" line="160"/>
         <source>Method</source>
         <translation>Méthode</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="160"/>
+        <location filename="../build/i18n/spec_strings.py" line="161"/>
         <source>Source model</source>
         <translation>Modèle source</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="161"/>
+        <location filename="../build/i18n/spec_strings.py" line="162"/>
         <source>Target block store</source>
         <translation>Stock de blocs cible</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="162"/>
+        <location filename="../build/i18n/spec_strings.py" line="163"/>
         <source>Blocks</source>
         <translation>Blocs</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="163"/>
+        <location filename="../build/i18n/spec_strings.py" line="164"/>
         <source>Iterations</source>
         <translation>Itérations</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="164"/>
+        <location filename="../build/i18n/spec_strings.py" line="165"/>
         <source>Batch size (blocks)</source>
         <translation>Taille de lot (blocs)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="165"/>
+        <location filename="../build/i18n/spec_strings.py" line="166"/>
         <source>Learning rate (empty: the method&apos;s default)</source>
         <translation>Taux d'apprentissage (vide : valeur par défaut de la méthode)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="167"/>
+        <location filename="../build/i18n/spec_strings.py" line="168"/>
         <source>entropy: parameters to train</source>
         <translation>entropy : paramètres à entraîner</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="168"/>
+        <location filename="../build/i18n/spec_strings.py" line="169"/>
         <source>entropy: diversity weight</source>
         <translation>entropy : poids de diversité</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="169"/>
+        <location filename="../build/i18n/spec_strings.py" line="170"/>
         <source>entropy: diversity prior</source>
         <translation>entropy : a priori de diversité</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="170"/>
+        <location filename="../build/i18n/spec_strings.py" line="171"/>
         <source>self_training: teacher EMA momentum</source>
         <translation>self_training : momentum EMA de l'enseignant</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="171"/>
+        <location filename="../build/i18n/spec_strings.py" line="172"/>
         <source>self_training: confidence threshold (highest)</source>
         <translation>self_training : seuil de confiance (maximal)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="172"/>
+        <location filename="../build/i18n/spec_strings.py" line="173"/>
         <source>self_training: share of each class pseudo-labelled</source>
         <translation>self_training : proportion pseudo-étiquetée de chaque classe</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="173"/>
+        <location filename="../build/i18n/spec_strings.py" line="174"/>
         <source>self_training: rounds</source>
         <translation>self_training : tours</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="174"/>
+        <location filename="../build/i18n/spec_strings.py" line="175"/>
         <source>self_training: photometric jitter</source>
         <translation>self_training : perturbation photométrique</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="183"/>
+        <location filename="../build/i18n/spec_strings.py" line="184"/>
         <source>Blocks of the initial calibration pass</source>
         <translation>Blocs de la passe de calibrage initiale</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="158"/>
+        <location filename="../build/i18n/spec_strings.py" line="159"/>
         <source>Adapts a source model to the target area without any source data, with a baseline method (to measure what SPCL adds).
 
 entropy: entropy minimisation with a diversity term (Tent / SHOT). Parameters: norm (only the normalisation layers, Tent), encoder (all but the heads, SHOT) or all. The diversity term, times Diversity weight, keeps the batch&apos;s class shares near equal shares (prior uniform) or near the source model&apos;s shares on the target (source).
@@ -101,42 +101,42 @@ Output: the adapted model (.safetensors; provenance: the source model&apos;s SHA
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="175"/>
+        <location filename="../build/i18n/spec_strings.py" line="176"/>
         <source>co_training: rounds</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="176"/>
+        <location filename="../build/i18n/spec_strings.py" line="177"/>
         <source>co_training: epochs per round</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="177"/>
+        <location filename="../build/i18n/spec_strings.py" line="178"/>
         <source>co_training: final epochs</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="178"/>
+        <location filename="../build/i18n/spec_strings.py" line="179"/>
         <source>co_training: share kept per class</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="179"/>
+        <location filename="../build/i18n/spec_strings.py" line="180"/>
         <source>co_training: minimum pixels per class per block</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="180"/>
+        <location filename="../build/i18n/spec_strings.py" line="181"/>
         <source>co_training: fusion</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="181"/>
+        <location filename="../build/i18n/spec_strings.py" line="182"/>
         <source>co_training: models</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="182"/>
+        <location filename="../build/i18n/spec_strings.py" line="183"/>
         <source>co_training: how the two models differ</source>
         <translation type="unfinished"></translation>
     </message>
@@ -144,107 +144,107 @@ Output: the adapted model (.safetensors; provenance: the source model&apos;s SHA
 <context>
     <name>AdaptSpclAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="190"/>
+        <location filename="../build/i18n/spec_strings.py" line="192"/>
         <source>Adapt with SPCL</source>
         <translation>Adapter avec SPCL</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="192"/>
+        <location filename="../build/i18n/spec_strings.py" line="194"/>
         <source>Source model</source>
         <translation>Modèle source</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="193"/>
+        <location filename="../build/i18n/spec_strings.py" line="195"/>
         <source>Target block store (partitioned)</source>
         <translation>Stock de blocs cible (partitionné)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="194"/>
+        <location filename="../build/i18n/spec_strings.py" line="196"/>
         <source>Iterations</source>
         <translation>Itérations</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="195"/>
+        <location filename="../build/i18n/spec_strings.py" line="197"/>
         <source>Batch size (easy and hard blocks each)</source>
         <translation>Taille de lot (blocs faciles et difficiles, chacun)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="196"/>
+        <location filename="../build/i18n/spec_strings.py" line="198"/>
         <source>Learning rate</source>
         <translation>Taux d'apprentissage</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="197"/>
+        <location filename="../build/i18n/spec_strings.py" line="199"/>
         <source>Teacher EMA momentum</source>
         <translation>Momentum EMA de l'enseignant</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="198"/>
+        <location filename="../build/i18n/spec_strings.py" line="200"/>
         <source>Temperature</source>
         <translation>Température</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="199"/>
+        <location filename="../build/i18n/spec_strings.py" line="201"/>
         <source>Confidence threshold</source>
         <translation>Seuil de confiance</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="200"/>
+        <location filename="../build/i18n/spec_strings.py" line="202"/>
         <source>Contrastive weight</source>
         <translation>Poids contrastif</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="202"/>
+        <location filename="../build/i18n/spec_strings.py" line="204"/>
         <source>Hard schedule</source>
         <translation>Calendrier des blocs difficiles</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="203"/>
+        <location filename="../build/i18n/spec_strings.py" line="205"/>
         <source>Share of hard blocks at the start (linear)</source>
         <translation>Proportion de blocs difficiles au début (linear)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="205"/>
+        <location filename="../build/i18n/spec_strings.py" line="207"/>
         <source>Easy-block pseudo-label weight (0: off)</source>
         <translation>Poids des pseudo-étiquettes des blocs faciles (0 : désactivé)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="206"/>
+        <location filename="../build/i18n/spec_strings.py" line="208"/>
         <source>Photometric jitter of the mixed view</source>
         <translation>Perturbation photométrique de la vue mélangée</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="204"/>
+        <location filename="../build/i18n/spec_strings.py" line="206"/>
         <source>ClassMix weighting</source>
         <translation>Pondération du ClassMix</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="207"/>
+        <location filename="../build/i18n/spec_strings.py" line="209"/>
         <source>Re-estimate BatchNorm statistics on the target</source>
         <translation>Réestimer les statistiques BatchNorm sur la cible</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="210"/>
+        <location filename="../build/i18n/spec_strings.py" line="212"/>
         <source>Embedding pixel stride (1: every pixel)</source>
         <translation>Pas en pixels des plongements (1 : chaque pixel)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="211"/>
+        <location filename="../build/i18n/spec_strings.py" line="213"/>
         <source>Blocks of the first passes (0: all)</source>
         <translation>Blocs des premiers passages (0 : tous)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="208"/>
+        <location filename="../build/i18n/spec_strings.py" line="210"/>
         <source>Hold the pseudo-labels&apos; class distribution (alignment)</source>
         <translation>Maintenir la distribution de classes des pseudo-étiquettes (alignement)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="209"/>
+        <location filename="../build/i18n/spec_strings.py" line="211"/>
         <source>Rectify pseudo-labels with the class prototypes</source>
         <translation>Rectifier les pseudo-étiquettes avec les prototypes de classes</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="191"/>
+        <location filename="../build/i18n/spec_strings.py" line="193"/>
         <source>Adapts a source model to the target area without any source data: Semantic Prototypical Contrastive Learning on a target block store split into easy and hard blocks (run Partition first).
 
 The source model&apos;s BatchNorm statistics are first re-estimated on the target blocks. A teacher (an exponential moving average of the student, momentum EMA) then labels an easy and a hard batch each step. Class prototypes are the running means of the teacher&apos;s embeddings of easy pixels it is confident about (confidence &gt;= Confidence threshold), started with one pass over the easy blocks. The student learns a ClassMix of easy-block classes pasted onto hard blocks, weighted by how many of the mixed block&apos;s pixels the teacher is confident about (or by each pixel&apos;s confidence), plus Contrastive weight x a prototype contrastive loss on confident hard pixels (Temperature scales the similarities). The teacher&apos;s probabilities are rescaled so that its pseudo-labels keep the class distribution it predicted on the target at the start (distribution alignment), which stops small classes from fading, and weighted by each pixel&apos;s similarity to the class prototypes (prototype rectification), so a pixel whose embedding lies by another class&apos;s prototype loses confidence or changes label. Hard schedule constant fills the hard batch with hard blocks only; linear starts with half hard blocks and ends with only hard blocks.
@@ -254,7 +254,7 @@ Output: the adapted model (.safetensors, the teacher; its provenance names the s
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="201"/>
+        <location filename="../build/i18n/spec_strings.py" line="203"/>
         <source>Prototypes</source>
         <translation type="unfinished"></translation>
     </message>
@@ -262,12 +262,12 @@ Output: the adapted model (.safetensors, the teacher; its provenance names the s
 <context>
     <name>AlignStatisticsAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="126"/>
+        <location filename="../build/i18n/spec_strings.py" line="127"/>
         <source>Align statistics to the model</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="127"/>
+        <location filename="../build/i18n/spec_strings.py" line="128"/>
         <source>Aligns a target composite to the source statistics a model recorded when it was trained, without any source data: each band of the composite is mapped onto the model&apos;s statistics of the feature with the same name.
 
 mean_std: each band is shifted and scaled so that its mean and standard deviation become the model&apos;s. histogram: histogram matching; each band&apos;s quantiles become the per-band quantiles the model recorded of its training pixels. Models trained before quantiles were recorded have only mean and standard deviation: use mean_std with them, or train the model again.
@@ -277,27 +277,27 @@ Output: a Float32 GeoTIFF with the composite&apos;s bands and band names (nodata
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="128"/>
+        <location filename="../build/i18n/spec_strings.py" line="129"/>
         <source>Model</source>
         <translation type="unfinished">Modèle</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="129"/>
+        <location filename="../build/i18n/spec_strings.py" line="130"/>
         <source>Target composite</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="130"/>
+        <location filename="../build/i18n/spec_strings.py" line="131"/>
         <source>Align the target&apos;s statistics to the model&apos;s</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="131"/>
+        <location filename="../build/i18n/spec_strings.py" line="132"/>
         <source>Aligned composite</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="132"/>
+        <location filename="../build/i18n/spec_strings.py" line="133"/>
         <source>Bands aligned</source>
         <translation type="unfinished"></translation>
     </message>
@@ -305,12 +305,12 @@ Output: a Float32 GeoTIFF with the composite&apos;s bands and band names (nodata
 <context>
     <name>BatchAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="270"/>
+        <location filename="../build/i18n/spec_strings.py" line="272"/>
         <source>Run a batch plan</source>
         <translation>Exécuter un plan de lot</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="271"/>
+        <location filename="../build/i18n/spec_strings.py" line="273"/>
         <source>Runs the runs of a plan in order, each with its own outputs and .run.json, and ends with a summary table (run, command, status, seconds, message).
 
 Plan: a JSON file {&quot;on_failure&quot;: &quot;stop&quot;, &quot;runs&quot;: [...]} (on_failure: stop or continue); each run is {&quot;name&quot;: ..., &quot;command&quot;: &quot;adapt-spcl&quot;, &quot;parameters&quot;: {&quot;MODEL&quot;: ..., ...}} or {&quot;config&quot;: &quot;earlier.run.json&quot;, &quot;set&quot;: {&quot;SEED&quot;: 3}} (a recorded run repeated with changes). Relative paths in a plan are relative to the plan&apos;s folder. On failure, stop (the default) skips the remaining runs; continue runs them. The batch fails when any run failed.
@@ -321,27 +321,27 @@ Plan : un fichier JSON {&quot;on_failure&quot;: &quot;stop&quot;, &quot;runs&quo
 Résumé : un fichier JSON facultatif contenant le tableau.</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="272"/>
+        <location filename="../build/i18n/spec_strings.py" line="274"/>
         <source>Plan (.json)</source>
         <translation>Plan (.json)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="273"/>
+        <location filename="../build/i18n/spec_strings.py" line="275"/>
         <source>Summary (JSON)</source>
         <translation>Résumé (JSON)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="274"/>
+        <location filename="../build/i18n/spec_strings.py" line="276"/>
         <source>JSON files (*.json)</source>
         <translation>Fichiers JSON (*.json)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="275"/>
+        <location filename="../build/i18n/spec_strings.py" line="277"/>
         <source>Runs that succeeded</source>
         <translation>Exécutions réussies</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="276"/>
+        <location filename="../build/i18n/spec_strings.py" line="278"/>
         <source>Runs that failed</source>
         <translation>Exécutions échouées</translation>
     </message>
@@ -497,7 +497,7 @@ Seuls les blocs ayant un pixel étiqueté (source) ou un pixel valide (cible) so
         <translation>Graine aléatoire</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="116"/>
+        <location filename="../build/i18n/spec_strings.py" line="117"/>
         <source>Weight decay</source>
         <translation>Décroissance des poids (weight decay)</translation>
     </message>
@@ -512,42 +512,42 @@ Seuls les blocs ayant un pixel étiqueté (source) ou un pixel valide (cible) so
         <translation>Précision mixte sur CUDA</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="87"/>
+        <location filename="../build/i18n/spec_strings.py" line="88"/>
         <source>CPU threads (0: all)</source>
         <translation>Threads CPU (0 : tous)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="166"/>
+        <location filename="../build/i18n/spec_strings.py" line="167"/>
         <source>Resume from (resume state or adapted model)</source>
         <translation>Reprendre depuis (état de reprise ou modèle adapté)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="184"/>
+        <location filename="../build/i18n/spec_strings.py" line="185"/>
         <source>Adapted model</source>
         <translation>Modèle adapté</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="185"/>
+        <location filename="../build/i18n/spec_strings.py" line="186"/>
         <source>Model (*.safetensors)</source>
         <translation>Modèle (*.safetensors)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="186"/>
+        <location filename="../build/i18n/spec_strings.py" line="187"/>
         <source>Adaptation log (JSON)</source>
         <translation>Journal d'adaptation (JSON)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="187"/>
+        <location filename="../build/i18n/spec_strings.py" line="189"/>
         <source>Resume state</source>
         <translation>État de reprise</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="188"/>
+        <location filename="../build/i18n/spec_strings.py" line="190"/>
         <source>Steps done</source>
         <translation>Pas effectués</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="189"/>
+        <location filename="../build/i18n/spec_strings.py" line="191"/>
         <source>Final loss</source>
         <translation>Perte finale</translation>
     </message>
@@ -557,19 +557,24 @@ Seuls les blocs ayant un pixel étiqueté (source) ou un pixel valide (cible) so
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="88"/>
+        <location filename="../build/i18n/spec_strings.py" line="89"/>
         <source>SyncBatchNorm over all processes (torchrun)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="117"/>
+        <location filename="../build/i18n/spec_strings.py" line="87"/>
         <source>Save the resume state every N seconds (0: every step)</source>
         <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="148"/>
+        <location filename="../build/i18n/spec_strings.py" line="149"/>
         <source>Align the target&apos;s statistics to the model&apos;s</source>
         <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="188"/>
+        <source>Adaptation curves (PNG)</source>
+        <translation>Courbes d'adaptation (PNG)</translation>
     </message>
 </context>
 <context>
@@ -662,12 +667,12 @@ Seuls les blocs ayant un pixel étiqueté (source) ou un pixel valide (cible) so
     <message>
         <location filename="../crops_qgis/dock.py" line="114"/>
         <source>Drawn area: {w} x {h} ({ha:,.1f} ha)</source>
-        <translation type="unfinished"></translation>
+        <translation>Zone dessinée : {w} x {h} ({ha:,.1f} ha)</translation>
     </message>
     <message>
         <location filename="../crops_qgis/dock.py" line="176"/>
         <source>Cancelled: {name}; nothing was added.</source>
-        <translation type="unfinished"></translation>
+        <translation>Annulé : {name} ; rien n'a été ajouté.</translation>
     </message>
 </context>
 <context>
@@ -818,12 +823,12 @@ Lancez-le en premier lors de l'installation de CROPS et joignez le rapport à vo
 <context>
     <name>EvaluateAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="237"/>
+        <location filename="../build/i18n/spec_strings.py" line="239"/>
         <source>Evaluate class map</source>
         <translation>Évaluer la carte des classes</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="238"/>
+        <location filename="../build/i18n/spec_strings.py" line="240"/>
         <source>Compares a class map (e.g. the output of crops:infer) with reference labels and reports overall accuracy, Cohen&apos;s kappa, and per class IoU, F1, precision and recall, with the confusion matrix.
 
 Reference: a raster of label codes, or polygons with a Label field (any CRS: reprojected), put on the class map&apos;s grid. Class map: codes to classes, e.g. &apos;1200=maize; *=other; 0=ignore&apos;; empty: the model&apos;s training class map when the model is known, else the label values are the classes (names from a classes.csv beside the labels).
@@ -840,77 +845,77 @@ Seuls comptent les pixels où la référence a une classe et où la carte des cl
 Sorties : un rapport HTML et les mêmes chiffres en JSON.</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="239"/>
+        <location filename="../build/i18n/spec_strings.py" line="241"/>
         <source>Class map</source>
         <translation>Carte des classes</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="240"/>
+        <location filename="../build/i18n/spec_strings.py" line="242"/>
         <source>Reference labels (raster or polygons)</source>
         <translation>Étiquettes de référence (raster ou polygones)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="241"/>
+        <location filename="../build/i18n/spec_strings.py" line="243"/>
         <source>Label field (polygons)</source>
         <translation>Champ d'étiquette (polygones)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="242"/>
+        <location filename="../build/i18n/spec_strings.py" line="244"/>
         <source>Class map (codes to classes)</source>
         <translation>Correspondance des classes (codes vers classes)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="244"/>
+        <location filename="../build/i18n/spec_strings.py" line="246"/>
         <source>Model (names the class map&apos;s values)</source>
         <translation>Modèle (nomme les valeurs de la carte des classes)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="245"/>
+        <location filename="../build/i18n/spec_strings.py" line="247"/>
         <source>Report</source>
         <translation>Rapport</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="246"/>
+        <location filename="../build/i18n/spec_strings.py" line="248"/>
         <source>HTML files (*.html)</source>
         <translation>Fichiers HTML (*.html)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="247"/>
+        <location filename="../build/i18n/spec_strings.py" line="249"/>
         <source>Metrics (JSON)</source>
         <translation>Métriques (JSON)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="248"/>
+        <location filename="../build/i18n/spec_strings.py" line="250"/>
         <source>JSON files (*.json)</source>
         <translation>Fichiers JSON (*.json)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="249"/>
+        <location filename="../build/i18n/spec_strings.py" line="251"/>
         <source>Overall accuracy</source>
         <translation>Précision globale</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="250"/>
+        <location filename="../build/i18n/spec_strings.py" line="252"/>
         <source>Mean IoU</source>
         <translation>IoU moyenne</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="251"/>
+        <location filename="../build/i18n/spec_strings.py" line="253"/>
         <source>Mean F1</source>
         <translation>F1 moyen</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="252"/>
+        <location filename="../build/i18n/spec_strings.py" line="254"/>
         <source>Kappa</source>
         <translation>Kappa</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="253"/>
+        <location filename="../build/i18n/spec_strings.py" line="255"/>
         <source>Pixels evaluated</source>
         <translation>Pixels évalués</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="243"/>
+        <location filename="../build/i18n/spec_strings.py" line="245"/>
         <source>CRS of a reference that has none</source>
         <translation>SCR d'une référence qui n'en a pas</translation>
     </message>
@@ -918,12 +923,12 @@ Sorties : un rapport HTML et les mêmes chiffres en JSON.</translation>
 <context>
     <name>FieldClassesAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="254"/>
+        <location filename="../build/i18n/spec_strings.py" line="256"/>
         <source>Crop per field</source>
         <translation>Culture par parcelle</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="255"/>
+        <location filename="../build/i18n/spec_strings.py" line="257"/>
         <source>Gives every field (a parcel polygon, any CRS) the crop the class map shows in it, and writes the fields as a GeoPackage styled by crop with the map&apos;s colours.
 
 Rule: majority (the class with the most pixels whose centre lies in the field) or mean_probability (the class with the highest mean probability; needs Class probabilities from Map crops). Each field gets class_value, class_name, class_share (the winning class&apos;s share of the field&apos;s pixels), confidence (the mean of the Confidence raster, or the winning class&apos;s mean probability), pixels and area_ha (in the map&apos;s CRS, or an equal-area CRS when the map is in degrees), beside its own attributes. Fields with no mapped pixel keep an empty class.
@@ -934,47 +939,47 @@ Règle : majority (la classe ayant le plus de pixels dont le centre est dans la 
 Le journal indique les hectares par culture, dans les parcelles et sur toute la carte. Modèle : le point de contrôle qui a produit la carte, quand la carte ne nomme pas elle-même ses classes.</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="256"/>
+        <location filename="../build/i18n/spec_strings.py" line="258"/>
         <source>Fields (parcel polygons)</source>
         <translation>Parcelles (polygones)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="257"/>
+        <location filename="../build/i18n/spec_strings.py" line="259"/>
         <source>Class map</source>
         <translation>Carte des classes</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="258"/>
+        <location filename="../build/i18n/spec_strings.py" line="260"/>
         <source>Class of a field</source>
         <translation>Classe d'une parcelle</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="259"/>
+        <location filename="../build/i18n/spec_strings.py" line="261"/>
         <source>Confidence (optional)</source>
         <translation>Confiance (facultatif)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="260"/>
+        <location filename="../build/i18n/spec_strings.py" line="262"/>
         <source>Class probabilities (optional)</source>
         <translation>Probabilités des classes (facultatif)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="261"/>
+        <location filename="../build/i18n/spec_strings.py" line="263"/>
         <source>Model (names the class map&apos;s values)</source>
         <translation>Modèle (nomme les valeurs de la carte des classes)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="262"/>
+        <location filename="../build/i18n/spec_strings.py" line="264"/>
         <source>Fields with their crop</source>
         <translation>Parcelles avec leur culture</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="263"/>
+        <location filename="../build/i18n/spec_strings.py" line="265"/>
         <source>Fields</source>
         <translation>Parcelles</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="264"/>
+        <location filename="../build/i18n/spec_strings.py" line="266"/>
         <source>Fields without a mapped pixel</source>
         <translation>Parcelles sans pixel cartographié</translation>
     </message>
@@ -982,12 +987,12 @@ Le journal indique les hectares par culture, dans les parcelles et sur toute la 
 <context>
     <name>InferAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="222"/>
+        <location filename="../build/i18n/spec_strings.py" line="224"/>
         <source>Map crops (inference)</source>
         <translation>Cartographier les cultures (inférence)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="223"/>
+        <location filename="../build/i18n/spec_strings.py" line="225"/>
         <source>Runs a model (from Train source model or an adaptation) over a composite and writes the class map, coloured and labelled with the model&apos;s classes.
 
 Composite: a raster with exactly the features the model was trained on (same bands, same order; Extra bands as used for training, PATH or PATH@BANDS separated by &apos;;&apos;). A clear error lists missing or extra features.
@@ -1004,67 +1009,67 @@ Le raster est traité par tuiles qui se chevauchent, fondues avec une fenêtre l
 Sorties : carte des classes (Byte, 255 = NoData) et, en option, la confiance (probabilité de la classe retenue), l'entropie normalisée (0 certain .. 1 indécis) et les probabilités (une bande par classe), en Float32 avec -1 = NoData. Tous sont des GeoTIFF tuilés et compressés, avec pyramides et un style .qml.</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="224"/>
+        <location filename="../build/i18n/spec_strings.py" line="226"/>
         <source>Model (.safetensors)</source>
         <translation>Modèle (.safetensors)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="225"/>
+        <location filename="../build/i18n/spec_strings.py" line="227"/>
         <source>Composite</source>
         <translation>Composite</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="226"/>
+        <location filename="../build/i18n/spec_strings.py" line="228"/>
         <source>Extent</source>
         <translation>Emprise</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="227"/>
+        <location filename="../build/i18n/spec_strings.py" line="229"/>
         <source>Area of interest (polygons)</source>
         <translation>Zone d'intérêt (polygones)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="228"/>
+        <location filename="../build/i18n/spec_strings.py" line="230"/>
         <source>Extra bands (PATH or PATH@BANDS; &apos;;&apos; separated)</source>
         <translation>Bandes supplémentaires (PATH ou PATH@BANDS ; séparées par ';')</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="229"/>
+        <location filename="../build/i18n/spec_strings.py" line="231"/>
         <source>Tile size (pixels; 0: automatic)</source>
         <translation>Taille des tuiles (pixels ; 0 : automatique)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="230"/>
+        <location filename="../build/i18n/spec_strings.py" line="232"/>
         <source>Overlap (pixels; -1: a quarter of the tile)</source>
         <translation>Chevauchement (pixels ; -1 : un quart de la tuile)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="231"/>
+        <location filename="../build/i18n/spec_strings.py" line="233"/>
         <source>Batch size (tiles; 0: automatic)</source>
         <translation>Taille de lot (tuiles ; 0 : automatique)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="232"/>
+        <location filename="../build/i18n/spec_strings.py" line="234"/>
         <source>Class map</source>
         <translation>Carte des classes</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="233"/>
+        <location filename="../build/i18n/spec_strings.py" line="235"/>
         <source>Confidence</source>
         <translation>Confiance</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="234"/>
+        <location filename="../build/i18n/spec_strings.py" line="236"/>
         <source>Entropy</source>
         <translation>Entropie</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="235"/>
+        <location filename="../build/i18n/spec_strings.py" line="237"/>
         <source>Class probabilities</source>
         <translation>Probabilités des classes</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="236"/>
+        <location filename="../build/i18n/spec_strings.py" line="238"/>
         <source>Mapped pixels</source>
         <translation>Pixels cartographiés</translation>
     </message>
@@ -1196,117 +1201,117 @@ Sorties : le composite (type de données et noms de bandes de l'entrée, style e
 <context>
     <name>PartitionAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="133"/>
+        <location filename="../build/i18n/spec_strings.py" line="134"/>
         <source>Partition easy / hard</source>
         <translation>Partition faciles / difficiles</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="135"/>
+        <location filename="../build/i18n/spec_strings.py" line="136"/>
         <source>Source model</source>
         <translation>Modèle source</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="136"/>
+        <location filename="../build/i18n/spec_strings.py" line="137"/>
         <source>Target block store</source>
         <translation>Stock de blocs cible</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="137"/>
+        <location filename="../build/i18n/spec_strings.py" line="138"/>
         <source>or target composite</source>
         <translation>ou composite cible</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="138"/>
+        <location filename="../build/i18n/spec_strings.py" line="139"/>
         <source>Score</source>
         <translation>Score</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="139"/>
+        <location filename="../build/i18n/spec_strings.py" line="140"/>
         <source>Easy fraction</source>
         <translation>Fraction de blocs faciles</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="140"/>
+        <location filename="../build/i18n/spec_strings.py" line="141"/>
         <source>Score threshold (overrides easy fraction)</source>
         <translation>Seuil de score (remplace la fraction de blocs faciles)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="141"/>
+        <location filename="../build/i18n/spec_strings.py" line="142"/>
         <source>Split per predicted dominant class</source>
         <translation>Répartition par classe dominante prédite</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="142"/>
+        <location filename="../build/i18n/spec_strings.py" line="143"/>
         <source>Confidence threshold (confident_fraction)</source>
         <translation>Seuil de confiance (confident_fraction)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="143"/>
+        <location filename="../build/i18n/spec_strings.py" line="144"/>
         <source>Extra bands with a composite (&apos;;&apos; separated)</source>
         <translation>Bandes supplémentaires avec un composite (séparées par ';')</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="144"/>
+        <location filename="../build/i18n/spec_strings.py" line="145"/>
         <source>Block size with a composite (0: the model&apos;s)</source>
         <translation>Taille des blocs avec un composite (0 : celle du modèle)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="145"/>
+        <location filename="../build/i18n/spec_strings.py" line="146"/>
         <source>Stride with a composite (0: block size)</source>
         <translation>Pas de découpage avec un composite (0 : taille des blocs)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="146"/>
+        <location filename="../build/i18n/spec_strings.py" line="147"/>
         <source>Extent with a composite</source>
         <translation>Emprise avec un composite</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="147"/>
+        <location filename="../build/i18n/spec_strings.py" line="148"/>
         <source>Batch size (blocks)</source>
         <translation>Taille de lot (blocs)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="149"/>
+        <location filename="../build/i18n/spec_strings.py" line="150"/>
         <source>Output block store (with a composite)</source>
         <translation>Stock de blocs en sortie (avec un composite)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="150"/>
+        <location filename="../build/i18n/spec_strings.py" line="151"/>
         <source>HDF5 files (*.h5)</source>
         <translation>Fichiers HDF5 (*.h5)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="151"/>
+        <location filename="../build/i18n/spec_strings.py" line="152"/>
         <source>Easy / hard mask</source>
         <translation>Masque faciles / difficiles</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="152"/>
+        <location filename="../build/i18n/spec_strings.py" line="153"/>
         <source>Confidence</source>
         <translation>Confiance</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="153"/>
+        <location filename="../build/i18n/spec_strings.py" line="154"/>
         <source>Easy blocks</source>
         <translation>Blocs faciles</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="154"/>
+        <location filename="../build/i18n/spec_strings.py" line="155"/>
         <source>Hard blocks</source>
         <translation>Blocs difficiles</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="155"/>
+        <location filename="../build/i18n/spec_strings.py" line="156"/>
         <source>Mean score of easy blocks</source>
         <translation>Score moyen des blocs faciles</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="156"/>
+        <location filename="../build/i18n/spec_strings.py" line="157"/>
         <source>Mean score of hard blocks</source>
         <translation>Score moyen des blocs difficiles</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="134"/>
+        <location filename="../build/i18n/spec_strings.py" line="135"/>
         <source>Runs the source model over the target blocks and splits them into easy blocks (where it is confident) and hard blocks, so you see where the model is unsure before adapting it.
 
 Target: a block store (Build blocks without labels; the partition is written beside it), or a target composite from which a store is built into Output block store (Block size 0: the model&apos;s).
@@ -1328,7 +1333,7 @@ Sorties : le masque faciles / difficiles (1 facile en bleu, 2 difficile en rouge
     <message>
         <location filename="../build/i18n/spec_strings.py" line="63"/>
         <source>Pretrain encoder (SimSiam)</source>
-        <translation type="unfinished"></translation>
+        <translation>Pré-entraîner l'encodeur (SimSiam)</translation>
     </message>
     <message>
         <location filename="../build/i18n/spec_strings.py" line="64"/>
@@ -1339,158 +1344,164 @@ Method: two augmented views of each block (random resized crop, flips and 90-deg
 Evaluation (optional): with a labelled block store, a linear probe (encoder frozen) and a fine-tuned model are trained from the pretrained encoder and compared with a random initialisation on the store&apos;s validation blocks (IoU per class, mIoU).
 
 Output: a .safetensors encoder that describes itself (encoder, features, normalisation, block size, provenance) and an HTML report (loss and learning rate, collapse statistic, augmented views, evaluation). Beside it: name.resume.safetensors. Resume: give that file (or the encoder) to continue; raise Iterations/Epochs to train longer. Cancel stops after the current step and keeps the last saved encoder.</source>
-        <translation type="unfinished"></translation>
+        <translation>Pré-entraîne l'encodeur d'un modèle de segmentation sans étiquettes (SimSiam) : chaque année et chaque région dont vous avez des images peut l'instruire, étiquetées ou non. Entraînez ensuite le modèle source à partir de lui (Entraîner le modèle source, Poids pré-entraînés de l'encodeur).
+
+Entrées : des composites (découpés en blocs de la taille des blocs) et/ou des stocks de blocs (leurs étiquettes ne sont jamais lues) ; tous avec les mêmes variables dans le même ordre. Ils sont normalisés avec leurs statistiques communes.
+Méthode : deux vues augmentées de chaque bloc (recadrage redimensionné aléatoire, retournements et rotations de 90 degrés, luminosité et contraste par bande, flou, bruit, suppression de bandes, et solarisation spectrale sur la seconde vue seulement) ; encodeur, MLP de projection et MLP de prédiction ; similarité cosinus négative symétrique avec arrêt du gradient sur la branche cible. SGD avec un momentum de 0,9 ; le taux d'apprentissage utilisé est Taux d'apprentissage x Taille de lot / 256, avec échauffement puis décroissance cosinus. La dispersion des sorties normalisées est surveillée : un avertissement signale quand elle tend vers 0 (effondrement).
+Évaluation (facultative) : avec un stock de blocs étiqueté, une sonde linéaire (encodeur figé) et un modèle affiné sont entraînés à partir de l'encodeur pré-entraîné et comparés à une initialisation aléatoire sur les blocs de validation du stock (IoU par classe, mIoU).
+
+Sortie : un encodeur .safetensors qui se décrit lui-même (encodeur, variables, normalisation, taille des blocs, provenance) et un rapport HTML (perte et taux d'apprentissage, indicateur d'effondrement, vues augmentées, évaluation). À côté : name.resume.safetensors. Reprise : donnez ce fichier (ou l'encodeur) pour poursuivre ; augmentez Itérations/Époques pour entraîner plus longtemps. Annuler arrête après le pas en cours et conserve le dernier encodeur enregistré.</translation>
     </message>
     <message>
         <location filename="../build/i18n/spec_strings.py" line="65"/>
         <source>Composites (unlabelled)</source>
-        <translation type="unfinished"></translation>
+        <translation>Composites (non étiquetés)</translation>
     </message>
     <message>
         <location filename="../build/i18n/spec_strings.py" line="66"/>
         <source>Block stores (&apos;;&apos; separated; labels ignored)</source>
-        <translation type="unfinished"></translation>
+        <translation>Stocks de blocs (séparés par ';' ; étiquettes ignorées)</translation>
     </message>
     <message>
         <location filename="../build/i18n/spec_strings.py" line="67"/>
         <source>Architecture</source>
-        <translation type="unfinished">Architecture</translation>
+        <translation>Architecture</translation>
     </message>
     <message>
         <location filename="../build/i18n/spec_strings.py" line="68"/>
         <source>Encoder (U-Net; empty: resnet18)</source>
-        <translation type="unfinished">Encodeur (U-Net ; vide : resnet18)</translation>
+        <translation>Encodeur (U-Net ; vide : resnet18)</translation>
     </message>
     <message>
         <location filename="../build/i18n/spec_strings.py" line="69"/>
         <source>Block size (0: the stores&apos;)</source>
-        <translation type="unfinished"></translation>
+        <translation>Taille des blocs (0 : celle des stocks)</translation>
     </message>
     <message>
         <location filename="../build/i18n/spec_strings.py" line="70"/>
         <source>Epochs</source>
-        <translation type="unfinished">Époques</translation>
+        <translation>Époques</translation>
     </message>
     <message>
         <location filename="../build/i18n/spec_strings.py" line="71"/>
         <source>Iterations (&gt; 0 overrides epochs)</source>
-        <translation type="unfinished">Itérations (&gt; 0 remplace les époques)</translation>
+        <translation>Itérations (&gt; 0 remplace les époques)</translation>
     </message>
     <message>
         <location filename="../build/i18n/spec_strings.py" line="72"/>
         <source>Batch size (blocks)</source>
-        <translation type="unfinished">Taille de lot (blocs)</translation>
+        <translation>Taille de lot (blocs)</translation>
     </message>
     <message>
         <location filename="../build/i18n/spec_strings.py" line="73"/>
         <source>Learning rate (per 256 blocks)</source>
-        <translation type="unfinished"></translation>
+        <translation>Taux d'apprentissage (pour 256 blocs)</translation>
     </message>
     <message>
         <location filename="../build/i18n/spec_strings.py" line="76"/>
         <source>Resume from (resume state or encoder)</source>
-        <translation type="unfinished"></translation>
+        <translation>Reprendre depuis (état de reprise ou encodeur)</translation>
     </message>
     <message>
         <location filename="../build/i18n/spec_strings.py" line="77"/>
         <source>Labelled block store for the evaluation (optional)</source>
-        <translation type="unfinished"></translation>
+        <translation>Stock de blocs étiqueté pour l'évaluation (facultatif)</translation>
     </message>
     <message>
         <location filename="../build/i18n/spec_strings.py" line="78"/>
         <source>Evaluation iterations</source>
-        <translation type="unfinished"></translation>
+        <translation>Itérations de l'évaluation</translation>
     </message>
     <message>
         <location filename="../build/i18n/spec_strings.py" line="79"/>
         <source>Encoder LR scale when fine-tuning</source>
-        <translation type="unfinished"></translation>
+        <translation>Facteur du taux d'apprentissage de l'encodeur au réglage fin</translation>
     </message>
     <message>
         <location filename="../build/i18n/spec_strings.py" line="80"/>
         <source>Projection width</source>
-        <translation type="unfinished"></translation>
+        <translation>Largeur de la projection</translation>
     </message>
     <message>
         <location filename="../build/i18n/spec_strings.py" line="81"/>
         <source>Prediction bottleneck width</source>
-        <translation type="unfinished"></translation>
+        <translation>Largeur du goulot de la prédiction</translation>
     </message>
     <message>
         <location filename="../build/i18n/spec_strings.py" line="82"/>
         <source>Architecture arguments (JSON)</source>
-        <translation type="unfinished">Arguments de l'architecture (JSON)</translation>
+        <translation>Arguments de l'architecture (JSON)</translation>
     </message>
     <message>
         <location filename="../build/i18n/spec_strings.py" line="83"/>
         <source>Weight decay</source>
-        <translation type="unfinished">Décroissance des poids (weight decay)</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="89"/>
-        <source>Pretrained encoder</source>
-        <translation type="unfinished"></translation>
+        <translation>Décroissance des poids (weight decay)</translation>
     </message>
     <message>
         <location filename="../build/i18n/spec_strings.py" line="90"/>
-        <source>Encoder (*.safetensors)</source>
-        <translation type="unfinished"></translation>
+        <source>Pretrained encoder</source>
+        <translation>Encodeur pré-entraîné</translation>
     </message>
     <message>
         <location filename="../build/i18n/spec_strings.py" line="91"/>
-        <source>Report</source>
-        <translation type="unfinished">Rapport</translation>
+        <source>Encoder (*.safetensors)</source>
+        <translation>Encodeur (*.safetensors)</translation>
     </message>
     <message>
         <location filename="../build/i18n/spec_strings.py" line="92"/>
-        <source>HTML files (*.html)</source>
-        <translation type="unfinished">Fichiers HTML (*.html)</translation>
+        <source>Report</source>
+        <translation>Rapport</translation>
     </message>
     <message>
         <location filename="../build/i18n/spec_strings.py" line="93"/>
-        <source>Resume state</source>
-        <translation type="unfinished">État de reprise</translation>
+        <source>HTML files (*.html)</source>
+        <translation>Fichiers HTML (*.html)</translation>
     </message>
     <message>
         <location filename="../build/i18n/spec_strings.py" line="94"/>
-        <source>Steps trained</source>
-        <translation type="unfinished">Pas d'entraînement effectués</translation>
+        <source>Resume state</source>
+        <translation>État de reprise</translation>
     </message>
     <message>
         <location filename="../build/i18n/spec_strings.py" line="95"/>
-        <source>Final loss</source>
-        <translation type="unfinished">Perte finale</translation>
+        <source>Steps trained</source>
+        <translation>Pas entraînés</translation>
     </message>
     <message>
         <location filename="../build/i18n/spec_strings.py" line="96"/>
-        <source>Output spread (collapse statistic)</source>
-        <translation type="unfinished"></translation>
+        <source>Final loss</source>
+        <translation>Perte finale</translation>
     </message>
     <message>
         <location filename="../build/i18n/spec_strings.py" line="97"/>
-        <source>Linear probe mIoU</source>
-        <translation type="unfinished"></translation>
+        <source>Output spread (collapse statistic)</source>
+        <translation>Dispersion des sorties (indicateur d'effondrement)</translation>
     </message>
     <message>
         <location filename="../build/i18n/spec_strings.py" line="98"/>
-        <source>Fine-tuned mIoU</source>
-        <translation type="unfinished"></translation>
+        <source>Linear probe mIoU</source>
+        <translation>mIoU de la sonde linéaire</translation>
     </message>
     <message>
         <location filename="../build/i18n/spec_strings.py" line="99"/>
+        <source>Fine-tuned mIoU</source>
+        <translation>mIoU après réglage fin</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="100"/>
         <source>Random initialisation mIoU</source>
-        <translation type="unfinished"></translation>
+        <translation>mIoU avec initialisation aléatoire</translation>
     </message>
 </context>
 <context>
     <name>RunConfigAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="265"/>
+        <location filename="../build/i18n/spec_strings.py" line="267"/>
         <source>Repeat a run</source>
         <translation>Répéter une exécution</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="266"/>
+        <location filename="../build/i18n/spec_strings.py" line="268"/>
         <source>Repeats a run exactly as it was recorded: every CROPS step writes name.run.json beside its main output (the command, every parameter as resolved, the inputs&apos; sizes and times, versions, device).
 
 Run record: that .run.json. Changes: NAME=VALUE items separated by &apos;;&apos; (e.g. SEED=3; OUTPUT=/data/map2019.tif), names as in the algorithm&apos;s parameters; a name the recorded command does not have is an error. A warning names every input whose size or time changed since the run was recorded. The repeated run writes its own .run.json.</source>
@@ -1499,17 +1510,17 @@ Run record: that .run.json. Changes: NAME=VALUE items separated by &apos;;&apos;
 Journal d'exécution : ce .run.json. Modifications : des entrées NOM=VALEUR séparées par ';' (p. ex. SEED=3; OUTPUT=/data/map2019.tif), noms comme les paramètres de l'algorithme ; un nom que la commande enregistrée n'a pas est une erreur. Un avertissement nomme chaque entrée dont la taille ou la date a changé depuis l'enregistrement. L'exécution répétée écrit son propre .run.json.</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="267"/>
+        <location filename="../build/i18n/spec_strings.py" line="269"/>
         <source>Run record (.run.json)</source>
         <translation>Journal d'exécution (.run.json)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="268"/>
+        <location filename="../build/i18n/spec_strings.py" line="270"/>
         <source>Changes (NAME=VALUE; ...)</source>
         <translation>Modifications (NOM=VALEUR ; ...)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="269"/>
+        <location filename="../build/i18n/spec_strings.py" line="271"/>
         <source>Run record of the repeat</source>
         <translation>Journal d'exécution de la répétition</translation>
     </message>
@@ -1581,72 +1592,72 @@ Taille : largeur et hauteur en pixels (10 m). Dates : la saison, YYYY-MM-DD ; un
 <context>
     <name>TrainSourceAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="100"/>
+        <location filename="../build/i18n/spec_strings.py" line="101"/>
         <source>Train source model</source>
         <translation>Entraîner le modèle source</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="102"/>
+        <location filename="../build/i18n/spec_strings.py" line="103"/>
         <source>Labelled block store</source>
         <translation>Stock de blocs étiqueté</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="103"/>
+        <location filename="../build/i18n/spec_strings.py" line="104"/>
         <source>Architecture</source>
         <translation>Architecture</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="104"/>
+        <location filename="../build/i18n/spec_strings.py" line="105"/>
         <source>Encoder (U-Net; empty: resnet18)</source>
         <translation>Encodeur (U-Net ; vide : resnet18)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="105"/>
+        <location filename="../build/i18n/spec_strings.py" line="106"/>
         <source>Pretrained encoder weights</source>
         <translation>Poids pré-entraînés de l'encodeur</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="106"/>
+        <location filename="../build/i18n/spec_strings.py" line="107"/>
         <source>Epochs</source>
         <translation>Époques</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="107"/>
+        <location filename="../build/i18n/spec_strings.py" line="108"/>
         <source>Iterations (&gt; 0 overrides epochs)</source>
         <translation>Itérations (&gt; 0 remplace les époques)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="108"/>
+        <location filename="../build/i18n/spec_strings.py" line="109"/>
         <source>Batch size (blocks)</source>
         <translation>Taille de lot (blocs)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="109"/>
+        <location filename="../build/i18n/spec_strings.py" line="110"/>
         <source>Learning rate</source>
         <translation>Taux d'apprentissage</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="110"/>
+        <location filename="../build/i18n/spec_strings.py" line="111"/>
         <source>Resume from (resume state or model)</source>
         <translation>Reprendre depuis (état de reprise ou modèle)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="111"/>
+        <location filename="../build/i18n/spec_strings.py" line="112"/>
         <source>Class weights</source>
         <translation>Poids des classes</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="112"/>
+        <location filename="../build/i18n/spec_strings.py" line="113"/>
         <source>Dice loss weight (0: none)</source>
         <translation>Poids de la perte Dice (0 : aucun)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="113"/>
+        <location filename="../build/i18n/spec_strings.py" line="114"/>
         <source>Validate every N steps (0: every epoch)</source>
         <translation>Valider tous les N pas (0 : à chaque époque)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="114"/>
+        <location filename="../build/i18n/spec_strings.py" line="115"/>
         <source>Architecture arguments (JSON)</source>
         <translation>Arguments de l'architecture (JSON)</translation>
     </message>
@@ -1671,95 +1682,108 @@ Taille : largeur et hauteur en pixels (10 m). Dates : la saison, YYYY-MM-DD ; un
         <translation>Métriques par époque (CSV)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="122"/>
+        <location filename="../build/i18n/spec_strings.py" line="123"/>
         <source>Resume state</source>
         <translation>État de reprise</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="123"/>
+        <location filename="../build/i18n/spec_strings.py" line="124"/>
         <source>Best validation mIoU</source>
         <translation>Meilleure mIoU de validation</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="124"/>
+        <location filename="../build/i18n/spec_strings.py" line="125"/>
         <source>Epoch of the best model</source>
         <translation>Époque du meilleur modèle</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="125"/>
+        <location filename="../build/i18n/spec_strings.py" line="126"/>
         <source>Steps trained</source>
         <translation>Pas d'entraînement effectués</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="101"/>
+        <location filename="../build/i18n/spec_strings.py" line="102"/>
         <source>Trains a segmentation model on a labelled block store (from Build blocks) and keeps the model with the best validation mIoU.
 
 Architecture: unet (a U-Net on a timm encoder, fast on CPUs; Encoder resnet18 by default) or transunet (R50-ViT-B/16, the method&apos;s reference backbone; needs a GPU in practice). Pretrained weights: an optional local file for the encoder: an encoder from Pretrain encoder (SimSiam), whose features must be the store&apos;s (Encoder empty takes it from the file; a lower Encoder LR scale, e.g. 0.1, fine-tunes it gently), or a .safetensors / timm .pth state dict.
 Training: AdamW, warm-up then cosine decay of the learning rate, cross-entropy ignoring unlabelled pixels (optional class weights and Dice), random flips and 90-degree rotations, mixed precision on CUDA. Iterations &gt; 0 overrides Epochs (an epoch is one pass over the training blocks); each epoch ends with a validation on the store&apos;s validation blocks. On the CPU a seed gives the same model.
 
 Output: a .safetensors model that describes itself (features, normalisation, classes with codes and colours, block size, provenance). Beside it: name.metrics.json and name.metrics.csv (loss, mIoU and IoU per class per epoch) and name.resume.safetensors. Resume: give that file (or the model) to continue a run; raise Iterations/Epochs to train longer. Cancel stops after the current step and keeps the last saved model.</source>
-        <translation type="unfinished"></translation>
+        <translation>Entraîne un modèle de segmentation sur un stock de blocs étiqueté (issu de Construire les blocs) et conserve le modèle ayant la meilleure mIoU de validation.
+
+Architecture : unet (un U-Net sur un encodeur timm, rapide sur CPU ; Encodeur resnet18 par défaut) ou transunet (R50-ViT-B/16, le backbone de référence de la méthode ; nécessite en pratique un GPU). Poids pré-entraînés : un fichier local facultatif pour l'encodeur : un encodeur issu de Pré-entraîner l'encodeur (SimSiam), dont les variables doivent être celles du stock (un Encodeur vide est pris dans le fichier ; un facteur du taux d'apprentissage de l'encodeur plus petit, p. ex. 0,1, l'affine en douceur), ou un state dict .safetensors / timm .pth.
+Entraînement : AdamW, échauffement puis décroissance cosinus du taux d'apprentissage, entropie croisée ignorant les pixels non étiquetés (poids des classes et Dice facultatifs), retournements aléatoires et rotations de 90 degrés, précision mixte sur CUDA. Itérations &gt; 0 remplace Époques (une époque est un passage sur les blocs d'entraînement) ; chaque époque se termine par une validation sur les blocs de validation du stock. Sur CPU, une même graine donne le même modèle.
+
+Sortie : un modèle .safetensors qui se décrit lui-même (variables, normalisation, classes avec codes et couleurs, taille des blocs, provenance). À côté : name.metrics.json et name.metrics.csv (perte, mIoU et IoU par classe et par époque) et name.resume.safetensors. Reprise : donnez ce fichier (ou le modèle) pour poursuivre un entraînement ; augmentez Itérations/Époques pour entraîner plus longtemps. Annuler arrête après le pas en cours et conserve le dernier modèle enregistré.</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="115"/>
+        <location filename="../build/i18n/spec_strings.py" line="116"/>
         <source>Encoder LR scale (fine-tuning)</source>
-        <translation type="unfinished"></translation>
+        <translation>Facteur du taux d'apprentissage de l'encodeur (réglage fin)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="122"/>
+        <source>Training curves (PNG)</source>
+        <translation>Courbes d'entraînement (PNG)</translation>
     </message>
 </context>
 <context>
     <name>TrustReportAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="212"/>
+        <location filename="../build/i18n/spec_strings.py" line="214"/>
         <source>What the adaptation changed (trust report)</source>
-        <translation type="unfinished"></translation>
+        <translation>Ce que l'adaptation a changé (rapport de confiance)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="213"/>
+        <location filename="../build/i18n/spec_strings.py" line="215"/>
         <source>Shows what an adaptation changed on the target, without any label: the source model and the adapted model both predict every block of the target store.
 
 Report (HTML, with pictures): the share of pixels whose class changed; class shares before and after; confidence and entropy histograms before and after; which classes moved to which. A warning names every class whose share collapsed (less than a third of its share before) or exploded (at least doubled, by at least 10 points of the pixels): then check the map before using it.
 Agreement: a raster on the store&apos;s grid, 1 unchanged (grey) and 2 changed (orange).</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="214"/>
-        <source>Source model</source>
-        <translation type="unfinished">Modèle source</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="215"/>
-        <source>Adapted model</source>
-        <translation type="unfinished">Modèle adapté</translation>
+        <translation>Montre, sans aucune étiquette, ce qu'une adaptation a changé sur la cible : le modèle source et le modèle adapté prédisent tous deux chaque bloc du magasin cible.
+
+Rapport (HTML, avec images) : la part des pixels dont la classe a changé ; les parts des classes avant et après ; les histogrammes de confiance et d'entropie avant et après ; quelles classes sont devenues lesquelles. Un avertissement nomme chaque classe dont la part s'est effondrée (moins d'un tiers de sa part avant) ou a explosé (au moins doublée, d'au moins 10 points de pixels) : vérifiez alors la carte avant de l'utiliser.
+Concordance : un raster sur la grille du magasin, 1 inchangé (gris) et 2 changé (orange).</translation>
     </message>
     <message>
         <location filename="../build/i18n/spec_strings.py" line="216"/>
-        <source>Target block store</source>
-        <translation type="unfinished">Stock de blocs cible</translation>
+        <source>Source model</source>
+        <translation>Modèle source</translation>
     </message>
     <message>
         <location filename="../build/i18n/spec_strings.py" line="217"/>
-        <source>Batch size (blocks)</source>
-        <translation type="unfinished">Taille de lot (blocs)</translation>
+        <source>Adapted model</source>
+        <translation>Modèle adapté</translation>
     </message>
     <message>
         <location filename="../build/i18n/spec_strings.py" line="218"/>
-        <source>Trust report</source>
-        <translation type="unfinished"></translation>
+        <source>Target block store</source>
+        <translation>Magasin de blocs cible</translation>
     </message>
     <message>
         <location filename="../build/i18n/spec_strings.py" line="219"/>
-        <source>HTML files (*.html)</source>
-        <translation type="unfinished">Fichiers HTML (*.html)</translation>
+        <source>Batch size (blocks)</source>
+        <translation>Taille de lot (blocs)</translation>
     </message>
     <message>
         <location filename="../build/i18n/spec_strings.py" line="220"/>
-        <source>Agreement (unchanged / changed)</source>
-        <translation type="unfinished"></translation>
+        <source>Trust report</source>
+        <translation>Rapport de confiance</translation>
     </message>
     <message>
         <location filename="../build/i18n/spec_strings.py" line="221"/>
+        <source>HTML files (*.html)</source>
+        <translation>Fichiers HTML (*.html)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="222"/>
+        <source>Agreement (unchanged / changed)</source>
+        <translation>Concordance (inchangé / changé)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="223"/>
         <source>Share of pixels that changed class</source>
-        <translation type="unfinished"></translation>
+        <translation>Part des pixels ayant changé de classe</translation>
     </message>
 </context>
 </TS>
