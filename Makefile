@@ -1,7 +1,7 @@
 # CROPS for QGIS. `make demo` runs the main job, `make test` the tests; both set up first.
 SHELL := /bin/bash
 PY := .venv/bin/python
-APT_PACKAGES := qgis python3-qgis qgis-providers python3-gdal python3-venv xvfb qttools5-dev-tools pyqt5-dev-tools zip
+APT_PACKAGES := qgis python3-qgis qgis-providers python3-gdal python3-matplotlib python3-venv xvfb qttools5-dev-tools pyqt5-dev-tools zip
 STAMP := .venv/.crops-setup
 DEMO_DIR ?= build/demo
 export QT_QPA_PLATFORM ?= offscreen
@@ -23,7 +23,7 @@ system-packages:
 $(STAMP): requirements.txt requirements-dev.txt
 	@[ -x $(PY) ] || /usr/bin/python3 -m venv --system-site-packages .venv
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements.txt -r requirements-dev.txt
-	$(PY) -c "import torch, timm, h5py, safetensors, osgeo.gdal, qgis.core"
+	$(PY) -c "import torch, timm, h5py, safetensors, matplotlib, osgeo.gdal, qgis.core"
 	@touch $(STAMP)
 
 demo: setup

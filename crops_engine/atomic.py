@@ -444,9 +444,9 @@ def _remove_empty(folders: list[Path]) -> None:
 
 @contextmanager
 def output_lock(outputs: Iterable[tuple[str, str | os.PathLike[str]]], label: str = "") -> Iterator[None]:
-    """Hold the output lock of each (what, path) for the with-block, after checking each can be written
-    (`check_output`) and removing the stale leftovers beside it (`remove_stale`). A CropsError names an output
-    another live run is writing, and that run's process."""
+    """Hold the output lock of each (what, path) for the with-block and remove the stale leftovers beside it
+    (`remove_stale`); a folder created for the lock is removed again if nothing was written into it. A CropsError
+    names an output another live run is writing, and that run's process (or why the lock cannot be written)."""
     taken: list[Path] = []
     try:
         for what, path in outputs:

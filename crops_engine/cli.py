@@ -205,8 +205,15 @@ def main(argv: list[str] | None = None) -> int:
     def _on_signal(signum: int, frame: Any) -> None:
         cancel.set(f"{signal.Signals(signum).name} received")
 
-    signal.signal(signal.SIGTERM, _on_signal)
-    signal.signal(signal.SIGINT, _on_signal)
+    previous = {signum: signal.signal(signum, _on_signal) for signum in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        return _run(argv, cancel)
+    finally:  # a caller in this process (a test, a batch) gets its handlers back
+        for signum, handler in previous.items():
+            signal.signal(signum, handler if handler is not None else signal.SIG_DFL)
+
+
+def _run(argv: list[str] | None, cancel: _Cancel) -> int:
     argv = config_shorthand(list(sys.argv[1:] if argv is None else argv))
     args = build_parser().parse_args(argv)
     skip: set[threading.Thread] = set()

@@ -149,6 +149,7 @@ class _Session:
     guarded: list[Path] = field(default_factory=list)
     options: dict[str, Any] = field(default_factory=dict)
     stop: threading.Event = field(default_factory=threading.Event)
+    waits: int = 0
 
 
 _session: _Session | None = None
@@ -504,6 +505,8 @@ def wait_for_all(tag: str, progress: Any = None, what: str = "waiting for the ot
 
         _guard(what, lambda: dist.barrier(group=session.control))
         return
+    session.waits += 1  # every process waits as often, in the same order: a key per wait (a batch runs several)
+    tag = f"{tag}/{session.waits}"
     _guard(what, lambda: session.store.set(f"{_KEY}at/{tag}/{w.rank}", "1"))
     keys = [f"{_KEY}at/{tag}/{r}" for r in range(w.size)]
     beats: dict[int, tuple[int, float]] = {}
@@ -539,13 +542,25 @@ def rank_reporter(reporter: Callable[[str, dict[str, Any]], None]) -> Callable[[
     if env.size <= 1:
         return reporter
 
+    resume: list[str] = []  # the resume state a cancel kept (the loop's warning names it)
+
     def report(event: str, payload: dict[str, Any]) -> None:
         global _consequence
+        if event == "log" and "continue with RESUME=" in str(payload.get("text", "")):
+            resume[:] = [str(payload["text"]).split("continue with RESUME=", 1)[1].rstrip(".")]
         if event == "error" and payload.get("kind") == "cancelled" and _session is not None:
-            # torchrun stops every process (SIGTERM) when one dies: say that one died, not that the user cancelled
-            lost = vanished()
-            if lost is not None:
+            # torchrun stops every process (SIGTERM) when one ends: say which ended and why, not "cancelled"
+            ended = _peer_end()
+            if ended is not None and ended[1].get("kind") not in ("cancelled", ""):
+                _consequence = f"Process {ended[0]} of {env.size} failed: {ended[1].get('message', '')} " \
+                               "The run is stopped."
+                payload = {"message": _consequence, "kind": "input"}
+            elif ended is None and (lost := vanished()) is not None:
                 _consequence = _vanished_message(lost, "running")
+                payload = {"message": _consequence, "kind": "input"}
+            if payload.get("kind") == "input" and resume:
+                _consequence += (f" The resume state of the steps done is kept: run the same command again with "
+                                 f"RESUME={resume[0]} (with the same number of processes to continue exactly).")
                 payload = {"message": _consequence, "kind": "input"}
         if event == "error":
             _mark_end(payload)
@@ -555,13 +570,25 @@ def rank_reporter(reporter: Callable[[str, dict[str, Any]], None]) -> Callable[[
         if event != "error":
             return
         message = str(payload.get("message", ""))
-        if message and message == _consequence:
+        if message and (message == _consequence or _process_0_reported()):  # the user sees process 0's message
             with contextlib.suppress(OSError, ValueError):
                 sys.stderr.write(f"[process {env.rank} of {env.size}] {message}\n")
             return
         reporter("error", {**payload, "message": f"Process {env.rank} of {env.size}: {message}"})
 
     return report
+
+
+def _process_0_reported(wait_s: float = 1.0) -> bool:
+    """Whether process 0 has reported how it ended (waiting up to `wait_s`: an input error every process finds at
+    once is then reported once, by process 0)."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        if _store_get(f"{_KEY}end/0"):
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.1)
 
 
 def guard_outputs(paths: Iterable[str | os.PathLike[str]]) -> None:
@@ -573,16 +600,18 @@ def guard_outputs(paths: Iterable[str | os.PathLike[str]]) -> None:
 
 def diverted(final: Path) -> Path | None:
     """Where a process > 0 writes `final` instead when it is one of the run's outputs or a sidecar of one
-    (`model.metrics.json` beside `model.safetensors`): its private scratch folder. None: write `final`."""
+    (`model.metrics.json` beside `model.safetensors`, or a file in a folder `model.<...>/`): its private scratch
+    folder. None: write `final`."""
     session = _session
     if session is None or session.world.writer or not session.guarded:
         return None
     target = Path(os.path.abspath(final))
     for out in session.guarded:
-        if target.parent == out.parent and (target.name == out.name or target.name.startswith(out.stem + ".")):
-            if session.scratch is None:
-                session.scratch = Path(tempfile.mkdtemp(prefix=f"crops-process{session.world.rank}-"))
-            return session.scratch / target.name
+        for p in (target, *target.parents):  # the file, or a folder of the output's name it is in
+            if p.parent == out.parent and (p.name == out.name or p.name.startswith(out.stem + ".")):
+                if session.scratch is None:
+                    session.scratch = Path(tempfile.mkdtemp(prefix=f"crops-process{session.world.rank}-"))
+                return session.scratch / target.relative_to(out.parent)
     return None
 
 

@@ -17,6 +17,8 @@ from qgis.core import QgsApplication, QgsProcessingException
 PLUGIN_ROOT = Path(__file__).resolve().parents[1]
 SETTING_ENGINE_PYTHON = "CROPS_ENGINE_PYTHON"
 ENV_ENGINE_PYTHON = "CROPS_PYTHON"
+SETTING_PROCESSES = "CROPS_PROCESSES_PER_RUN"  # > 1: commands that run distributed start through torchrun
+ENV_PROCESSES = "CROPS_PROCESSES_PER_RUN"
 
 _checked: dict[tuple[str, float], str | None] = {}
 
@@ -38,6 +40,23 @@ def _provider_setting() -> str:
     except ImportError:  # processing plugin not loaded (plain PyQGIS scripts)
         return ""
     return str(ProcessingConfig.getSetting(SETTING_ENGINE_PYTHON) or "").strip()
+
+
+def processes_per_run() -> int:
+    """How many engine processes one run starts (env CROPS_PROCESSES_PER_RUN, else the provider setting; 1 by
+    default): more than 1 starts training, adaptation, pretraining, inference and compositing through torchrun on
+    this machine (one process per GPU of a multi-GPU workstation), the others as one process."""
+    text = os.environ.get(ENV_PROCESSES, "").strip()
+    if not text:
+        try:
+            from processing.core.ProcessingConfig import ProcessingConfig
+        except ImportError:
+            return 1
+        text = str(ProcessingConfig.getSetting(SETTING_PROCESSES) or "1").strip()
+    try:
+        return max(1, int(float(text)))
+    except ValueError:
+        return 1
 
 
 def candidates() -> list[tuple[str, str]]:

@@ -9,7 +9,7 @@ from qgis.PyQt.QtCore import QCoreApplication
 from qgis.PyQt.QtGui import QIcon
 
 from .algorithms import ALGORITHMS
-from .engine_python import SETTING_ENGINE_PYTHON
+from .engine_python import SETTING_ENGINE_PYTHON, SETTING_PROCESSES
 
 ICON = str(Path(__file__).resolve().parents[1] / "resources" / "icons" / "crops.svg")
 
@@ -53,6 +53,19 @@ class CropsProvider(QgsProcessingProvider):
                     valuetype=setting.FILE,
                 )
             )
+            config.addSetting(
+                setting(
+                    self.name(),
+                    SETTING_PROCESSES,
+                    QCoreApplication.translate(
+                        "CropsProvider",
+                        "Processes per run (more than 1: training, adaptation, inference and compositing through "
+                        "torchrun, one process per GPU)",
+                    ),
+                    1,
+                    valuetype=setting.INT,
+                )
+            )
             config.readSettings()
         self.refreshAlgorithms()
         return True
@@ -61,6 +74,7 @@ class CropsProvider(QgsProcessingProvider):
         config, _ = _processing_config()
         if config is not None:
             config.removeSetting(SETTING_ENGINE_PYTHON)
+            config.removeSetting(SETTING_PROCESSES)
 
     def loadAlgorithms(self) -> None:
         for cls in ALGORITHMS:

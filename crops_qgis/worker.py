@@ -31,7 +31,8 @@ from typing import Any
 from qgis.core import QgsProcessingException, QgsProcessingFeedback
 
 from ..crops_engine.atomic import remove_stale
-from .engine_python import PLUGIN_ROOT, resolve_engine_python
+from ..crops_engine.distributed import COMMANDS as DISTRIBUTED_COMMANDS
+from .engine_python import PLUGIN_ROOT, processes_per_run, resolve_engine_python
 
 # After SIGTERM the engine finishes its step (a training step on a CPU can take tens of seconds) and writes its
 # resume state (a TransUNet run's is over 1 GB): it gets this long before SIGKILL. Most commands stop within 0.1 s.
@@ -40,8 +41,14 @@ _POLL_S = 0.1
 _FORWARDED = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGINT", "SIGHUP") if hasattr(signal, name))
 
 
-def engine_command(python: str, command: str, argv: Sequence[str]) -> list[str]:
-    return [python, "-m", "crops_engine", "--json-events", command, *argv]
+def engine_command(python: str, command: str, argv: Sequence[str], processes: int = 1) -> list[str]:
+    """`<python> -m crops_engine --json-events <command> ...`; with `processes` > 1 and a command that runs
+    distributed, the same through torchrun on this machine (`--standalone`: a free local port), so its processes
+    report through process 0's events and a SIGTERM to torchrun stops every one of them."""
+    engine = ["-m", "crops_engine", "--json-events", command, *argv]
+    if processes > 1 and command in DISTRIBUTED_COMMANDS:
+        return [python, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", str(processes), *engine]
+    return [python, *engine]
 
 
 def _engine_env() -> dict[str, str]:
@@ -122,11 +129,16 @@ class _StopSignals:
         self.previous.clear()
 
     def resume(self) -> None:
-        """Deliver the signal that cancelled the run, now that the engine has stopped and cleaned up."""
-        if self.received is not None:
-            signum, self.received = self.received, None
-            _flush_output()  # a process ended by a signal does not flush its buffers: the last messages would be lost
-            signal.raise_signal(signum)
+        """Deliver the signal that cancelled the run, now that the engine has stopped and cleaned up: to the
+        default action (this process ends as the signal asked) or another handler; not to Python's
+        KeyboardInterrupt, since the cancel already did what an interrupt asks (the run fails as cancelled)."""
+        if self.received is None:
+            return
+        signum, self.received = self.received, None
+        if signal.getsignal(signum) in (signal.default_int_handler, signal.SIG_IGN):
+            return
+        _flush_output()  # a process ended by a signal does not flush its buffers: the last messages would be lost
+        signal.raise_signal(signum)
 
 
 def _flush_output() -> None:
@@ -220,7 +232,7 @@ def run_engine(
     """
     feedback = feedback or QgsProcessingFeedback()
     python = python or resolve_engine_python(require_torch=require_torch)
-    cmd = engine_command(python, command, argv)
+    cmd = engine_command(python, command, argv, processes_per_run())
     feedback.pushCommandInfo(" ".join(cmd))
     try:
         proc = subprocess.Popen(
@@ -244,9 +256,7 @@ def run_engine(
     try:
         if cancelled or (relay.error or {}).get("kind") == "cancelled":
             _clean(outputs)
-            kept = (relay.error or {}).get("message", "")
-            raise _fail("Cancelled: the CROPS engine was stopped and partial outputs were removed."
-                        + (f" {kept}" if kept and "resume" in kept.lower() else ""))
+            raise _fail("Cancelled: the CROPS engine was stopped and partial outputs were removed.")
         if relay.error is not None:
             _clean(outputs)
             raise _fail(relay.error.get("message", "The CROPS engine failed."))

@@ -89,56 +89,63 @@
         <translation>Blöcke des ersten Kalibrierungsdurchlaufs</translation>
     </message>
     <message>
+        <location filename="../build/i18n/spec_strings.py" line="176"/>
+        <source>co_training: rounds</source>
+        <translation>co_training: Runden</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="177"/>
+        <source>co_training: epochs per round</source>
+        <translation>co_training: Epochen je Runde</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="178"/>
+        <source>co_training: final epochs</source>
+        <translation>co_training: finale Epochen</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="179"/>
+        <source>co_training: share kept per class</source>
+        <translation>co_training: je Klasse behaltener Anteil</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="180"/>
+        <source>co_training: minimum pixels per class per block</source>
+        <translation>co_training: Mindestpixel je Klasse und Block</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="181"/>
+        <source>co_training: fusion</source>
+        <translation>co_training: Zusammenführung</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="182"/>
+        <source>co_training: models</source>
+        <translation>co_training: Modelle</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="183"/>
+        <source>co_training: how the two models differ</source>
+        <translation>co_training: wie sich die beiden Modelle unterscheiden</translation>
+    </message>
+    <message>
         <location filename="../build/i18n/spec_strings.py" line="159"/>
         <source>Adapts a source model to the target area without any source data, with a baseline method (to measure what SPCL adds).
 
 entropy: entropy minimisation with a diversity term (Tent / SHOT). Parameters: norm (only the normalisation layers, Tent), encoder (all but the heads, SHOT) or all. The diversity term, times Diversity weight, keeps the batch&apos;s class shares near equal shares (prior uniform) or near the source model&apos;s shares on the target (source).
 self_training: a teacher (moving average of the student, momentum EMA) labels target pixels whose confidence reaches a per-class threshold: each class keeps its most confident Portion of pixels, never demanding more than Confidence threshold; thresholds are refreshed in each of Rounds rounds. The student learns them from a jittered view. The teacher is the adapted model.
-co_training: two models collaborate through pseudo-labels. A self-training stage (the self_training settings, Iterations steps) gives two models: two snapshots of it (half-way and at the end) or two runs with different seeds (Co-training: how the two models differ). Then, in each of Co-training: rounds, both models label the target, their labels are fused (agreement: where they agree; confidence: the more confident where they disagree; mean: their mean probabilities), each class keeps its most confident share of pixels (Co-training: share kept per class) and a block keeps a class only with at least Co-training: minimum pixels of it; each model is retrained for Co-training: epochs per round on these pseudo-labels mixed by ClassMix between target blocks. A final model, started from the source model, learns the last fused pseudo-labels (Co-training: final epochs); it is the adapted model. Models 1 leaves out the second model (an ablation). The stages&apos; models and labels are in name.co_training beside the output; the log holds each round&apos;s class shares, agreement and thresholds.
+co_training: two models collaborate through pseudo-labels. A self-training stage (the self_training settings, Iterations steps) gives two models: two snapshots of it (half-way and at the end) or two runs with different seeds (co_training: how the two models differ). Then, in each of the co_training: rounds, both models label the target and their labels are fused (agreement: where they agree; confidence: the more confident where they disagree; mean: their mean probabilities); each class keeps its most confident share of pixels (co_training: share kept per class), and a block keeps a class only with at least co_training: minimum pixels per class per block of it. Each model is then retrained for co_training: epochs per round on these pseudo-labels, mixed by ClassMix between target blocks. A final model, started from the source model, learns the last fused pseudo-labels (co_training: final epochs); it is the adapted model. co_training: models 1 leaves out the second model (an ablation). The stages&apos; models and labels are kept in name.co_training beside the output; the log holds each round&apos;s class shares, agreement and thresholds.
 
 Blocks: all target blocks, or the easy / hard split of Partition. Learning rate empty: the method&apos;s default (entropy 0.001, self_training and co_training 0.00003).
 Output: the adapted model (.safetensors; provenance: the source model&apos;s SHA-256, the target store and every hyper-parameter). Beside it: name.adapt.json (configuration and loss history) and name.resume.safetensors (give it to Resume to continue). Cancel keeps the last complete checkpoint.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="176"/>
-        <source>co_training: rounds</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="177"/>
-        <source>co_training: epochs per round</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="178"/>
-        <source>co_training: final epochs</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="179"/>
-        <source>co_training: share kept per class</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="180"/>
-        <source>co_training: minimum pixels per class per block</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="181"/>
-        <source>co_training: fusion</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="182"/>
-        <source>co_training: models</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="183"/>
-        <source>co_training: how the two models differ</source>
-        <translation type="unfinished"></translation>
+        <translation>Passt ein Quellmodell ohne jegliche Quelldaten an das Zielgebiet an, mit einem Vergleichsverfahren (um zu messen, was SPCL zusätzlich bringt).
+
+entropy: Entropieminimierung mit einem Diversitätsterm (Tent / SHOT). Parameter: norm (nur die Normalisierungsschichten, Tent), encoder (alles außer den Köpfen, SHOT) oder all. Der Diversitätsterm, multipliziert mit dem Diversitätsgewicht, hält die Klassenanteile des Batches nahe an gleichen Anteilen (Prior uniform) oder nahe an den Anteilen des Quellmodells im Zielgebiet (source).
+self_training: Ein Lehrer (gleitender Mittelwert des Schülers, Momentum EMA) labelt Zielpixel, deren Konfidenz eine klassenspezifische Schwelle erreicht: Jede Klasse behält ihren Anteil der sichersten Pixel, ohne je mehr als die Konfidenzschwelle zu verlangen; die Schwellen werden in jeder der Runden neu bestimmt. Der Schüler lernt sie an einer photometrisch verrauschten Ansicht. Der Lehrer ist das angepasste Modell.
+co_training: Zwei Modelle arbeiten über Pseudo-Labels zusammen. Eine Self-Training-Phase (die self_training-Einstellungen, Iterationen Schritte) liefert zwei Modelle: zwei Schnappschüsse davon (auf halbem Weg und am Ende) oder zwei Läufe mit verschiedenen Seeds (co_training: wie sich die beiden Modelle unterscheiden). Dann labeln in jeder der co_training: Runden beide Modelle das Ziel, und ihre Labels werden zusammengeführt (agreement: wo sie übereinstimmen; confidence: das sicherere, wo sie sich widersprechen; mean: ihre mittleren Wahrscheinlichkeiten); jede Klasse behält ihren sichersten Anteil an Pixeln (co_training: je Klasse behaltener Anteil), und ein Block behält eine Klasse nur mit mindestens co_training: Mindestpixel je Klasse und Block davon. Jedes Modell wird dann co_training: Epochen je Runde lang auf diesen Pseudo-Labels nachtrainiert, gemischt per ClassMix zwischen Zielblöcken. Ein finales Modell, vom Quellmodell ausgehend, lernt die letzten zusammengeführten Pseudo-Labels (co_training: finale Epochen); es ist das angepasste Modell. co_training: Modelle 1 lässt das zweite Modell weg (eine Ablation). Die Modelle und Labels der Phasen bleiben in name.co_training neben der Ausgabe; das Protokoll enthält je Runde die Klassenanteile, die Übereinstimmung und die Schwellen.
+
+Blöcke: alle Zielblöcke oder die leichte / schwere Aufteilung aus Aufteilung leicht / schwer. Lernrate leer: der Standardwert der Methode (entropy 0.001, self_training und co_training 0.00003).
+Ausgabe: das angepasste Modell (.safetensors; Herkunft: SHA-256 des Quellmodells, der Zielspeicher und jeder Hyperparameter). Daneben: name.adapt.json (Konfiguration und Verlustverlauf) und name.resume.safetensors (an Fortsetzen von übergeben, um weiterzumachen). Abbrechen behält den letzten vollständigen Checkpoint.</translation>
     </message>
 </context>
 <context>
@@ -251,12 +258,17 @@ The source model&apos;s BatchNorm statistics are first re-estimated on the targe
 Prototypes probabilistic (PPPC): each pixel&apos;s embedding and each prototype is a Gaussian, the pixel&apos;s variance from a variance head trained beside the projection head, the prototype&apos;s from its easy pixels; the contrastive loss and the rectification compare them by their mutual likelihood score, so an ambiguous pixel (high variance) pulls less and weighs less in its prototype. The variance head is used only while adapting.
 
 Output: the adapted model (.safetensors, the teacher; its provenance names the source model&apos;s SHA-256, the target store and every hyper-parameter). Beside it: name.adapt.json (configuration, loss per step, prototype norms and pseudo-label class shares: a class whose share keeps falling warns of collapse) and name.resume.safetensors. Resume: give that file to continue. Cancel keeps the last complete checkpoint. Map with the adapted model using Map crops (inference) (crops:infer).</source>
-        <translation type="unfinished"></translation>
+        <translation>Passt ein Quellmodell ohne jegliche Quelldaten an das Zielgebiet an: Semantic Prototypical Contrastive Learning auf einem Ziel-Blockspeicher, der in leichte und schwere Blöcke aufgeteilt ist (zuerst Aufteilung leicht / schwer ausführen).
+
+Zuerst werden die BatchNorm-Statistiken des Quellmodells auf den Zielblöcken neu geschätzt. Ein Lehrer (ein exponentiell gleitender Mittelwert des Schülers, Momentum EMA) labelt dann in jedem Schritt einen leichten und einen schweren Batch. Die Klassenprototypen sind die laufenden Mittelwerte der Lehrer-Einbettungen leichter Pixel, bei denen er sicher ist (Konfidenz &gt;= Konfidenzschwelle), initialisiert mit einem Durchlauf über die leichten Blöcke. Der Schüler lernt einen ClassMix aus Klassen leichter Blöcke, die in schwere Blöcke eingefügt werden, gewichtet mit dem Anteil der Pixel des gemischten Blocks, bei denen der Lehrer sicher ist (oder mit der Konfidenz jedes Pixels), plus Kontrastgewicht x einen prototypbasierten Kontrastverlust auf sicheren schweren Pixeln (die Temperatur skaliert die Ähnlichkeiten). Die Wahrscheinlichkeiten des Lehrers werden so umskaliert, dass seine Pseudo-Labels die Klassenverteilung behalten, die er zu Beginn auf dem Zielgebiet vorhergesagt hat (Verteilungsangleichung); so verschwinden kleine Klassen nicht nach und nach. Danach werden sie mit der Ähnlichkeit jedes Pixels zu den Klassenprototypen gewichtet (Prototyp-Rektifizierung): Ein Pixel, dessen Einbettung bei dem Prototyp einer anderen Klasse liegt, verliert an Konfidenz oder wechselt das Label. Zeitplan der schweren Blöcke: constant füllt den schweren Batch nur mit schweren Blöcken; linear beginnt mit zur Hälfte schweren Blöcken und endet mit ausschließlich schweren Blöcken.
+Prototypen probabilistic (PPPC): Die Einbettung jedes Pixels und jeder Prototyp ist eine Gaußverteilung, die Varianz des Pixels aus einem Varianzkopf, der neben dem Projektionskopf trainiert wird, die des Prototyps aus seinen leichten Pixeln; der kontrastive Verlust und die Rektifizierung vergleichen sie über ihren Mutual Likelihood Score, sodass ein mehrdeutiges Pixel (hohe Varianz) weniger zieht und in seinem Prototyp weniger Gewicht hat. Der Varianzkopf wird nur während der Anpassung verwendet.
+
+Ausgabe: das angepasste Modell (.safetensors, der Lehrer; seine Herkunftsangaben nennen SHA-256 des Quellmodells, den Zielspeicher und jeden Hyperparameter). Daneben: name.adapt.json (Konfiguration, Verlust je Schritt, Prototypnormen und Klassenanteile der Pseudo-Labels: Eine Klasse, deren Anteil stetig sinkt, warnt vor einem Kollaps) und name.resume.safetensors. Fortsetzen: diese Datei übergeben, um weiterzumachen. Abbrechen behält den letzten vollständigen Checkpoint. Kartieren Sie mit dem angepassten Modell über Kulturen kartieren (crops:infer).</translation>
     </message>
     <message>
         <location filename="../build/i18n/spec_strings.py" line="203"/>
         <source>Prototypes</source>
-        <translation type="unfinished"></translation>
+        <translation>Prototypen</translation>
     </message>
 </context>
 <context>
@@ -264,7 +276,7 @@ Output: the adapted model (.safetensors, the teacher; its provenance names the s
     <message>
         <location filename="../build/i18n/spec_strings.py" line="127"/>
         <source>Align statistics to the model</source>
-        <translation type="unfinished"></translation>
+        <translation>Statistiken an das Modell angleichen</translation>
     </message>
     <message>
         <location filename="../build/i18n/spec_strings.py" line="128"/>
@@ -274,32 +286,37 @@ mean_std: each band is shifted and scaled so that its mean and standard deviatio
 The target&apos;s statistics are measured on a regular sample of its valid pixels.
 
 Output: a Float32 GeoTIFF with the composite&apos;s bands and band names (nodata NaN), styled in natural colour. Partition, Adapt, Adapt with SPCL and Map crops can instead align on the fly (their Align the target&apos;s statistics option); give inference the same alignment the model was adapted with.</source>
-        <translation type="unfinished"></translation>
+        <translation>Richtet ein Zielkomposit ohne jegliche Quelldaten auf die Quellstatistiken aus, die ein Modell bei seinem Training aufgezeichnet hat: Jedes Band des Komposits wird auf die Statistiken des Modells für das gleichnamige Merkmal abgebildet.
+
+mean_std: Jedes Band wird so verschoben und skaliert, dass sein Mittelwert und seine Standardabweichung die des Modells werden. histogram: Histogrammangleichung; die Quantile jedes Bandes werden zu den Quantilen je Band, die das Modell von seinen Trainingspixeln aufgezeichnet hat. Modelle, die trainiert wurden, bevor Quantile aufgezeichnet wurden, haben nur Mittelwert und Standardabweichung: mit ihnen mean_std verwenden oder das Modell neu trainieren.
+Die Statistiken des Ziels werden an einer regelmäßigen Stichprobe seiner gültigen Pixel gemessen.
+
+Ausgabe: ein Float32-GeoTIFF mit den Bändern und Bandnamen des Komposits (NoData NaN), in natürlichen Farben dargestellt. Aufteilung leicht / schwer, Anpassen (Vergleichsverfahren), Mit SPCL anpassen und Kulturen kartieren (Inferenz) können stattdessen während der Verarbeitung angleichen (ihre Option Zielstatistiken an die des Modells angleichen); der Inferenz dieselbe Angleichung geben, mit der das Modell angepasst wurde.</translation>
     </message>
     <message>
         <location filename="../build/i18n/spec_strings.py" line="129"/>
         <source>Model</source>
-        <translation type="unfinished">Modell</translation>
+        <translation>Modell</translation>
     </message>
     <message>
         <location filename="../build/i18n/spec_strings.py" line="130"/>
         <source>Target composite</source>
-        <translation type="unfinished"></translation>
+        <translation>Zielkomposit</translation>
     </message>
     <message>
         <location filename="../build/i18n/spec_strings.py" line="131"/>
         <source>Align the target&apos;s statistics to the model&apos;s</source>
-        <translation type="unfinished"></translation>
+        <translation>Zielstatistiken an die des Modells angleichen</translation>
     </message>
     <message>
         <location filename="../build/i18n/spec_strings.py" line="132"/>
         <source>Aligned composite</source>
-        <translation type="unfinished"></translation>
+        <translation>Angeglichenes Komposit</translation>
     </message>
     <message>
         <location filename="../build/i18n/spec_strings.py" line="133"/>
         <source>Bands aligned</source>
-        <translation type="unfinished"></translation>
+        <translation>Angeglichene Bänder</translation>
     </message>
 </context>
 <context>
@@ -554,7 +571,7 @@ Es werden nur Blöcke mit einem gelabelten Pixel (Quelle) bzw. einem gültigen P
     <message>
         <location filename="../build/i18n/spec_strings.py" line="86"/>
         <source>Checkpoint every N steps (0: with the resume state)</source>
-        <translation type="unfinished"></translation>
+        <translation>Checkpoint alle N Schritte (0: mit dem Fortsetzungszustand)</translation>
     </message>
     <message>
         <location filename="../build/i18n/spec_strings.py" line="89"/>
@@ -564,12 +581,12 @@ Es werden nur Blöcke mit einem gelabelten Pixel (Quelle) bzw. einem gültigen P
     <message>
         <location filename="../build/i18n/spec_strings.py" line="87"/>
         <source>Save the resume state every N seconds (0: every step)</source>
-        <translation type="unfinished"></translation>
+        <translation>Fortsetzungszustand alle N Sekunden speichern (0: nach jedem Schritt)</translation>
     </message>
     <message>
         <location filename="../build/i18n/spec_strings.py" line="149"/>
         <source>Align the target&apos;s statistics to the model&apos;s</source>
-        <translation type="unfinished"></translation>
+        <translation>Zielstatistiken an die des Modells angleichen</translation>
     </message>
     <message>
         <location filename="../build/i18n/spec_strings.py" line="188"/>

@@ -89,56 +89,63 @@
         <translation>Blocs de la passe de calibrage initiale</translation>
     </message>
     <message>
+        <location filename="../build/i18n/spec_strings.py" line="176"/>
+        <source>co_training: rounds</source>
+        <translation>co_training : tours</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="177"/>
+        <source>co_training: epochs per round</source>
+        <translation>co_training : époques par tour</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="178"/>
+        <source>co_training: final epochs</source>
+        <translation>co_training : époques finales</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="179"/>
+        <source>co_training: share kept per class</source>
+        <translation>co_training : part gardée par classe</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="180"/>
+        <source>co_training: minimum pixels per class per block</source>
+        <translation>co_training : pixels minimum par classe et par bloc</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="181"/>
+        <source>co_training: fusion</source>
+        <translation>co_training : fusion</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="182"/>
+        <source>co_training: models</source>
+        <translation>co_training : modèles</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="183"/>
+        <source>co_training: how the two models differ</source>
+        <translation>co_training : en quoi les deux modèles diffèrent</translation>
+    </message>
+    <message>
         <location filename="../build/i18n/spec_strings.py" line="159"/>
         <source>Adapts a source model to the target area without any source data, with a baseline method (to measure what SPCL adds).
 
 entropy: entropy minimisation with a diversity term (Tent / SHOT). Parameters: norm (only the normalisation layers, Tent), encoder (all but the heads, SHOT) or all. The diversity term, times Diversity weight, keeps the batch&apos;s class shares near equal shares (prior uniform) or near the source model&apos;s shares on the target (source).
 self_training: a teacher (moving average of the student, momentum EMA) labels target pixels whose confidence reaches a per-class threshold: each class keeps its most confident Portion of pixels, never demanding more than Confidence threshold; thresholds are refreshed in each of Rounds rounds. The student learns them from a jittered view. The teacher is the adapted model.
-co_training: two models collaborate through pseudo-labels. A self-training stage (the self_training settings, Iterations steps) gives two models: two snapshots of it (half-way and at the end) or two runs with different seeds (Co-training: how the two models differ). Then, in each of Co-training: rounds, both models label the target, their labels are fused (agreement: where they agree; confidence: the more confident where they disagree; mean: their mean probabilities), each class keeps its most confident share of pixels (Co-training: share kept per class) and a block keeps a class only with at least Co-training: minimum pixels of it; each model is retrained for Co-training: epochs per round on these pseudo-labels mixed by ClassMix between target blocks. A final model, started from the source model, learns the last fused pseudo-labels (Co-training: final epochs); it is the adapted model. Models 1 leaves out the second model (an ablation). The stages&apos; models and labels are in name.co_training beside the output; the log holds each round&apos;s class shares, agreement and thresholds.
+co_training: two models collaborate through pseudo-labels. A self-training stage (the self_training settings, Iterations steps) gives two models: two snapshots of it (half-way and at the end) or two runs with different seeds (co_training: how the two models differ). Then, in each of the co_training: rounds, both models label the target and their labels are fused (agreement: where they agree; confidence: the more confident where they disagree; mean: their mean probabilities); each class keeps its most confident share of pixels (co_training: share kept per class), and a block keeps a class only with at least co_training: minimum pixels per class per block of it. Each model is then retrained for co_training: epochs per round on these pseudo-labels, mixed by ClassMix between target blocks. A final model, started from the source model, learns the last fused pseudo-labels (co_training: final epochs); it is the adapted model. co_training: models 1 leaves out the second model (an ablation). The stages&apos; models and labels are kept in name.co_training beside the output; the log holds each round&apos;s class shares, agreement and thresholds.
 
 Blocks: all target blocks, or the easy / hard split of Partition. Learning rate empty: the method&apos;s default (entropy 0.001, self_training and co_training 0.00003).
 Output: the adapted model (.safetensors; provenance: the source model&apos;s SHA-256, the target store and every hyper-parameter). Beside it: name.adapt.json (configuration and loss history) and name.resume.safetensors (give it to Resume to continue). Cancel keeps the last complete checkpoint.</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="176"/>
-        <source>co_training: rounds</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="177"/>
-        <source>co_training: epochs per round</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="178"/>
-        <source>co_training: final epochs</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="179"/>
-        <source>co_training: share kept per class</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="180"/>
-        <source>co_training: minimum pixels per class per block</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="181"/>
-        <source>co_training: fusion</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="182"/>
-        <source>co_training: models</source>
-        <translation type="unfinished"></translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="183"/>
-        <source>co_training: how the two models differ</source>
-        <translation type="unfinished"></translation>
+        <translation>Adapte un modèle source à la zone cible sans aucune donnée source, avec une méthode de référence (pour mesurer l'apport de SPCL).
+
+entropy : minimisation de l'entropie avec un terme de diversité (Tent / SHOT). Paramètres : norm (uniquement les couches de normalisation, Tent), encoder (tout sauf les têtes, SHOT) ou all. Le terme de diversité, multiplié par le poids de diversité, maintient les proportions de classes du lot proches de proportions égales (a priori uniform) ou de celles du modèle source sur la cible (source).
+self_training : un enseignant (moyenne mobile de l'élève, momentum EMA) étiquette les pixels cibles dont la confiance atteint un seuil propre à chaque classe : chaque classe garde sa proportion de pixels les plus sûrs, sans jamais exiger plus que le seuil de confiance ; les seuils sont réactualisés à chacun des tours. L'élève les apprend sur une vue perturbée photométriquement. L'enseignant est le modèle adapté.
+co_training : deux modèles collaborent par des pseudo-étiquettes. Une phase d'auto-apprentissage (les réglages de self_training, Itérations pas) donne deux modèles : deux instantanés de celle-ci (à mi-parcours et à la fin) ou deux exécutions avec des graines différentes (co_training : en quoi les deux modèles diffèrent). Puis, à chacun des co_training : tours, les deux modèles étiquettent la cible et leurs étiquettes sont fusionnées (agreement : là où ils sont d'accord ; confidence : le plus sûr là où ils divergent ; mean : leurs probabilités moyennes) ; chaque classe garde sa part de pixels les plus sûrs (co_training : part gardée par classe), et un bloc ne garde une classe qu'avec au moins co_training : pixels minimum par classe et par bloc de celle-ci. Chaque modèle est ensuite réentraîné pendant co_training : époques par tour sur ces pseudo-étiquettes, mélangées par ClassMix entre blocs cibles. Un modèle final, parti du modèle source, apprend les dernières pseudo-étiquettes fusionnées (co_training : époques finales) ; c'est le modèle adapté. co_training : modèles 1 omet le second modèle (une ablation). Les modèles et étiquettes des phases sont conservés dans name.co_training à côté de la sortie ; le journal contient, pour chaque tour, les proportions de classes, l'accord et les seuils.
+
+Blocs : tous les blocs cibles, ou la répartition faciles / difficiles de Partition faciles / difficiles. Taux d'apprentissage vide : la valeur par défaut de la méthode (entropy 0.001, self_training et co_training 0.00003).
+Sortie : le modèle adapté (.safetensors ; provenance : le SHA-256 du modèle source, le stock cible et chaque hyperparamètre). À côté : name.adapt.json (configuration et historique de la perte) et name.resume.safetensors (à donner à Reprendre depuis pour continuer). Annuler conserve le dernier point de contrôle complet.</translation>
     </message>
 </context>
 <context>
@@ -251,12 +258,17 @@ The source model&apos;s BatchNorm statistics are first re-estimated on the targe
 Prototypes probabilistic (PPPC): each pixel&apos;s embedding and each prototype is a Gaussian, the pixel&apos;s variance from a variance head trained beside the projection head, the prototype&apos;s from its easy pixels; the contrastive loss and the rectification compare them by their mutual likelihood score, so an ambiguous pixel (high variance) pulls less and weighs less in its prototype. The variance head is used only while adapting.
 
 Output: the adapted model (.safetensors, the teacher; its provenance names the source model&apos;s SHA-256, the target store and every hyper-parameter). Beside it: name.adapt.json (configuration, loss per step, prototype norms and pseudo-label class shares: a class whose share keeps falling warns of collapse) and name.resume.safetensors. Resume: give that file to continue. Cancel keeps the last complete checkpoint. Map with the adapted model using Map crops (inference) (crops:infer).</source>
-        <translation type="unfinished"></translation>
+        <translation>Adapte un modèle source à la zone cible sans aucune donnée source : Semantic Prototypical Contrastive Learning sur un stock de blocs cible réparti en blocs faciles et difficiles (exécutez d'abord Partition faciles / difficiles).
+
+Les statistiques BatchNorm du modèle source sont d'abord réestimées sur les blocs cibles. Un enseignant (moyenne mobile exponentielle de l'élève, momentum EMA) étiquette ensuite à chaque pas un lot facile et un lot difficile. Les prototypes de classes sont les moyennes courantes des plongements de l'enseignant pour les pixels faciles dont il est sûr (confiance &gt;= Seuil de confiance), initialisées par une passe sur les blocs faciles. L'élève apprend un ClassMix de classes de blocs faciles collées sur des blocs difficiles, pondéré par la part des pixels du bloc mélangé dont l'enseignant est sûr (ou par la confiance de chaque pixel), plus Poids contrastif x une perte contrastive par prototypes sur les pixels difficiles sûrs (la Température met les similarités à l'échelle). Les probabilités de l'enseignant sont remises à l'échelle pour que ses pseudo-étiquettes gardent la distribution de classes qu'il prédisait sur la cible au départ (alignement de distribution), ce qui empêche les petites classes de s'effacer, puis pondérées par la similarité de chaque pixel aux prototypes de classes (rectification par prototypes) : un pixel dont le plongement se trouve près du prototype d'une autre classe perd en confiance ou change d'étiquette. Calendrier des blocs difficiles : constant remplit le lot difficile uniquement de blocs difficiles ; linear commence avec une moitié de blocs difficiles et finit avec uniquement des blocs difficiles.
+Prototypes probabilistic (PPPC) : le plongement de chaque pixel et chaque prototype sont des gaussiennes, la variance du pixel venant d'une tête de variance entraînée à côté de la tête de projection, celle du prototype de ses pixels faciles ; la perte contrastive et la rectification les comparent par leur score de vraisemblance mutuelle (MLS), si bien qu'un pixel ambigu (forte variance) attire moins et pèse moins dans son prototype. La tête de variance ne sert que pendant l'adaptation.
+
+Sortie : le modèle adapté (.safetensors, l'enseignant ; sa provenance indique le SHA-256 du modèle source, le stock cible et chaque hyperparamètre). À côté : name.adapt.json (configuration, perte par pas, normes des prototypes et proportions de classes des pseudo-étiquettes : une classe dont la proportion ne cesse de baisser signale un effondrement) et name.resume.safetensors. Reprise : donnez ce fichier pour continuer. Annuler conserve le dernier point de contrôle complet. Cartographiez avec le modèle adapté via Cartographier les cultures (crops:infer).</translation>
     </message>
     <message>
         <location filename="../build/i18n/spec_strings.py" line="203"/>
         <source>Prototypes</source>
-        <translation type="unfinished"></translation>
+        <translation>Prototypes</translation>
     </message>
 </context>
 <context>
@@ -264,7 +276,7 @@ Output: the adapted model (.safetensors, the teacher; its provenance names the s
     <message>
         <location filename="../build/i18n/spec_strings.py" line="127"/>
         <source>Align statistics to the model</source>
-        <translation type="unfinished"></translation>
+        <translation>Aligner les statistiques sur le modèle</translation>
     </message>
     <message>
         <location filename="../build/i18n/spec_strings.py" line="128"/>
@@ -274,32 +286,37 @@ mean_std: each band is shifted and scaled so that its mean and standard deviatio
 The target&apos;s statistics are measured on a regular sample of its valid pixels.
 
 Output: a Float32 GeoTIFF with the composite&apos;s bands and band names (nodata NaN), styled in natural colour. Partition, Adapt, Adapt with SPCL and Map crops can instead align on the fly (their Align the target&apos;s statistics option); give inference the same alignment the model was adapted with.</source>
-        <translation type="unfinished"></translation>
+        <translation>Aligne un composite cible sur les statistiques source qu'un modèle a enregistrées lors de son entraînement, sans aucune donnée source : chaque bande du composite est projetée sur les statistiques du modèle pour la variable de même nom.
+
+mean_std : chaque bande est décalée et mise à l'échelle pour que sa moyenne et son écart type deviennent ceux du modèle. histogram : égalisation d'histogramme ; les quantiles de chaque bande deviennent les quantiles par bande que le modèle a enregistrés sur ses pixels d'entraînement. Les modèles entraînés avant l'enregistrement des quantiles n'ont que la moyenne et l'écart type : utilisez mean_std avec eux, ou entraînez à nouveau le modèle.
+Les statistiques de la cible sont mesurées sur un échantillon régulier de ses pixels valides.
+
+Sortie : un GeoTIFF Float32 avec les bandes et les noms de bandes du composite (nodata NaN), stylé en couleurs naturelles. Partition faciles / difficiles, Adapter (méthodes de référence), Adapter avec SPCL et Cartographier les cultures (inférence) peuvent plutôt aligner à la volée (leur option Aligner les statistiques de la cible sur celles du modèle) ; donnez à l'inférence le même alignement que celui avec lequel le modèle a été adapté.</translation>
     </message>
     <message>
         <location filename="../build/i18n/spec_strings.py" line="129"/>
         <source>Model</source>
-        <translation type="unfinished">Modèle</translation>
+        <translation>Modèle</translation>
     </message>
     <message>
         <location filename="../build/i18n/spec_strings.py" line="130"/>
         <source>Target composite</source>
-        <translation type="unfinished"></translation>
+        <translation>Composite cible</translation>
     </message>
     <message>
         <location filename="../build/i18n/spec_strings.py" line="131"/>
         <source>Align the target&apos;s statistics to the model&apos;s</source>
-        <translation type="unfinished"></translation>
+        <translation>Aligner les statistiques de la cible sur celles du modèle</translation>
     </message>
     <message>
         <location filename="../build/i18n/spec_strings.py" line="132"/>
         <source>Aligned composite</source>
-        <translation type="unfinished"></translation>
+        <translation>Composite aligné</translation>
     </message>
     <message>
         <location filename="../build/i18n/spec_strings.py" line="133"/>
         <source>Bands aligned</source>
-        <translation type="unfinished"></translation>
+        <translation>Bandes alignées</translation>
     </message>
 </context>
 <context>
@@ -554,7 +571,7 @@ Seuls les blocs ayant un pixel étiqueté (source) ou un pixel valide (cible) so
     <message>
         <location filename="../build/i18n/spec_strings.py" line="86"/>
         <source>Checkpoint every N steps (0: with the resume state)</source>
-        <translation type="unfinished"></translation>
+        <translation>Point de contrôle tous les N pas (0 : avec l'état de reprise)</translation>
     </message>
     <message>
         <location filename="../build/i18n/spec_strings.py" line="89"/>
@@ -564,12 +581,12 @@ Seuls les blocs ayant un pixel étiqueté (source) ou un pixel valide (cible) so
     <message>
         <location filename="../build/i18n/spec_strings.py" line="87"/>
         <source>Save the resume state every N seconds (0: every step)</source>
-        <translation type="unfinished"></translation>
+        <translation>Enregistrer l'état de reprise toutes les N secondes (0 : à chaque pas)</translation>
     </message>
     <message>
         <location filename="../build/i18n/spec_strings.py" line="149"/>
         <source>Align the target&apos;s statistics to the model&apos;s</source>
-        <translation type="unfinished"></translation>
+        <translation>Aligner les statistiques de la cible sur celles du modèle</translation>
     </message>
     <message>
         <location filename="../build/i18n/spec_strings.py" line="188"/>

@@ -100,9 +100,9 @@ def finish(proc: subprocess.Popen, timeout: float = 300, json_events: bool = Tru
 
 
 def run_and_signal(args: list[Any], when: Any, signum: int = signal.SIGTERM, timeout: float = 300,
-                   seen: list[dict[str, Any]] | None = None) -> tuple[Run, bool]:
-    """Start the command, send `signum` when `when(event)` first holds for an event; (the run, whether it was
-    sent). The events read before the signal are part of the run's events."""
+                   seen: list[dict[str, Any]] | None = None, delay: float = 0.0) -> tuple[Run, bool]:
+    """Start the command, send `signum` (`delay` seconds) after `when(event)` first holds for an event; (the run,
+    whether it was sent). The events read before the signal are part of the run's events."""
     proc = start(*args)
     assert proc.stdout is not None
     before: list[str] = []
@@ -117,6 +117,7 @@ def run_and_signal(args: list[Any], when: Any, signum: int = signal.SIGTERM, tim
         if seen is not None:
             seen.append(event)
         if when(event):
+            time.sleep(delay)
             proc.send_signal(signum)
             sent = True
             break

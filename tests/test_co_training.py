@@ -203,7 +203,10 @@ def test_resume_continues_from_the_stage_that_was_running(target, tmp_path):
     assert state["done"] == ["self_training_a", "labels_1"]
     resume = work_folder(out) / "model_a_1.resume.safetensors"
     assert resume.is_file()
-    result = adapt("co_training", co_config(target, out, resume=str(resume)), Progress())
+    logs: list[str] = []
+    result = adapt("co_training", co_config(target, out, resume=str(resume)),
+                   Progress(lambda e, p: logs.append(p.get("text", "")) if e == "log" else None))
+    assert any(t.startswith("Resuming from") and "model_a_1.resume" in t for t in logs), "the stage started over"
     assert result["stages"] == ["self_training_a", "retrain_a_1", "retrain_b_1", "final"]
     a, b = load_model(out)[0].state_dict(), load_model(straight)[0].state_dict()
     assert all(torch.equal(a[k], b[k]) for k in a), "a resumed co-training run differs from an uninterrupted one"

@@ -109,7 +109,7 @@ def _config_cases():
 
     yield "train-source", TrainConfig, {}
     yield "partition", PartitionOptions, {}
-    for method in ("entropy", "self_training", "spcl"):
+    for method in ("entropy", "self_training", "spcl", "co_training"):
         from crops_engine.adapt import method_class
 
         command = "adapt-spcl" if method == "spcl" else "adapt"

@@ -8,6 +8,7 @@ Every run starts `torchrun --nproc_per_node 2` on a free port as a subprocess (`
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import signal
@@ -60,9 +61,27 @@ def torchrun_command(*args: str, nproc: int = 2) -> list[str]:
 
 
 def run(args: list[str], nproc: int = 2, timeout: float = 240, **extra: str) -> subprocess.CompletedProcess:
-    """The engine on `nproc` processes under torchrun (nproc 0: one plain process); JSON events on stdout."""
-    cmd = torchrun_command(*args, nproc=nproc) if nproc else [sys.executable, str(HELPER), *args]
+    """The engine on `nproc` processes under torchrun (nproc 0: one process, in this one); JSON events on stdout."""
+    if not nproc:
+        return run_here(args)
+    cmd = torchrun_command(*args, nproc=nproc)
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=str(ROOT), env=env(**extra))
+
+
+def run_here(args: list[str]) -> subprocess.CompletedProcess:
+    """`distributed_helper.py ARGS` in this process (one process: no torch.distributed; saves a Python start)."""
+    import distributed_helper
+
+    from crops_engine.cli import main
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        if args[0] == "cli":
+            code = main(args[1:])
+        else:
+            getattr(distributed_helper, {"composite": "composite", "reduce": "reduce_statistics"}[args[0]])(*args[1:])
+            code = 0
+    return subprocess.CompletedProcess(args, code, out.getvalue(), "")
 
 
 def events(stdout: str) -> list[dict]:
@@ -214,6 +233,7 @@ def test_a_killed_process_stops_training_with_a_clear_message_and_the_run_resume
     out = tmp_path / "m.safetensors"
     args = train_args(data, out, 2)
     args[args.index("--iterations") + 1] = "40"
+    args[args.index("--val-every") + 1] = "40"
     args += ["--resume-every", "3600"]
     code, evs, stderr = _kill_rank_when(torchrun_command(*args), 1, '"Step 4/40')
     assert code != 0
@@ -227,6 +247,37 @@ def test_a_killed_process_stops_training_with_a_clear_message_and_the_run_resume
     result = next(e for e in resumed if e.get("event") == "result")["outputs"]
     assert result["steps"] == 40
     assert not list(tmp_path.glob("*crops-tmp*"))
+
+
+@pytest.mark.slow
+def test_a_process_that_stops_answering_ends_the_job_after_the_timeout(data, tmp_path):
+    """SIGSTOP: the process lives but answers nothing. After CROPS_DIST_TIMEOUT_S (5 s here) process 0 stops with a
+    message naming the timeout, keeps the resume state, and torchrun ends the job (not a hang)."""
+    out = tmp_path / "m.safetensors"
+    args = train_args(data, out, 2)
+    args[args.index("--iterations") + 1] = "400"
+    args[args.index("--val-every") + 1] = "400"
+    proc = subprocess.Popen(torchrun_command(*args), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            cwd=str(ROOT), env=env(CROPS_DIST_TIMEOUT_S="5"))
+    assert proc.stdout is not None
+    lines, stopped = [], None
+    deadline = time.monotonic() + 240
+    for line in proc.stdout:
+        lines.append(line)
+        if stopped is None and '"Step 3/400' in line:
+            stopped = _child_with_rank(proc.pid, 1, deadline)
+            os.kill(stopped, signal.SIGSTOP)
+        if stopped is not None and '"event": "error"' in line:  # spare torchrun its 30 s grace for the stopped one
+            os.kill(stopped, signal.SIGKILL)
+    try:
+        assert proc.wait(timeout=120) != 0
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(stopped, signal.SIGKILL)
+        proc.stderr.close()
+    errors = [e for e in events("".join(lines)) if e.get("event") == "error"]
+    assert errors and "did not answer for 5 s" in errors[0]["message"] and "RESUME=" in errors[0]["message"]
+    assert load_training_state(resume_path(out)).step >= 3
 
 
 # -- the methods' statistics -------------------------------------------------------------------------
@@ -297,15 +348,14 @@ def _polygon(path: Path, ring: list[tuple[float, float]]) -> Path:
     return path
 
 
-@pytest.mark.parametrize("masked", [False, True], ids=["whole", "masked"])
-def test_sharded_inference_equals_one_process_bit_for_bit(data, tmp_path, masked):
-    """The four outputs of 2 processes equal one process's; with a MASK leaving tiles without data, which changes
-    the batches the single process forms (the processes must form the same ones)."""
-    extra = []
-    if masked:  # an L: all of the top 100 rows, then only the left 40 columns (many tiles without any pixel)
-        gpkg = _polygon(tmp_path / "area.gpkg", [(500000, 5600000), (501500, 5600000), (501500, 5599000),
-                                                 (500400, 5599000), (500400, 5597000), (500000, 5597000)])
-        extra = ["--mask", f"{gpkg}|layername=area"]
+def test_sharded_inference_equals_one_process_bit_for_bit(data, tmp_path):
+    """The four outputs of 2 processes equal one process's, with a MASK that leaves the top rows whole and many tiles
+    below without any pixel to predict, which changes the batches the single process forms (the processes must
+    form the same ones: a model's output depends on its batch in the last bits)."""
+    # an L: all of the top 100 rows, then only the left 40 columns
+    gpkg = _polygon(tmp_path / "area.gpkg", [(500000, 5600000), (501500, 5600000), (501500, 5599000),
+                                             (500400, 5599000), (500400, 5597000), (500000, 5597000)])
+    extra = ["--mask", f"{gpkg}|layername=area"]
 
     def infer(folder: Path, nproc: int) -> dict:
         evs = ok(run(["cli", "--json-events", "infer", "--model", str(data["model"]), "--input", str(data["big"]),
@@ -398,3 +448,92 @@ def test_commands_that_do_not_run_distributed_refuse_torchrun(monkeypatch):
     with pytest.raises(CropsError, match="runs on one process"):
         distributed.start("build-blocks")
     assert not distributed.writer() and distributed.world().size == 1  # not joined
+
+
+# -- from QGIS: the provider setting "processes per run" -------------------------------------------------
+
+
+def _engine_processes(marker: str) -> list[int]:
+    pids = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            if marker in cmdline and "crops_engine" in cmdline:
+                pids.append(int(proc.name))
+    return pids
+
+
+@pytest.mark.qgis
+def test_qgis_runs_a_command_on_processes_per_run_with_progress_and_cancel(qgis_app, data, tmp_path, monkeypatch):
+    """CROPS_PROCESSES_PER_RUN 2 (the provider setting's environment twin): the bridge starts torchrun; process 0's
+    progress reaches the feedback, one result comes back; a cancel stops every process and keeps the resume state."""
+    from crops.crops_qgis.engine_python import SETTING_PROCESSES, processes_per_run
+    from crops.crops_qgis.worker import engine_command, run_engine
+    from qgis.core import QgsProcessingException, QgsProcessingFeedback
+
+    assert engine_command("py", "infer", ["--x"], 2)[:6] == ["py", "-m", "torch.distributed.run", "--standalone",
+                                                             "--nproc_per_node", "2"]
+    assert engine_command("py", "evaluate", ["--x"], 2) == ["py", "-m", "crops_engine", "--json-events", "evaluate",
+                                                            "--x"]
+    from processing.core.ProcessingConfig import ProcessingConfig
+
+    assert SETTING_PROCESSES in ProcessingConfig.settings and processes_per_run() == 1
+    monkeypatch.setenv("CROPS_PROCESSES_PER_RUN", "2")
+    monkeypatch.setenv("CROPS_DIST_TIMEOUT_S", "60")
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    assert processes_per_run() == 2
+
+    class Feedback(QgsProcessingFeedback):
+        def __init__(self, cancel_at: str = ""):
+            super().__init__()
+            self.values: list[float] = []
+            self.warnings: list[str] = []
+            self.cancel_at = cancel_at
+            self.progressChanged.connect(self.values.append)
+
+        def setProgressText(self, text):
+            if self.cancel_at and text.startswith(self.cancel_at):
+                self.cancel()
+
+        def pushWarning(self, text):
+            self.warnings.append(text)
+
+    feedback = Feedback()
+    out = tmp_path / "c.tif"
+    result = run_engine("infer", ["--model", str(data["model"]), "--input", str(data["big"]), "--device", "cpu",
+                                  "--output", str(out)], feedback, outputs=[str(out)])
+    assert result["output"] == str(out) and out.is_file()
+    assert feedback.values[-1] == pytest.approx(100.0) and any(0 < v < 100 for v in feedback.values)
+    model = tmp_path / "cancelled.safetensors"
+    feedback = Feedback("Step 3/")
+    args = train_args(data, model, 2)[3:]
+    args[args.index("--iterations") + 1] = "400"
+    args[args.index("--val-every") + 1] = "400"
+    with pytest.raises(QgsProcessingException, match="Cancelled"):
+        run_engine("train-source", [*args, "--resume-every", "3600"], feedback, outputs=[str(model)])
+    assert resume_path(model).is_file()  # written on the cancel by process 0
+    assert any("continue with RESUME=" in t for t in feedback.warnings), feedback.warnings
+    deadline = time.monotonic() + 30
+    while _engine_processes(str(model)) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _engine_processes(str(model)) == []
+    assert not [p.name for p in tmp_path.iterdir() if "crops-tmp" in p.name or "crops-lock" in p.name]
+
+
+def test_resume_with_another_number_of_processes_says_what_changes():
+    from types import SimpleNamespace
+
+    from conftest import Recorder
+
+    distributed.start("train-source", SimpleNamespace(batch_size=4))  # one process: records BATCH_SIZE only
+    rec = Recorder()
+    distributed.check_resume_world({"world_size": 2, "global_batch_size": 8}, "m.resume.safetensors", rec.progress())
+    warnings = [p["text"] for e, p in rec.events if e == "log" and p["level"] == "warning"]
+    assert len(warnings) == 1
+    assert "written by a run of 2 process(es) (global batch 8); this run has 1 (global batch 4)" in warnings[0]
+    assert "keep the global batch: BATCH_SIZE 8" in warnings[0]
+    distributed.check_resume_world({"world_size": 1}, "m.resume.safetensors", rec.progress())
+    assert len([e for e, p in rec.events if e == "log"]) == 1  # the same number of processes: nothing to say

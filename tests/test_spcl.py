@@ -449,6 +449,34 @@ def test_cli_adapt_spcl(pair, tmp_path, capsys):
 
 # -- source-free: what every method opens --------------------------------------------------------------------
 
+# the shortest run of every method (keys a method's configuration lacks are ignored)
+QUICK = {"co_rounds": 1, "co_epochs": 1, "co_final_epochs": 1, "co_min_pixels": 0}
+
+
+@pytest.mark.parametrize("method", sorted(METHODS))
+@pytest.mark.parametrize("prototypes", ["point", "probabilistic"])
+def test_no_method_reads_a_target_label(pair, tmp_path, monkeypatch, method, prototypes):
+    """Registry-wide: with a target store that holds labels, no method (SPCL with either prototypes, co-training's
+    stages and labelling passes) reads them, nor their class counts."""
+    if prototypes == "probabilistic" and method != "spcl":
+        pytest.skip("PROTOTYPES is SPCL's")
+    labelled = tmp_path / "labelled.h5"
+    composite = pair["target_folder"] / "composite.tif"
+    labels = pair["target_folder"] / "labels.tif"
+    build_block_store(composite, labelled, labels=labels, class_map="1200=maize; *=other", block_size=32)
+    n = len(BlockStore(labelled))
+    write_partition(labelled, np.linspace(1.0, 0.0, n), np.arange(0, n, 2), np.arange(1, n, 2))
+
+    def refuse(*args, **kwargs):
+        raise AssertionError(f"{method} read target labels")
+
+    monkeypatch.setattr(BlockStore, "labels", refuse)
+    monkeypatch.setattr(BlockStore, "class_counts", refuse)
+    cfg = make_config(method, model=str(pair["model"]), blocks=str(labelled), output=str(tmp_path / "a.safetensors"),
+                      iterations=2, batch_size=2, device="cpu", calibration_blocks=2, conf_threshold=0.6,
+                      prototypes=prototypes, **QUICK)
+    assert adapt(method, cfg, Progress())["output"]
+
 
 @pytest.mark.parametrize("method", sorted(METHODS))
 def test_no_source_data_is_opened_by_any_method(pair, tmp_path, monkeypatch, method):
@@ -485,7 +513,7 @@ def test_no_source_data_is_opened_by_any_method(pair, tmp_path, monkeypatch, met
 
     out = tmp_path / f"{method}.safetensors"
     cfg = make_config(method, model=str(pair["model"]), blocks=str(pair["target"]), output=str(out), iterations=2,
-                      batch_size=2, device="cpu", calibration_blocks=2, conf_threshold=0.6)
+                      batch_size=2, device="cpu", calibration_blocks=2, conf_threshold=0.6, **QUICK)
     adapt(method, cfg, Progress())
     monkeypatch.undo()
 
@@ -498,7 +526,9 @@ def test_no_source_data_is_opened_by_any_method(pair, tmp_path, monkeypatch, met
 
     # the target store and its partition file beside it (issue 19: partition no longer edits the store)
     allowed = {pair["model"].resolve(), pair["target"].resolve(), partition_path(pair["target"]).resolve()}
-    outputs = {p for p in inside if p.parent == tmp_path.resolve() and p.name.startswith(method)}
+    # the outputs, and a method's own work folder beside them (co-training's stages: `<stem>.co_training/`)
+    outputs = {p for p in inside if (p.parent == tmp_path.resolve() and p.name.startswith(method))
+               or (p.parent.parent == tmp_path.resolve() and p.parent.name.startswith(method))}
     assert pair["model"].resolve() in touched and pair["target"].resolve() in touched  # the recorder works
     assert outputs, "the outputs were written through a recorded route"
     assert inside - outputs <= allowed, f"{method} opened {sorted(map(str, inside - outputs - allowed))}"

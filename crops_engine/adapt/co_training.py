@@ -157,7 +157,7 @@ def class_thresholds(labels: np.ndarray, confidence: np.ndarray, num_classes: in
     confidence = np.asarray(confidence, dtype=np.float64).reshape(-1)
     out = np.full(num_classes, np.inf)
     for k in range(num_classes):
-        c = confidence[labels != IGNORE_INDEX]
+        c = confidence[labels == k]
         if c.size == 0:
             continue
         keep = max(1, math.ceil(share * c.size))

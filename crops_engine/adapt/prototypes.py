@@ -11,6 +11,8 @@ shrinks as they scatter, so falling norms, or two prototypes drawing together, w
 `prototype_contrastive_loss` pulls each embedding towards its class's prototype and away from the
 others: cross-entropy of (embedding . normalised prototypes^T / temperature) against the labels.
 `rectified` weights a teacher's probabilities by the same similarities (ProDA's rectification).
+Both also take other pixel-to-prototype logits: the mutual likelihood score of the probabilistic (Gaussian)
+prototypes of `pppc` (SPCL's PROTOTYPES=probabilistic), through `dense_contrastive_loss` and `rectified(logits=)`.
 """
 
 from __future__ import annotations

@@ -29,6 +29,7 @@ teacher. What the defaults were chosen on: bench/results/adaptation_notes.md.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -471,7 +472,7 @@ class SPCL(AdaptationMethod):
             if isinstance(self.prototypes, GaussianPrototypeEstimator):
                 var = self.prototypes.variance().mean(dim=1)
                 out["prototype_variances"] = [round(float(v), 6) for v in var.tolist()]
-                out["pixel_variance"] = round(self.last_variance, 6)
+                out["pixel_variance"] = None if math.isnan(self.last_variance) else round(self.last_variance, 6)
         watch = self.watch
         shares = watch.last_shares if watch is not None else np.zeros(self.num_classes)
         out["pseudo_label_class_shares"] = [round(float(v), 4) for v in shares]

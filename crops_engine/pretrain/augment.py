@@ -171,9 +171,11 @@ def two_views(images: torch.Tensor, valid: torch.Tensor, g: torch.Generator,
     return view(images, valid, g, cfg), view(images, valid, g, cfg, asymmetric=True)
 
 
-def generator_for(seed: int, step: int) -> torch.Generator:
-    """The generator of step `step`'s views: a function of (seed, step) only, so a resumed run draws the same."""
+def generator_for(seed: int, step: int, rank: int = 0) -> torch.Generator:
+    """The generator of step `step`'s views: a function of (seed, step) only, so a resumed run draws the same;
+    under torchrun each process (`rank` > 0) draws its own for its slice of the global batch."""
     import numpy as np
 
-    state = np.random.SeedSequence([int(seed), int(step), 0x51A5]).generate_state(2, dtype=np.uint32)
+    entropy = [int(seed), int(step), 0x51A5] + ([int(rank)] if rank else [])
+    state = np.random.SeedSequence(entropy).generate_state(2, dtype=np.uint32)
     return torch.Generator().manual_seed(int(state[0]) << 31 ^ int(state[1]))

@@ -187,7 +187,8 @@ def evaluate_encoder(encoder: str, blocks: str, iterations: int = 200, batch_siz
                     encoder_lr_scale=encoder_lr_scale if init else 1.0, iterations=iterations, batch_size=batch_size,
                     device=str(dev), seed=seed, val_every=iterations,
                 ), progress.sub(0.0, 0.0))
-                pred = _predict_model(str(out), BlockStore(blocks), val_idx, dev)
+                with BlockStore(blocks) as store:
+                    pred = _predict_model(str(out), store, val_idx, dev)
             arms[arm] = _score(pred, labels, names) | {"label": ARMS[arm],
                                                        "seconds": round(time.perf_counter() - started, 2)}
             predictions[arm] = pred

@@ -134,7 +134,7 @@ def plot_scores(evaluation: dict[str, Any]) -> bytes:
     ax.set_xticklabels(groups, fontsize=8)
     ax.set_ylim(0, 1)
     ax.set_ylabel("IoU")
-    ax.legend(fontsize=8, loc="upper right")
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.1), ncol=2, frameon=False)
     ax.grid(axis="y", alpha=0.3)
     return _png(fig)
 
@@ -175,8 +175,13 @@ def plot_examples(evaluation: dict[str, Any]) -> bytes:
 
 
 def plots(task: Any, views: dict[str, Any], evaluation: dict[str, Any] | None) -> dict[str, bytes]:
-    """{name: PNG bytes} of every plot of the report."""
+    """{name: PNG bytes} of every plot of the report ({} without matplotlib)."""
     from .run import COLLAPSE_FRACTION
+
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return {}
 
     out = {
         "curves": plot_curves(task.history),
@@ -199,6 +204,8 @@ def render_html(task: Any, result: dict[str, Any], images: dict[str, bytes], eva
     prov = meta.provenance
 
     def img(name: str, alt: str) -> str:
+        if name not in images:
+            return f"<p><em>{e(alt)}: no plot (matplotlib is not installed in the engine's Python).</em></p>"
         data = base64.b64encode(images[name]).decode("ascii")
         return f'<img alt="{e(alt)}" src="data:image/png;base64,{data}">'
 
@@ -275,6 +282,9 @@ def write_report(path: str | Path, task: Any, result: dict[str, Any], views: dic
                  evaluation: dict[str, Any] | None) -> dict[str, bytes]:
     """Render the plots and write the HTML report atomically; returns the plots."""
     images = plots(task, views, evaluation)
+    if not images:
+        task.run.progress.warn("matplotlib is not installed in the engine's Python: the report has no plots "
+                               "(install python3-matplotlib, or pip install matplotlib).")
     text = render_html(task, result, images, evaluation)
     with atomic_path(Path(path)) as tmp:
         Path(tmp).write_text(text, encoding="utf-8")

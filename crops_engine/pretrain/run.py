@@ -78,6 +78,7 @@ class PretrainConfig:
     seed: int = declared("pretrain", "SEED")
     resume: str = ""
     save_every: int = declared("pretrain", "CHECKPOINT_EVERY")
+    resume_every: int = declared("pretrain", "RESUME_EVERY")  # seconds between resume states; 0 = every step
     projection_dim: int = declared("pretrain", "PROJECTION_DIM")
     prediction_dim: int = declared("pretrain", "PREDICTION_DIM")
     eval_blocks: str = ""
@@ -228,7 +229,8 @@ class PretrainTask(Task):
         try:
             for step in range(start_step, total_steps):
                 batch = stream.batch(step)
-                v1, v2 = two_views(batch["image"], batch["valid"], generator_for(self.seed, step), self.cfg.augment)
+                g = generator_for(self.seed, step, getattr(stream, "rank", 0))
+                v1, v2 = two_views(batch["image"], batch["valid"], g, self.cfg.augment)
                 yield {"view1": v1, "view2": v2}
         finally:
             dataset.close()
@@ -369,7 +371,7 @@ def pretrain(config: PretrainConfig, progress: Progress | None = None) -> dict[s
         settings = RunSettings(
             total_steps=task.total_steps, lr=cfg.scaled_lr, resume_file=resume_path(output),
             weight_decay=cfg.weight_decay, warmup=cfg.warmup, device=device, amp=cfg.amp, seed=seed,
-            prefetch=cfg.prefetch, save_every=cfg.save_every,
+            prefetch=cfg.prefetch, save_every=cfg.save_every, save_every_s=float(cfg.resume_every),
         )
         run = fit(task, settings, progress, resume)
         progress(1.0, "Pretraining finished")
