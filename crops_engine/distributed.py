@@ -510,13 +510,19 @@ def wait_for_all(tag: str, progress: Any = None, what: str = "waiting for the ot
     _guard(what, lambda: session.store.set(f"{_KEY}at/{tag}/{w.rank}", "1"))
     keys = [f"{_KEY}at/{tag}/{r}" for r in range(w.size)]
     beats: dict[int, tuple[int, float]] = {}
+    looked = 0.0
     while True:
         if _guard(what, lambda: session.store.check(keys)):
             return
-        ended = _peer_end()
-        if ended is not None:
-            raise failure(what)
+        if progress is not None:
+            progress.check()
         now = time.monotonic()
+        if now - looked < BEAT_S:  # the others' ends and heartbeats once a beat (the store serves every process)
+            time.sleep(0.1)
+            continue
+        looked = now
+        if _peer_end() is not None:
+            raise failure(what)
         for r in range(w.size):
             if r == w.rank or _guard(what, lambda r=r: session.store.check([keys[r]])):
                 continue
@@ -526,9 +532,6 @@ def wait_for_all(tag: str, progress: Any = None, what: str = "waiting for the ot
                 beats[r] = (count, now)
             elif now - seen[1] > session.timeout:
                 raise failure(what)
-        if progress is not None:
-            progress.check()
-        time.sleep(0.1)
 
 
 # -- only process 0 writes -------------------------------------------------------------------------------

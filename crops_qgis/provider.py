@@ -58,9 +58,7 @@ class CropsProvider(QgsProcessingProvider):
                     self.name(),
                     SETTING_PROCESSES,
                     QCoreApplication.translate(
-                        "CropsProvider",
-                        "Processes per run (more than 1: training, adaptation, inference and compositing through "
-                        "torchrun, one process per GPU)",
+                        "CropsProvider", "Processes per run (more than 1: through torchrun, one process per GPU)"
                     ),
                     1,
                     valuetype=setting.INT,

@@ -576,7 +576,7 @@ Es werden nur Blöcke mit einem gelabelten Pixel (Quelle) bzw. einem gültigen P
     <message>
         <location filename="../build/i18n/spec_strings.py" line="89"/>
         <source>SyncBatchNorm over all processes (torchrun)</source>
-        <translation type="unfinished"></translation>
+        <translation>SyncBatchNorm über alle Prozesse (torchrun)</translation>
     </message>
     <message>
         <location filename="../build/i18n/spec_strings.py" line="87"/>
@@ -716,6 +716,11 @@ Es werden nur Blöcke mit einem gelabelten Pixel (Quelle) bzw. einem gültigen P
         <location filename="../crops_qgis/provider.py" line="45"/>
         <source>Engine Python (interpreter with torch, timm, h5py, safetensors)</source>
         <translation>Engine-Python (Interpreter mit torch, timm, h5py, safetensors)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/provider.py" line="56"/>
+        <source>Processes per run (more than 1: through torchrun, one process per GPU)</source>
+        <translation>Prozesse pro Lauf (mehr als 1: über torchrun, ein Prozess pro GPU)</translation>
     </message>
 </context>
 <context>

@@ -576,7 +576,7 @@ Seuls les blocs ayant un pixel étiqueté (source) ou un pixel valide (cible) so
     <message>
         <location filename="../build/i18n/spec_strings.py" line="89"/>
         <source>SyncBatchNorm over all processes (torchrun)</source>
-        <translation type="unfinished"></translation>
+        <translation>SyncBatchNorm sur tous les processus (torchrun)</translation>
     </message>
     <message>
         <location filename="../build/i18n/spec_strings.py" line="87"/>
@@ -716,6 +716,11 @@ Seuls les blocs ayant un pixel étiqueté (source) ou un pixel valide (cible) so
         <location filename="../crops_qgis/provider.py" line="45"/>
         <source>Engine Python (interpreter with torch, timm, h5py, safetensors)</source>
         <translation>Python du moteur (interpréteur avec torch, timm, h5py, safetensors)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/provider.py" line="56"/>
+        <source>Processes per run (more than 1: through torchrun, one process per GPU)</source>
+        <translation>Processus par exécution (plus de 1 : via torchrun, un processus par GPU)</translation>
     </message>
 </context>
 <context>
