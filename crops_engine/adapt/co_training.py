@@ -70,7 +70,8 @@ STATE = "state.json"
 @dataclass
 class CoTrainingConfig(SelfTrainingConfig):
     """Co-training's settings: the self-training stage's are self_training's (ITERATIONS its steps); the rest
-    shape the collaboration (defaults chosen on the synthetic suite of bench/adaptation.py)."""
+    shape the collaboration (defaults chosen on the synthetic suite of bench/adaptation.py, tuning seeds:
+    bench/results/adaptation_notes.md)."""
 
     co_rounds: int = declared("adapt", "CO_ROUNDS")
     co_epochs: int = declared("adapt", "CO_EPOCHS")  # epochs of each model's retraining per round
