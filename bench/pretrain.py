@@ -226,8 +226,8 @@ def speed(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     from crops_engine.batches import BatchStream
     from crops_engine.losses import SegmentationLoss
     from crops_engine.models import build_model
-    from crops_engine.pretrain.augment import generator_for, two_views
     from crops_engine.pretrain.data import UnlabelledBlocks
+    from crops_engine.pretrain.run import views_of_step
     from crops_engine.pretrain.simsiam import simsiam_loss
     from crops_engine.schedule import build_optimizer
 
@@ -273,10 +273,9 @@ def speed(args: argparse.Namespace, work: Path) -> dict[str, Any]:
     dataset = UnlabelledBlocks([str(stores["source"]), str(stores["target"])], mean, std)
     stream = BatchStream(dataset, batch, seed=0, augment=False)  # type: ignore[arg-type]
 
-    def data(n: int) -> None:
+    def data(n: int) -> None:  # what the data thread does per step
         for step in range(n):
-            b = stream.batch(step)
-            two_views(b["image"], b["valid"], generator_for(0, step))
+            views_of_step(dataset, stream, step, 0)
 
     floor_s, supervised_s, data_s = timed(floor), timed(supervised), timed(data)
     dataset.close()
@@ -382,8 +381,9 @@ def render(document: dict[str, Any]) -> str:
     fractions = document["config"]["fractions"]
     text = table(document["items"], fractions) + "\n" + paired(document["items"], fractions) if document["items"] \
         else ""
-    if document.get("speed"):
-        text += "\n\n" + speed_table(document["speed"])
+    speeds = document.get("speed") or []
+    for s in speeds if isinstance(speeds, list) else [speeds]:
+        text += "\n\n" + speed_table(s)
     return text
 
 
@@ -391,7 +391,10 @@ def combine(files: list[str], output: str) -> None:
     documents = [json.loads(Path(f).read_text(encoding="utf-8")) for f in files]
     items = [it for d in documents for it in d["items"]]
     items.sort(key=lambda it: (it["suite"] != "synthetic", it["seed"]))
-    speed_doc = next((d["speed"] for d in documents if d.get("speed")), None)
+    speed_doc = []  # the speed measurements of every file, one per encoder (a later file's replaces an earlier's)
+    for d in documents:
+        for s in d.get("speed") or [] if isinstance(d.get("speed"), list) else [d["speed"]] if d.get("speed") else []:
+            speed_doc = [x for x in speed_doc if x["encoder"] != s["encoder"]] + [s]
     document = {"combined_from": [{"file": f, "config": d["config"], "machine": d["machine"],
                                    "wall_seconds": d["wall_seconds"], "cpu_seconds": d.get("cpu_seconds")}
                                   for f, d in zip(files, documents, strict=True)],
@@ -465,7 +468,7 @@ def main() -> None:
                 if not args.work:
                     shutil.rmtree(folder, ignore_errors=True)
         if not args.no_speed:
-            speed_doc = speed(args, work)
+            speed_doc = [speed(args, work)]
     finally:
         if not args.work:
             shutil.rmtree(work, ignore_errors=True)

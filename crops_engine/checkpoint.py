@@ -42,7 +42,6 @@ FORMAT_VERSION = 1
 METADATA_KEY = "crops"
 DIGEST_KEY = "crops_weights_sha256"  # SHA-256 of the tensor data after the header: catches corrupt weights
 META_DIGEST_KEY = "crops_sha256"  # SHA-256 of the metadata text and the weights digest: catches edited headers
-_DIGEST_PLACEHOLDER = "pending-" + "0" * 56
 SUFFIX = ".safetensors"
 _MAX_HEADER_BYTES = 100 * 1024 * 1024  # safetensors' own limit
 
@@ -296,19 +295,6 @@ def _data_digest(fh: Any, start: int) -> str:
     for chunk in iter(lambda: fh.read(1 << 20), b""):
         digest.update(chunk)
     return digest.hexdigest()
-
-
-def _write_digest(path: Path) -> None:
-    """Replace the placeholder in the header by the digest of the data (same length, so offsets hold)."""
-    with path.open("r+b") as fh:
-        (n,) = struct.unpack("<Q", fh.read(8))
-        raw = fh.read(n)
-        at = raw.find(_DIGEST_PLACEHOLDER.encode())
-        if at < 0 or raw.count(_DIGEST_PLACEHOLDER.encode()) != 1:
-            raise RuntimeError("safetensors header lacks the digest placeholder")
-        digest = _data_digest(fh, 8 + n)
-        fh.seek(8 + at)
-        fh.write(digest.encode())
 
 
 def read_header(path: str | os.PathLike[str]) -> tuple[dict[str, Any], CheckpointMeta]:

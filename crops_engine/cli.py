@@ -104,8 +104,20 @@ class _TextReporter:
         self._stream.flush()
 
 
+class UsageError(CropsError):
+    """A command line argparse refuses (an unknown option, a value out of its declared range)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a bad command line as an error the user can fix (exit 1, an `error` event under
+    `--json-events`), not argparse's exit 2, which the worker protocol reads as "cancelled"."""
+
+    def error(self, message: str) -> Any:
+        raise UsageError(f"{message[:1].upper()}{message[1:]}. See `{self.prog} --help` for the parameters.")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="python -m crops_engine",
         description="CROPS engine: crop-type mapping with source-free domain adaptation.",
     )
@@ -215,10 +227,11 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(argv: list[str] | None, cancel: _Cancel) -> int:
     argv = config_shorthand(list(sys.argv[1:] if argv is None else argv))
-    args = build_parser().parse_args(argv)
+    command_at = next((i for i, a in enumerate(argv) if not a.startswith("-")), len(argv))
+    json_events = "--json-events" in argv[:command_at]  # an engine option: it comes before the command
     skip: set[threading.Thread] = set()
     stop_watch = threading.Event()
-    if args.json_events:
+    if json_events:
         reporter: Any = _JsonReporter(sys.stdout, lambda: cancel.set("the event pipe is closed"))
         skip.add(_watch_parent(cancel, stop_watch))
     else:
@@ -227,6 +240,7 @@ def _run(argv: list[str] | None, cancel: _Cancel) -> int:
     progress = Progress(reporter, cancel.event)
     outcome: tuple[str, dict[str, Any], int]
     try:
+        args = build_parser().parse_args(argv)
         result = execute(args._module, args, progress)
         outcome = ("result", {"outputs": result}, EXIT_OK)
     except Cancelled as exc:
@@ -241,7 +255,7 @@ def _run(argv: list[str] | None, cancel: _Cancel) -> int:
     if left:
         reporter("log", {"text": f"Worker threads still running at exit: {', '.join(left)}.", "level": "warning"})
     event, payload, code = outcome
-    if event == "error" or args.json_events:
+    if event == "error" or json_events:
         reporter(event, payload)
     elif distributed.writer():
         print(json.dumps(payload["outputs"], indent=2, default=str))

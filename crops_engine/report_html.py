@@ -10,6 +10,7 @@ table { border-collapse: collapse; margin-bottom: 1.5em; }
 th, td { border: 1px solid #bbb; padding: 0.25em 0.6em; text-align: right; }
 th { background: #f0f0f0; }
 td:first-child { text-align: left; }
+img { max-width: 100%; }
 figure { display: inline-block; margin: 0 1em 1em 0; vertical-align: top; }
 .sw { display: inline-block; width: 0.9em; height: 0.9em; margin-right: 0.4em; border: 1px solid #666; }
 .warn li { color: #a00; }

@@ -102,15 +102,15 @@ def execute(module: ModuleType, args: argparse.Namespace, progress: Progress) ->
 
 def parse_command(argv: list[str]) -> tuple[ModuleType, argparse.Namespace]:
     """(module, args) of an engine argument list; an argument error is a CropsError with argparse's message."""
-    from .cli import build_parser
+    from .cli import UsageError, build_parser
 
-    errors = io.StringIO()
     try:
-        with contextlib.redirect_stderr(errors):
+        with contextlib.redirect_stdout(io.StringIO()):  # `--help` in a plan prints nothing into the events
             args = build_parser().parse_args(argv)
+    except UsageError as exc:
+        raise CropsError(f"The parameters of {argv[0]} do not parse: {exc}") from None
     except SystemExit:
-        message = errors.getvalue().strip().splitlines()
-        raise CropsError(f"The parameters of {argv[0]} do not parse: {message[-1] if message else argv}") from None
+        raise CropsError(f"The parameters of {argv[0]} ask for help or the version, not a run: {argv}") from None
     return args._module, args
 
 

@@ -909,23 +909,7 @@ def _(c):
 
 # -- the matrix -------------------------------------------------------------------------------------------
 
-# Parameters whose range argparse checks exit 2 (argparse's usage error, the protocol's "cancelled") with
-# no error event: crops_engine/cli.py is to turn them into exit 1 and an error event (issue 19, with A).
-ARGPARSE_RANGE_ROWS = {
-    "parameters/zero-block-size", "parameters/negative-tile-size", "parameters/negative-learning-rate",
-    "parameters/zero-batch-size", "parameters/validation-fraction-one", "parameters/easy-fraction-above-one",
-}
-
-
-def _marks(r: Row) -> list:
-    marks = []
-    if r.id in ARGPARSE_RANGE_ROWS:
-        marks.append(pytest.mark.xfail(strict=True, reason="argparse range errors exit 2 without an error event "
-                                                           "(cli.py: to be exit 1 with a CropsError message)"))
-    return marks
-
-
-@pytest.mark.parametrize("case", [pytest.param(r, id=r.id, marks=_marks(r)) for r in ROWS])
+@pytest.mark.parametrize("case", [pytest.param(r, id=r.id) for r in ROWS])
 def test_bad_input(case: Row, kit: Kit, tmp_path: Path) -> None:
     if case.needs == "torch":
         pytest.importorskip("torch")

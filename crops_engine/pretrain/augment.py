@@ -138,31 +138,38 @@ def view(images: torch.Tensor, valid: torch.Tensor, g: torch.Generator, cfg: Aug
                          align_corners=False) > 0.5
     x = x * mask
 
+    # Each transform draws its numbers for every block (so the draws do not depend on which blocks it applies
+    # to) and computes on the blocks it applies to only.
     # per-band brightness / contrast about the block's mean over its valid pixels
-    apply = _chance(n, cfg.jitter_p, g)[:, None, None, None]
-    counts = mask.sum(dim=(2, 3), keepdim=True).clamp(min=1)
-    mean = x.sum(dim=(2, 3), keepdim=True) / counts
+    on = _chance(n, cfg.jitter_p, g).nonzero().flatten()
     contrast = _uniform(n, *cfg.contrast, g, c, 1, 1)
     shift = _uniform(n, -cfg.brightness, cfg.brightness, g, c, 1, 1)
-    x = torch.where(apply, (x - mean) * contrast + mean + shift, x)
+    if len(on):
+        part = x[on]
+        mean = part.sum(dim=(2, 3), keepdim=True) / mask[on].sum(dim=(2, 3), keepdim=True).clamp(min=1)
+        x[on] = (part - mean) * contrast[on] + mean + shift[on]
 
-    apply = _chance(n, cfg.blur_p, g)[:, None, None, None]
+    on = _chance(n, cfg.blur_p, g).nonzero().flatten()
     sigma = _uniform(n, *cfg.blur_sigma, g)
-    x = torch.where(apply, _blur(x, sigma, cfg.blur_kernel), x)
+    if len(on):
+        x[on] = _blur(x[on], sigma[on], cfg.blur_kernel)
 
-    apply = _chance(n, cfg.noise_p, g)[:, None, None, None]
+    on = _chance(n, cfg.noise_p, g).nonzero().flatten()
     noise_sigma = _uniform(n, 0.0, cfg.noise_sigma, g)[:, None, None, None]
-    x = torch.where(apply, x + noise_sigma * torch.randn(x.shape, generator=g), x)
+    noise = torch.randn(x.shape, generator=g)
+    if len(on):
+        x[on] += noise_sigma[on] * noise[on]
 
     apply = _chance(n, cfg.dropout_p, g)[:, None, None, None]
     drop = torch.rand(n, c, 1, 1, generator=g) < cfg.dropout_band_p
     drop &= ~drop.all(dim=1, keepdim=True)  # never every band
-    x = torch.where(apply & drop, torch.zeros_like(x), x)
+    x = x.masked_fill(apply & drop, 0.0)
 
     if asymmetric:
-        apply = _chance(n, cfg.solarise_p, g)[:, None, None, None]
-        x = torch.where(apply, -x.abs(), x)
-    return (x * mask).contiguous()
+        on = _chance(n, cfg.solarise_p, g).nonzero().flatten()
+        if len(on):
+            x[on] = -x[on].abs()
+    return x.mul_(mask)
 
 
 def two_views(images: torch.Tensor, valid: torch.Tensor, g: torch.Generator,

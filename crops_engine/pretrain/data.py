@@ -182,9 +182,29 @@ class UnlabelledBlocks:
         sample["index"] = int(i)
         return sample
 
-    def images(self, positions: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor]:
-        samples = [self[int(i)] for i in positions]
-        return torch.stack([s["image"] for s in samples]), torch.stack([s["valid"] for s in samples])
+    def batch(self, positions: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor]:
+        """(normalised images (n, C, H, W), valid (n, H, W)) of dataset `positions`, in their order, normalised
+        in one go per store (the same values as one by one; each block is read on its own: one HDF5 chunk, faster
+        than h5py's fancy indexing)."""
+        from ..features import normalise
+
+        positions = np.asarray(positions, dtype=np.int64)
+        parts = np.searchsorted(self.offsets, positions, side="right") - 1
+        first = self.parts[0]
+        images = valid = None
+        for k in np.unique(parts):
+            chosen = parts == k
+            dataset = self.parts[int(k)]
+            local = dataset.indices[positions[chosen] - self.offsets[k]]
+            h5 = dataset.store.h5
+            image_rows, valid_rows = h5["images"], h5["valid"]  # the store's layout (`blocks`), looked up once
+            v = np.stack([valid_rows[int(i)] for i in local]).astype(bool)
+            x = normalise(np.stack([image_rows[int(i)] for i in local]), first.mean, first.std, v)
+            if images is None:
+                images = np.empty((len(positions), *x.shape[1:]), dtype=np.float32)
+                valid = np.empty((len(positions), *v.shape[1:]), dtype=bool)
+            images[chosen], valid[chosen] = x, v
+        return torch.from_numpy(images), torch.from_numpy(valid)
 
     def close(self) -> None:
         for p in self.parts:

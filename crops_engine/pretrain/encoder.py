@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from ..atomic import atomic_path
-from ..checkpoint import _DIGEST_PLACEHOLDER, DIGEST_KEY, SUFFIX, _data_digest, _json_default, _write_digest
+from ..checkpoint import DIGEST_KEY, SUFFIX, _data_digest, _json_default, data_digest, write_safetensors
 from ..errors import CropsError
 
 ENCODER_KEY = "crops_encoder"
@@ -172,17 +172,14 @@ def read_encoder_meta(path: str | os.PathLike[str]) -> EncoderMeta:
 
 def save_encoder_checkpoint(path: str | os.PathLike[str], view: Any, meta: EncoderMeta) -> EncoderMeta:
     """Write the encoder of `view` (an `EncoderView`) and `meta` to `path` atomically."""
-    from safetensors.torch import save_file
-
     path = Path(path)
     if path.suffix != SUFFIX:
         raise CropsError(f"An encoder checkpoint is a {SUFFIX} file: {path} has another extension.")
     tensors = {f"{view.prefix}.{k}": v.detach().to("cpu").contiguous() for k, v in view.body.state_dict().items()}
     header = {ENCODER_KEY: json.dumps(meta.to_dict(), default=_json_default), "format": "pt",
-              DIGEST_KEY: _DIGEST_PLACEHOLDER}
-    with atomic_path(path) as tmp:
-        save_file(tensors, str(tmp), metadata=header)
-        _write_digest(tmp)
+              DIGEST_KEY: data_digest(tensors)}
+    with atomic_path(path) as tmp:  # streamed into the run-marked temporary: no stray file of safetensors' own
+        write_safetensors(tmp, tensors, header)
     return meta
 
 

@@ -9,7 +9,6 @@ viewer on its own; `plots` returns the PNG bytes too (tests check them).
 
 from __future__ import annotations
 
-import base64
 import html
 import io
 import json
@@ -19,6 +18,8 @@ from typing import Any
 import numpy as np
 
 from ..atomic import atomic_path
+from ..plots import img_tag
+from ..report_html import page
 
 FALSE_COLOUR = (("B08", "B8A", "nir"), ("B04", "red", "B05"), ("B03", "green", "B02"))  # NIR, red, green
 IGNORE = 255
@@ -206,8 +207,7 @@ def render_html(task: Any, result: dict[str, Any], images: dict[str, bytes], eva
     def img(name: str, alt: str) -> str:
         if name not in images:
             return f"<p><em>{e(alt)}: no plot (matplotlib is not installed in the engine's Python).</em></p>"
-        data = base64.b64encode(images[name]).decode("ascii")
-        return f'<img alt="{e(alt)}" src="data:image/png;base64,{data}">'
+        return img_tag(images[name], alt)
 
     inputs = "<br>".join(f"{e(Path(i['path']).name)} ({e(i['kind'])}, {i['blocks']} blocks)" for i in prov["inputs"])
     summary = [  # (label, HTML)
@@ -262,20 +262,8 @@ def render_html(task: Any, result: dict[str, Any], images: dict[str, bytes], eva
     else:
         parts.append("<h2>Evaluation</h2><p>None: give EVAL_BLOCKS (a labelled block store) to compare a linear probe "
                      "and fine-tuning from this encoder with a random initialisation.</p>")
-    return f"""<!DOCTYPE html>
-<html><head><meta charset="utf-8"><title>CROPS pretraining</title>
-<style>
-body {{ font-family: sans-serif; margin: 1.5em; max-width: 60em; }}
-table {{ border-collapse: collapse; margin-bottom: 1.5em; }}
-th, td {{ border: 1px solid #bbb; padding: 0.25em 0.6em; text-align: left; vertical-align: top; }}
-th {{ background: #f0f0f0; }}
-img {{ max-width: 100%; display: block; margin: 0.5em 0 1.5em; }}
-</style></head><body>
-<h1>Encoder pretraining (SimSiam)</h1>
-<table>{summary_html}</table>
-{''.join(parts)}
-</body></html>
-"""
+    body = (f"<h1>Encoder pretraining (SimSiam)</h1>\n<table>{summary_html}</table>\n" + "".join(parts))
+    return page("CROPS pretraining", body)
 
 
 def write_report(path: str | Path, task: Any, result: dict[str, Any], views: dict[str, Any],

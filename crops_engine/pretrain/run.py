@@ -228,9 +228,7 @@ class PretrainTask(Task):
         stream = BatchStream(dataset, self.cfg.batch_size, seed=self.seed, augment=False)  # type: ignore[arg-type]
         try:
             for step in range(start_step, total_steps):
-                batch = stream.batch(step)
-                g = generator_for(self.seed, step, getattr(stream, "rank", 0))
-                v1, v2 = two_views(batch["image"], batch["valid"], g, self.cfg.augment)
+                _, v1, v2 = views_of_step(dataset, stream, step, self.seed, self.cfg.augment)
                 yield {"view1": v1, "view2": v2}
         finally:
             dataset.close()
@@ -399,17 +397,25 @@ def pretrain(config: PretrainConfig, progress: Progress | None = None) -> dict[s
         inputs.close()
 
 
+def views_of_step(dataset: UnlabelledBlocks, stream: BatchStream, step: int, seed: int,
+                  augment: AugmentConfig = DEFAULT_AUGMENT) -> tuple[Tensor, Tensor, Tensor]:
+    """(blocks, view 1, view 2) of step `step`: the blocks `stream` draws for it (this process's slice under
+    torchrun), read in one go per store, and their two views from the step's generator."""
+    images, valid = dataset.batch([p for p, _ in stream.positions(step)])
+    v1, v2 = two_views(images, valid, generator_for(seed, step, getattr(stream, "rank", 0)), augment)
+    return images, v1, v2
+
+
 def example_views(task: PretrainTask, count: int = 4) -> dict[str, Any]:
     """The first blocks of step 0's batch and their two views (what the run's first step saw), for the report."""
     dataset = UnlabelledBlocks(task.inputs.stores, task.inputs.mean, task.inputs.std)
     try:
         stream = BatchStream(dataset, task.cfg.batch_size, seed=task.seed, augment=False)  # type: ignore[arg-type]
-        batch = stream.batch(0)
-        v1, v2 = two_views(batch["image"], batch["valid"], generator_for(task.seed, 0), task.cfg.augment)
+        images, v1, v2 = views_of_step(dataset, stream, 0, task.seed, task.cfg.augment)
     finally:
         dataset.close()
     n = min(count, len(v1))
-    return {"original": batch["image"][:n].numpy(), "view1": v1[:n].numpy(), "view2": v2[:n].numpy(),
+    return {"original": images[:n].numpy(), "view1": v1[:n].numpy(), "view2": v2[:n].numpy(),
             "features": list(task.inputs.features)}
 
 
