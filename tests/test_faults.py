@@ -1,7 +1,7 @@
 """Issue 19's fault rows: SIGTERM and SIGKILL at several points of a run, then the same command again.
 
 Through the engine CLI (`--json-events`, the signal sent when a chosen event arrives) for ndvi-qm, build-blocks,
-infer, train-source and adapt-spcl, and through `qgis_process` for train-source. After SIGTERM a run stops
+infer, train-source and adapt-spcl, and through `qgis_process` for train-source and infer. After SIGTERM a run stops
 cleanly (exit 2, a `cancelled` error event, nothing partial left; a training run writes its resume state); after
 SIGKILL it leaves at most temporary files of its dead process, which the next run of the same output removes.
 A resumed run continues from the step its resume state holds.
@@ -419,3 +419,60 @@ def test_qgis_process_reports_an_engine_error_once(qgis_process, tiny, tmp_path)
     assert done.returncode != 0
     text = done.stdout + done.stderr
     assert text.count(f"Checkpoint {missing} does not exist.") == 1, text
+
+
+def _tiled_composite(source: Path, output: Path, times: int = 4) -> Path:
+    """`source` repeated `times` x `times` on its own grid: a composite the model reads, long enough to stop mid-run."""
+    from osgeo import gdal
+
+    src = gdal.Open(str(source))
+    x0, dx, _, y0, _, dy = src.GetGeoTransform()
+    out = gdal.GetDriverByName("GTiff").Create(str(output), src.RasterXSize * times, src.RasterYSize * times,
+                                              src.RasterCount, src.GetRasterBand(1).DataType)
+    out.SetGeoTransform((x0, dx, 0.0, y0, 0.0, dy))
+    out.SetProjection(src.GetProjection())
+    import numpy as np
+
+    for b in range(1, src.RasterCount + 1):
+        band = src.GetRasterBand(b)
+        target = out.GetRasterBand(b)
+        target.WriteArray(np.tile(band.ReadAsArray(), (times, times)))
+        if band.GetNoDataValue() is not None:
+            target.SetNoDataValue(band.GetNoDataValue())
+        if band.GetDescription():
+            target.SetDescription(band.GetDescription())
+    out.SetMetadata(src.GetMetadata())
+    out = None
+    return output
+
+
+@pytest.mark.parametrize("signame", ["SIGTERM", "SIGKILL"])
+def test_qgis_process_infer_stopped_leaves_nothing_then_runs_whole(qgis_process, tiny, tmp_path, signame):
+    """`qgis_process run crops:infer` stopped while the engine writes: no class map, no stray file once the
+    engine has stopped (after SIGKILL of qgis_process the engine notices its reader is gone and cancels), and
+    the same run again writes the whole map."""
+    from conftest import QGIS_PROCESS, ROOT
+
+    big = _tiled_composite(tiny["target"], tmp_path / "big.tif")
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    output = out_dir / "classes.tif"
+    params = {"MODEL": tiny["model"], "INPUT": big, "DEVICE": "cpu", "THREADS": 1, "BATCH_SIZE": 1, "OUTPUT": output}
+    argv = [str(QGIS_PROCESS), "run", "crops:infer", "--", *(f"{k}={v}" for k, v in params.items())]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=str(ROOT))
+    deadline = time.monotonic() + 120
+    while not any(".crops-tmp-" in n for n in os.listdir(out_dir)) and time.monotonic() < deadline:
+        assert proc.poll() is None, proc.communicate()[0]
+        time.sleep(0.02)
+    proc.send_signal(getattr(signal, signame))
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode != 0, out
+    deadline = time.monotonic() + 60
+    while _engines_writing(output) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _engines_writing(output) == []
+    assert not output.exists(), f"a stopped run left a class map:\n{out[-2000:]}"
+    assert leftovers(out_dir) == [], leftovers(out_dir)
+    result = qgis_process("crops:infer", **params)["results"]
+    assert result["VALID_PIXELS"] == 512 * 512
+    assert leftovers(out_dir) == [] and output.exists()
