@@ -26,15 +26,23 @@ What runs distributed (`COMMANDS`):
   on every process without any communication). The price: no overlap of communication with the
   backward pass (`bench/distributed.py` measures its share of a step).
 - methods' global statistics: inside a step (`reducing`) `reduce_sum` sums tensors over the
-  processes; SPCL's prototype sums and counts, its collapse watch's class histogram, distribution
-  alignment's running class distribution and self-training's confidence histogram call it, so they
-  are the statistics of the global batch. Set-up passes (BatchNorm re-estimation, first prototypes,
-  calibration) and evaluation run on every process over all their blocks (the same result
-  everywhere, no communication): `reduce_sum` is the identity there.
+  processes; SPCL's prototype sums and counts (PPPC's Gaussian ones: the precision-weighted sums), its
+  collapse watch's class histogram, distribution alignment's running class distribution and
+  self-training's confidence histogram call it, so they are the statistics of the global batch.
+  Set-up passes (BatchNorm re-estimation, first prototypes, calibration) and evaluation run on every
+  process over all their blocks (the same result everywhere, no communication): `reduce_sum` is the
+  identity there.
+- co-training's labelling rounds (`adapt/co_training.py`): each process labels its share of the target
+  blocks in whole batches (`batch_share`), then `gather_rows` gives every process every block's fused
+  label and confidence and the counts are summed, so the per-class thresholds (exact quantiles of all the
+  blocks' confidences), the pseudo-label class shares and the agreement are the single-process ones.
 - sharded outputs: `infer` (`infer/shards.py`) and `ndvi-qm` (`composite/shards.py`) split the
   raster's rows / windows over the processes; each writes its part into a folder beside the output
   (`shared_folder`: on a file system every process sees), and process 0 assembles the one GeoTIFF
-  atomically, bit for bit the single-process file.
+  atomically, bit for bit the single-process file. `partition` (`partition.py`) splits the blocks in
+  whole batches; the processes share their block scores, each keeps its blocks' confidence patches in a
+  part beside the store, and process 0 writes the maps (replaying the single process's writes) and the
+  partition file; the same scores, split and maps as one process.
 - only process 0 writes: outputs, run records, resume states, locks and progress events. The others
   report nothing but their own errors (`rank_reporter`); whatever they would write under an
   output's name goes to a private scratch folder (`diverted`, called by `atomic.atomic_path`).
@@ -66,7 +74,7 @@ if TYPE_CHECKING:  # torch is imported only where a process group is used
 
 ENV_TIMEOUT = "CROPS_DIST_TIMEOUT_S"
 DEFAULT_TIMEOUT_S = 300.0  # a collective (or a heartbeat) waits this long for the other processes
-COMMANDS = ("train-source", "adapt", "adapt-spcl", "pretrain", "infer", "ndvi-qm")
+COMMANDS = ("train-source", "adapt", "adapt-spcl", "pretrain", "infer", "ndvi-qm", "partition")
 WRAPPERS = ("run-config", "batch")  # run other commands: those decide
 BEAT_S = 2.0  # heartbeat period of every process while it waits for others (shared_folder waits)
 _KEY = "crops/"
@@ -175,6 +183,15 @@ def split_range(n: int, rank: int | None = None, size: int | None = None) -> tup
     r = w.rank if rank is None else rank
     s = w.size if size is None else size
     return n * r // s, n * (r + 1) // s
+
+
+def batch_share(n: int, batch_size: int, rank: int | None = None, size: int | None = None) -> tuple[int, int]:
+    """[lo, hi) of this process's share of `n` items in whole batches of `batch_size` (the last process also takes
+    the last, partial one): each process runs exactly batches one process runs over all `n`, so a model's outputs
+    are the single process's to the last bit (they depend on the batch a sample runs in)."""
+    batches = -(-int(n) // max(1, int(batch_size)))
+    lo, hi = split_range(batches, rank, size)
+    return min(n, lo * batch_size), min(n, hi * batch_size)
 
 
 # -- joining and leaving --------------------------------------------------------------------------------
@@ -431,6 +448,27 @@ def all_reduce_sum(*tensors: Tensor, what: str = "summing statistics") -> None:
     if not world().active or not tensors:
         return
     _flat_all_reduce(list(tensors), False, what)
+
+
+def gather_rows(arrays: list[Any], rows: Any, lo: int, hi: int, progress: Any = None,
+                what: str = "sharing the processes' rows") -> None:
+    """Where each process filled the rows `rows[lo:hi]` of its share (`batch_share`) of each numpy array: after
+    this every process holds every process's rows, in place (a sum all-reduce of zeros elsewhere, so exact, after
+    `wait_for_all`: the shares may take long). No-op for one process."""
+    if not world().active:
+        return
+    import numpy as np
+    import torch
+
+    wait_for_all("gather-rows", progress, what)
+    parts = []
+    for a in arrays:
+        part = np.zeros((len(rows), *a.shape[1:]), dtype=a.dtype)
+        part[lo:hi] = a[rows[lo:hi]]
+        parts.append(part)
+    all_reduce_sum(*(torch.from_numpy(p) for p in parts), what=what)
+    for a, part in zip(arrays, parts, strict=True):
+        a[rows] = part
 
 
 @contextlib.contextmanager

@@ -22,6 +22,13 @@ and OUTPUT_CONFIDENCE (the per-pixel confidence of SCORE, max-probability for
 centre is nearest (`partition_maps`).
 
 Memory: one batch of blocks plus GDAL's cache; the outputs are written block by block.
+
+Under torchrun (`distributed`) each process scores its share of the blocks in whole batches
+(`distributed.batch_share`: the very batches one process runs, so the same scores to the last bit) and
+keeps its blocks' confidence patches in a part beside the store (`partition_maps.PatchPart`); the
+scores are shared, every process splits alike, and process 0 alone writes the maps (making the single
+process's writes from the parts), then the partition file, each atomically; the parts are removed
+whatever happens. With COMPOSITE, process 0 builds the store while the others wait.
 """
 
 from __future__ import annotations
@@ -35,12 +42,13 @@ from typing import Any
 
 import numpy as np
 
+from . import distributed
 from .atomic import atomic_path
-from .blocks import BlockStore, write_partition
+from .blocks import BlockStore, partition_path, write_partition
 from .checkpoint import CheckpointMeta, check_features, file_sha256, read_metadata
 from .commands import declared, declared_choices
 from .errors import CropsError
-from .partition_maps import CONFIDENCE_NODATA, MASK_NODATA, Ownership, write_mask
+from .partition_maps import CONFIDENCE_NODATA, MASK_NODATA, Ownership, PatchPart, replay_patches, write_mask
 from .progress import Progress, silent
 from .raster import create_geotiff, finish_geotiff
 from .styles import write_easy_hard_style, write_grey_style
@@ -162,29 +170,32 @@ def score_store(
     progress: Progress,
     confidence_band: Any | None = None,
     ownership: Ownership | None = None,
+    blocks: tuple[int, int] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(scores, dominant class) of every block; writes owned confidence into `confidence_band` if given."""
+    """(scores, dominant class) of every block, or of blocks [lo, hi) (`blocks`, starting at a batch boundary);
+    writes owned confidence into `confidence_band` if given."""
     from .block_dataset import model_inputs
     from .infer import ModelPredictor
 
     predictor = ModelPredictor(model, device, options.batch_size, options.amp, progress)
     n = len(store)
-    scores = np.empty(n, dtype=np.float32)
-    dominant = np.empty(n, dtype=np.int64)
+    lo, hi = blocks if blocks is not None else (0, n)
+    scores = np.empty(hi - lo, dtype=np.float32)
+    dominant = np.empty(hi - lo, dtype=np.int64)
     origins = store.origins
-    for start in range(0, n, options.batch_size):
-        progress(start / n, f"Scoring blocks {start + 1}-{min(start + options.batch_size, n)} of {n}")
-        stop = min(start + options.batch_size, n)
+    for start in range(lo, hi, options.batch_size):
+        stop = min(start + options.batch_size, hi)
+        progress((start - lo) / (hi - lo), f"Scoring blocks {start + 1}-{stop} of {n}")
         x, valid = model_inputs(store, meta, slice(start, stop))
         probs = predictor(x)
         s, d, confidence = block_scores(probs, valid, options.score, options.conf_threshold)
-        scores[start:stop], dominant[start:stop] = s, d
+        scores[start - lo:stop - lo], dominant[start - lo:stop - lo] = s, d
         if confidence_band is not None and ownership is not None:
             for j in range(stop - start):
                 rows, cols, x0, y0 = ownership.region(origins[start + j])
                 part = np.where(valid[j], confidence[j], np.float32(CONFIDENCE_NODATA))[rows, cols]
                 confidence_band.WriteArray(np.ascontiguousarray(part, dtype=np.float32), x0, y0)
-    progress(1.0, f"{n} blocks scored")
+    progress(1.0, f"{hi - lo} blocks scored" if blocks is not None else f"{n} blocks scored")
     return scores, dominant
 
 
@@ -263,45 +274,102 @@ class _PartitionRun:
         """Score every block, split, write the maps, then the partition into the store."""
         import torch
 
+        if distributed.world().active:
+            self.write_sharded(model, device, progress)
+            return
         store, options = self.store, self.options
         ownership = Ownership(store)
-        grid = store.grid.window(*store.window)
         with ExitStack() as stack:
-            conf_ds = None
-            if self.confidence_path is not None:
-                conf_tmp = stack.enter_context(atomic_path(self.confidence_path))
-                conf_ds = create_geotiff(conf_tmp, grid, 1, np.float32, nodata=CONFIDENCE_NODATA,
-                                         band_descriptions=[f"confidence ({options.score})"])
-                conf_ds.GetRasterBand(1).Fill(CONFIDENCE_NODATA)
+            confidence = self._open_confidence(stack)
             with torch.inference_mode():
                 self.scores, self.dominant = score_store(
                     model, self.meta, store, options, device, progress.sub(0.02, 0.85),
-                    conf_ds.GetRasterBand(1) if conf_ds is not None else None, ownership,
+                    confidence[1].GetRasterBand(1) if confidence else None, ownership,
                 )
-            self.easy, self.hard = split_blocks(self.scores, options.easy_fraction, options.score_threshold,
-                                                self.dominant if options.per_class else None)
-            if self.mask_path is not None:
-                mask_tmp = stack.enter_context(atomic_path(self.mask_path))
-                mask_ds = create_geotiff(mask_tmp, grid, 1, np.uint8, nodata=MASK_NODATA,
-                                         band_descriptions=["partition (1 easy, 2 hard)"])
-                write_mask(mask_ds.GetRasterBand(1), store, self.easy, ownership, progress.sub(0.85, 0.95))
-                finish_geotiff(mask_ds)
-                mask_ds = None
-                write_easy_hard_style(mask_tmp)
-            if conf_ds is not None:
-                finish_geotiff(conf_ds, resampling="AVERAGE")
-                conf_ds = None
-                write_grey_style(conf_tmp, 0.0, 1.0)
-            progress(0.96, "Writing the partition beside the block store")
-            store.close()
-            info = {
-                "model": str(self.model_path.resolve()),
-                "model_sha256": file_sha256(self.model_path),
-                **{k: v for k, v in asdict(options).items() if k not in ("batch_size", "device", "amp")},
-                "score_direction": "higher is easier",
-                "mask_rule": "each pixel shows the block whose centre is nearest",
-            }
-            self.partition_file = write_partition(self.blocks, self.scores, self.easy, self.hard, info)
+            self._finish(stack, confidence, ownership, progress)
+
+    def write_sharded(self, model: Any, device: Any, progress: Progress) -> None:
+        """`write` over the processes of a torchrun run (module doc)."""
+        import torch
+
+        store, options = self.store, self.options
+        w = distributed.world()
+        ownership = Ownership(store)
+        n = len(store)
+        shares = [distributed.batch_share(n, options.batch_size, r, w.size) for r in range(w.size)]  # same argv
+        lo, hi = shares[w.rank]
+        folder = distributed.shared_folder(self.blocks, "parts")
+        try:
+            part = None
+            if self.confidence_path is not None:
+                part = PatchPart(folder / f"confidence.{w.rank}.npy", store, ownership, lo, hi)
+            try:
+                with torch.inference_mode():
+                    scores, dominant = score_store(model, self.meta, store, options, device,
+                                                   progress.sub(0.02, 0.8), part, ownership, (lo, hi))
+            finally:
+                if part is not None:
+                    part.close()
+            distributed.wait_for_all("partition-parts", progress)
+            gathered = distributed.all_gather_object((scores, dominant), "sharing the block scores")
+            self.scores = np.concatenate([g[0] for g in gathered]).astype(np.float32)
+            self.dominant = np.concatenate([g[1] for g in gathered]).astype(np.int64)
+            if not w.writer:
+                self.easy, self.hard = split_blocks(self.scores, options.easy_fraction, options.score_threshold,
+                                                    self.dominant if options.per_class else None)
+                self.partition_file = partition_path(self.blocks)
+                return
+            with ExitStack() as stack:
+                confidence = self._open_confidence(stack)
+                for r, (a, b) in enumerate(shares if confidence else []):
+                    progress.sub(0.8, 0.85)(r / w.size, "Assembling the confidence map")
+                    replay_patches(confidence[1].GetRasterBand(1), folder / f"confidence.{r}.npy", store, ownership,
+                                   a, b)
+                self._finish(stack, confidence, ownership, progress)
+        finally:
+            if w.writer:
+                import shutil
+
+                shutil.rmtree(folder, ignore_errors=True)
+
+    def _open_confidence(self, stack: ExitStack) -> list[Any]:
+        """[temporary path, dataset] of OUTPUT_CONFIDENCE, filled with nodata (`_finish` closes it); [] without it."""
+        if self.confidence_path is None:
+            return []
+        store = self.store
+        conf_tmp = stack.enter_context(atomic_path(self.confidence_path))
+        conf_ds = create_geotiff(conf_tmp, store.grid.window(*store.window), 1, np.float32, nodata=CONFIDENCE_NODATA,
+                                 band_descriptions=[f"confidence ({self.options.score})"])
+        conf_ds.GetRasterBand(1).Fill(CONFIDENCE_NODATA)
+        return [conf_tmp, conf_ds]
+
+    def _finish(self, stack: ExitStack, confidence: list[Any], ownership: Ownership, progress: Progress) -> None:
+        """Split the scored blocks, write the mask, finish the confidence map, then the partition file."""
+        store, options = self.store, self.options
+        grid = store.grid.window(*store.window)
+        self.easy, self.hard = split_blocks(self.scores, options.easy_fraction, options.score_threshold,
+                                            self.dominant if options.per_class else None)
+        if self.mask_path is not None:
+            mask_tmp = stack.enter_context(atomic_path(self.mask_path))
+            mask_ds = create_geotiff(mask_tmp, grid, 1, np.uint8, nodata=MASK_NODATA,
+                                     band_descriptions=["partition (1 easy, 2 hard)"])
+            write_mask(mask_ds.GetRasterBand(1), store, self.easy, ownership, progress.sub(0.85, 0.95))
+            finish_geotiff(mask_ds)
+            mask_ds = None
+            write_easy_hard_style(mask_tmp)
+        if confidence:
+            finish_geotiff(confidence.pop(), resampling="AVERAGE")  # the last reference: closed
+            write_grey_style(confidence[0], 0.0, 1.0)
+        progress(0.96, "Writing the partition beside the block store")
+        store.close()
+        info = {
+            "model": str(self.model_path.resolve()),
+            "model_sha256": file_sha256(self.model_path),
+            **{k: v for k, v in asdict(options).items() if k not in ("batch_size", "device", "amp")},
+            "score_direction": "higher is easier",
+            "mask_rule": "each pixel shows the block whose centre is nearest",
+        }
+        self.partition_file = write_partition(self.blocks, self.scores, self.easy, self.hard, info)
 
     def result(self, progress: Progress) -> dict[str, Any]:
         scores, easy, hard, options = self.scores, self.easy, self.hard, self.options
@@ -363,13 +431,19 @@ def partition_composite(
     with FeatureStack(composite, extra_bands) as stack:  # fail on the features before building anything
         check_features(meta, stack.names, f"COMPOSITE {composite}")
     size = int(block_size) or meta.block_size
-    built = build_block_store(composite, output_blocks, extra_bands=extra_bands, block_size=size,
-                              stride=int(stride) or None, val_fraction=0.0, extent=extent,
-                              progress=progress.sub(0.0, 0.3))
+    built = None
+    writer = distributed.world().writer
+    if writer:  # under torchrun process 0 builds the store, the others wait for it
+        built = build_block_store(composite, output_blocks, extra_bands=extra_bands, block_size=size,
+                                  stride=int(stride) or None, val_fraction=0.0, extent=extent,
+                                  progress=progress.sub(0.0, 0.3))
     try:
+        distributed.wait_for_all("partition-store", progress, "waiting for process 0 to build the block store")
+        built = distributed.broadcast_object(built, "sharing the built store's figures")
         result = partition(model_path, output_blocks, output_mask, output_confidence, options, progress.sub(0.3, 1.0))
     except BaseException:
-        Path(output_blocks).unlink(missing_ok=True)  # a store without its partition is not what was asked for
+        if writer:
+            Path(output_blocks).unlink(missing_ok=True)  # a store without its partition is not what was asked for
         raise
     result["built_blocks"] = built["blocks"]
     return result

@@ -71,3 +71,51 @@ def write_mask(band: Any, store: BlockStore, easy: np.ndarray, ownership: Owners
             rows, cols, x0, y0 = ownership.region(origins[start + j])
             part = np.where(valid[j], value[start + j], MASK_NODATA).astype(np.uint8)[rows, cols]
             band.WriteArray(np.ascontiguousarray(part), x0, y0)
+
+
+def _extent(s: slice, block_size: int) -> int:
+    return len(range(*s.indices(block_size)))
+
+
+class PatchPart:
+    """A process's confidence patches under torchrun (sharded partition), in the order `score_store` writes them,
+    in a flat float32 `.npy` beside the store: it takes the band's `WriteArray` calls of the blocks [lo, hi), and
+    `replay_patches` makes them on process 0's band, so the map is written exactly as one process writes it."""
+
+    def __init__(self, path: Any, store: BlockStore, ownership: Ownership, lo: int, hi: int) -> None:
+        origins, bs = store.origins, store.block_size
+        size = 0
+        for i in range(lo, hi):
+            rows, cols, _, _ = ownership.region(origins[i])
+            size += _extent(rows, bs) * _extent(cols, bs)
+        self.array = np.lib.format.open_memmap(path, mode="w+", dtype=np.float32, shape=(size,)) if size else None
+        self.offset = 0
+
+    def WriteArray(self, values: np.ndarray, xoff: int, yoff: int) -> None:  # noqa: N802 - GDAL's name
+        flat = np.asarray(values, dtype=np.float32).reshape(-1)
+        if self.array is None or self.offset + flat.size > self.array.size:
+            raise CropsError("A confidence patch does not fit the process's part: the block store is inconsistent.")
+        self.array[self.offset:self.offset + flat.size] = flat
+        self.offset += flat.size
+
+    def close(self) -> None:
+        if self.array is not None:
+            self.array.flush()
+            self.array = None
+
+
+def replay_patches(band: Any, path: Any, store: BlockStore, ownership: Ownership, lo: int, hi: int) -> None:
+    """Write the patches of blocks [lo, hi) kept in `path` (a `PatchPart`) into `band`, as `score_store` does."""
+    if hi <= lo:
+        return
+    origins, bs = store.origins, store.block_size
+    flat = np.load(path, mmap_mode="r")
+    offset = 0
+    for i in range(lo, hi):
+        rows, cols, x0, y0 = ownership.region(origins[i])
+        h, w = _extent(rows, bs), _extent(cols, bs)
+        if h * w == 0:
+            continue
+        band.WriteArray(np.ascontiguousarray(flat[offset:offset + h * w].reshape(h, w)), x0, y0)
+        offset += h * w
+    del flat

@@ -1,7 +1,8 @@
 """What tests/test_distributed.py runs under torchrun (`torchrun ... tests/distributed_helper.py MODE ARGS`).
 
 Modes: `cli ARGS` (the engine's command line), `composite OUT_FOLDER SCENES_FOLDER` (NDVI-QM with small windows),
-`reduce OUT.json` (the adaptation methods' statistics on this process's half of a fixed batch, inside a step).
+`reduce OUT.json` (the adaptation methods' statistics, PPPC's Gaussian prototypes among them, on this process's
+half of a fixed batch, inside a step).
 With CROPS_TEST_AUDIT=PREFIX every process logs the files it renames, or opens for writing, to PREFIX.<rank>
 (Python's audit hooks: what a process writes through Python, and every output's final rename).
 """
@@ -69,12 +70,20 @@ def batch() -> tuple:
     return emb, labels, probs, valid
 
 
+def log_variance() -> object:
+    """PPPC's per-pixel log-variances (4, 6, 5, 7) for `batch`'s embeddings."""
+    import torch
+
+    return torch.randn(4, 6, 5, 7, generator=torch.Generator().manual_seed(8), dtype=torch.float64).float() - 3.0
+
+
 def reduce_statistics(out: str) -> None:
     """Each process's half of one batch through the methods' statistics, inside a step; process 0 writes them."""
     import torch
 
     from crops_engine import distributed
     from crops_engine.adapt.alignment import DistributionAlignment
+    from crops_engine.adapt.pppc import GaussianPrototypeEstimator
     from crops_engine.adapt.prototypes import PrototypeEstimator
     from crops_engine.adapt.pseudo_labels import ConfidenceHistogram
     from crops_engine.adapt.watch import CollapseWatch
@@ -83,20 +92,25 @@ def reduce_statistics(out: str) -> None:
     distributed.start("adapt-spcl")
     w = distributed.world()
     emb, labels, probs, valid = (t.chunk(w.size)[w.rank] for t in batch())
+    log_var = log_variance().chunk(w.size)[w.rank]
     prototypes = PrototypeEstimator(3, emb.shape[1])
+    gaussian = GaussianPrototypeEstimator(3, emb.shape[1])
     watch = CollapseWatch(["a", "b", "c"], silent())
     histogram = ConfidenceHistogram(3)
     alignment = DistributionAlignment()
     alignment.start(torch.tensor([0.5, 0.3, 0.2], dtype=torch.float64))
     with distributed.reducing():
         prototypes.update(emb, labels)
+        gaussian.update(emb, labels, valid, log_var=log_var)
         watch.count(labels)
         histogram.update(probs, valid)
         aligned = alignment(probs, valid)
     watch.report(1, prototypes)
     local = {"mean": prototypes.mean.tolist(), "count": prototypes.count.tolist(), "shares": watch.last_shares.tolist(),
              "histogram": histogram.counts.tolist(), "running": alignment.running.tolist(),
-             "aligned_first": aligned[0, :, 0, 0].tolist()}
+             "aligned_first": aligned[0, :, 0, 0].tolist(), "gaussian_mean": gaussian.mean.tolist(),
+             "gaussian_variance": gaussian.variance(torch.float64).tolist(),
+             "gaussian_count": gaussian.count.tolist()}
     everyone = distributed.all_gather_object(local)
     if w.writer:
         Path(out).write_text(json.dumps(everyone), encoding="utf-8")

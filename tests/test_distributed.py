@@ -141,7 +141,8 @@ def data(tmp_path_factory):
     from test_composite import make_season
 
     make_season(root / "season", h=40, w=56)
-    return {"root": root, "store": store, "model": model, "big": big, "target": target, "season": root / "season"}
+    return {"root": root, "store": store, "model": model, "big": big, "target": target, "season": root / "season",
+            "target_composite": target_composite}
 
 
 def train_args(data, out: Path, batch: int, *extra: str) -> list[str]:
@@ -242,6 +243,17 @@ def test_a_killed_process_stops_training_with_a_clear_message_and_the_run_resume
     assert "RESUME=" in errors[0]["message"]
     state = load_training_state(resume_path(out))
     assert 4 <= state.step < 40 and state.info["world_size"] == 2
+    # on one process (in this one) the run continues and says what changes: two more steps
+    other = tmp_path / "one" / "m.safetensors"
+    other.parent.mkdir()
+    kept = other.with_name(resume_path(out).name)
+    kept.write_bytes(resume_path(out).read_bytes())
+    alone = [*args[:-2], "--resume", str(kept)]
+    alone[alone.index("--output") + 1] = str(other)
+    alone[alone.index("--iterations") + 1] = str(state.step + 2)
+    warned = [e["text"] for e in ok(run(alone, nproc=0)) if e.get("level") == "warning"]
+    assert any("written by a run of 2 process(es) (global batch 4); this run has 1 (global batch 2)" in t
+               and "BATCH_SIZE 4" in t for t in warned), warned
     resumed = ok(run([*args[:-2], "--resume", str(resume_path(out))]))
     assert any(f"Resuming from {resume_path(out)} at step {state.step}" in e.get("text", "") for e in resumed)
     result = next(e for e in resumed if e.get("event") == "result")["outputs"]
@@ -280,15 +292,35 @@ def test_a_process_that_stops_answering_ends_the_job_after_the_timeout(data, tmp
     assert load_training_state(resume_path(out)).step >= 3
 
 
+def test_pretraining_on_two_processes_scales_the_lr_with_the_global_batch_and_records_it(data, tmp_path):
+    """pretrain under torchrun: SimSiam's LR rule LR x batch / 256 takes the global batch (2 processes x 2 blocks), the
+    encoder's provenance records it with the world size; process 0 alone writes the encoder, report and record."""
+    from crops_engine.pretrain.encoder import read_encoder_meta
+
+    out = tmp_path / "enc.safetensors"
+    audit = tmp_path / "audit"
+    evs = ok(run(["cli", "--json-events", "pretrain", "--blocks", str(data["store"]), "--iterations", "2",
+                  "--batch-size", "2", "--lr", "0.5", "--device", "cpu", "--arch-args", TINY, "--projection-dim", "16",
+                  "--prediction-dim", "4", "--output", str(out)], CROPS_TEST_AUDIT=str(audit)))
+    prov = read_encoder_meta(out).provenance
+    assert prov["lr"] == pytest.approx(0.5 * 2 * 2 / 256) and prov["lr_rule"] == "LR x BATCH_SIZE x processes / 256"
+    assert prov["world_size"] == 2 and prov["global_batch_size"] == 4 and prov["batch_size_per_process"] == 2
+    assert any(f"SGD LR {0.5 * 4 / 256:.4g} (= 0.5 x 4 / 256" in e.get("text", "") for e in evs)
+    assert (tmp_path / "enc.report.html").is_file() and (tmp_path / "enc.run.json").is_file()
+    assert not [e for e in _audit(audit, 1) if e[-1].startswith(str(tmp_path))]
+
+
 # -- the methods' statistics -------------------------------------------------------------------------
 
 
 def test_two_processes_reduce_prototypes_class_shares_histograms_and_alignment(tmp_path):
     """Each process folds its half of a batch in, inside a step; both end with the single-process statistics of
-    the whole batch (float64 sums in another order: 1e-12)."""
-    from distributed_helper import batch
+    the whole batch (float64 sums in another order: 1e-12), PPPC's Gaussian prototypes (precision-weighted means
+    and variances) among them."""
+    from distributed_helper import batch, log_variance
 
     from crops_engine.adapt.alignment import DistributionAlignment
+    from crops_engine.adapt.pppc import GaussianPrototypeEstimator
     from crops_engine.adapt.prototypes import PrototypeEstimator
     from crops_engine.adapt.pseudo_labels import ConfidenceHistogram
     from crops_engine.adapt.watch import CollapseWatch
@@ -302,11 +334,16 @@ def test_two_processes_reduce_prototypes_class_shares_histograms_and_alignment(t
     alignment = DistributionAlignment()
     alignment.start(torch.tensor([0.5, 0.3, 0.2], dtype=torch.float64))
     prototypes.update(emb, labels)
+    gaussian = GaussianPrototypeEstimator(3, emb.shape[1])
+    gaussian.update(emb, labels, valid, log_var=log_variance())
     watch.count(labels)
     histogram.update(probs, valid)
     aligned = alignment(probs, valid)
     watch.report(1, prototypes)
     for rank, got in enumerate(json.loads(out.read_text())):
+        np.testing.assert_allclose(got["gaussian_mean"], gaussian.mean.numpy(), rtol=0, atol=1e-12)
+        np.testing.assert_allclose(got["gaussian_variance"], gaussian.variance(torch.float64).numpy(), rtol=1e-9)
+        assert got["gaussian_count"] == gaussian.count.tolist()
         np.testing.assert_allclose(got["mean"], prototypes.mean.numpy(), rtol=0, atol=1e-12)
         assert got["count"] == prototypes.count.tolist() and got["histogram"] == histogram.counts.tolist()
         np.testing.assert_allclose(got["shares"], watch.last_shares, rtol=0, atol=1e-12)
@@ -330,6 +367,48 @@ def test_spcl_on_two_processes_has_the_prototypes_and_class_shares_of_one_with_t
     assert torch.equal(two.model["method.prototypes.count"], one.model["method.prototypes.count"])
     assert two.info["method_state"]["last_shares"] == pytest.approx(one.info["method_state"]["last_shares"], abs=1e-12)
     assert two.info["world_size"] == 2 and one.info["world_size"] == 1
+    prov = read_metadata(tmp_path / "two.safetensors").provenance  # the adapted checkpoint records the global batch
+    assert prov["world_size"] == 2 and prov["global_batch_size"] == 4 and prov["batch_size_per_process"] == 2
+
+
+def test_co_training_on_two_processes_labels_the_target_like_one_process(data, tmp_path):
+    """A tiny co-training run (METHOD co_training) on 2 processes: each labelling round splits the target blocks
+    over the processes in whole batches and shares the fused labels and counts, so each round's pseudo-labels,
+    per-class thresholds, class shares and agreement are exactly one process's over all blocks with those models
+    (recomputed here with the run's own models). Only process 0 writes the work folder; the stages follow each
+    other through it (process 1 reads the models and labels process 0 wrote)."""
+    from crops_engine.adapt import make_config
+    from crops_engine.adapt.co_training import label_target, work_folder
+
+    out = tmp_path / "co.safetensors"
+    settings = {"iterations": 4, "batch_size": 2, "calibration_blocks": 8, "seed": 3, "co_rounds": 1, "co_epochs": 1,
+                "co_final_epochs": 1, "co_min_pixels": 4, "lr": 1e-3}
+    audit = tmp_path / "audit"
+    evs = ok(run(["cli", "--json-events", "adapt", "--method", "co_training", "--model", str(data["model"]),
+                  "--blocks", str(data["target"]), "--output", str(out), "--device", "cpu", "--threads", "1",
+                  *[x for k, v in settings.items() for x in (f"--{k.replace('_', '-')}", str(v))]],
+                 CROPS_TEST_AUDIT=str(audit)))
+    result = next(e for e in evs if e.get("event") == "result")["outputs"]
+    assert result["stages"] == ["self_training_a", "retrain_a_1", "retrain_b_1", "final"]
+    assert result["steps"] == 4 + 3 * 2  # an epoch is a pass of the global batch: 8 blocks / (2 x 2) = 2 steps
+    work = work_folder(out)
+    cfg = make_config("co_training", model=str(data["model"]), blocks=str(data["target"]), output=str(out),
+                      device="cpu", **settings)
+    for figures in result["rounds"]:
+        r = figures.pop("round")
+        mine = label_target(figures["models"], cfg, tmp_path / f"labels_{r}.npy", silent_progress())
+        assert figures == json.loads(json.dumps(mine)), r
+        assert np.array_equal(np.load(tmp_path / f"labels_{r}.npy"), np.load(work / f"labels_{r}.npy")), r
+    assert 0 < result["rounds"][0]["agreement"] < 1  # the two models differ: agreement is a count of both shares
+    assert read_metadata(out).provenance["global_batch_size"] == 4
+    rank1 = [e for e in _audit(audit, 1) if e[-1].startswith(str(tmp_path))]
+    assert not rank1, rank1
+
+
+def silent_progress():
+    from crops_engine.progress import silent
+
+    return silent()
 
 
 # -- sharded inference and compositing ---------------------------------------------------------------
@@ -384,6 +463,53 @@ def test_sharded_compositing_equals_one_process_bit_for_bit(data, tmp_path):
         assert_same_raster(tmp_path / "one" / name, tmp_path / "two" / name)
     assert (tmp_path / "one" / "qm.qml").read_bytes() == (tmp_path / "two" / "qm.qml").read_bytes()
     assert sorted(p.name for p in (tmp_path / "two").iterdir()) == sorted(p.name for p in (tmp_path / "one").iterdir())
+
+
+def _audit(prefix: Path, rank: int) -> list[list[str]]:
+    path = Path(f"{prefix}.{rank}")
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.is_file() else []
+
+
+def _h5_contents(path: Path) -> dict:
+    import h5py
+
+    out: dict = {}
+    with h5py.File(path, "r") as h5:
+        h5.visititems(lambda name, item: out.__setitem__(name, item[()].tolist()) if hasattr(item, "shape") else None)
+        out["attrs"] = {k: (v.tolist() if hasattr(v, "tolist") else v) for k, v in h5.attrs.items()}
+    return out
+
+
+def test_sharded_partition_equals_one_process(data, tmp_path):
+    """partition with COMPOSITE on 2 processes: process 0 builds the store (overlapping blocks: 21 of 32 px, stride
+    16) while process 1 waits; each scores its share of the blocks in whole batches (batches of 4: blocks 0-11 and
+    12-20), so the very batches one process runs; process 0 writes the maps from the processes' confidence patches,
+    then the partition file. Scores, split, settings and both maps equal one process's exactly; process 1 writes
+    nothing but its part (in the parts folder beside the store, removed at the end)."""
+    def partition(folder: Path, nproc: int, **extra: str) -> dict:
+        evs = ok(run(["cli", "--json-events", "partition", "--model", str(data["model"]), "--composite",
+                      str(data["target_composite"]), "--output-blocks", str(folder / "target.h5"), "--stride", "16",
+                      "--batch-size", "4", "--score", "entropy", "--per-class", "true", "--device", "cpu",
+                      "--output-mask", str(folder / "mask.tif"), "--output-confidence", str(folder / "conf.tif")],
+                     nproc=nproc, **extra))
+        return next(e for e in evs if e.get("event") == "result")["outputs"]
+
+    audit = tmp_path / "audit"
+    one, two = partition(tmp_path / "one", 0), partition(tmp_path / "two", 2, CROPS_TEST_AUDIT=str(audit))
+    assert one["built_blocks"] == two["built_blocks"] == 21
+    for key in ("blocks", "easy_blocks", "hard_blocks", "mean_score_easy", "mean_score_hard", "dominant_classes"):
+        assert one[key] == two[key], key
+    a, b = (_h5_contents(Path(r["partition_file"])) for r in (one, two))
+    assert a == b and len(a["scores"]) == 21
+    for name in ("mask.tif", "conf.tif"):
+        assert_same_raster(tmp_path / "one" / name, tmp_path / "two" / name)
+        assert (tmp_path / "one" / name).with_suffix(".qml").read_bytes() == \
+            (tmp_path / "two" / name).with_suffix(".qml").read_bytes()
+    assert sorted(p.name for p in (tmp_path / "two").iterdir()) == sorted(p.name for p in (tmp_path / "one").iterdir())
+    folder = str(tmp_path / "two")
+    rank1 = [e for e in _audit(audit, 1) if e[-1].startswith(folder)]
+    assert rank1 and all(e[0] == "open" and Path(e[1]).parent.name.endswith(".parts") for e in rank1), rank1
+    assert any(e[0] == "rename" and e[2] == str(tmp_path / "two" / "target.h5.partition.h5") for e in _audit(audit, 0))
 
 
 def test_a_killed_process_leaves_no_partial_inference_output(data, tmp_path):
@@ -508,7 +634,7 @@ def test_qgis_runs_a_command_on_processes_per_run_with_progress_and_cancel(qgis_
     assert result["output"] == str(out) and out.is_file()
     assert feedback.values[-1] == pytest.approx(100.0) and any(0 < v < 100 for v in feedback.values)
     model = tmp_path / "cancelled.safetensors"
-    feedback = Feedback("Step 3/")
+    feedback = Feedback("Step ")  # the first step's text (the relay shows a text again only when it says more)
     args = train_args(data, model, 2)[3:]
     args[args.index("--iterations") + 1] = "400"
     args[args.index("--val-every") + 1] = "400"

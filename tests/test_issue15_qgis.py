@@ -4,6 +4,8 @@ refusal of one model and one round), crops:adapt_spcl PROTOTYPES=probabilistic, 
 from __future__ import annotations
 
 import json
+import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,6 +15,8 @@ pytestmark = pytest.mark.qgis
 torch = pytest.importorskip("torch")
 pytest.importorskip("h5py")
 pytest.importorskip("timm")
+
+I18N = Path(__file__).resolve().parents[1] / "i18n"
 
 
 @pytest.fixture(scope="module")
@@ -91,3 +95,66 @@ def test_spcl_probabilistic_and_align_statistics_headless(qgis_process, prepared
     assert ds.RasterCount == src.RasterCount and ds.GetMetadataItem("STATISTICS_ALIGNMENT") == "histogram"
     band = ds.GetRasterBand(1).ReadAsArray()
     assert np.isfinite(band).any()
+
+
+CO_PARAMS = ("CO_ROUNDS", "CO_EPOCHS", "CO_FINAL_EPOCHS", "CO_SHARE", "CO_MIN_PIXELS", "CO_FUSION", "CO_MODELS",
+             "CO_DIVERSITY")
+
+
+def test_toolbox_shows_the_new_algorithm_and_options_with_help_in_de_and_fr(qgis_app):
+    """In the Toolbox: crops:align_statistics, METHOD co_training with its CO_* parameters, PROTOTYPES probabilistic and
+    STATISTICS_ALIGNMENT on partition / adapt / adapt_spcl / infer, each with help; in German and French too."""
+    from crops.crops_qgis.i18n import install_translator, remove_translators
+    from qgis.core import QgsApplication
+
+    registry = QgsApplication.processingRegistry()
+
+    def create(alg_id):
+        alg = registry.createAlgorithmById(alg_id)
+        assert alg is not None, f"{alg_id} is not in the Toolbox"
+        return alg
+
+    def texts():
+        """The new strings as shown: align_statistics' name, help and option label, the co_training and PROTOTYPES
+        parameters' labels (the adaptation commands' whole help is test_i18n's)."""
+        align, adapt, spcl = create("crops:align_statistics"), create("crops:adapt"), create("crops:adapt_spcl")
+        name = align.displayName().split(" ", 1)[-1] if align.displayName()[:1].isdigit() else align.displayName()
+        return {"align": (name, align.shortHelpString(),  # the name without its pipeline step number
+                          align.parameterDefinition("STATISTICS_ALIGNMENT").description()),
+                "co": tuple(adapt.parameterDefinition(n).description() for n in CO_PARAMS),
+                "pppc": (spcl.parameterDefinition("PROTOTYPES").description(),)}
+
+    remove_translators()
+    try:
+        align = create("crops:align_statistics")
+        assert align.parameterDefinition("STATISTICS_ALIGNMENT").options() == ["histogram", "mean_std"]
+        assert {"MODEL", "INPUT", "OUTPUT"} <= {p.name() for p in align.parameterDefinitions()}
+        assert "histogram matching" in align.shortHelpString() and "mean_std" in align.shortHelpString()
+        assert align.helpUrl().endswith("README.md#align-statistics")  # its section of the README
+        adapt = create("crops:adapt")
+        assert "co_training" in adapt.parameterDefinition("METHOD").options()
+        for name in CO_PARAMS:
+            assert adapt.parameterDefinition(name) is not None, name
+        assert "co_training: two models collaborate" in adapt.shortHelpString()
+        spcl = create("crops:adapt_spcl")
+        assert spcl.parameterDefinition("PROTOTYPES").options() == ["point", "probabilistic"]
+        assert "(PPPC)" in spcl.shortHelpString() and "mutual likelihood score" in spcl.shortHelpString()
+        for alg_id in ("crops:partition", "crops:adapt", "crops:adapt_spcl", "crops:infer"):
+            alg = create(alg_id)  # kept: its parameters live as long as it does
+            options = alg.parameterDefinition("STATISTICS_ALIGNMENT").options()
+            assert options == ["none", "mean_std", "histogram"], alg_id
+        english = texts()
+        for locale, lang, name in (("de_DE", "de", "Statistiken an das Modell angleichen"),
+                                   ("fr", "fr", "Aligner les statistiques sur le modèle")):
+            translated = {t.text for t in ET.parse(I18N / f"crops_{lang}.ts").getroot().iter("translation") if t.text}
+            assert install_translator(locale)
+            shown = texts()
+            assert shown["align"][0] == name
+            for key, values in shown.items():  # every new text is shown translated (help, parameter labels)
+                assert all(v in translated for v in values), (locale, key)
+            assert shown["align"][1] != english["align"][1] and "histogram" in shown["align"][1]
+            assert all(v != e for v, e in zip(shown["co"], english["co"], strict=True))
+            remove_translators()
+    finally:
+        remove_translators()
+        install_translator()

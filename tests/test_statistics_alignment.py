@@ -250,3 +250,49 @@ def test_partition_adaptation_and_inference_take_the_option(random_target, tmp_p
     a, b = ds_a.GetRasterBand(1).ReadAsArray(), ds_b.GetRasterBand(1).ReadAsArray()
     assert a.shape == b.shape and not np.array_equal(a, b)  # the alignment changed the input
     assert json.dumps(read_metadata(out).provenance["hyperparameters"])  # JSON-able
+
+
+def test_no_method_reads_a_target_label_with_statistics_alignment(random_target, tmp_path, monkeypatch):
+    """The registry-wide label-read guard (tests/test_spcl.py) with the target aligned: measuring the target's
+    statistics, partition and every adaptation method (co-training's labelling passes open their own aligned
+    store) on a store that holds labels read neither them nor their class counts."""
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("timm")
+    from dataclasses import replace
+
+    from crops_engine.adapt import METHODS, adapt, make_config
+    from crops_engine.blocks import BlockStore, build_block_store
+    from crops_engine.checkpoint import load_model, save_checkpoint
+    from crops_engine.partition import PartitionOptions, partition
+
+    torch.set_num_threads(1)
+    labelled = tmp_path / "labelled.h5"
+    build_block_store(random_target["composite"], labelled, labels=random_target["labels"], block_size=16, stride=8,
+                      val_fraction=0.0)
+    model, meta = load_model(random_target["model"])
+    with BlockStore(random_target["store"]) as store:  # a model with recorded quantiles: histogram matching works
+        everything = np.arange(len(store))
+        images, valid = store.images(everything), store.valid(everything)
+    quantiles = {"levels": list(QUANTILE_LEVELS), "values": quantiles_of(np.moveaxis(images, 1, 0)[:, valid]).tolist()}
+    recorded = tmp_path / "recorded.safetensors"
+    save_checkpoint(recorded, model, replace(meta, normalisation={**meta.normalisation, "quantiles": quantiles}))
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("statistics alignment or a method read target labels")
+
+    monkeypatch.setattr(BlockStore, "labels", refuse)
+    monkeypatch.setattr(BlockStore, "class_counts", refuse)
+    logs: list[str] = []
+    progress = Progress(lambda e, p: logs.append(p.get("text", "")) if e == "log" else None)
+    partition(recorded, labelled, options=PartitionOptions(device="cpu", statistics_alignment="histogram"),
+              progress=progress)
+    quick = {"co_rounds": 1, "co_epochs": 1, "co_final_epochs": 1, "co_min_pixels": 0, "conf_threshold": 0.5}
+    for method in sorted(METHODS):
+        out = tmp_path / f"{method}.safetensors"
+        cfg = make_config(method, model=str(recorded), blocks=str(labelled), output=str(out), iterations=2,
+                          batch_size=4, device="cpu", calibration_blocks=4, statistics_alignment="histogram",
+                          prototypes="probabilistic", **quick)
+        assert adapt(method, cfg, progress)["output"] == str(out)
+        assert read_metadata(out).provenance["hyperparameters"]["statistics_alignment"] == "histogram"
+    aligned = [t for t in logs if t.startswith("Statistics alignment (histogram)")]
+    assert len(aligned) >= 1 + len(METHODS)  # partition and every method aligned the target (co-training: more)

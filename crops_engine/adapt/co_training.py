@@ -51,6 +51,7 @@ from ..batches import BatchStream
 from ..checkpoint import load_model, read_metadata, save_checkpoint, sibling
 from ..commands import declared, declared_choices
 from ..device import autocast, resolve_device
+from ..distributed import all_reduce_sum, batch_share, gather_rows, wait_for_all, world
 from ..errors import CropsError
 from ..losses import masked_cross_entropy
 from ..metrics import IGNORE_INDEX
@@ -211,10 +212,11 @@ def label_target(models: list[str], cfg: CoTrainingConfig, output: Path, progres
         confidence = np.zeros((len(store), size, size), dtype=np.float32)
         predicted = [np.zeros(k, dtype=np.int64) for _ in models]
         agree = valid_pixels = 0
-        positions = np.arange(len(indices))
+        lo, hi = batch_share(len(indices), cfg.batch_size)  # under torchrun this process's share (all: one process)
+        positions = np.arange(lo, hi)
         streams = [iterate_probabilities(model, dataset, positions, cfg.batch_size, device, cfg.amp,
                                          progress if j == 0 else None) for j, (model, _) in enumerate(loaded)]
-        start = 0
+        start = lo
         for outputs in zip(*streams, strict=True):
             probs = [p for p, _ in outputs]
             valid = outputs[0][1].bool()
@@ -231,6 +233,12 @@ def label_target(models: list[str], cfg: CoTrainingConfig, output: Path, progres
             valid_pixels += int(valid.sum())
     finally:
         store.close()
+    if world().active:  # under torchrun: every block's labels and the counts of all, so the figures are global
+        gather_rows([fused, confidence], indices, lo, hi, progress, "sharing the fused pseudo-labels")
+        totals = torch.tensor([agree, valid_pixels, *np.concatenate(predicted)], dtype=torch.int64)
+        all_reduce_sum(totals, what="adding up the pseudo-label counts")
+        agree, valid_pixels, *counts = totals.tolist()
+        predicted = [np.asarray(counts[j * k:(j + 1) * k], dtype=np.int64) for j in range(len(models))]
     chosen = fused[indices]
     thresholds = class_thresholds(chosen, confidence[indices], k, cfg.co_share)
     pseudo = fused.copy()
@@ -381,7 +389,7 @@ class CoTrainingRun:
         meta = read_metadata(cfg.model)
         store, indices = open_target(cfg.blocks, meta, cfg.split)
         store.close()
-        self.steps_per_epoch = max(1, math.ceil(len(indices) / cfg.batch_size))
+        self.steps_per_epoch = max(1, math.ceil(len(indices) / (cfg.batch_size * world().size)))  # global batches
         self.state: dict[str, Any] = {}
 
     # -- the plan --------------------------------------------------------------------------------------
@@ -438,9 +446,10 @@ class CoTrainingRun:
                                  "store or settings; give the same ones, or start without RESUME.")
             self.progress.log(f"Continuing the co-training run in {self.work} after {', '.join(self.state['done'])}.")
             return
-        if self.work.exists():
-            shutil.rmtree(self.work)
-        self.work.mkdir(parents=True)
+        if world().writer:  # under torchrun process 0 owns the folder (the others' writes go to their scratch)
+            if self.work.exists():
+                shutil.rmtree(self.work)
+            self.work.mkdir(parents=True)
         self.state = {"fingerprint": fingerprint, "done": [], "rounds": [], "stages": []}
         self.save_state()
 
@@ -472,6 +481,7 @@ class CoTrainingRun:
                                              "seconds": result.get("seconds")})
             self.state["done"].append(action["key"])
             self.save_state()
+            wait_for_all("co-training-stage", self.progress)  # under torchrun: process 0 has written the stage
         if not result:  # a resumed run whose every stage was done: the final model's figures
             result = {"output": str(self.cfg.output), "method": CoTraining.name}
         result["steps"] = sum(a["steps"] for a in actions if a["kind"] != "label")  # optimiser steps of all stages

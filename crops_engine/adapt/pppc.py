@@ -2,9 +2,10 @@
 prototypes, compared by the mutual likelihood score.
 
 PPPC ("Reducing semantic ambiguity in domain adaptive semantic segmentation via probabilistic prototypical
-pixel contrast", Hao et al. 2024, on SePiCo / DAFormer) models each pixel embedding as a Gaussian
-N(mu_i, diag(sigma2_i)) and each class prototype as a Gaussian N(m_k, diag(v_k)), and measures pixel-to-
-prototype similarity by the mutual likelihood score of probabilistic face embeddings (PFE, Shi & Jain 2019).
+pixel contrast", Hao, Liu, Feng and Zhu 2024, arXiv:2409.18543, on SePiCo / DAFormer) models each pixel
+embedding as a Gaussian N(mu_i, diag(sigma2_i)) and each class prototype as a Gaussian N(m_k, diag(v_k)), and
+measures pixel-to-prototype similarity by the mutual likelihood score of probabilistic face embeddings (PFE,
+Shi & Jain 2019).
 What is implemented here, per pixel i, class k and embedding dimension d = 1..D:
 
 - **Pixel Gaussian.** mu_i is the model's L2-normalised projection-head embedding; log sigma2_i comes from a
@@ -32,10 +33,15 @@ What is implemented here, per pixel i, class k and embedding dimension d = 1..D:
 - **Where the point similarities were used:** the contrastive loss on SPCL's confident hard pixels is the
   cross-entropy of softmax_k MLS(i, k) against the pseudo-label (`prototypes.prototype_contrastive_loss`
   with these logits), and ProDA's rectification weights the teacher's probabilities by softmax_k MLS(i, k)
-  of the teacher's embedding and variance (`prototypes.rectified`). SPCL has no other similarity-based term
-  (its ClassMix targets are the teacher's hard pseudo-labels), so there is nowhere else to use it.
+  of the teacher's embedding and variance (`prototypes.rectified`). The rectified probabilities are SPCL's
+  soft targets: their argmax is the ClassMix pseudo-label and their maximum the confidence that selects
+  confident pixels and weights the mixed cross-entropy (MIX_WEIGHTING, EASY_WEIGHT), so the variances reach
+  those too. SPCL has no other similarity-based term, so there is nowhere else to use it.
 
 Where this differs from the paper (and the authors' code):
+- Source-free: the authors' code estimates the prototypes from the EMA model's embeddings of labelled source
+  pixels; here they come from the teacher's confident pixels of the partition's easy target blocks (as SPCL's
+  point prototypes), and the contrast applies to the confident hard target pixels only.
 - MLS sums over the dimensions (PFE's definition); the authors' code averages (`.mean(-1)`) and divides the
   logits by a temperature. Summing, the variances themselves play the temperature's part (above).
 - Prototype variance: the paper estimates the prototype as a posterior (precision-weighted mean, variance
@@ -61,6 +67,7 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F  # noqa: N812
 
+from ..distributed import reduce_sum
 from .prototypes import PrototypeEstimator, _pixels
 
 LOG_VAR_MIN = math.log(1e-4)
@@ -155,23 +162,29 @@ class GaussianPrototypeEstimator(PrototypeEstimator):
         per class). Without `log_var` every pixel has variance 1: plain means (and spreads + 1)."""
         feats, cls = _pixels(embeddings.detach(), labels, mask)
         added = torch.zeros_like(self.count)
-        if cls.numel() == 0:
+        weight, first, second = (torch.zeros_like(self.weight) for _ in range(3))
+        if cls.numel():
+            if log_var is None:
+                var = torch.ones_like(feats)
+            else:
+                var, _ = _pixels(log_var.detach(), labels, mask)
+                var = var.exp()
+            feats = feats.to(self.weight.device, torch.float64)
+            var = var.to(self.weight.device, torch.float64)
+            cls = cls.to(self.weight.device)
+            if int(cls.max()) >= self.num_classes:
+                raise ValueError(f"label {int(cls.max())} out of range for {self.num_classes} classes")
+            w = 1.0 / var
+            weight.index_add_(0, cls, w)
+            first.index_add_(0, cls, w * feats)
+            second.index_add_(0, cls, w * (var + feats * feats))
+            added.index_add_(0, cls, torch.ones_like(cls, dtype=torch.float64))
+        reduce_sum(weight, first, second, added)  # under torchrun, in a step: every process's pixels (`distributed`)
+        if not bool(added.any()):
             return added
-        if log_var is None:
-            var = torch.ones_like(feats)
-        else:
-            var, _ = _pixels(log_var.detach(), labels, mask)
-            var = var.exp()
-        feats = feats.to(self.weight.device, torch.float64)
-        var = var.to(self.weight.device, torch.float64)
-        cls = cls.to(self.weight.device)
-        if int(cls.max()) >= self.num_classes:
-            raise ValueError(f"label {int(cls.max())} out of range for {self.num_classes} classes")
-        w = 1.0 / var
-        self.weight.index_add_(0, cls, w)
-        self.first.index_add_(0, cls, w * feats)
-        self.second.index_add_(0, cls, w * (var + feats * feats))
-        added.index_add_(0, cls, torch.ones_like(cls, dtype=torch.float64))
+        self.weight += weight
+        self.first += first
+        self.second += second
         self.count = self.count + added
         seen = self.count > 0
         self.mean = torch.where(seen[:, None], self.first / self.weight.clamp_min(1e-300), torch.zeros_like(self.mean))

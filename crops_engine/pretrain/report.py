@@ -218,7 +218,8 @@ def render_html(task: Any, result: dict[str, Any], images: dict[str, bytes], eva
         ("Block size", f"{meta.block_size} px"),
         ("Steps", f"{result['steps']} ({result['epochs']:g} epochs of {task.steps_per_epoch} steps, batch "
                   f"{task.cfg.batch_size})"),
-        ("Optimiser", e(f"{prov['optimizer']}, LR {task.cfg.scaled_lr:.4g} = {task.cfg.lr:g} x {task.cfg.batch_size}"
+        ("Optimiser", e(f"{prov['optimizer']}, LR {task.cfg.scaled_lr:.4g} = {task.cfg.lr:g} x "
+                        f"{prov.get('global_batch_size', task.cfg.batch_size)}"
                         f" / 256, weight decay {task.cfg.weight_decay:g}, warm-up {prov['warmup_steps']} steps then "
                         "cosine decay")),
         ("Final loss (mean of the last 10 steps)", _num(result["final_loss"])),

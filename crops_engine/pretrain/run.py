@@ -90,8 +90,8 @@ class PretrainConfig:
 
     @property
     def scaled_lr(self) -> float:
-        """The peak LR of the run: LR x BATCH_SIZE / 256."""
-        return self.lr * self.batch_size / LR_BATCH
+        """The peak LR of the run: LR x the global batch / 256 (BATCH_SIZE x processes under torchrun)."""
+        return self.lr * self.batch_size * world().size / LR_BATCH
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -203,7 +203,7 @@ class PretrainTask(Task):
             "task": self.name, **run.provenance(),
             "inputs": [i.provenance() for i in self.inputs.inputs],
             "method": "SimSiam (Chen & He 2021)", "stop_gradient": cfg.stop_gradient,
-            "batch_size": cfg.batch_size, "base_lr": cfg.lr, "lr_rule": f"LR x BATCH_SIZE / {LR_BATCH}",
+            "batch_size": cfg.batch_size, "base_lr": cfg.lr, "lr_rule": f"LR x BATCH_SIZE x processes / {LR_BATCH}",
             "optimizer": f"SGD, momentum {MOMENTUM}", "projection_dim": self.simsiam.dim,
             "prediction_dim": cfg.prediction_dim, "steps_per_epoch": self.steps_per_epoch,
             "augmentations": cfg.augment.describe(),
@@ -212,7 +212,8 @@ class PretrainTask(Task):
             f"Pretraining the {self.arch} encoder {json.dumps(self.arch_args)} with SimSiam on {describe(run.device)}"
             f"{' with mixed precision' if run.amp else ''}: {self.inputs.blocks} blocks of {self.inputs.block_size} px "
             f"from {len(self.inputs.inputs)} input(s), {self.total_steps} steps of {cfg.batch_size} blocks "
-            f"({self.steps_per_epoch} steps per epoch), SGD LR {cfg.scaled_lr:.4g} (= {cfg.lr:g} x {cfg.batch_size} "
+            f"({self.steps_per_epoch} steps per epoch), SGD LR {cfg.scaled_lr:.4g} (= {cfg.lr:g} x "
+            f"{cfg.batch_size * world().size} "
             f"/ {LR_BATCH}; warm-up {run.warmup_steps} steps, cosine decay), seed {self.seed}."
         )
 
