@@ -456,8 +456,9 @@ QUICK = {"co_rounds": 1, "co_epochs": 1, "co_final_epochs": 1, "co_min_pixels": 
 @pytest.mark.parametrize("method", sorted(METHODS))
 @pytest.mark.parametrize("prototypes", ["point", "probabilistic"])
 def test_no_method_reads_a_target_label(pair, tmp_path, monkeypatch, method, prototypes):
-    """Registry-wide: with a target store that holds labels, no method (SPCL with either prototypes, co-training's
-    stages and labelling passes) reads them, nor their class counts."""
+    """Registry-wide (every method of `METHODS`, so every future one too): with a target store that holds labels,
+    no method (SPCL with either prototypes, co-training's stages and labelling passes) reads them, nor their class
+    counts, through the store or the HDF5 file below it."""
     if prototypes == "probabilistic" and method != "spcl":
         pytest.skip("PROTOTYPES is SPCL's")
     labelled = tmp_path / "labelled.h5"
@@ -472,6 +473,20 @@ def test_no_method_reads_a_target_label(pair, tmp_path, monkeypatch, method, pro
 
     monkeypatch.setattr(BlockStore, "labels", refuse)
     monkeypatch.setattr(BlockStore, "class_counts", refuse)
+    # and below the store: reading the labels dataset of the HDF5 file by any route
+    import h5py
+
+    def guarded(read):
+        def wrapper(self, *args, **kwargs):
+            if self.name is not None and self.name.rsplit("/", 1)[-1] == "labels":
+                refuse()
+            return read(self, *args, **kwargs)
+
+        return wrapper
+
+    for name in ("__getitem__", "read_direct", "__array__", "astype", "asstr", "fields", "iter_chunks"):
+        if hasattr(h5py.Dataset, name):
+            monkeypatch.setattr(h5py.Dataset, name, guarded(getattr(h5py.Dataset, name)))
     cfg = make_config(method, model=str(pair["model"]), blocks=str(labelled), output=str(tmp_path / "a.safetensors"),
                       iterations=2, batch_size=2, device="cpu", calibration_blocks=2, conf_threshold=0.6,
                       prototypes=prototypes, **QUICK)
