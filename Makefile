@@ -64,7 +64,7 @@ styles: setup
 
 # The shipped Processing model (resources/models/crops_pipeline.model3), rebuilt from code.
 pipeline-model: setup
-	$(PY) tools/build_pipeline_model.py
+	QT_HASH_SEED=0 $(PY) tools/build_pipeline_model.py  # a fixed hash order: small diffs
 
 clean:
 	rm -rf build dist .pytest_cache

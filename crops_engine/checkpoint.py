@@ -442,6 +442,11 @@ def check_features(meta: CheckpointMeta, feature_names: list[str], source: str =
     expected, actual = list(meta.features), list(feature_names)
     if actual == expected:
         return
+    from .series.steps import series_mismatch
+
+    as_series = series_mismatch(expected, actual)  # a model for T steps meeting another T, or a composite
+    if as_series:
+        raise CropsError(f"{as_series} ({source}).")
     missing = [f for f in expected if f not in actual]
     extra = [f for f in actual if f not in expected]
     details = []

@@ -76,27 +76,83 @@ def _silence_stdout() -> None:
 
 
 class _TextReporter:
-    """Human-readable progress on stderr, at most a few lines per second."""
+    """Human-readable progress on stderr, at most a few updates per second.
+
+    On a terminal, progress is one bar redrawn in place (`[#####-----]  42.0%  text`), notes and errors printed
+    above it; elsewhere (a file, a pipe) one `[ 42.0%] text` line per update. `--json-events` does not use it.
+    """
+
+    BAR = 24  # characters of the bar
 
     def __init__(self, stream: Any) -> None:
         self._stream = stream
         self._last = 0.0
+        try:
+            self._tty = bool(stream.isatty())
+        except (AttributeError, ValueError):
+            self._tty = False
+        self._bar = ""  # the bar line now on screen ("" when none)
+        if self._tty:
+            import atexit
+
+            atexit.register(self.close)
+
+    def _width(self) -> int:
+        import shutil
+
+        return max(40, shutil.get_terminal_size((80, 24)).columns - 1)
+
+    def _clear(self) -> None:
+        if self._bar:
+            self._stream.write("\r" + " " * len(self._bar) + "\r")
+
+    def _line(self, text: str) -> None:
+        """A line above the bar (the bar is drawn again below it)."""
+        self._clear()
+        self._stream.write(text + "\n")
+        if self._bar:
+            self._stream.write(self._bar)
+
+    def _progress(self, value: float, text: str) -> None:
+        value = min(max(value, 0.0), 1.0)
+        filled = int(round(value * self.BAR))
+        line = f"[{'#' * filled}{'-' * (self.BAR - filled)}] {value * 100:5.1f}%  {text}"
+        line = line[:self._width()]
+        self._clear()
+        if value >= 1.0:
+            self._stream.write(line + "\n")
+            self._bar = ""
+        else:
+            self._stream.write(line)
+            self._bar = line
+
+    def close(self) -> None:
+        """End a bar still on screen with its line (a run that stopped short of 100 %)."""
+        if self._bar:
+            self._stream.write("\n")
+            self._bar = ""
+            self._stream.flush()
 
     def __call__(self, event: str, payload: dict[str, Any]) -> None:
         if event == "progress":
             now = time.monotonic()
-            if now - self._last < 0.5 and payload["value"] < 1.0:
+            if now - self._last < (0.1 if self._tty else 0.5) and payload["value"] < 1.0:
                 return
             self._last = now
             text = payload.get("text", "")
-            self._stream.write(f"[{payload['value'] * 100:5.1f}%] {text}\n")
+            if self._tty:
+                self._progress(float(payload["value"]), text)
+            else:
+                self._stream.write(f"[{payload['value'] * 100:5.1f}%] {text}\n")
         elif event == "log":
             prefix = "WARNING: " if payload.get("level") == "warning" else ""
-            self._stream.write(prefix + payload["text"] + "\n")
+            self._line(prefix + payload["text"])
         elif event == "metric":
             extra = {k: v for k, v in payload.items() if k not in {"name", "value"}}
-            self._stream.write(f"  {payload['name']} = {payload['value']:.6g} {extra or ''}\n")
+            self._line(f"  {payload['name']} = {payload['value']:.6g} {extra or ''}")
         elif event == "error":
+            self._clear()
+            self._bar = ""
             if payload.get("traceback"):
                 self._stream.write(payload["traceback"])
             prefix = "CANCELLED: " if payload.get("kind") == "cancelled" else "ERROR: "
@@ -231,11 +287,12 @@ def _run(argv: list[str] | None, cancel: _Cancel) -> int:
     json_events = "--json-events" in argv[:command_at]  # an engine option: it comes before the command
     skip: set[threading.Thread] = set()
     stop_watch = threading.Event()
-    if json_events:
+    text_reporter = None if json_events else _TextReporter(sys.stderr)
+    if text_reporter is None:
         reporter: Any = _JsonReporter(sys.stdout, lambda: cancel.set("the event pipe is closed"))
         skip.add(_watch_parent(cancel, stop_watch))
     else:
-        reporter = _TextReporter(sys.stderr)
+        reporter = text_reporter
     reporter = distributed.rank_reporter(reporter)  # under torchrun processes > 0 report only their own errors
     progress = Progress(reporter, cancel.event)
     outcome: tuple[str, dict[str, Any], int]
@@ -255,6 +312,8 @@ def _run(argv: list[str] | None, cancel: _Cancel) -> int:
     if left:
         reporter("log", {"text": f"Worker threads still running at exit: {', '.join(left)}.", "level": "warning"})
     event, payload, code = outcome
+    if text_reporter is not None:
+        text_reporter.close()  # a bar left short of 100 % ends its line before the outcome is printed
     if event == "error" or json_events:
         reporter(event, payload)
     elif distributed.writer():

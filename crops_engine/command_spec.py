@@ -35,9 +35,10 @@ class Param:
     """One parameter of a command, as both the CLI and Processing show it.
 
     `default` None with `optional` False means required. `choices` are static strings: the value a
-    user writes (`ARCH=unet`, `--arch unet`) is the choice itself. `extension`/`file_filter` shape the
-    file pickers; `parent` names the layer parameter a `field` belongs to; `hidden` parameters are
-    set by the plugin itself (never shown, never in `--help`).
+    user writes (`ARCH=unet`, `--arch unet`) is the choice itself; `labels` the words a dialog
+    shows for them ({choice: words}, kept as pairs; a choice without words shows itself).
+    `extension`/`file_filter` shape the file pickers; `parent` names the layer parameter a `field`
+    belongs to; `hidden` parameters are set by the plugin itself (never shown, never in `--help`).
     """
 
     name: str
@@ -57,10 +58,13 @@ class Param:
     create_by_default: bool = True  # optional outputs: False leaves them unticked in the dialog
     hidden: bool = False
     context: str = ""  # translation context of the label; "" = the command's
+    labels: Any = ()  # {choice: display words}; stored as ((choice, words), ...) in the choices' order
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"{self.name}: unknown parameter kind {self.kind!r}")
+        words = dict(self.labels)  # words of choices a `replace` left out are dropped
+        object.__setattr__(self, "labels", tuple((c, words[c]) for c in self.choices if c in words))
         if self.kind == "choice" and not self.choices:
             raise ValueError(f"{self.name}: a choice needs choices")
         if self.kind == "choice" and self.default is not None and self.default not in self.choices:
@@ -233,7 +237,8 @@ def add_arguments(parser: argparse.ArgumentParser, command: Command) -> None:
 # -- parameters several commands share (one declaration each) -------------------------------------------
 
 DEVICE = Param("DEVICE", "choice", "Device", "where to run: auto (CUDA when the engine sees a GPU), cpu or cuda",
-               default="auto", choices=("auto", "cpu", "cuda"), context=SHARED_CONTEXT)
+               default="auto", choices=("auto", "cpu", "cuda"), context=SHARED_CONTEXT,
+               labels={"auto": "Automatic (GPU if available)", "cpu": "CPU", "cuda": "CUDA GPU"})
 SEED = Param("SEED", "int", "Random seed", "random seed (the same seed gives the same result on a CPU)", default=0,
              context=SHARED_CONTEXT)
 AMP = Param("AMP", "bool", "Mixed precision on CUDA", "mixed precision on CUDA (true/false)", default=True,
@@ -266,12 +271,17 @@ STATISTICS_ALIGNMENT = Param(
     "STATISTICS_ALIGNMENT", "choice", "Align the target's statistics to the model's",
     "map each band of the target onto the source statistics in the model: none, mean_std (mean and standard "
     "deviation) or histogram (histogram matching to the recorded quantiles)", default="none",
-    choices=("none", "mean_std", "histogram"), advanced=True, context=SHARED_CONTEXT)
+    choices=("none", "mean_std", "histogram"), advanced=True, context=SHARED_CONTEXT,
+    labels={"none": "None", "mean_std": "Mean and standard deviation", "histogram": "Histogram matching"})
 ADAPTED_MODEL = Param("OUTPUT", "file_out", "Adapted model", "adapted model checkpoint to write (.safetensors)",
                       file_filter="Model (*.safetensors)", context=SHARED_CONTEXT)
 ADAPTATION_OUTPUTS = (
     Output("LOG", "file", "Adaptation log (JSON)", context=SHARED_CONTEXT),
     Output("CURVES", "file", "Adaptation curves (PNG)", context=SHARED_CONTEXT),
+    Output("TRUST_REPORT", "file", "Trust report: what the adaptation changed (HTML)", context=SHARED_CONTEXT),
+    Output("AGREEMENT", "file", "Agreement of the source and adapted maps (unchanged / changed)",
+           context=SHARED_CONTEXT),
+    Output("CHANGED_SHARE", "number", "Share of pixels that changed class", context=SHARED_CONTEXT),
     Output("RESUME_STATE", "file", "Resume state", context=SHARED_CONTEXT),
     Output("STEPS", "number", "Steps done", context=SHARED_CONTEXT),
     Output("FINAL_LOSS", "number", "Final loss", context=SHARED_CONTEXT),

@@ -27,6 +27,7 @@ import os
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
@@ -213,6 +214,94 @@ def match_classes(
     return table, lut, report
 
 
+Z_95 = 1.959963984540054  # the normal quantile of a two-sided 95 % interval
+
+
+def _none(value: float) -> float | None:
+    return None if value is None or not math.isfinite(value) else float(value)
+
+
+def area_adjusted(
+    counts: np.ndarray, mapped: np.ndarray, unit_area: float = 1.0, names: list[str] | None = None, z: float = Z_95
+) -> dict[str, Any]:
+    """Area-adjusted estimates from a stratified (or simple) random sample, the map classes as strata.
+
+    Olofsson et al. (2014, Remote Sensing of Environment 148: 42-57), eqs. 2-10: `counts` (K, K) are the sample
+    counts n_ij with rows = map class i, columns = reference class j; `mapped` (K,) the mapped area of each class
+    (pixels); `unit_area` the area of one pixel (hectares, or 1 for pixels). The map's area share W_i weights each
+    row: p_ij = W_i n_ij / n_i. Returns the estimated area of each reference class with its 95 % half-width
+    (z times the standard error), user's and producer's accuracy and the overall accuracy with theirs. A figure
+    that is undefined (a stratum with fewer than two sample units) is None; strata mapped but never sampled are
+    listed, their area share is then missing from every estimate.
+    """
+    n = np.asarray(counts, dtype=np.float64)
+    mapped = np.asarray(mapped, dtype=np.float64)
+    k = n.shape[0]
+    if n.shape != (k, k) or mapped.shape != (k,):
+        raise CropsError(f"A {n.shape} sample matrix does not fit {mapped.shape[0]} mapped areas.")
+    total = mapped.sum()
+    if total <= 0:
+        raise CropsError("The class map has no mapped pixel: area-adjusted estimates need a map with classes.")
+    names = names or [str(i) for i in range(k)]
+    weight = mapped / total  # W_i
+    row = n.sum(axis=1)  # n_i.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(row[:, None] > 0, n / row[:, None], 0.0)  # n_ij / n_i.
+        p = weight[:, None] * share  # p_ij (eq. 4)
+        sampled = row > 0
+        single = bool((row == 1).any())  # a stratum of one unit: no variance, so no interval anywhere
+        dof = np.where(row > 1, row - 1, np.inf)  # n_i. - 1 (unsampled strata add nothing)
+        area_share = p.sum(axis=0)  # p.j (eq. 9)
+        var_share = (weight[:, None] ** 2 * share * (1 - share) / dof[:, None]).sum(axis=0)  # eq. 10
+        users = np.where(sampled, np.diag(share), np.nan)  # U_i = p_ii / p_i. (eq. 2)
+        var_users = users * (1 - users) / dof  # eq. 6
+        producers = np.where(area_share > 0, np.diag(p) / area_share, np.nan)  # P_j = p_jj / p.j (eq. 3)
+        overall = float(np.trace(p))  # eq. 1
+        var_overall = float(np.where(sampled, weight ** 2 * users * (1 - users) / dof, 0.0).sum())  # eq. 5
+        # Producer's accuracy (eq. 7): N_j. mapped pixels, N^.j = sum_i N_i. n_ij / n_i. estimated pixels.
+        estimated = (mapped[:, None] * share).sum(axis=0)
+        var_producers = np.full(k, np.nan)
+        for j in range(k):
+            if estimated[j] <= 0 or not sampled[j]:
+                continue
+            others = sum(mapped[i] ** 2 * share[i, j] * (1 - share[i, j]) / dof[i] for i in range(k) if i != j)
+            var_producers[j] = (mapped[j] ** 2 * (1 - producers[j]) ** 2 * users[j] * (1 - users[j]) / dof[j]
+                                + producers[j] ** 2 * others) / estimated[j] ** 2
+
+    def half(variance: float) -> float | None:
+        """z times the standard error; None where undefined."""
+        if single or not math.isfinite(variance) or variance < 0:
+            return None
+        return z * math.sqrt(variance)
+
+    classes = []
+    for j in range(k):
+        area = area_share[j] * total * unit_area
+        classes.append({
+            "name": names[j],
+            "mapped_area": float(mapped[j] * unit_area),
+            "sample_units": int(row[j]),
+            "area_share": _none(area_share[j]),
+            "area": _none(area),
+            "area_half_width": None if half(var_share[j]) is None else half(var_share[j]) * total * unit_area,
+            "users_accuracy": _none(users[j]),
+            "users_half_width": half(var_users[j]),
+            "producers_accuracy": _none(producers[j]),
+            "producers_half_width": half(var_producers[j]),
+        })
+    return {
+        "overall_accuracy": _none(overall),
+        "overall_half_width": half(var_overall),
+        "confidence": round(2 * NormalDist().cdf(z) - 1, 4),
+        "z": z,
+        "total_area": float(total * unit_area),
+        "sample_units": int(row.sum()),
+        "strata_without_sample": [names[i] for i in range(k) if mapped[i] > 0 and row[i] == 0],
+        "proportions": p.tolist(),
+        "classes": classes,
+    }
+
+
 def _valid_mask(band: gdal.Band, values: np.ndarray, nodata: float | None, needs_mask: bool,
                 window: tuple[int, int, int, int]) -> np.ndarray:
     valid = np.ones(values.shape, dtype=bool)
@@ -233,10 +322,15 @@ def evaluate_class_map(
     model: str | os.PathLike[str] | None = None,
     progress: Progress | None = None,
     reference_crs: str | None = None,
+    reference_is_sample: bool = False,
 ) -> dict[str, Any]:
     """Compare `class_map` with `reference`; write the HTML report `output` and/or `output_json`.
 
     `reference_crs` (REFERENCE_CRS): the CRS of a reference that declares none (else it is refused).
+    Polygon references are scored per field too (majority class of each polygon's pixels). With
+    `reference_is_sample` (the reference is a probability sample: simple or stratified random by map class)
+    the report adds the area-adjusted estimates of Olofsson et al. (2014) (`area_adjusted`); the sample
+    units are the reference's pixels, or its fields when it is polygons.
 
     Returns the figures (overall accuracy, mean IoU, mean F1, kappa, pixels) and the paths.
     """
@@ -264,6 +358,24 @@ def evaluate_class_map(
         "kappa": summary["kappa"],
         "pixels": summary["pixels"],
     }
+    document["mapped_area"] = comparison.mapped_areas()
+    fields = comparison.field_scores()
+    if fields is not None:
+        document["per_field"] = fields[0]
+        result["field_accuracy"] = fields[0]["overall_accuracy"]
+        progress.log(f"{fields[0]['fields']} fields: overall accuracy {pct(fields[0]['overall_accuracy'])} "
+                     "(each field's majority class against its reference class).")
+    if reference_is_sample:
+        sample = (fields[1] if fields is not None else acc.matrix).T  # rows = map class, columns = reference
+        area = comparison.pixel_area_ha()
+        estimate = area_adjusted(sample, comparison.mapped, area or 1.0, [c.name for c in comparison.table])
+        estimate["unit"] = "ha" if area else "pixels"
+        estimate["sample_unit"] = "field" if fields is not None else "pixel"
+        for name in estimate["strata_without_sample"]:
+            progress.warn(f"Class {name!r} is mapped but no reference sample unit lies in it: the area-adjusted "
+                          "estimates leave out its share of the map (sample every mapped class).")
+        document["area_adjusted"] = estimate
+        result["area_adjusted_accuracy"] = estimate["overall_accuracy"]
     if output_json:
         with atomic_path(output_json) as tmp:
             tmp.write_text(json.dumps(document, indent=2), encoding="utf-8")
@@ -301,6 +413,8 @@ class _Comparison:
     matching: list[dict[str, Any]]
     value_to_index: np.ndarray  # class-map value -> table index, -1 for no class
     errors: np.ndarray | None = None  # after `count`: the thumbnail of correct / wrong / unlabelled pixels
+    mapped: np.ndarray | None = None  # after `count`: the map's pixels per table class (all valid pixels)
+    field_counts: np.ndarray | None = None  # after `count`, polygon references: (fields, classes) evaluated pixels
 
     @classmethod
     def open(cls, class_map: Path, reference: str | os.PathLike[str], label_field: str | None,
@@ -353,6 +467,10 @@ class _Comparison:
         if block_rows > 1 and rows > block_rows:
             rows -= rows % block_rows
         labelled_pixels = 0
+        k = len(self.table)
+        self.mapped = np.zeros(k, np.int64)
+        field_rows = getattr(self.labels, "field_ids", None)
+        self.field_counts = np.zeros((len(field_rows), k), np.int64) if field_rows is not None else None
         step = max(1, -(-max(grid.width, grid.height) // THUMBNAIL_SIDE))
         self.errors = np.full((-(-grid.height // step), -(-grid.width // step)), UNLABELLED, np.uint8)
         for yoff in range(0, grid.height, rows):
@@ -367,10 +485,19 @@ class _Comparison:
             labelled = ref != IGNORE_INDEX
             labelled_pixels += int(labelled.sum())
             keep = labelled & valid
+            if valid.any():  # the map's area per class, over all its pixels (values of no class: not counted)
+                mapped = values[valid].astype(np.int64)
+                mapped = self.value_to_index[mapped[(mapped >= 0) & (mapped < 65536)]]
+                self.mapped += np.bincount(mapped[mapped >= 0], minlength=k)
             pred = values[keep].astype(np.int64)
             if pred.size:
                 index = self._table_index(pred, nodata)
                 acc.update(index, ref[keep])
+                if self.field_counts is not None:
+                    rows_of = self.labels.read_fields(*window)[keep].astype(np.int64) - 1
+                    inside = rows_of >= 0
+                    self.field_counts += np.bincount(rows_of[inside] * k + index[inside],
+                                                     minlength=self.field_counts.size).reshape(self.field_counts.shape)
                 code = np.full(values.shape, UNLABELLED, np.uint8)
                 code[keep] = np.where(index == ref[keep], CORRECT, WRONG)
                 first = -yoff % step  # the window's first row on the thumbnail's row lattice
@@ -389,6 +516,44 @@ class _Comparison:
                 "value."
             )
         return index
+
+    def field_scores(self) -> tuple[dict[str, Any], np.ndarray] | None:
+        """Scores per field (polygon references): each field's majority class against its reference class.
+
+        Returns the field-level summary (the metrics of the fields' confusion matrix, and every field with its
+        reference, majority class, the majority's share and pixel count) and that matrix; None for rasters."""
+        if self.field_counts is None:
+            return None
+        from .metrics import confusion_matrix
+
+        counts, k = self.field_counts, len(self.table)
+        pixels = counts.sum(axis=1)
+        reference = self.lut[np.asarray(self.labels.field_classes, dtype=np.int64)].astype(np.int64)
+        labelled = reference != IGNORE_INDEX
+        evaluated = labelled & (pixels > 0)
+        winner = np.argmax(counts, axis=1)  # ties: the first class, as crops:field_classes decides
+        cm = confusion_matrix(winner[evaluated], reference[evaluated], k, ignore_index=None)
+        summary = summarise(cm, [c.name for c in self.table])
+        summary.pop("pixels")
+        fields = [
+            {"fid": int(fid), "reference": self.table[int(reference[r])].name,
+             "majority": self.table[int(winner[r])].name,
+             "majority_share": float(counts[r, winner[r]] / pixels[r]), "pixels": int(pixels[r]),
+             "correct": bool(winner[r] == reference[r])}
+            for r, fid in enumerate(self.labels.field_ids) if evaluated[r]
+        ]
+        return {"unit": "field (majority of its evaluated pixels)", "fields": int(evaluated.sum()),
+                "fields_without_pixels": int((labelled & (pixels == 0)).sum()),
+                **{key: value for key, value in summary.items() if key != "classes"},
+                "per_class": summary["classes"], "field_list": fields}, cm
+
+    def mapped_areas(self) -> list[dict[str, Any]]:
+        """The map's area per class over all its pixels (not only the evaluated ones)."""
+        area = self.pixel_area_ha()
+        assert self.mapped is not None
+        return [{"name": c.name, "pixels": int(n), "area_ha": None if area is None else float(n * area),
+                 "share": float(n / max(int(self.mapped.sum()), 1))}
+                for c, n in zip(self.table, self.mapped, strict=True)]
 
     def pixel_area_ha(self) -> float | None:
         """One pixel's area in hectares (None when the map's CRS is not projected)."""

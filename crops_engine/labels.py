@@ -30,6 +30,7 @@ ogr.UseExceptions()
 osr.UseExceptions()
 
 CLASS_FIELD = "crops_class"
+FIELD_ROW = "crops_field"  # a polygon's row + 1 among the fields read (per-field scores)
 
 
 def classes_csv_beside(labels: str | os.PathLike[str]) -> Path | None:
@@ -189,10 +190,14 @@ class PolygonLabels(LabelSource):
         srs.ImportFromWkt(grid.crs_wkt)
         self._layer = self._mem.CreateLayer("labels", srs, ogr.wkbUnknown)
         self._layer.CreateField(ogr.FieldDefn(CLASS_FIELD, ogr.OFTInteger))
+        self._layer.CreateField(ogr.FieldDefn(FIELD_ROW, ogr.OFTInteger))
         defn = self._layer.GetLayerDefn()
-        for code, geom in features:  # layer order kept: later polygons win where they overlap
+        # Per polygon (a field): its feature id and class value, for scores per field (`read_fields`).
+        self.field_classes = [class_map.value_of(code) for code, _ in features]
+        for row, (code, geom) in enumerate(features):  # layer order kept: later polygons win where they overlap
             feat = ogr.Feature(defn)
             feat.SetField(CLASS_FIELD, class_map.value_of(code))
+            feat.SetField(FIELD_ROW, row + 1)
             feat.SetGeometry(geom)
             self._layer.CreateFeature(feat)
 
@@ -233,6 +238,7 @@ class PolygonLabels(LabelSource):
         if filter_rect is not None:
             layer.SetSpatialFilterRect(*filter_rect)
         out = []
+        self.field_ids: list[int] = []
         layer.ResetReading()
         for n, feat in enumerate(layer):
             if n % 1000 == 0:
@@ -251,6 +257,7 @@ class PolygonLabels(LabelSource):
                 continue
             code = as_code(feat.GetField(field)) if feat.IsFieldSet(field) and not feat.IsFieldNull(field) else None
             out.append((code, geom))
+            self.field_ids.append(feat.GetFID())
         layer.SetSpatialFilter(None)
         if not out:
             raise CropsError(
@@ -260,20 +267,29 @@ class PolygonLabels(LabelSource):
             )
         return out
 
+    def read_fields(self, xoff: int, yoff: int, xsize: int, ysize: int) -> np.ndarray:
+        """Per pixel: the row + 1 in `field_ids` of the polygon that gives it its class (0: none), int32."""
+        return self._rasterise(xoff, yoff, xsize, ysize, FIELD_ROW, gdal.GDT_Int32, 0).astype(np.int32, copy=False)
+
     def read(self, xoff: int, yoff: int, xsize: int, ysize: int) -> np.ndarray:
+        return self._rasterise(xoff, yoff, xsize, ysize, CLASS_FIELD, gdal.GDT_Byte, IGNORE_INDEX).astype(
+            np.uint8, copy=False)
+
+    def _rasterise(self, xoff: int, yoff: int, xsize: int, ysize: int, attribute: str, gdal_type: int,
+                   fill: int) -> np.ndarray:
         win = self.grid.window(xoff, yoff, xsize, ysize)
-        ds = gdal.GetDriverByName("MEM").Create("", xsize, ysize, 1, gdal.GDT_Byte)
+        ds = gdal.GetDriverByName("MEM").Create("", xsize, ysize, 1, gdal_type)
         ds.SetGeoTransform(win.geotransform)
         ds.SetProjection(self.grid.crs_wkt)
         band = ds.GetRasterBand(1)
-        band.Fill(IGNORE_INDEX)
+        band.Fill(fill)
         xmin, ymin, xmax, ymax = win.bounds
         self._layer.SetSpatialFilterRect(xmin, ymin, xmax, ymax)
         try:
-            gdal.RasterizeLayer(ds, [1], self._layer, options=[f"ATTRIBUTE={CLASS_FIELD}"])
+            gdal.RasterizeLayer(ds, [1], self._layer, options=[f"ATTRIBUTE={attribute}"])
         finally:
             self._layer.SetSpatialFilter(None)
-        return band.ReadAsArray().astype(np.uint8, copy=False)
+        return band.ReadAsArray()
 
 
 def _check_matches(

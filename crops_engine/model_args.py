@@ -50,6 +50,23 @@ def _ints(args: dict[str, Any], name: str, lengths: tuple[int, ...], low: int, h
         raise ValueError(f"arch_args {name} must be a list of {count} integers in {low}..{high}, got {value!r}")
 
 
+MAX_STEPS = 366  # time steps of a temporal model (a daily grid over a year)
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _series_dates(args: dict[str, Any], steps: int) -> None:
+    """`step_days` (finite numbers) and `dates` (ISO dates) of a temporal model: one per step when given."""
+    days = args.get("step_days")
+    if days is not None and (not isinstance(days, list | tuple) or len(days) != steps or not all(
+            isinstance(d, int | float) and not isinstance(d, bool) and math.isfinite(d) and abs(d) <= 1e5
+            for d in days)):
+        raise ValueError(f"arch_args step_days must be a list of {steps} numbers (days of the steps), got {days!r}")
+    dates = args.get("dates")
+    if dates and (not isinstance(dates, list | tuple) or len(dates) != steps
+                  or not all(isinstance(d, str) and _ISO_DATE.fullmatch(d) for d in dates)):
+        raise ValueError(f"arch_args dates must be a list of {steps} dates YYYY-MM-DD, got {dates!r}")
+
+
 def check_arch_args(arch: str, arch_args: Any, in_channels: int, num_classes: int) -> None:
     """A ValueError naming the first argument out of its range (unknown names are `build_model`'s to refuse)."""
     if not isinstance(arch_args, dict):
@@ -64,6 +81,15 @@ def check_arch_args(arch: str, arch_args: Any, in_channels: int, num_classes: in
         if not isinstance(encoder, str) or not _ENCODER_NAME.fullmatch(encoder):
             raise ValueError(f"arch_args encoder must be the name of a timm model, got {encoder!r}")
         _ints(arch_args, "decoder_channels", tuple(range(1, 9)), 1, MAX_WIDTH)
+    elif arch == "utae":
+        encoder = arch_args.get("encoder", "resnet18")
+        if not isinstance(encoder, str) or not _ENCODER_NAME.fullmatch(encoder):
+            raise ValueError(f"arch_args encoder must be the name of a timm model, got {encoder!r}")
+        _ints(arch_args, "decoder_channels", tuple(range(1, 9)), 1, MAX_WIDTH)
+        _int(arch_args, "steps", 1, MAX_STEPS)
+        _int(arch_args, "heads", 1, 64)
+        _int(arch_args, "key_dim", 1, 256)
+        _series_dates(arch_args, int(arch_args.get("steps", 1)))
     elif arch == "transunet":
         _int(arch_args, "img_size", 16, 2048, multiple=16)
         _ints(arch_args, "backbone_layers", (3,), 1, 64)

@@ -93,13 +93,23 @@ def metrics_paths(output: str | os.PathLike[str]) -> tuple[Path, Path]:
     return sibling(output, ".metrics.json"), sibling(output, ".metrics.csv")
 
 
-def resolve_arch_args(arch: str, encoder: str, block_size: int, overrides: dict[str, Any] | None = None) -> dict:
-    """Architecture arguments from ARCH / ENCODER / the store's block size, then the explicit overrides."""
+def resolve_arch_args(arch: str, encoder: str, block_size: int, overrides: dict[str, Any] | None = None,
+                      series: dict[str, Any] | None = None) -> dict:
+    """Architecture arguments from ARCH / ENCODER / the store's block size (and, for a temporal model, the
+    store's series: its steps and their dates), then the explicit overrides."""
     if arch not in ARCHS:
         raise CropsError(f"ARCH {arch!r} is not one of {', '.join(ARCHS)}.")
     args: dict[str, Any] = {}
     if arch == "unet":
         args["encoder"] = encoder or DEFAULT_ENCODER
+    elif arch == "utae":
+        if not series:
+            raise CropsError("ARCH utae is a temporal model: train it on a series' block store (build-series), "
+                             "or choose unet / transunet for a composite's store.")
+        args["encoder"] = encoder or DEFAULT_ENCODER
+        args["steps"] = len(series["steps"])
+        args["step_days"] = [float(d) for d in series["days"]]
+        args["dates"] = [str(s["start"]) for s in series["steps"]]
     elif arch == "transunet":
         if encoder:
             raise CropsError(
@@ -248,7 +258,7 @@ def _build_model(cfg: TrainConfig, store: BlockStore, resume: Resume | None,
     if cfg.pretrained and is_encoder_checkpoint(cfg.pretrained):  # an encoder from crops:pretrain
         encoder_meta = check_pretrained_encoder(cfg.pretrained, cfg.arch, cfg.encoder, cfg.arch_args,
                                                 store.feature_names, f"the block store {store.path}")
-        arch_args = resolve_arch_args(cfg.arch, cfg.encoder, store.block_size, cfg.arch_args)
+        arch_args = resolve_arch_args(cfg.arch, cfg.encoder, store.block_size, cfg.arch_args, store.series_info)
         arch_args.update(encoder_meta.encoder_args)
         model = build_model(cfg.arch, len(store.feature_names), len(class_names), **arch_args)
         load_encoder_into(model, cfg.pretrained)
@@ -256,7 +266,7 @@ def _build_model(cfg: TrainConfig, store: BlockStore, resume: Resume | None,
                      f"({json.dumps(encoder_meta.encoder_args)}, {encoder_meta.provenance.get('steps', '?')} steps of "
                      f"{encoder_meta.provenance.get('method', 'pretraining')}).")
         return model, cfg.arch, arch_args, ""
-    arch_args = resolve_arch_args(cfg.arch, cfg.encoder, store.block_size, cfg.arch_args)
+    arch_args = resolve_arch_args(cfg.arch, cfg.encoder, store.block_size, cfg.arch_args, store.series_info)
     model = build_model(cfg.arch, len(store.feature_names), len(class_names), encoder_weights=cfg.pretrained or None,
                         **arch_args)
     if cfg.pretrained:

@@ -158,6 +158,7 @@ class CropsDock(QDockWidget):
         Path(steps[0].outputs[0]).parent.mkdir(parents=True, exist_ok=True)
         name = f"CROPS {self.tr('Map crop classes')} {time.strftime('%H:%M:%S')}"
         self.task = EngineTask(name, steps, on_done=lambda task: self.job_done(task, name, layers))
+        self.task.message.connect(self.log.appendPlainText)  # the engine's lines, as it works
         self.run_button.setEnabled(False)
         self.cancel_button.setEnabled(True)
         self.log.appendPlainText(self.tr("Started: {name}").format(name=name))

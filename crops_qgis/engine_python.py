@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from qgis.core import QgsApplication, QgsProcessingException
+from qgis.PyQt.QtCore import QT_TRANSLATE_NOOP, QCoreApplication
 
 PLUGIN_ROOT = Path(__file__).resolve().parents[1]
 SETTING_ENGINE_PYTHON = "CROPS_ENGINE_PYTHON"
@@ -21,6 +22,14 @@ SETTING_PROCESSES = "CROPS_PROCESSES_PER_RUN"  # > 1: commands that run distribu
 ENV_PROCESSES = "CROPS_PROCESSES_PER_RUN"
 
 _checked: dict[tuple[str, float], str | None] = {}
+
+# Where a candidate comes from, in English (error messages) and translated in the environment dialog.
+_SOURCES = {
+    "env": QT_TRANSLATE_NOOP("EnginePython", "environment variable {name}"),
+    "setting": QT_TRANSLATE_NOOP("EnginePython", "Processing setting 'CROPS > Engine Python'"),
+    "venv": QT_TRANSLATE_NOOP("EnginePython", "the plugin's .venv"),
+    "managed": QT_TRANSLATE_NOOP("EnginePython", "the managed environment"),
+}
 
 
 def venv_python(root: Path) -> Path:
@@ -59,18 +68,34 @@ def processes_per_run() -> int:
         return 1
 
 
-def candidates() -> list[tuple[str, str]]:
-    """(where it came from, interpreter path), in the order they are tried."""
+def candidates(translated: bool = False) -> list[tuple[str, str]]:
+    """(where it came from, interpreter path), in the order they are tried; `translated`: the first in the
+    user's language (for the dialog; messages and tests use English)."""
+
+    def source(key: str) -> str:
+        text = _SOURCES[key]
+        return (QCoreApplication.translate("EnginePython", text) if translated else text).format(
+            name=ENV_ENGINE_PYTHON)
+
     found: list[tuple[str, str]] = []
     env = os.environ.get(ENV_ENGINE_PYTHON, "").strip()
     if env:
-        found.append((f"environment variable {ENV_ENGINE_PYTHON}", env))
+        found.append((source("env"), env))
     setting = _provider_setting()
     if setting:
-        found.append(("Processing setting 'CROPS > Engine Python'", setting))
-    found.append(("the plugin's .venv", str(venv_python(PLUGIN_ROOT / ".venv"))))
-    found.append(("the managed environment", str(venv_python(managed_environment()))))
+        found.append((source("setting"), setting))
+    found.append((source("venv"), str(venv_python(PLUGIN_ROOT / ".venv"))))
+    found.append((source("managed"), str(venv_python(managed_environment()))))
     return found
+
+
+def engine_in_use(require_torch: bool = True) -> int | None:
+    """The index in `candidates()` of the Python the engine runs with (what `resolve_engine_python` picks), or
+    None when none works."""
+    for i, (_, python) in enumerate(candidates()):
+        if Path(python).is_file() and (not require_torch or torch_problem(python) is None):
+            return i
+    return None
 
 
 def torch_problem(python: str) -> str | None:

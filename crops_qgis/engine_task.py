@@ -10,8 +10,30 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from qgis.core import QgsProcessingException, QgsProcessingFeedback, QgsTask
+from qgis.PyQt.QtCore import pyqtSignal
 
 from .worker import run_engine
+
+
+class _TaskFeedback(QgsProcessingFeedback):
+    """The bridge's feedback of a task: its sentences (progress texts, notes, warnings) go to `emit`, so a
+    panel shows the engine's lines, not only Started / Done (the bridge already drops repeats and metrics)."""
+
+    def __init__(self, emit: Callable[[str], None]) -> None:
+        super().__init__()
+        self._emit = emit
+
+    def setProgressText(self, text: str) -> None:  # noqa: N802 - QGIS API
+        super().setProgressText(text)
+        self._emit(text)
+
+    def pushInfo(self, info: str) -> None:  # noqa: N802 - QGIS API
+        super().pushInfo(info)
+        self._emit(info)
+
+    def pushWarning(self, warning: str) -> None:  # noqa: N802 - QGIS API
+        super().pushWarning(warning)
+        self._emit(warning)
 
 
 class EngineStep:
@@ -33,7 +55,10 @@ class EngineStep:
 
 
 class EngineTask(QgsTask):
-    """Runs engine steps in order in a background thread; `on_done(task)` runs on the main thread."""
+    """Runs engine steps in order in a background thread; `on_done(task)` runs on the main thread.
+    `message` carries the engine's lines (emitted from the task's thread; a widget's slot gets them queued)."""
+
+    message = pyqtSignal(str)
 
     def __init__(
         self,
@@ -49,7 +74,7 @@ class EngineTask(QgsTask):
         self.results: list[dict[str, Any]] = []
         self.error: str | None = None
         self.log: list[str] = []
-        self.feedback = QgsProcessingFeedback()
+        self.feedback = _TaskFeedback(self.message.emit)
         self.feedback.progressChanged.connect(self._step_progress)
         self._step = 0
 

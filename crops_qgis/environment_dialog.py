@@ -16,7 +16,7 @@ from qgis.PyQt.QtWidgets import (
     QVBoxLayout,
 )
 
-from .engine_python import SETTING_ENGINE_PYTHON, candidates, managed_environment, venv_python
+from .engine_python import SETTING_ENGINE_PYTHON, candidates, engine_in_use, managed_environment, venv_python
 from .engine_task import EngineStep, EngineTask
 from .environment import InstallTask, install_commands, nvidia_driver, torch_build
 
@@ -42,8 +42,8 @@ class EnvironmentDialog(QDialog):
         self.python_widget = QgsFileWidget()
         self.python_widget.setFilePath(_get_setting())
         form.addRow(self.tr("Engine Python"), self.python_widget)
-        order = "\n".join(f"{i + 1}. {source}: {path}" for i, (source, path) in enumerate(candidates()))
-        form.addRow(self.tr("Search order"), QLabel(order))
+        self.order_label = QLabel(self.search_order())
+        form.addRow(self.tr("Search order"), self.order_label)
         driver = nvidia_driver()
         self.build_combo = QComboBox()
         for build in ("cpu", "cu130", "cu128", "cu126"):
@@ -71,6 +71,17 @@ class EnvironmentDialog(QDialog):
         layout.addWidget(box)
         self.resize(640, 480)
 
+    def search_order(self) -> str:
+        """The candidates in the order they are tried, the one the engine runs with marked."""
+        in_use = engine_in_use()
+        lines = []
+        for i, (source, path) in enumerate(candidates(translated=True)):
+            line = self.tr("{n}. {source}: {path}").format(n=i + 1, source=source, path=path)
+            lines.append(line + ("  " + self.tr("(in use)") if i == in_use else ""))
+        if in_use is None:
+            lines.append(self.tr("None of these has torch: create the managed environment or choose a Python."))
+        return "\n".join(lines)
+
     def accept(self) -> None:
         _set_setting(self.python_widget.filePath().strip())
         super().accept()
@@ -91,6 +102,7 @@ class EnvironmentDialog(QDialog):
 
     def installed(self, python: str) -> None:
         self.python_widget.setFilePath(python)
+        self.order_label.setText(self.search_order())
         self.log.appendPlainText(self.tr("Environment ready: {p}").format(p=python))
         self.run_diagnostics()
 

@@ -19,6 +19,7 @@ import contextlib
 import json
 import os
 import queue
+import re
 import signal
 import subprocess
 import sys
@@ -174,13 +175,20 @@ def _fail(message: str) -> QgsProcessingException:
 
 
 class _Relay:
-    """Turns engine events into feedback calls; keeps the result and the error."""
+    """Turns engine events into feedback calls; keeps the result and the error.
+
+    The log shows sentences: a progress text once when it says something new (QGIS logs every
+    `setProgressText`; the engine repeats its text, or only its counts change, with each batch), a
+    log line not twice in a row, and metrics (`name = value {step: ...}`) not at all: they are in the
+    run's JSON log and its curves."""
 
     def __init__(self, feedback: QgsProcessingFeedback) -> None:
         self.feedback = feedback
         self.result: dict[str, Any] | None = None
         self.error: dict[str, Any] | None = None
         self.stderr_tail: deque[str] = deque(maxlen=40)
+        self._last_text = ""
+        self._last_log = ""
 
     def stdout(self, line: str) -> None:
         try:
@@ -192,17 +200,22 @@ class _Relay:
         fb = self.feedback
         if kind == "progress":
             fb.setProgress(100.0 * float(event.get("value", 0.0)))
-            if event.get("text"):
-                fb.setProgressText(event["text"])
+            text = event.get("text") or ""
+            skeleton = re.sub(r"[\d.,]+", "#", text)  # "Step 10 of 300" and "Step 20 of 300" say one thing
+            if text and skeleton != self._last_text:
+                self._last_text = skeleton
+                fb.setProgressText(text)
         elif kind == "log":
+            text = event.get("text", "")
+            if text == self._last_log:
+                return
+            self._last_log = text
             if event.get("level") == "warning":
-                fb.pushWarning(event.get("text", ""))
+                fb.pushWarning(text)
             else:
-                fb.pushInfo(event.get("text", ""))
+                fb.pushInfo(text)
         elif kind == "metric":
-            extra = {k: v for k, v in event.items() if k not in {"event", "name", "value"}}
-            suffix = " ".join(f"{k}={v}" for k, v in extra.items())
-            fb.pushInfo(f"{event.get('name')} = {event.get('value'):.6g} {suffix}".rstrip())
+            return  # figures go to the JSON log and the plots, not the dialog's log
         elif kind == "result":
             self.result = event.get("outputs", {})
         elif kind == "error":

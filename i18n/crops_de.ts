@@ -4,132 +4,132 @@
 <context>
     <name>AdaptAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="158"/>
+        <location filename="../build/i18n/spec_strings.py" line="214"/>
         <source>Adapt (baselines)</source>
         <translation>Anpassen (Vergleichsverfahren)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="160"/>
+        <location filename="../build/i18n/spec_strings.py" line="216"/>
         <source>Method</source>
         <translation>Methode</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="161"/>
+        <location filename="../build/i18n/spec_strings.py" line="220"/>
         <source>Source model</source>
         <translation>Quellmodell</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="162"/>
+        <location filename="../build/i18n/spec_strings.py" line="221"/>
         <source>Target block store</source>
         <translation>Ziel-Blockspeicher</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="163"/>
+        <location filename="../build/i18n/spec_strings.py" line="222"/>
         <source>Blocks</source>
         <translation>Blöcke</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="164"/>
+        <location filename="../build/i18n/spec_strings.py" line="226"/>
         <source>Iterations</source>
         <translation>Iterationen</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="165"/>
+        <location filename="../build/i18n/spec_strings.py" line="227"/>
         <source>Batch size (blocks)</source>
         <translation>Batchgröße (Blöcke)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="166"/>
+        <location filename="../build/i18n/spec_strings.py" line="228"/>
         <source>Learning rate (empty: the method&apos;s default)</source>
         <translation>Lernrate (leer: Standardwert der Methode)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="168"/>
+        <location filename="../build/i18n/spec_strings.py" line="230"/>
         <source>entropy: parameters to train</source>
         <translation>entropy: zu trainierende Parameter</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="169"/>
+        <location filename="../build/i18n/spec_strings.py" line="234"/>
         <source>entropy: diversity weight</source>
         <translation>entropy: Diversitätsgewicht</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="170"/>
+        <location filename="../build/i18n/spec_strings.py" line="235"/>
         <source>entropy: diversity prior</source>
         <translation>entropy: Diversitäts-Prior</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="171"/>
+        <location filename="../build/i18n/spec_strings.py" line="238"/>
         <source>self_training: teacher EMA momentum</source>
         <translation>self_training: EMA-Momentum des Lehrers</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="172"/>
+        <location filename="../build/i18n/spec_strings.py" line="239"/>
         <source>self_training: confidence threshold (highest)</source>
         <translation>self_training: Konfidenzschwelle (Höchstwert)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="173"/>
+        <location filename="../build/i18n/spec_strings.py" line="240"/>
         <source>self_training: share of each class pseudo-labelled</source>
         <translation>self_training: pseudo-gelabelter Anteil je Klasse</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="174"/>
+        <location filename="../build/i18n/spec_strings.py" line="241"/>
         <source>self_training: rounds</source>
         <translation>self_training: Runden</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="175"/>
+        <location filename="../build/i18n/spec_strings.py" line="242"/>
         <source>self_training: photometric jitter</source>
         <translation>self_training: photometrisches Jittering</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="184"/>
+        <location filename="../build/i18n/spec_strings.py" line="256"/>
         <source>Blocks of the initial calibration pass</source>
         <translation>Blöcke des ersten Kalibrierungsdurchlaufs</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="176"/>
+        <location filename="../build/i18n/spec_strings.py" line="243"/>
         <source>co_training: rounds</source>
         <translation>co_training: Runden</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="177"/>
+        <location filename="../build/i18n/spec_strings.py" line="244"/>
         <source>co_training: epochs per round</source>
         <translation>co_training: Epochen je Runde</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="178"/>
+        <location filename="../build/i18n/spec_strings.py" line="245"/>
         <source>co_training: final epochs</source>
         <translation>co_training: finale Epochen</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="179"/>
+        <location filename="../build/i18n/spec_strings.py" line="246"/>
         <source>co_training: share kept per class</source>
         <translation>co_training: je Klasse behaltener Anteil</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="180"/>
+        <location filename="../build/i18n/spec_strings.py" line="247"/>
         <source>co_training: minimum pixels per class per block</source>
         <translation>co_training: Mindestpixel je Klasse und Block</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="181"/>
+        <location filename="../build/i18n/spec_strings.py" line="248"/>
         <source>co_training: fusion</source>
         <translation>co_training: Zusammenführung</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="182"/>
+        <location filename="../build/i18n/spec_strings.py" line="252"/>
         <source>co_training: models</source>
         <translation>co_training: Modelle</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="183"/>
+        <location filename="../build/i18n/spec_strings.py" line="253"/>
         <source>co_training: how the two models differ</source>
         <translation>co_training: wie sich die beiden Modelle unterscheiden</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="159"/>
+        <location filename="../build/i18n/spec_strings.py" line="215"/>
         <source>Adapts a source model to the target area without any source data, with a baseline method (to measure what SPCL adds).
 
 entropy: entropy minimisation with a diversity term (Tent / SHOT). Parameters: norm (only the normalisation layers, Tent), encoder (all but the heads, SHOT) or all. The diversity term, times Diversity weight, keeps the batch&apos;s class shares near equal shares (prior uniform) or near the source model&apos;s shares on the target (source).
@@ -147,115 +147,216 @@ co_training: Zwei Modelle arbeiten über Pseudo-Labels zusammen. Eine Self-Train
 Blöcke: alle Zielblöcke oder die leichte / schwere Aufteilung aus Aufteilung leicht / schwer. Lernrate leer: der Standardwert der Methode (entropy 0.001, self_training und co_training 0.00003).
 Ausgabe: das angepasste Modell (.safetensors; Herkunft: SHA-256 des Quellmodells, der Zielspeicher und jeder Hyperparameter). Daneben: name.adapt.json (Konfiguration und Verlustverlauf) und name.resume.safetensors (an Fortsetzen von übergeben, um weiterzumachen). Abbrechen behält den letzten vollständigen Checkpoint.</translation>
     </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="217"/>
+        <source>Entropy minimisation</source>
+        <translation>Entropieminimierung</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="218"/>
+        <source>Self-training (mean teacher)</source>
+        <translation>Selbsttraining (Mean Teacher)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="219"/>
+        <source>Co-training (two models)</source>
+        <translation>Co-Training (zwei Modelle)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="223"/>
+        <source>All blocks</source>
+        <translation>Alle Blöcke</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="224"/>
+        <source>Easy blocks</source>
+        <translation>Leichte Blöcke</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="225"/>
+        <source>Hard blocks</source>
+        <translation>Schwere Blöcke</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="231"/>
+        <source>Normalisation layers</source>
+        <translation>Normalisierungsschichten</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="232"/>
+        <source>Encoder</source>
+        <translation>Encoder</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="233"/>
+        <source>All parameters</source>
+        <translation>Alle Parameter</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="236"/>
+        <source>Uniform</source>
+        <translation>Gleichverteilt</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="237"/>
+        <source>The source&apos;s class shares</source>
+        <translation>Die Klassenanteile der Quelle</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="249"/>
+        <source>The more confident model</source>
+        <translation>Das sicherere Modell</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="250"/>
+        <source>Where both agree</source>
+        <translation>Wo beide übereinstimmen</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="251"/>
+        <source>Mean of the probabilities</source>
+        <translation>Mittel der Wahrscheinlichkeiten</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="254"/>
+        <source>Snapshots of one run</source>
+        <translation>Schnappschüsse eines Laufs</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="255"/>
+        <source>Two runs with other seeds</source>
+        <translation>Zwei Läufe mit anderen Seeds</translation>
+    </message>
 </context>
 <context>
     <name>AdaptSpclAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="192"/>
+        <location filename="../build/i18n/spec_strings.py" line="267"/>
         <source>Adapt with SPCL</source>
         <translation>Mit SPCL anpassen</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="194"/>
+        <location filename="../build/i18n/spec_strings.py" line="269"/>
         <source>Source model</source>
         <translation>Quellmodell</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="195"/>
+        <location filename="../build/i18n/spec_strings.py" line="270"/>
         <source>Target block store (partitioned)</source>
         <translation>Ziel-Blockspeicher (aufgeteilt)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="196"/>
+        <location filename="../build/i18n/spec_strings.py" line="271"/>
         <source>Iterations</source>
         <translation>Iterationen</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="197"/>
+        <location filename="../build/i18n/spec_strings.py" line="272"/>
         <source>Batch size (easy and hard blocks each)</source>
         <translation>Batchgröße (je leichte und schwere Blöcke)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="198"/>
+        <location filename="../build/i18n/spec_strings.py" line="273"/>
         <source>Learning rate</source>
         <translation>Lernrate</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="199"/>
+        <location filename="../build/i18n/spec_strings.py" line="274"/>
         <source>Teacher EMA momentum</source>
         <translation>EMA-Momentum des Lehrers</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="200"/>
+        <location filename="../build/i18n/spec_strings.py" line="275"/>
         <source>Temperature</source>
         <translation>Temperatur</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="201"/>
+        <location filename="../build/i18n/spec_strings.py" line="276"/>
         <source>Confidence threshold</source>
         <translation>Konfidenzschwelle</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="202"/>
+        <location filename="../build/i18n/spec_strings.py" line="277"/>
         <source>Contrastive weight</source>
         <translation>Kontrastgewicht</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="204"/>
+        <location filename="../build/i18n/spec_strings.py" line="281"/>
         <source>Hard schedule</source>
         <translation>Zeitplan der schweren Blöcke</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="205"/>
+        <location filename="../build/i18n/spec_strings.py" line="284"/>
         <source>Share of hard blocks at the start (linear)</source>
         <translation>Anteil schwerer Blöcke zu Beginn (linear)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="207"/>
+        <location filename="../build/i18n/spec_strings.py" line="288"/>
         <source>Easy-block pseudo-label weight (0: off)</source>
         <translation>Pseudo-Label-Gewicht der leichten Blöcke (0: aus)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="208"/>
+        <location filename="../build/i18n/spec_strings.py" line="289"/>
         <source>Photometric jitter of the mixed view</source>
         <translation>Photometrisches Jittering der gemischten Ansicht</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="206"/>
+        <location filename="../build/i18n/spec_strings.py" line="285"/>
         <source>ClassMix weighting</source>
         <translation>ClassMix-Gewichtung</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="209"/>
+        <location filename="../build/i18n/spec_strings.py" line="290"/>
         <source>Re-estimate BatchNorm statistics on the target</source>
         <translation>BatchNorm-Statistiken auf dem Zielgebiet neu schätzen</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="212"/>
+        <location filename="../build/i18n/spec_strings.py" line="293"/>
         <source>Embedding pixel stride (1: every pixel)</source>
         <translation>Pixelschrittweite der Einbettungen (1: jedes Pixel)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="213"/>
+        <location filename="../build/i18n/spec_strings.py" line="294"/>
         <source>Blocks of the first passes (0: all)</source>
         <translation>Blöcke der ersten Durchläufe (0: alle)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="210"/>
+        <location filename="../build/i18n/spec_strings.py" line="291"/>
         <source>Hold the pseudo-labels&apos; class distribution (alignment)</source>
         <translation>Klassenverteilung der Pseudo-Labels halten (Angleichung)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="211"/>
+        <location filename="../build/i18n/spec_strings.py" line="292"/>
         <source>Rectify pseudo-labels with the class prototypes</source>
         <translation>Pseudo-Labels mit den Klassenprototypen rektifizieren</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="193"/>
+        <location filename="../build/i18n/spec_strings.py" line="278"/>
+        <source>Prototypes</source>
+        <translation>Prototypen</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="268"/>
         <source>Adapts a source model to the target area without any source data: Semantic Prototypical Contrastive Learning on a target block store split into easy and hard blocks (run Partition first).
 
 The source model&apos;s BatchNorm statistics are first re-estimated on the target blocks. A teacher (an exponential moving average of the student, momentum EMA) then labels an easy and a hard batch each step. Class prototypes are the running means of the teacher&apos;s embeddings of easy pixels it is confident about (confidence &gt;= Confidence threshold), started with one pass over the easy blocks. The student learns a ClassMix of easy-block classes pasted onto hard blocks, weighted by how many of the mixed block&apos;s pixels the teacher is confident about (or by each pixel&apos;s confidence), plus Contrastive weight x a prototype contrastive loss on confident hard pixels (Temperature scales the similarities). The teacher&apos;s probabilities are rescaled so that its pseudo-labels keep the class distribution it predicted on the target at the start (distribution alignment), which stops small classes from fading, and weighted by each pixel&apos;s similarity to the class prototypes (prototype rectification), so a pixel whose embedding lies by another class&apos;s prototype loses confidence or changes label. Hard schedule constant fills the hard batch with hard blocks only; linear starts with half hard blocks and ends with only hard blocks.
 Prototypes probabilistic (PPPC): each pixel&apos;s embedding and each prototype is a Gaussian, the pixel&apos;s variance from a variance head trained beside the projection head, the prototype&apos;s from its easy pixels; the contrastive loss and the rectification compare them by their mutual likelihood score, so an ambiguous pixel (high variance) pulls less and weighs less in its prototype. The variance head is used only while adapting.
+
+Advanced parameters:
+Share of hard blocks at the start (linear): with Hard schedule linear, the share of hard blocks in the hard batch at the first step; it grows to all hard blocks at the last.
+ClassMix weighting: how much a mixed block counts: the share of its pixels the teacher is confident about (one weight per block), or each pixel&apos;s own confidence.
+Easy-block pseudo-label weight (0: off): adds the cross-entropy of the teacher&apos;s pseudo-labels on the easy batch, times this weight; it costs a second forward pass per step.
+Photometric jitter of the mixed view: a random gain and offset per block and band (1 +- and +- this value, in normalised units) and pixel noise on the student&apos;s mixed view (0: none), a stronger view than the teacher&apos;s.
+Re-estimate BatchNorm statistics on the target: one pass over the target blocks before adapting, so the source&apos;s normalisation fits the target&apos;s reflectances.
+Hold the pseudo-labels&apos; class distribution (alignment) and Rectify pseudo-labels with the class prototypes: the distribution alignment and prototype rectification described above; untick to turn them off.
+Embedding pixel stride (1: every pixel): prototypes and the contrastive loss use every n-th pixel of the rows and columns: 2 uses a quarter of the pixels, faster and lighter on memory.
+Blocks of the first passes (0: all): how many target blocks the BatchNorm pass and the first prototypes read (0: every block); fewer starts faster on a large store.
+Align the target&apos;s statistics to the model&apos;s: maps each target band onto the source statistics recorded in the model (mean and standard deviation, or histogram matching) before anything else.
+Weight decay: AdamW&apos;s weight decay. Warm-up (fraction of the steps): the learning rate rises linearly from 0 over this share of the steps (at most 500), then decays.
+Mixed precision on CUDA: float16 arithmetic on a GPU (faster, less memory; no effect on a CPU).
+Checkpoint every N steps (0: with the resume state) and Save the resume state every N seconds (0: every step): how often the model and the resume state are written; a crash loses at most that much.
+CPU threads (0: all): threads torch uses on a CPU (0: torch&apos;s default, all cores).
+SyncBatchNorm over all processes (torchrun): under torchrun, BatchNorm statistics over the global batch of all processes (no effect in one process).
 
 Output: the adapted model (.safetensors, the teacher; its provenance names the source model&apos;s SHA-256, the target store and every hyper-parameter). Beside it: name.adapt.json (configuration, loss per step, prototype norms and pseudo-label class shares: a class whose share keeps falling warns of collapse) and name.resume.safetensors. Resume: give that file to continue. Cancel keeps the last complete checkpoint. Map with the adapted model using Map crops (inference) (crops:infer).</source>
         <translation>Passt ein Quellmodell ohne jegliche Quelldaten an das Zielgebiet an: Semantic Prototypical Contrastive Learning auf einem Ziel-Blockspeicher, der in leichte und schwere Blöcke aufgeteilt ist (zuerst Aufteilung leicht / schwer ausführen).
@@ -263,23 +364,64 @@ Output: the adapted model (.safetensors, the teacher; its provenance names the s
 Zuerst werden die BatchNorm-Statistiken des Quellmodells auf den Zielblöcken neu geschätzt. Ein Lehrer (ein exponentiell gleitender Mittelwert des Schülers, Momentum EMA) labelt dann in jedem Schritt einen leichten und einen schweren Batch. Die Klassenprototypen sind die laufenden Mittelwerte der Lehrer-Einbettungen leichter Pixel, bei denen er sicher ist (Konfidenz &gt;= Konfidenzschwelle), initialisiert mit einem Durchlauf über die leichten Blöcke. Der Schüler lernt einen ClassMix aus Klassen leichter Blöcke, die in schwere Blöcke eingefügt werden, gewichtet mit dem Anteil der Pixel des gemischten Blocks, bei denen der Lehrer sicher ist (oder mit der Konfidenz jedes Pixels), plus Kontrastgewicht x einen prototypbasierten Kontrastverlust auf sicheren schweren Pixeln (die Temperatur skaliert die Ähnlichkeiten). Die Wahrscheinlichkeiten des Lehrers werden so umskaliert, dass seine Pseudo-Labels die Klassenverteilung behalten, die er zu Beginn auf dem Zielgebiet vorhergesagt hat (Verteilungsangleichung); so verschwinden kleine Klassen nicht nach und nach. Danach werden sie mit der Ähnlichkeit jedes Pixels zu den Klassenprototypen gewichtet (Prototyp-Rektifizierung): Ein Pixel, dessen Einbettung bei dem Prototyp einer anderen Klasse liegt, verliert an Konfidenz oder wechselt das Label. Zeitplan der schweren Blöcke: constant füllt den schweren Batch nur mit schweren Blöcken; linear beginnt mit zur Hälfte schweren Blöcken und endet mit ausschließlich schweren Blöcken.
 Prototypen probabilistic (PPPC): Die Einbettung jedes Pixels und jeder Prototyp ist eine Gaußverteilung, die Varianz des Pixels aus einem Varianzkopf, der neben dem Projektionskopf trainiert wird, die des Prototyps aus seinen leichten Pixeln; der kontrastive Verlust und die Rektifizierung vergleichen sie über ihren Mutual Likelihood Score, sodass ein mehrdeutiges Pixel (hohe Varianz) weniger zieht und in seinem Prototyp weniger Gewicht hat. Der Varianzkopf wird nur während der Anpassung verwendet.
 
+Erweiterte Parameter:
+Anteil schwerer Blöcke zu Beginn (linear): bei linearem Zeitplan der schweren Blöcke der Anteil schwerer Blöcke im schweren Batch im ersten Schritt; er wächst bis zum letzten auf alle schweren Blöcke.
+ClassMix-Gewichtung: wie stark ein gemischter Block zählt: der Anteil seiner Pixel, bei denen der Lehrer sicher ist (ein Gewicht je Block), oder die eigene Konfidenz jedes Pixels.
+Pseudo-Label-Gewicht der leichten Blöcke (0: aus): addiert die Kreuzentropie der Pseudo-Labels des Lehrers auf dem leichten Batch, mal diesem Gewicht; das kostet einen zweiten Vorwärtsdurchlauf je Schritt.
+Photometrisches Jittering der gemischten Ansicht: ein zufälliger Faktor und Versatz je Block und Band (1 +- und +- dieser Wert, in normierten Einheiten) und Pixelrauschen auf der gemischten Ansicht des Schülers (0: keines), eine stärkere Ansicht als die des Lehrers.
+BatchNorm-Statistiken auf dem Zielgebiet neu schätzen: ein Durchlauf über die Zielblöcke vor der Anpassung, damit die Normalisierung der Quelle zu den Reflektanzen des Zielgebiets passt.
+Klassenverteilung der Pseudo-Labels halten (Angleichung) und Pseudo-Labels mit den Klassenprototypen rektifizieren: die oben beschriebene Verteilungsangleichung und Prototyp-Rektifizierung; abwählen, um sie auszuschalten.
+Pixelschrittweite der Einbettungen (1: jedes Pixel): Prototypen und kontrastiver Verlust nutzen jedes n-te Pixel der Zeilen und Spalten: 2 nutzt ein Viertel der Pixel, schneller und sparsamer im Speicher.
+Blöcke der ersten Durchläufe (0: alle): wie viele Zielblöcke der BatchNorm-Durchlauf und die ersten Prototypen lesen (0: jeden Block); weniger startet schneller bei einem großen Blockspeicher.
+Zielstatistiken an die des Modells angleichen: bildet jedes Zielband vor allem anderen auf die im Modell gespeicherten Quellstatistiken ab (Mittelwert und Standardabweichung oder Histogrammangleichung).
+Gewichtsabnahme (Weight Decay): die Gewichtsabnahme von AdamW. Aufwärmphase (Anteil der Schritte): die Lernrate steigt über diesen Anteil der Schritte (höchstens 500) linear von 0 an und fällt dann.
+Gemischte Genauigkeit auf CUDA: float16-Arithmetik auf einer GPU (schneller, weniger Speicher; ohne Wirkung auf einer CPU).
+Checkpoint alle N Schritte (0: mit dem Fortsetzungszustand) und Fortsetzungszustand alle N Sekunden speichern (0: nach jedem Schritt): wie oft das Modell und der Fortsetzungszustand geschrieben werden; ein Absturz verliert höchstens so viel.
+CPU-Threads (0: alle): Threads, die torch auf einer CPU nutzt (0: Standard von torch, alle Kerne).
+SyncBatchNorm über alle Prozesse (torchrun): unter torchrun BatchNorm-Statistiken über den globalen Batch aller Prozesse (ohne Wirkung in einem Prozess).
+
 Ausgabe: das angepasste Modell (.safetensors, der Lehrer; seine Herkunftsangaben nennen SHA-256 des Quellmodells, den Zielspeicher und jeden Hyperparameter). Daneben: name.adapt.json (Konfiguration, Verlust je Schritt, Prototypnormen und Klassenanteile der Pseudo-Labels: Eine Klasse, deren Anteil stetig sinkt, warnt vor einem Kollaps) und name.resume.safetensors. Fortsetzen: diese Datei übergeben, um weiterzumachen. Abbrechen behält den letzten vollständigen Checkpoint. Kartieren Sie mit dem angepassten Modell über Kulturen kartieren (crops:infer).</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="203"/>
-        <source>Prototypes</source>
-        <translation>Prototypen</translation>
+        <location filename="../build/i18n/spec_strings.py" line="279"/>
+        <source>Point (mean embedding per class)</source>
+        <translation>Punkt (mittlere Einbettung je Klasse)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="280"/>
+        <source>Probabilistic (PPPC)</source>
+        <translation>Probabilistisch (PPPC)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="282"/>
+        <source>Constant (all hard blocks)</source>
+        <translation>Konstant (alle schweren Blöcke)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="283"/>
+        <source>Linear (from the start share to all)</source>
+        <translation>Linear (vom Anfangsanteil bis alle)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="286"/>
+        <source>Block&apos;s confident share</source>
+        <translation>Sicherer Anteil des Blocks</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="287"/>
+        <source>Pixel&apos;s confidence</source>
+        <translation>Konfidenz des Pixels</translation>
     </message>
 </context>
 <context>
     <name>AlignStatisticsAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="127"/>
+        <location filename="../build/i18n/spec_strings.py" line="175"/>
         <source>Align statistics to the model</source>
         <translation>Statistiken an das Modell angleichen</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="128"/>
+        <location filename="../build/i18n/spec_strings.py" line="176"/>
         <source>Aligns a target composite to the source statistics a model recorded when it was trained, without any source data: each band of the composite is mapped onto the model&apos;s statistics of the feature with the same name.
 
 mean_std: each band is shifted and scaled so that its mean and standard deviation become the model&apos;s. histogram: histogram matching; each band&apos;s quantiles become the per-band quantiles the model recorded of its training pixels. Models trained before quantiles were recorded have only mean and standard deviation: use mean_std with them, or train the model again.
@@ -294,40 +436,50 @@ Die Statistiken des Ziels werden an einer regelmäßigen Stichprobe seiner gült
 Ausgabe: ein Float32-GeoTIFF mit den Bändern und Bandnamen des Komposits (NoData NaN), in natürlichen Farben dargestellt. Aufteilung leicht / schwer, Anpassen (Vergleichsverfahren), Mit SPCL anpassen und Kulturen kartieren (Inferenz) können stattdessen während der Verarbeitung angleichen (ihre Option Zielstatistiken an die des Modells angleichen); der Inferenz dieselbe Angleichung geben, mit der das Modell angepasst wurde.</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="129"/>
+        <location filename="../build/i18n/spec_strings.py" line="177"/>
         <source>Model</source>
         <translation>Modell</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="130"/>
+        <location filename="../build/i18n/spec_strings.py" line="178"/>
         <source>Target composite</source>
         <translation>Zielkomposit</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="131"/>
+        <location filename="../build/i18n/spec_strings.py" line="179"/>
         <source>Align the target&apos;s statistics to the model&apos;s</source>
         <translation>Zielstatistiken an die des Modells angleichen</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="132"/>
+        <location filename="../build/i18n/spec_strings.py" line="182"/>
         <source>Aligned composite</source>
         <translation>Angeglichenes Komposit</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="133"/>
+        <location filename="../build/i18n/spec_strings.py" line="183"/>
         <source>Bands aligned</source>
         <translation>Angeglichene Bänder</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="180"/>
+        <source>Histogram matching</source>
+        <translation>Histogrammangleichung</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="181"/>
+        <source>Mean and standard deviation</source>
+        <translation>Mittelwert und Standardabweichung</translation>
     </message>
 </context>
 <context>
     <name>BatchAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="272"/>
+        <location filename="../build/i18n/spec_strings.py" line="371"/>
         <source>Run a batch plan</source>
         <translation>Stapelplan ausführen</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="273"/>
+        <location filename="../build/i18n/spec_strings.py" line="372"/>
         <source>Runs the runs of a plan in order, each with its own outputs and .run.json, and ends with a summary table (run, command, status, seconds, message).
 
 Plan: a JSON file {&quot;on_failure&quot;: &quot;stop&quot;, &quot;runs&quot;: [...]} (on_failure: stop or continue); each run is {&quot;name&quot;: ..., &quot;command&quot;: &quot;adapt-spcl&quot;, &quot;parameters&quot;: {&quot;MODEL&quot;: ..., ...}} or {&quot;config&quot;: &quot;earlier.run.json&quot;, &quot;set&quot;: {&quot;SEED&quot;: 3}} (a recorded run repeated with changes). Relative paths in a plan are relative to the plan&apos;s folder. On failure, stop (the default) skips the remaining runs; continue runs them. The batch fails when any run failed.
@@ -338,27 +490,27 @@ Plan: eine JSON-Datei {&quot;on_failure&quot;: &quot;stop&quot;, &quot;runs&quot
 Zusammenfassung: eine optionale JSON-Datei mit der Tabelle.</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="274"/>
+        <location filename="../build/i18n/spec_strings.py" line="373"/>
         <source>Plan (.json)</source>
         <translation>Plan (.json)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="275"/>
+        <location filename="../build/i18n/spec_strings.py" line="374"/>
         <source>Summary (JSON)</source>
         <translation>Zusammenfassung (JSON)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="276"/>
+        <location filename="../build/i18n/spec_strings.py" line="375"/>
         <source>JSON files (*.json)</source>
         <translation>JSON-Dateien (*.json)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="277"/>
+        <location filename="../build/i18n/spec_strings.py" line="376"/>
         <source>Runs that succeeded</source>
         <translation>Erfolgreiche Läufe</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="278"/>
+        <location filename="../build/i18n/spec_strings.py" line="377"/>
         <source>Runs that failed</source>
         <translation>Fehlgeschlagene Läufe</translation>
     </message>
@@ -366,12 +518,12 @@ Zusammenfassung: eine optionale JSON-Datei mit der Tabelle.</translation>
 <context>
     <name>BuildBlocksAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="44"/>
+        <location filename="../build/i18n/spec_strings.py" line="52"/>
         <source>Build blocks</source>
         <translation>Blöcke erstellen</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="45"/>
+        <location filename="../build/i18n/spec_strings.py" line="53"/>
         <source>Cuts a composite (e.g. the NDVI quality mosaic) into square blocks and writes them, normalisation statistics included, to an HDF5 block store for training and adaptation.
 
 Labels (source area): a raster of label codes, or polygons with a Label field (any CRS: reprojected). Class map: codes to classes, e.g. &apos;1200=maize; *=other; 0=ignore&apos; (optional colour: &apos;1200=maize #e6ab02&apos;); empty: the label values are the classes (0 = ignore), named from a classes.csv beside the labels. Without labels (target area) the store holds images only.
@@ -386,212 +538,424 @@ Blockgröße und Schrittweite in Pixeln (Schrittweite 0: die Blockgröße, keine
 Es werden nur Blöcke mit einem gelabelten Pixel (Quelle) bzw. einem gültigen Pixel (Ziel) geschrieben.</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="46"/>
+        <location filename="../build/i18n/spec_strings.py" line="54"/>
         <source>Composite</source>
         <translation>Komposit</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="47"/>
+        <location filename="../build/i18n/spec_strings.py" line="55"/>
         <source>Labels (raster or polygons; empty for a target store)</source>
         <translation>Labels (Raster oder Polygone; leer für einen Zielspeicher)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="48"/>
+        <location filename="../build/i18n/spec_strings.py" line="56"/>
         <source>Label field (polygons)</source>
         <translation>Labelfeld (Polygone)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="49"/>
+        <location filename="../build/i18n/spec_strings.py" line="57"/>
         <source>Class map (codes to classes)</source>
         <translation>Klassenzuordnung (Codes zu Klassen)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="51"/>
+        <location filename="../build/i18n/spec_strings.py" line="59"/>
         <source>Block size (pixels)</source>
         <translation>Blockgröße (Pixel)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="52"/>
+        <location filename="../build/i18n/spec_strings.py" line="60"/>
         <source>Extent</source>
         <translation>Ausdehnung</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="53"/>
+        <location filename="../build/i18n/spec_strings.py" line="61"/>
         <source>Extra bands (PATH or PATH@BANDS; &apos;;&apos; separated)</source>
         <translation>Zusätzliche Bänder (PATH oder PATH@BANDS; durch ';' getrennt)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="54"/>
+        <location filename="../build/i18n/spec_strings.py" line="62"/>
         <source>Stride (pixels; 0: block size)</source>
         <translation>Schrittweite (Pixel; 0: Blockgröße)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="55"/>
+        <location filename="../build/i18n/spec_strings.py" line="63"/>
         <source>Validation fraction</source>
         <translation>Validierungsanteil</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="56"/>
+        <location filename="../build/i18n/spec_strings.py" line="64"/>
         <source>Validation group size (blocks; 0: automatic)</source>
         <translation>Größe der Validierungsgruppen (Blöcke; 0: automatisch)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="57"/>
+        <location filename="../build/i18n/spec_strings.py" line="65"/>
         <source>Seed of the validation split</source>
         <translation>Startwert der Validierungsaufteilung</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="58"/>
+        <location filename="../build/i18n/spec_strings.py" line="66"/>
         <source>Block store</source>
         <translation>Blockspeicher</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="59"/>
+        <location filename="../build/i18n/spec_strings.py" line="67"/>
         <source>HDF5 files (*.h5)</source>
         <translation>HDF5-Dateien (*.h5)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="60"/>
+        <location filename="../build/i18n/spec_strings.py" line="68"/>
         <source>Blocks written</source>
         <translation>Geschriebene Blöcke</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="61"/>
+        <location filename="../build/i18n/spec_strings.py" line="69"/>
         <source>Training blocks</source>
         <translation>Trainingsblöcke</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="62"/>
+        <location filename="../build/i18n/spec_strings.py" line="70"/>
         <source>Validation blocks</source>
         <translation>Validierungsblöcke</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="50"/>
+        <location filename="../build/i18n/spec_strings.py" line="58"/>
         <source>CRS of labels that have none</source>
         <translation>KBS von Labels, die keines haben</translation>
     </message>
 </context>
 <context>
+    <name>BuildSeriesAlgorithm</name>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="71"/>
+        <source>Build time-series blocks</source>
+        <translation>Zeitreihen-Blöcke erstellen</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="72"/>
+        <source>Builds a block store whose images are a time series rather than one composite: a regular temporal grid from the Start date to the End date in steps of Step days. Each step is the NDVI quality mosaic of the scenes acquired in it (per pixel, all bands of the clear date with the highest NDVI); where a step has no clear observation, its values are interpolated linearly in time from the steps before and after (the store keeps a mask of the observed steps). A temporal model (train-source, architecture U-TAE) learns when each crop is green.
+
+Scenes, cloud mask, red / NIR band, scale and offset: as for the NDVI quality mosaic. Start / end date: empty for the first / last scene&apos;s date; source and target series should span the same part of their seasons with the same Step days, so they have as many steps.
+Labels, class map, block size, stride and the validation split: as for Build blocks.</source>
+        <translation>Erstellt einen Blockspeicher, dessen Bilder eine Zeitreihe statt eines einzelnen Komposits sind: ein regelmäßiges Zeitraster vom Startdatum bis zum Enddatum in Schritten von Schritt Tagen. Jeder Schritt ist das NDVI-Qualitätsmosaik der darin aufgenommenen Szenen (je Pixel alle Bänder des wolkenfreien Datums mit dem höchsten NDVI); hat ein Schritt keine wolkenfreie Beobachtung, werden seine Werte linear in der Zeit aus den Schritten davor und danach interpoliert (der Speicher behält eine Maske der beobachteten Schritte). Ein zeitliches Modell (train-source, Architektur U-TAE) lernt, wann jede Kultur grün ist.
+
+Szenen, Wolkenmaske, Rot-/NIR-Band, Skalierung und Offset: wie beim NDVI-Qualitätsmosaik. Start-/Enddatum: leer für das Datum der ersten / letzten Szene; Quell- und Zielreihe sollten mit denselben Schritt-Tagen denselben Teil ihrer Saison abdecken, damit sie gleich viele Schritte haben.
+Labels, Klassenzuordnung, Blockgröße, Schrittweite und Validierungsaufteilung: wie bei Blöcke erstellen.</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="73"/>
+        <source>Scenes</source>
+        <translation>Szenen</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="74"/>
+        <source>Folder of scenes</source>
+        <translation>Szenenordner</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="75"/>
+        <source>File-name pattern</source>
+        <translation>Dateinamensmuster</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="76"/>
+        <source>Mask suffix (empty: no mask)</source>
+        <translation>Maskensuffix (leer: keine Maske)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="77"/>
+        <source>Invalid mask classes</source>
+        <translation>Ungültige Maskenklassen</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="78"/>
+        <source>Red band (number or name, e.g. B04)</source>
+        <translation>Rotband (Nummer oder Name, z. B. B04)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="79"/>
+        <source>NIR band (number or name, e.g. B08 or B8A)</source>
+        <translation>NIR-Band (Nummer oder Name, z. B. B08 oder B8A)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="80"/>
+        <source>Scale (DN to reflectance)</source>
+        <translation>Skalierung (DN zu Reflektanz)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="81"/>
+        <source>Offset (empty: from BOA_ADD_OFFSET metadata)</source>
+        <translation>Offset (leer: aus den BOA_ADD_OFFSET-Metadaten)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="82"/>
+        <source>Start date (YYYY-MM-DD)</source>
+        <translation>Startdatum (YYYY-MM-DD)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="83"/>
+        <source>End date (YYYY-MM-DD)</source>
+        <translation>Enddatum (YYYY-MM-DD)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="84"/>
+        <source>Step (days)</source>
+        <translation>Schritt (Tage)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="85"/>
+        <source>Extent</source>
+        <translation>Ausdehnung</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="86"/>
+        <source>Labels (raster or polygons; empty for a target store)</source>
+        <translation>Labels (Raster oder Polygone; leer für einen Zielspeicher)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="87"/>
+        <source>Label field (polygons)</source>
+        <translation>Labelfeld (Polygone)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="88"/>
+        <source>Class map (codes to classes)</source>
+        <translation>Klassenzuordnung (Codes zu Klassen)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="89"/>
+        <source>CRS of labels that have none</source>
+        <translation>KBS von Labels, die keines haben</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="90"/>
+        <source>Block size (pixels)</source>
+        <translation>Blockgröße (Pixel)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="91"/>
+        <source>Stride (pixels; 0: block size)</source>
+        <translation>Schrittweite (Pixel; 0: Blockgröße)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="92"/>
+        <source>Validation fraction</source>
+        <translation>Validierungsanteil</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="93"/>
+        <source>Validation group size (blocks; 0: automatic)</source>
+        <translation>Größe der Validierungsgruppen (Blöcke; 0: automatisch)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="94"/>
+        <source>Seed of the validation split</source>
+        <translation>Startwert der Validierungsaufteilung</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="95"/>
+        <source>Block store</source>
+        <translation>Blockspeicher</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="96"/>
+        <source>HDF5 files (*.h5)</source>
+        <translation>HDF5-Dateien (*.h5)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="97"/>
+        <source>Blocks written</source>
+        <translation>Geschriebene Blöcke</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="98"/>
+        <source>Training blocks</source>
+        <translation>Trainingsblöcke</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="99"/>
+        <source>Validation blocks</source>
+        <translation>Validierungsblöcke</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="100"/>
+        <source>Time steps</source>
+        <translation>Zeitschritte</translation>
+    </message>
+</context>
+<context>
+    <name>ChoiceWidgetWrapper</name>
+    <message>
+        <location filename="../crops_qgis/algorithms/widgets.py" line="51"/>
+        <source>[not set]</source>
+        <translation>[nicht gesetzt]</translation>
+    </message>
+</context>
+<context>
     <name>CropsAlgorithm</name>
     <message>
-        <location filename="../crops_qgis/algorithms/base.py" line="35"/>
+        <location filename="../crops_qgis/algorithms/base.py" line="48"/>
         <source>1. Data</source>
         <translation>1. Daten</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/base.py" line="36"/>
+        <location filename="../crops_qgis/algorithms/base.py" line="49"/>
         <source>2. Pre-processing</source>
         <translation>2. Vorverarbeitung</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/base.py" line="37"/>
+        <location filename="../crops_qgis/algorithms/base.py" line="50"/>
         <source>3. Source model</source>
         <translation>3. Quellmodell</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/base.py" line="38"/>
+        <location filename="../crops_qgis/algorithms/base.py" line="51"/>
         <source>4. Adaptation</source>
         <translation>4. Anpassung</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/base.py" line="39"/>
+        <location filename="../crops_qgis/algorithms/base.py" line="52"/>
         <source>5. Mapping and evaluation</source>
         <translation>5. Kartierung und Bewertung</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/base.py" line="40"/>
+        <location filename="../crops_qgis/algorithms/base.py" line="53"/>
         <source>Tools</source>
         <translation>Werkzeuge</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="74"/>
+        <location filename="../build/i18n/spec_strings.py" line="114"/>
         <source>Device</source>
         <translation>Gerät</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="75"/>
+        <location filename="../build/i18n/spec_strings.py" line="118"/>
         <source>Random seed</source>
         <translation>Zufallsstartwert</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="117"/>
+        <location filename="../build/i18n/spec_strings.py" line="165"/>
         <source>Weight decay</source>
         <translation>Gewichtsabnahme (Weight Decay)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="84"/>
+        <location filename="../build/i18n/spec_strings.py" line="127"/>
         <source>Warm-up (fraction of the steps)</source>
         <translation>Aufwärmphase (Anteil der Schritte)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="85"/>
+        <location filename="../build/i18n/spec_strings.py" line="128"/>
         <source>Mixed precision on CUDA</source>
         <translation>Gemischte Genauigkeit auf CUDA</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="88"/>
+        <location filename="../build/i18n/spec_strings.py" line="131"/>
         <source>CPU threads (0: all)</source>
         <translation>CPU-Threads (0: alle)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="167"/>
+        <location filename="../build/i18n/spec_strings.py" line="229"/>
         <source>Resume from (resume state or adapted model)</source>
         <translation>Fortsetzen von (Fortsetzungszustand oder angepasstes Modell)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="185"/>
+        <location filename="../build/i18n/spec_strings.py" line="257"/>
         <source>Adapted model</source>
         <translation>Angepasstes Modell</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="186"/>
+        <location filename="../build/i18n/spec_strings.py" line="258"/>
         <source>Model (*.safetensors)</source>
         <translation>Modell (*.safetensors)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="187"/>
+        <location filename="../build/i18n/spec_strings.py" line="259"/>
         <source>Adaptation log (JSON)</source>
         <translation>Anpassungsprotokoll (JSON)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="189"/>
+        <location filename="../build/i18n/spec_strings.py" line="264"/>
         <source>Resume state</source>
         <translation>Fortsetzungszustand</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="190"/>
+        <location filename="../build/i18n/spec_strings.py" line="265"/>
         <source>Steps done</source>
         <translation>Ausgeführte Schritte</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="191"/>
+        <location filename="../build/i18n/spec_strings.py" line="266"/>
         <source>Final loss</source>
         <translation>Endgültiger Verlust</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="86"/>
+        <location filename="../build/i18n/spec_strings.py" line="129"/>
         <source>Checkpoint every N steps (0: with the resume state)</source>
         <translation>Checkpoint alle N Schritte (0: mit dem Fortsetzungszustand)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="89"/>
+        <location filename="../build/i18n/spec_strings.py" line="132"/>
         <source>SyncBatchNorm over all processes (torchrun)</source>
         <translation>SyncBatchNorm über alle Prozesse (torchrun)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="87"/>
+        <location filename="../build/i18n/spec_strings.py" line="130"/>
         <source>Save the resume state every N seconds (0: every step)</source>
         <translation>Fortsetzungszustand alle N Sekunden speichern (0: nach jedem Schritt)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="149"/>
+        <location filename="../build/i18n/spec_strings.py" line="202"/>
         <source>Align the target&apos;s statistics to the model&apos;s</source>
         <translation>Zielstatistiken an die des Modells angleichen</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="188"/>
+        <location filename="../build/i18n/spec_strings.py" line="260"/>
         <source>Adaptation curves (PNG)</source>
         <translation>Anpassungskurven (PNG)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="115"/>
+        <source>Automatic (GPU if available)</source>
+        <translation>Automatisch (GPU, falls vorhanden)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="116"/>
+        <source>CPU</source>
+        <translation>CPU</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="117"/>
+        <source>CUDA GPU</source>
+        <translation>CUDA-GPU</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="203"/>
+        <source>None</source>
+        <translation>Keine</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="204"/>
+        <source>Mean and standard deviation</source>
+        <translation>Mittelwert und Standardabweichung</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="205"/>
+        <source>Histogram matching</source>
+        <translation>Histogrammangleichung</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="261"/>
+        <source>Trust report: what the adaptation changed (HTML)</source>
+        <translation>Vertrauensbericht: was die Anpassung geändert hat (HTML)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="262"/>
+        <source>Agreement of the source and adapted maps (unchanged / changed)</source>
+        <translation>Übereinstimmung der Quell- und angepassten Karte (unverändert / geändert)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="263"/>
+        <source>Share of pixels that changed class</source>
+        <translation>Anteil der Pixel mit geänderter Klasse</translation>
     </message>
 </context>
 <context>
@@ -770,6 +1134,29 @@ Führen Sie dieses Werkzeug beim Einrichten von CROPS als Erstes aus und hängen
     </message>
 </context>
 <context>
+    <name>EnginePython</name>
+    <message>
+        <location filename="../crops_qgis/engine_python.py" line="28"/>
+        <source>environment variable {name}</source>
+        <translation>Umgebungsvariable {name}</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/engine_python.py" line="29"/>
+        <source>Processing setting &apos;CROPS &gt; Engine Python&apos;</source>
+        <translation>Processing-Einstellung 'CROPS &gt; Engine Python'</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/engine_python.py" line="30"/>
+        <source>the plugin&apos;s .venv</source>
+        <translation>die .venv des Plugins</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/engine_python.py" line="31"/>
+        <source>the managed environment</source>
+        <translation>die verwaltete Umgebung</translation>
+    </message>
+</context>
+<context>
     <name>EnvironmentDialog</name>
     <message>
         <location filename="../crops_qgis/environment_dialog.py" line="39"/>
@@ -812,145 +1199,179 @@ Führen Sie dieses Werkzeug beim Einrichten von CROPS als Erstes aus und hängen
         <translation>Diagnose ausführen</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/environment_dialog.py" line="80"/>
+        <location filename="../crops_qgis/environment_dialog.py" line="91"/>
         <source>Creating {venv} (torch build {b})</source>
         <translation>Erstelle {venv} (torch-Build {b})</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/environment_dialog.py" line="86"/>
+        <location filename="../crops_qgis/environment_dialog.py" line="97"/>
         <source>Failed: {e}</source>
         <translation>Fehlgeschlagen: {e}</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/environment_dialog.py" line="94"/>
+        <location filename="../crops_qgis/environment_dialog.py" line="106"/>
         <source>Environment ready: {p}</source>
         <translation>Umgebung bereit: {p}</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/environment_dialog.py" line="99"/>
+        <location filename="../crops_qgis/environment_dialog.py" line="111"/>
         <source>CROPS diagnostics</source>
         <translation>CROPS-Diagnose</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/environment_dialog.py" line="110"/>
+        <location filename="../crops_qgis/environment_dialog.py" line="122"/>
         <source>Diagnostics failed: {e}</source>
         <translation>Diagnose fehlgeschlagen: {e}</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/environment_dialog.py" line="113"/>
+        <location filename="../crops_qgis/environment_dialog.py" line="125"/>
         <source>Engine {python}: torch {torch}, devices: {devices}</source>
         <translation>Engine {python}: torch {torch}, Geräte: {devices}</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/environment_dialog.py" line="79"/>
+        <source>{n}. {source}: {path}</source>
+        <translation>{n}. {source}: {path}</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/environment_dialog.py" line="80"/>
+        <source>(in use)</source>
+        <translation>(in Verwendung)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/environment_dialog.py" line="82"/>
+        <source>None of these has torch: create the managed environment or choose a Python.</source>
+        <translation>Keines davon hat torch: verwaltete Umgebung erstellen oder ein Python wählen.</translation>
     </message>
 </context>
 <context>
     <name>EvaluateAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="239"/>
+        <location filename="../build/i18n/spec_strings.py" line="333"/>
         <source>Evaluate class map</source>
         <translation>Klassenkarte bewerten</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="240"/>
+        <location filename="../build/i18n/spec_strings.py" line="335"/>
+        <source>Class map</source>
+        <translation>Klassenkarte</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="336"/>
+        <source>Reference labels (raster or polygons)</source>
+        <translation>Referenzlabels (Raster oder Polygone)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="337"/>
+        <source>Label field (polygons)</source>
+        <translation>Labelfeld (Polygone)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="338"/>
+        <source>Class map (codes to classes)</source>
+        <translation>Klassenzuordnung (Codes zu Klassen)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="341"/>
+        <source>Model (names the class map&apos;s values)</source>
+        <translation>Modell (benennt die Werte der Klassenkarte)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="342"/>
+        <source>Report</source>
+        <translation>Bericht</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="343"/>
+        <source>HTML files (*.html)</source>
+        <translation>HTML-Dateien (*.html)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="344"/>
+        <source>Metrics (JSON)</source>
+        <translation>Metriken (JSON)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="345"/>
+        <source>JSON files (*.json)</source>
+        <translation>JSON-Dateien (*.json)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="346"/>
+        <source>Overall accuracy</source>
+        <translation>Gesamtgenauigkeit</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="347"/>
+        <source>Mean IoU</source>
+        <translation>Mittlere IoU</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="348"/>
+        <source>Mean F1</source>
+        <translation>Mittlerer F1-Wert</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="349"/>
+        <source>Kappa</source>
+        <translation>Kappa</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="350"/>
+        <source>Pixels evaluated</source>
+        <translation>Ausgewertete Pixel</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="339"/>
+        <source>CRS of a reference that has none</source>
+        <translation>KBS einer Referenz, die keines hat</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="334"/>
         <source>Compares a class map (e.g. the output of crops:infer) with reference labels and reports overall accuracy, Cohen&apos;s kappa, and per class IoU, F1, precision and recall, with the confusion matrix.
 
 Reference: a raster of label codes, or polygons with a Label field (any CRS: reprojected), put on the class map&apos;s grid. Class map: codes to classes, e.g. &apos;1200=maize; *=other; 0=ignore&apos;; empty: the model&apos;s training class map when the model is known, else the label values are the classes (names from a classes.csv beside the labels).
 The class map&apos;s values are named by Model when given, else by the model recorded in the class map, its category names or its .qml style. Reference classes are matched to the map&apos;s classes by name, then by code; a reference class the map does not know counts as never predicted.
 Only pixels where the reference has a class and the class map is not nodata count.
+Polygons are scored per field too: each field&apos;s majority class (of its evaluated pixels) against its reference class, with the fields&apos; confusion matrix and every field listed in the JSON.
+Reference is a probability sample: tick it when the reference was drawn at random (simple random, or stratified random with the map&apos;s classes as strata), not where labels happened to be. The report then adds the area-adjusted estimates of Olofsson et al. (2014): each class&apos;s area with its 95 % confidence interval, user&apos;s and producer&apos;s accuracy and overall accuracy weighted by the mapped area shares. The sample units are the reference&apos;s pixels, or its fields for polygons.
 
-Outputs: an HTML report and the same figures as JSON.</source>
+Outputs: an HTML report (pictures, areas per class) and the same figures as JSON.</source>
         <translation>Vergleicht eine Klassenkarte (z. B. die Ausgabe von crops:infer) mit Referenzlabels und meldet die Gesamtgenauigkeit, Cohens Kappa sowie je Klasse IoU, F1, Präzision und Recall, mit der Konfusionsmatrix.
 
 Referenz: ein Raster mit Label-Codes oder Polygone mit einem Labelfeld (beliebiges KBS: wird umprojiziert), auf das Gitter der Klassenkarte gebracht. Klassenzuordnung: Codes zu Klassen, z. B. '1200=maize; *=other; 0=ignore'; leer: die Klassenzuordnung aus dem Training des Modells, wenn das Modell bekannt ist, sonst sind die Labelwerte die Klassen (Namen aus einer classes.csv neben den Labels).
 Die Werte der Klassenkarte werden durch das Modell benannt, falls angegeben, sonst durch das in der Klassenkarte vermerkte Modell, ihre Kategorienamen oder ihren .qml-Stil. Referenzklassen werden den Klassen der Karte zuerst über den Namen, dann über den Code zugeordnet; eine Referenzklasse, die die Karte nicht kennt, zählt als nie vorhergesagt.
 Es zählen nur Pixel, an denen die Referenz eine Klasse hat und die Klassenkarte nicht NoData ist.
+Polygone werden auch je Feld bewertet: die Mehrheitsklasse jedes Feldes (seiner ausgewerteten Pixel) gegen seine Referenzklasse, mit der Konfusionsmatrix der Felder und jedem Feld im JSON.
+Referenz ist eine Wahrscheinlichkeitsstichprobe: ankreuzen, wenn die Referenz zufällig gezogen wurde (einfach zufällig oder geschichtet zufällig mit den Klassen der Karte als Schichten), nicht dort, wo es zufällig Labels gab. Der Bericht fügt dann die flächenbereinigten Schätzungen nach Olofsson et al. (2014) hinzu: die Fläche jeder Klasse mit ihrem 95-%-Konfidenzintervall, Nutzer- und Herstellergenauigkeit sowie die Gesamtgenauigkeit, gewichtet mit den kartierten Flächenanteilen. Die Stichprobeneinheiten sind die Pixel der Referenz, bei Polygonen ihre Felder.
 
-Ausgaben: ein HTML-Bericht und dieselben Kennzahlen als JSON.</translation>
+Ausgaben: ein HTML-Bericht (Bilder, Flächen je Klasse) und dieselben Kennzahlen als JSON.</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="241"/>
-        <source>Class map</source>
-        <translation>Klassenkarte</translation>
+        <location filename="../build/i18n/spec_strings.py" line="340"/>
+        <source>Reference is a probability sample (area-adjusted estimates)</source>
+        <translation>Referenz ist eine Wahrscheinlichkeitsstichprobe (flächenbereinigte Schätzungen)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="242"/>
-        <source>Reference labels (raster or polygons)</source>
-        <translation>Referenzlabels (Raster oder Polygone)</translation>
+        <location filename="../build/i18n/spec_strings.py" line="351"/>
+        <source>Overall accuracy of the fields (polygon reference)</source>
+        <translation>Gesamtgenauigkeit der Felder (Polygonreferenz)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="243"/>
-        <source>Label field (polygons)</source>
-        <translation>Labelfeld (Polygone)</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="244"/>
-        <source>Class map (codes to classes)</source>
-        <translation>Klassenzuordnung (Codes zu Klassen)</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="246"/>
-        <source>Model (names the class map&apos;s values)</source>
-        <translation>Modell (benennt die Werte der Klassenkarte)</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="247"/>
-        <source>Report</source>
-        <translation>Bericht</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="248"/>
-        <source>HTML files (*.html)</source>
-        <translation>HTML-Dateien (*.html)</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="249"/>
-        <source>Metrics (JSON)</source>
-        <translation>Metriken (JSON)</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="250"/>
-        <source>JSON files (*.json)</source>
-        <translation>JSON-Dateien (*.json)</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="251"/>
-        <source>Overall accuracy</source>
-        <translation>Gesamtgenauigkeit</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="252"/>
-        <source>Mean IoU</source>
-        <translation>Mittlere IoU</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="253"/>
-        <source>Mean F1</source>
-        <translation>Mittlerer F1-Wert</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="254"/>
-        <source>Kappa</source>
-        <translation>Kappa</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="255"/>
-        <source>Pixels evaluated</source>
-        <translation>Ausgewertete Pixel</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="245"/>
-        <source>CRS of a reference that has none</source>
-        <translation>KBS einer Referenz, die keines hat</translation>
+        <location filename="../build/i18n/spec_strings.py" line="352"/>
+        <source>Area-adjusted overall accuracy (probability sample)</source>
+        <translation>Flächenbereinigte Gesamtgenauigkeit (Wahrscheinlichkeitsstichprobe)</translation>
     </message>
 </context>
 <context>
     <name>FieldClassesAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="256"/>
+        <location filename="../build/i18n/spec_strings.py" line="353"/>
         <source>Crop per field</source>
         <translation>Kultur je Feld</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="257"/>
+        <location filename="../build/i18n/spec_strings.py" line="354"/>
         <source>Gives every field (a parcel polygon, any CRS) the crop the class map shows in it, and writes the fields as a GeoPackage styled by crop with the map&apos;s colours.
 
 Rule: majority (the class with the most pixels whose centre lies in the field) or mean_probability (the class with the highest mean probability; needs Class probabilities from Map crops). Each field gets class_value, class_name, class_share (the winning class&apos;s share of the field&apos;s pixels), confidence (the mean of the Confidence raster, or the winning class&apos;s mean probability), pixels and area_ha (in the map&apos;s CRS, or an equal-area CRS when the map is in degrees), beside its own attributes. Fields with no mapped pixel keep an empty class.
@@ -961,60 +1382,70 @@ Regel: majority (die Klasse mit den meisten Pixeln, deren Mitte im Feld liegt) o
 Das Protokoll nennt die Hektar je Kultur, in den Feldern und auf der ganzen Karte. Modell: der Checkpoint, der die Klassenkarte erzeugt hat, wenn die Karte ihre Klassen nicht selbst benennt.</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="258"/>
+        <location filename="../build/i18n/spec_strings.py" line="355"/>
         <source>Fields (parcel polygons)</source>
         <translation>Felder (Flurstückspolygone)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="259"/>
+        <location filename="../build/i18n/spec_strings.py" line="356"/>
         <source>Class map</source>
         <translation>Klassenkarte</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="260"/>
+        <location filename="../build/i18n/spec_strings.py" line="357"/>
         <source>Class of a field</source>
         <translation>Klasse eines Feldes</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="261"/>
+        <location filename="../build/i18n/spec_strings.py" line="360"/>
         <source>Confidence (optional)</source>
         <translation>Konfidenz (optional)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="262"/>
+        <location filename="../build/i18n/spec_strings.py" line="361"/>
         <source>Class probabilities (optional)</source>
         <translation>Klassenwahrscheinlichkeiten (optional)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="263"/>
+        <location filename="../build/i18n/spec_strings.py" line="362"/>
         <source>Model (names the class map&apos;s values)</source>
         <translation>Modell (benennt die Werte der Klassenkarte)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="264"/>
+        <location filename="../build/i18n/spec_strings.py" line="363"/>
         <source>Fields with their crop</source>
         <translation>Felder mit ihrer Kultur</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="265"/>
+        <location filename="../build/i18n/spec_strings.py" line="364"/>
         <source>Fields</source>
         <translation>Felder</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="266"/>
+        <location filename="../build/i18n/spec_strings.py" line="365"/>
         <source>Fields without a mapped pixel</source>
         <translation>Felder ohne kartiertes Pixel</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="358"/>
+        <source>Majority of its pixels</source>
+        <translation>Mehrheit seiner Pixel</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="359"/>
+        <source>Highest mean probability</source>
+        <translation>Höchste mittlere Wahrscheinlichkeit</translation>
     </message>
 </context>
 <context>
     <name>InferAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="224"/>
+        <location filename="../build/i18n/spec_strings.py" line="305"/>
         <source>Map crops (inference)</source>
         <translation>Kulturen kartieren (Inferenz)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="225"/>
+        <location filename="../build/i18n/spec_strings.py" line="306"/>
         <source>Runs a model (from Train source model or an adaptation) over a composite and writes the class map, coloured and labelled with the model&apos;s classes.
 
 Composite: a raster with exactly the features the model was trained on (same bands, same order; Extra bands as used for training, PATH or PATH@BANDS separated by &apos;;&apos;). A clear error lists missing or extra features.
@@ -1031,85 +1462,248 @@ Das Raster wird in überlappenden Kacheln verarbeitet, die mit einem glatten Fen
 Ausgaben: Klassenkarte (Byte, 255 = NoData) und optional die Konfidenz (die Wahrscheinlichkeit der siegreichen Klasse), die normalisierte Entropie (0 sicher .. 1 unentschieden) und die Wahrscheinlichkeiten (ein Band je Klasse), Float32 mit -1 = NoData. Alle sind gekachelte, komprimierte GeoTIFFs mit Pyramiden und einem .qml-Stil.</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="226"/>
+        <location filename="../build/i18n/spec_strings.py" line="307"/>
         <source>Model (.safetensors)</source>
         <translation>Modell (.safetensors)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="227"/>
+        <location filename="../build/i18n/spec_strings.py" line="308"/>
         <source>Composite</source>
         <translation>Komposit</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="228"/>
+        <location filename="../build/i18n/spec_strings.py" line="309"/>
         <source>Extent</source>
         <translation>Ausdehnung</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="229"/>
+        <location filename="../build/i18n/spec_strings.py" line="310"/>
         <source>Area of interest (polygons)</source>
         <translation>Untersuchungsgebiet (Polygone)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="230"/>
+        <location filename="../build/i18n/spec_strings.py" line="311"/>
         <source>Extra bands (PATH or PATH@BANDS; &apos;;&apos; separated)</source>
         <translation>Zusätzliche Bänder (PATH oder PATH@BANDS; durch ';' getrennt)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="231"/>
+        <location filename="../build/i18n/spec_strings.py" line="312"/>
         <source>Tile size (pixels; 0: automatic)</source>
         <translation>Kachelgröße (Pixel; 0: automatisch)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="232"/>
+        <location filename="../build/i18n/spec_strings.py" line="313"/>
         <source>Overlap (pixels; -1: a quarter of the tile)</source>
         <translation>Überlappung (Pixel; -1: ein Viertel der Kachel)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="233"/>
+        <location filename="../build/i18n/spec_strings.py" line="314"/>
         <source>Batch size (tiles; 0: automatic)</source>
         <translation>Batchgröße (Kacheln; 0: automatisch)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="234"/>
+        <location filename="../build/i18n/spec_strings.py" line="315"/>
         <source>Class map</source>
         <translation>Klassenkarte</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="235"/>
+        <location filename="../build/i18n/spec_strings.py" line="316"/>
         <source>Confidence</source>
         <translation>Konfidenz</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="236"/>
+        <location filename="../build/i18n/spec_strings.py" line="317"/>
         <source>Entropy</source>
         <translation>Entropie</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="237"/>
+        <location filename="../build/i18n/spec_strings.py" line="318"/>
         <source>Class probabilities</source>
         <translation>Klassenwahrscheinlichkeiten</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="238"/>
+        <location filename="../build/i18n/spec_strings.py" line="319"/>
         <source>Mapped pixels</source>
         <translation>Kartierte Pixel</translation>
     </message>
 </context>
 <context>
+    <name>InferSeriesAlgorithm</name>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="320"/>
+        <source>Map crops from a time series (inference)</source>
+        <translation>Kulturen aus einer Zeitreihe kartieren (Inferenz)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="321"/>
+        <source>Runs a model trained on a time series (Build time-series blocks, then Train source model, e.g. with the U-TAE architecture, or an adaptation of it) over the scenes and writes the class map.
+
+Scenes, cloud mask, bands, Start / End date and Step days: as for Build time-series blocks. The series must have as many steps and the same bands as the model&apos;s (a clear error says otherwise): for a map in season, an earlier End date with a model trained on as many steps.
+Each overlapping tile is composited from the scenes step by step (the max-NDVI of each step, gaps interpolated in time) and blended with a smooth window as Map crops does, so memory does not grow with the raster&apos;s height or the number of scenes. Tile size, overlap, batch size, device: as for Map crops.
+
+Outputs: class map (Byte, 255 = nodata) and optionally the confidence, the normalised entropy and the probabilities, as Map crops writes them.</source>
+        <translation>Wendet ein auf einer Zeitreihe trainiertes Modell (Zeitreihen-Blöcke erstellen, dann Quellmodell trainieren, z. B. mit der Architektur U-TAE, oder eine Anpassung davon) auf die Szenen an und schreibt die Klassenkarte.
+
+Szenen, Wolkenmaske, Bänder, Start-/Enddatum und Schritt-Tage: wie bei Zeitreihen-Blöcke erstellen. Die Reihe muss so viele Schritte und dieselben Bänder wie die des Modells haben (sonst nennt ein klarer Fehler den Unterschied): für eine Karte während der Saison ein früheres Enddatum mit einem Modell, das auf ebenso vielen Schritten trainiert wurde.
+Jede überlappende Kachel wird Schritt für Schritt aus den Szenen zusammengesetzt (das Max-NDVI jedes Schritts, Lücken zeitlich interpoliert) und wie bei Kulturen kartieren mit einem glatten Fenster überblendet, sodass der Speicher weder mit der Höhe des Rasters noch mit der Zahl der Szenen wächst. Kachelgröße, Überlappung, Batchgröße, Gerät: wie bei Kulturen kartieren.
+
+Ausgaben: Klassenkarte (Byte, 255 = nodata) und optional die Konfidenz, die normierte Entropie und die Wahrscheinlichkeiten, wie Kulturen kartieren sie schreibt.</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="322"/>
+        <source>Model (.safetensors)</source>
+        <translation>Modell (.safetensors)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="323"/>
+        <source>Extent</source>
+        <translation>Ausdehnung</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="324"/>
+        <source>Tile size (pixels; 0: automatic)</source>
+        <translation>Kachelgröße (Pixel; 0: automatisch)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="325"/>
+        <source>Overlap (pixels; -1: a quarter of the tile)</source>
+        <translation>Überlappung (Pixel; -1: ein Viertel der Kachel)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="326"/>
+        <source>Batch size (tiles; 0: automatic)</source>
+        <translation>Batchgröße (Kacheln; 0: automatisch)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="327"/>
+        <source>Class map</source>
+        <translation>Klassenkarte</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="328"/>
+        <source>Confidence</source>
+        <translation>Konfidenz</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="329"/>
+        <source>Entropy</source>
+        <translation>Entropie</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="330"/>
+        <source>Class probabilities</source>
+        <translation>Klassenwahrscheinlichkeiten</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="331"/>
+        <source>Mapped pixels</source>
+        <translation>Kartierte Pixel</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="332"/>
+        <source>Time steps</source>
+        <translation>Zeitschritte</translation>
+    </message>
+</context>
+<context>
     <name>NdviQmAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="23"/>
+        <location filename="../build/i18n/spec_strings.py" line="26"/>
         <source>NDVI quality mosaic</source>
         <translation>NDVI-Qualitätsmosaik</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="24"/>
+        <location filename="../build/i18n/spec_strings.py" line="28"/>
+        <source>Scenes</source>
+        <translation>Szenen</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="29"/>
+        <source>Folder of scenes</source>
+        <translation>Szenenordner</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="30"/>
+        <source>File-name pattern</source>
+        <translation>Dateinamensmuster</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="31"/>
+        <source>Mask suffix (empty: no mask)</source>
+        <translation>Maskensuffix (leer: keine Maske)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="32"/>
+        <source>Mask band of the scene (instead of mask files)</source>
+        <translation>Maskenband der Szene (statt Maskendateien)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="33"/>
+        <source>Invalid mask classes</source>
+        <translation>Ungültige Maskenklassen</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="36"/>
+        <source>Scale (DN to reflectance)</source>
+        <translation>Skalierung (DN zu Reflektanz)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="37"/>
+        <source>Offset (empty: from BOA_ADD_OFFSET metadata)</source>
+        <translation>Offset (leer: aus den BOA_ADD_OFFSET-Metadaten)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="38"/>
+        <source>Start date (YYYY-MM-DD)</source>
+        <translation>Startdatum (YYYY-MM-DD)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="39"/>
+        <source>End date (YYYY-MM-DD)</source>
+        <translation>Enddatum (YYYY-MM-DD)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="40"/>
+        <source>Extent</source>
+        <translation>Ausdehnung</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="41"/>
+        <source>Area of interest (polygons)</source>
+        <translation>Untersuchungsgebiet (Polygone)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="42"/>
+        <source>Target CRS (default: the first scene&apos;s)</source>
+        <translation>Ziel-KBS (Standard: das der ersten Szene)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="43"/>
+        <source>Resolution (CRS units)</source>
+        <translation>Auflösung (KBS-Einheiten)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="44"/>
+        <source>Resampling of scenes on another grid</source>
+        <translation>Resampling von Szenen auf einem anderen Gitter</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="51"/>
+        <source>QA (max NDVI, day of year, clear observations)</source>
+        <translation>QA (max. NDVI, Tag des Jahres, wolkenfreie Beobachtungen)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="50"/>
+        <source>Threads compositing windows</source>
+        <translation>Threads für die Fenster des Mosaiks</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="27"/>
         <source>Per pixel, takes all bands of the clear acquisition with the highest NDVI in the date window (Earth Engine&apos;s qualityMosaic(&apos;NDVI&apos;)), so every field shows at its peak. The first step of domain adaptation: build one composite for the source and one for the target.
 
 Scenes: raster layers or files, and/or a Folder with a file-name Pattern; one multi-band raster per date, dated by its ACQUISITION_DATE metadata or a YYYYMMDD in the file name.
 Cloud mask: a companion raster named like the scene plus the Mask suffix (Sen2Cor _SCL by default; empty for no mask), or a Mask band of the scene; pixels of the Invalid classes (default SCL 0,1,3,8,9,10) and nodata in the red or NIR band are not clear.
-Red / NIR band: 1-based (3 and 7 for the B02 B03 B04 B05 B06 B07 B08 B8A B11 B12 order). Reflectance = DN x Scale + Offset; leave Offset empty to read BOA_ADD_OFFSET metadata (Sentinel-2 baseline 04.00+: -1000 DN, i.e. -0.1).
+Red / NIR band: a 1-based number (3 and 7 for the B02 B03 B04 B05 B06 B07 B08 B8A B11 B12 order) or a band name, i.e. the band description (B04, B8A; Sentinel-2 products are named so); an unknown name lists the scene&apos;s bands. Reflectance = DN x Scale + Offset; leave Offset empty to read BOA_ADD_OFFSET metadata (Sentinel-2 baseline 04.00+: -1000 DN, i.e. -0.1).
 Ties go to the earliest date; pixels without a clear observation are nodata.
 Extent / Area of interest: limit the work and the output (pixels outside the polygons are nodata). Scenes on another grid are warped to the first scene&apos;s grid, or to the Target CRS / Resolution.
 
@@ -1118,222 +1712,162 @@ Outputs: the composite (input data type and band names, natural-colour style) an
 
 Szenen: Rasterlayer oder -dateien und/oder ein Szenenordner mit einem Dateinamensmuster; ein Multiband-Raster je Datum, datiert über seine ACQUISITION_DATE-Metadaten oder ein YYYYMMDD im Dateinamen.
 Wolkenmaske: ein Begleitraster, benannt wie die Szene plus Maskensuffix (standardmäßig Sen2Cor _SCL; leer für keine Maske), oder ein Maskenband der Szene; Pixel der ungültigen Maskenklassen (Standard SCL 0,1,3,8,9,10) und NoData im Rot- oder NIR-Band gelten nicht als wolkenfrei.
-Rot- / NIR-Band: 1-basiert (3 und 7 für die Reihenfolge B02 B03 B04 B05 B06 B07 B08 B8A B11 B12). Reflektanz = DN x Skalierung + Offset; Offset leer lassen, um die BOA_ADD_OFFSET-Metadaten zu lesen (Sentinel-2 Baseline 04.00+: -1000 DN, d. h. -0.1).
+Rot- / NIR-Band: eine 1-basierte Nummer (3 und 7 für die Reihenfolge B02 B03 B04 B05 B06 B07 B08 B8A B11 B12) oder ein Bandname, d. h. die Bandbeschreibung (B04, B8A; Sentinel-2-Produkte sind so benannt); ein unbekannter Name listet die Bänder der Szene auf. Reflektanz = DN x Skalierung + Offset; Offset leer lassen, um die BOA_ADD_OFFSET-Metadaten zu lesen (Sentinel-2 Baseline 04.00+: -1000 DN, d. h. -0.1).
 Bei Gleichstand gewinnt das früheste Datum; Pixel ohne wolkenfreie Beobachtung sind NoData.
 Ausdehnung / Untersuchungsgebiet: begrenzen die Verarbeitung und die Ausgabe (Pixel außerhalb der Polygone sind NoData). Szenen auf einem anderen Gitter werden auf das Gitter der ersten Szene oder auf Ziel-KBS / Auflösung transformiert.
 
 Ausgaben: das Komposit (Datentyp und Bandnamen der Eingabe, Echtfarbenstil) und optional ein QA-Raster: max. NDVI, Tag des Jahres des gewählten Datums, Anzahl wolkenfreier Beobachtungen.</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="25"/>
-        <source>Scenes</source>
-        <translation>Szenen</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="26"/>
-        <source>Folder of scenes</source>
-        <translation>Szenenordner</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="27"/>
-        <source>File-name pattern</source>
-        <translation>Dateinamensmuster</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="28"/>
-        <source>Mask suffix (empty: no mask)</source>
-        <translation>Maskensuffix (leer: keine Maske)</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="29"/>
-        <source>Mask band of the scene (instead of mask files)</source>
-        <translation>Maskenband der Szene (statt Maskendateien)</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="30"/>
-        <source>Invalid mask classes</source>
-        <translation>Ungültige Maskenklassen</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="31"/>
-        <source>Red band</source>
-        <translation>Rotband</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="32"/>
-        <source>NIR band</source>
-        <translation>NIR-Band</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="33"/>
-        <source>Scale (DN to reflectance)</source>
-        <translation>Skalierung (DN zu Reflektanz)</translation>
-    </message>
-    <message>
         <location filename="../build/i18n/spec_strings.py" line="34"/>
-        <source>Offset (empty: from BOA_ADD_OFFSET metadata)</source>
-        <translation>Offset (leer: aus den BOA_ADD_OFFSET-Metadaten)</translation>
+        <source>Red band (number or name, e.g. B04)</source>
+        <translation>Rotband (Nummer oder Name, z. B. B04)</translation>
     </message>
     <message>
         <location filename="../build/i18n/spec_strings.py" line="35"/>
-        <source>Start date (YYYY-MM-DD)</source>
-        <translation>Startdatum (YYYY-MM-DD)</translation>
+        <source>NIR band (number or name, e.g. B08 or B8A)</source>
+        <translation>NIR-Band (Nummer oder Name, z. B. B08 oder B8A)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="36"/>
-        <source>End date (YYYY-MM-DD)</source>
-        <translation>Enddatum (YYYY-MM-DD)</translation>
+        <location filename="../build/i18n/spec_strings.py" line="45"/>
+        <source>Nearest neighbour</source>
+        <translation>Nächster Nachbar</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="37"/>
-        <source>Extent</source>
-        <translation>Ausdehnung</translation>
+        <location filename="../build/i18n/spec_strings.py" line="46"/>
+        <source>Bilinear</source>
+        <translation>Bilinear</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="38"/>
-        <source>Area of interest (polygons)</source>
-        <translation>Untersuchungsgebiet (Polygone)</translation>
+        <location filename="../build/i18n/spec_strings.py" line="47"/>
+        <source>Cubic</source>
+        <translation>Kubisch</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="39"/>
-        <source>Target CRS (default: the first scene&apos;s)</source>
-        <translation>Ziel-KBS (Standard: das der ersten Szene)</translation>
+        <location filename="../build/i18n/spec_strings.py" line="48"/>
+        <source>Average</source>
+        <translation>Mittelwert</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="40"/>
-        <source>Resolution (CRS units)</source>
-        <translation>Auflösung (KBS-Einheiten)</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="41"/>
-        <source>Resampling of scenes on another grid</source>
-        <translation>Resampling von Szenen auf einem anderen Gitter</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="43"/>
-        <source>QA (max NDVI, day of year, clear observations)</source>
-        <translation>QA (max. NDVI, Tag des Jahres, wolkenfreie Beobachtungen)</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="42"/>
-        <source>Threads compositing windows</source>
-        <translation>Threads für die Fenster des Mosaiks</translation>
+        <location filename="../build/i18n/spec_strings.py" line="49"/>
+        <source>Mode (most frequent value)</source>
+        <translation>Modus (häufigster Wert)</translation>
     </message>
 </context>
 <context>
     <name>PartitionAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="134"/>
+        <location filename="../build/i18n/spec_strings.py" line="184"/>
         <source>Partition easy / hard</source>
         <translation>Aufteilung leicht / schwer</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="136"/>
+        <location filename="../build/i18n/spec_strings.py" line="186"/>
         <source>Source model</source>
         <translation>Quellmodell</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="137"/>
+        <location filename="../build/i18n/spec_strings.py" line="187"/>
         <source>Target block store</source>
         <translation>Ziel-Blockspeicher</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="138"/>
+        <location filename="../build/i18n/spec_strings.py" line="188"/>
         <source>or target composite</source>
         <translation>oder Ziel-Komposit</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="139"/>
+        <location filename="../build/i18n/spec_strings.py" line="189"/>
         <source>Score</source>
         <translation>Score</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="140"/>
+        <location filename="../build/i18n/spec_strings.py" line="193"/>
         <source>Easy fraction</source>
         <translation>Anteil leichter Blöcke</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="141"/>
+        <location filename="../build/i18n/spec_strings.py" line="194"/>
         <source>Score threshold (overrides easy fraction)</source>
         <translation>Score-Schwelle (ersetzt den Anteil leichter Blöcke)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="142"/>
+        <location filename="../build/i18n/spec_strings.py" line="195"/>
         <source>Split per predicted dominant class</source>
         <translation>Aufteilung je vorhergesagter dominanter Klasse</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="143"/>
+        <location filename="../build/i18n/spec_strings.py" line="196"/>
         <source>Confidence threshold (confident_fraction)</source>
         <translation>Konfidenzschwelle (confident_fraction)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="144"/>
+        <location filename="../build/i18n/spec_strings.py" line="197"/>
         <source>Extra bands with a composite (&apos;;&apos; separated)</source>
         <translation>Zusätzliche Bänder bei einem Komposit (durch ';' getrennt)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="145"/>
+        <location filename="../build/i18n/spec_strings.py" line="198"/>
         <source>Block size with a composite (0: the model&apos;s)</source>
         <translation>Blockgröße bei einem Komposit (0: die des Modells)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="146"/>
+        <location filename="../build/i18n/spec_strings.py" line="199"/>
         <source>Stride with a composite (0: block size)</source>
         <translation>Schrittweite bei einem Komposit (0: Blockgröße)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="147"/>
+        <location filename="../build/i18n/spec_strings.py" line="200"/>
         <source>Extent with a composite</source>
         <translation>Ausdehnung bei einem Komposit</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="148"/>
+        <location filename="../build/i18n/spec_strings.py" line="201"/>
         <source>Batch size (blocks)</source>
         <translation>Batchgröße (Blöcke)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="150"/>
+        <location filename="../build/i18n/spec_strings.py" line="206"/>
         <source>Output block store (with a composite)</source>
         <translation>Ausgabe-Blockspeicher (bei einem Komposit)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="151"/>
+        <location filename="../build/i18n/spec_strings.py" line="207"/>
         <source>HDF5 files (*.h5)</source>
         <translation>HDF5-Dateien (*.h5)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="152"/>
+        <location filename="../build/i18n/spec_strings.py" line="208"/>
         <source>Easy / hard mask</source>
         <translation>Maske leicht / schwer</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="153"/>
+        <location filename="../build/i18n/spec_strings.py" line="209"/>
         <source>Confidence</source>
         <translation>Konfidenz</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="154"/>
+        <location filename="../build/i18n/spec_strings.py" line="210"/>
         <source>Easy blocks</source>
         <translation>Leichte Blöcke</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="155"/>
+        <location filename="../build/i18n/spec_strings.py" line="211"/>
         <source>Hard blocks</source>
         <translation>Schwere Blöcke</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="156"/>
+        <location filename="../build/i18n/spec_strings.py" line="212"/>
         <source>Mean score of easy blocks</source>
         <translation>Mittlerer Score der leichten Blöcke</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="157"/>
+        <location filename="../build/i18n/spec_strings.py" line="213"/>
         <source>Mean score of hard blocks</source>
         <translation>Mittlerer Score der schweren Blöcke</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="135"/>
+        <location filename="../build/i18n/spec_strings.py" line="185"/>
         <source>Runs the source model over the target blocks and splits them into easy blocks (where it is confident) and hard blocks, so you see where the model is unsure before adapting it.
 
 Target: a block store (Build blocks without labels; the partition is written beside it), or a target composite from which a store is built into Output block store (Block size 0: the model&apos;s).
@@ -1349,16 +1883,31 @@ Aufteilung: Der Anteil leichter Blöcke mit den höchsten Scores ist leicht, ode
 
 Ausgaben: die Maske leicht / schwer (1 leicht in Blau, 2 schwer in Rot) und die Konfidenz je Pixel (grau, 0..1). Wo sich Blöcke überlappen (Schrittweite &lt; Blockgröße), zeigt jedes Pixel den Block, dessen Mitte am nächsten liegt. Die Scores, die leichten und schweren Blöcke und der SHA-256 des Modells kommen in name.h5.partition.h5 neben dem Speicher (der Speicher selbst wird nicht verändert), die Anpassen und SPCL lesen; SPCL weist eine Aufteilung zurück, die ein anderes Modell erstellt hat.</translation>
     </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="190"/>
+        <source>Mean highest probability</source>
+        <translation>Mittlere höchste Wahrscheinlichkeit</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="191"/>
+        <source>Entropy</source>
+        <translation>Entropie</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="192"/>
+        <source>Share of confident pixels</source>
+        <translation>Anteil sicherer Pixel</translation>
+    </message>
 </context>
 <context>
     <name>PretrainAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="63"/>
+        <location filename="../build/i18n/spec_strings.py" line="101"/>
         <source>Pretrain encoder (SimSiam)</source>
         <translation>Encoder vortrainieren (SimSiam)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="64"/>
+        <location filename="../build/i18n/spec_strings.py" line="102"/>
         <source>Pretrains the encoder of a segmentation model without labels (SimSiam): every year and region you hold imagery of can teach it, labelled or not. Train the source model from it afterwards (Train source model, Pretrained encoder weights).
 
 Inputs: composites (cut into blocks of Block size) and/or block stores (their labels are never read); all with the same features in the same order. They are normalised with their pooled statistics.
@@ -1375,155 +1924,165 @@ Auswertung (optional): mit einem gelabelten Blockspeicher werden eine lineare So
 Ausgabe: ein .safetensors-Encoder, der sich selbst beschreibt (Encoder, Merkmale, Normalisierung, Blockgröße, Herkunft), und ein HTML-Bericht (Verlust und Lernrate, Kollaps-Kennzahl, augmentierte Ansichten, Auswertung). Daneben: name.resume.safetensors. Fortsetzen: diese Datei (oder den Encoder) übergeben, um fortzufahren; Iterationen/Epochen erhöhen, um länger zu trainieren. Abbrechen stoppt nach dem aktuellen Schritt und behält den zuletzt gespeicherten Encoder.</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="65"/>
+        <location filename="../build/i18n/spec_strings.py" line="103"/>
         <source>Composites (unlabelled)</source>
         <translation>Komposite (ungelabelt)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="66"/>
+        <location filename="../build/i18n/spec_strings.py" line="104"/>
         <source>Block stores (&apos;;&apos; separated; labels ignored)</source>
         <translation>Blockspeicher (durch ';' getrennt; Labels werden ignoriert)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="67"/>
+        <location filename="../build/i18n/spec_strings.py" line="105"/>
         <source>Architecture</source>
         <translation>Architektur</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="68"/>
+        <location filename="../build/i18n/spec_strings.py" line="108"/>
         <source>Encoder (U-Net; empty: resnet18)</source>
         <translation>Encoder (U-Net; leer: resnet18)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="69"/>
+        <location filename="../build/i18n/spec_strings.py" line="109"/>
         <source>Block size (0: the stores&apos;)</source>
         <translation>Blockgröße (0: die der Speicher)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="70"/>
+        <location filename="../build/i18n/spec_strings.py" line="110"/>
         <source>Epochs</source>
         <translation>Epochen</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="71"/>
+        <location filename="../build/i18n/spec_strings.py" line="111"/>
         <source>Iterations (&gt; 0 overrides epochs)</source>
         <translation>Iterationen (&gt; 0 ersetzt Epochen)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="72"/>
+        <location filename="../build/i18n/spec_strings.py" line="112"/>
         <source>Batch size (blocks)</source>
         <translation>Batchgröße (Blöcke)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="73"/>
+        <location filename="../build/i18n/spec_strings.py" line="113"/>
         <source>Learning rate (per 256 blocks)</source>
         <translation>Lernrate (je 256 Blöcke)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="76"/>
+        <location filename="../build/i18n/spec_strings.py" line="119"/>
         <source>Resume from (resume state or encoder)</source>
         <translation>Fortsetzen von (Fortsetzungsstand oder Encoder)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="77"/>
+        <location filename="../build/i18n/spec_strings.py" line="120"/>
         <source>Labelled block store for the evaluation (optional)</source>
         <translation>Gelabelter Blockspeicher für die Auswertung (optional)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="78"/>
+        <location filename="../build/i18n/spec_strings.py" line="121"/>
         <source>Evaluation iterations</source>
         <translation>Iterationen der Auswertung</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="79"/>
+        <location filename="../build/i18n/spec_strings.py" line="122"/>
         <source>Encoder LR scale when fine-tuning</source>
         <translation>Faktor der Encoder-Lernrate beim Feinabstimmen</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="80"/>
+        <location filename="../build/i18n/spec_strings.py" line="123"/>
         <source>Projection width</source>
         <translation>Breite der Projektion</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="81"/>
+        <location filename="../build/i18n/spec_strings.py" line="124"/>
         <source>Prediction bottleneck width</source>
         <translation>Engpassbreite der Vorhersage</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="82"/>
+        <location filename="../build/i18n/spec_strings.py" line="125"/>
         <source>Architecture arguments (JSON)</source>
         <translation>Architekturargumente (JSON)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="83"/>
+        <location filename="../build/i18n/spec_strings.py" line="126"/>
         <source>Weight decay</source>
         <translation>Gewichtsabnahme (Weight Decay)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="90"/>
+        <location filename="../build/i18n/spec_strings.py" line="133"/>
         <source>Pretrained encoder</source>
         <translation>Vortrainierter Encoder</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="91"/>
+        <location filename="../build/i18n/spec_strings.py" line="134"/>
         <source>Encoder (*.safetensors)</source>
         <translation>Encoder (*.safetensors)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="92"/>
+        <location filename="../build/i18n/spec_strings.py" line="135"/>
         <source>Report</source>
         <translation>Bericht</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="93"/>
+        <location filename="../build/i18n/spec_strings.py" line="136"/>
         <source>HTML files (*.html)</source>
         <translation>HTML-Dateien (*.html)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="94"/>
+        <location filename="../build/i18n/spec_strings.py" line="137"/>
         <source>Resume state</source>
         <translation>Fortsetzungsstand</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="95"/>
+        <location filename="../build/i18n/spec_strings.py" line="138"/>
         <source>Steps trained</source>
         <translation>Trainierte Schritte</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="96"/>
+        <location filename="../build/i18n/spec_strings.py" line="139"/>
         <source>Final loss</source>
         <translation>Endverlust</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="97"/>
+        <location filename="../build/i18n/spec_strings.py" line="140"/>
         <source>Output spread (collapse statistic)</source>
         <translation>Streuung der Ausgaben (Kollaps-Kennzahl)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="98"/>
+        <location filename="../build/i18n/spec_strings.py" line="141"/>
         <source>Linear probe mIoU</source>
         <translation>mIoU der linearen Sonde</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="99"/>
+        <location filename="../build/i18n/spec_strings.py" line="142"/>
         <source>Fine-tuned mIoU</source>
         <translation>mIoU nach Feinabstimmung</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="100"/>
+        <location filename="../build/i18n/spec_strings.py" line="143"/>
         <source>Random initialisation mIoU</source>
         <translation>mIoU bei zufälliger Initialisierung</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="106"/>
+        <source>U-Net</source>
+        <translation>U-Net</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="107"/>
+        <source>TransUNet</source>
+        <translation>TransUNet</translation>
     </message>
 </context>
 <context>
     <name>RunConfigAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="267"/>
+        <location filename="../build/i18n/spec_strings.py" line="366"/>
         <source>Repeat a run</source>
         <translation>Lauf wiederholen</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="268"/>
+        <location filename="../build/i18n/spec_strings.py" line="367"/>
         <source>Repeats a run exactly as it was recorded: every CROPS step writes name.run.json beside its main output (the command, every parameter as resolved, the inputs&apos; sizes and times, versions, device).
 
 Run record: that .run.json. Changes: NAME=VALUE items separated by &apos;;&apos; (e.g. SEED=3; OUTPUT=/data/map2019.tif), names as in the algorithm&apos;s parameters; a name the recorded command does not have is an error. A warning names every input whose size or time changed since the run was recorded. The repeated run writes its own .run.json.</source>
@@ -1532,17 +2091,17 @@ Run record: that .run.json. Changes: NAME=VALUE items separated by &apos;;&apos;
 Laufprotokoll: diese .run.json. Änderungen: NAME=WERT-Einträge, durch ';' getrennt (z. B. SEED=3; OUTPUT=/data/map2019.tif), Namen wie die Parameter des Algorithmus; ein Name, den der protokollierte Befehl nicht hat, ist ein Fehler. Eine Warnung nennt jede Eingabe, deren Größe oder Zeit sich seit dem Protokoll geändert hat. Der wiederholte Lauf schreibt seine eigene .run.json.</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="269"/>
+        <location filename="../build/i18n/spec_strings.py" line="368"/>
         <source>Run record (.run.json)</source>
         <translation>Laufprotokoll (.run.json)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="270"/>
+        <location filename="../build/i18n/spec_strings.py" line="369"/>
         <source>Changes (NAME=VALUE; ...)</source>
         <translation>Änderungen (NAME=WERT; ...)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="271"/>
+        <location filename="../build/i18n/spec_strings.py" line="370"/>
         <source>Run record of the repeat</source>
         <translation>Laufprotokoll der Wiederholung</translation>
     </message>
@@ -1571,160 +2130,175 @@ Größe: Breite und Höhe in Pixeln (10 m). Datumsangaben: die Saison, YYYY-MM-D
         <translation>Voreinstellung</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="15"/>
+        <location filename="../build/i18n/spec_strings.py" line="18"/>
         <source>Size (pixels)</source>
         <translation>Größe (Pixel)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="16"/>
+        <location filename="../build/i18n/spec_strings.py" line="19"/>
         <source>Season start (YYYY-MM-DD)</source>
         <translation>Saisonbeginn (YYYY-MM-DD)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="17"/>
+        <location filename="../build/i18n/spec_strings.py" line="20"/>
         <source>Season end (YYYY-MM-DD)</source>
         <translation>Saisonende (YYYY-MM-DD)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="18"/>
+        <location filename="../build/i18n/spec_strings.py" line="21"/>
         <source>Revisit (days)</source>
         <translation>Wiederholungsintervall (Tage)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="19"/>
+        <location filename="../build/i18n/spec_strings.py" line="22"/>
         <source>Random seed</source>
         <translation>Zufallsstartwert</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="22"/>
+        <location filename="../build/i18n/spec_strings.py" line="25"/>
         <source>Output folder</source>
         <translation>Ausgabeordner</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="20"/>
+        <location filename="../build/i18n/spec_strings.py" line="23"/>
         <source>Phenology shift (days; empty: the preset&apos;s)</source>
         <translation>Phänologie-Verschiebung (Tage; leer: die der Vorgabe)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="21"/>
+        <location filename="../build/i18n/spec_strings.py" line="24"/>
         <source>Cloud cover (share of pixels; empty: the preset&apos;s)</source>
         <translation>Bewölkung (Anteil der Pixel; leer: die der Vorgabe)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="15"/>
+        <source>Source and target pair</source>
+        <translation>Quell- und Zielpaar</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="16"/>
+        <source>Source domain only</source>
+        <translation>Nur Quelldomäne</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="17"/>
+        <source>Target domain only</source>
+        <translation>Nur Zieldomäne</translation>
     </message>
 </context>
 <context>
     <name>TrainSourceAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="101"/>
+        <location filename="../build/i18n/spec_strings.py" line="144"/>
         <source>Train source model</source>
         <translation>Quellmodell trainieren</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="103"/>
+        <location filename="../build/i18n/spec_strings.py" line="146"/>
         <source>Labelled block store</source>
         <translation>Gelabelter Blockspeicher</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="104"/>
+        <location filename="../build/i18n/spec_strings.py" line="147"/>
         <source>Architecture</source>
         <translation>Architektur</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="105"/>
+        <location filename="../build/i18n/spec_strings.py" line="151"/>
         <source>Encoder (U-Net; empty: resnet18)</source>
         <translation>Encoder (U-Net; leer: resnet18)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="106"/>
+        <location filename="../build/i18n/spec_strings.py" line="152"/>
         <source>Pretrained encoder weights</source>
         <translation>Vortrainierte Encoder-Gewichte</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="107"/>
+        <location filename="../build/i18n/spec_strings.py" line="153"/>
         <source>Epochs</source>
         <translation>Epochen</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="108"/>
+        <location filename="../build/i18n/spec_strings.py" line="154"/>
         <source>Iterations (&gt; 0 overrides epochs)</source>
         <translation>Iterationen (&gt; 0 ersetzt die Epochen)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="109"/>
+        <location filename="../build/i18n/spec_strings.py" line="155"/>
         <source>Batch size (blocks)</source>
         <translation>Batchgröße (Blöcke)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="110"/>
+        <location filename="../build/i18n/spec_strings.py" line="156"/>
         <source>Learning rate</source>
         <translation>Lernrate</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="111"/>
+        <location filename="../build/i18n/spec_strings.py" line="157"/>
         <source>Resume from (resume state or model)</source>
         <translation>Fortsetzen von (Fortsetzungszustand oder Modell)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="112"/>
+        <location filename="../build/i18n/spec_strings.py" line="158"/>
         <source>Class weights</source>
         <translation>Klassengewichte</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="113"/>
+        <location filename="../build/i18n/spec_strings.py" line="161"/>
         <source>Dice loss weight (0: none)</source>
         <translation>Gewicht des Dice-Verlusts (0: keiner)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="114"/>
+        <location filename="../build/i18n/spec_strings.py" line="162"/>
         <source>Validate every N steps (0: every epoch)</source>
         <translation>Alle N Schritte validieren (0: nach jeder Epoche)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="115"/>
+        <location filename="../build/i18n/spec_strings.py" line="163"/>
         <source>Architecture arguments (JSON)</source>
         <translation>Architekturargumente (JSON)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="118"/>
+        <location filename="../build/i18n/spec_strings.py" line="166"/>
         <source>Model</source>
         <translation>Modell</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="119"/>
+        <location filename="../build/i18n/spec_strings.py" line="167"/>
         <source>Model (*.safetensors)</source>
         <translation>Modell (*.safetensors)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="120"/>
+        <location filename="../build/i18n/spec_strings.py" line="168"/>
         <source>Metrics per epoch (JSON)</source>
         <translation>Metriken je Epoche (JSON)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="121"/>
+        <location filename="../build/i18n/spec_strings.py" line="169"/>
         <source>Metrics per epoch (CSV)</source>
         <translation>Metriken je Epoche (CSV)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="123"/>
+        <location filename="../build/i18n/spec_strings.py" line="171"/>
         <source>Resume state</source>
         <translation>Fortsetzungszustand</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="124"/>
+        <location filename="../build/i18n/spec_strings.py" line="172"/>
         <source>Best validation mIoU</source>
         <translation>Beste Validierungs-mIoU</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="125"/>
+        <location filename="../build/i18n/spec_strings.py" line="173"/>
         <source>Epoch of the best model</source>
         <translation>Epoche des besten Modells</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="126"/>
+        <location filename="../build/i18n/spec_strings.py" line="174"/>
         <source>Steps trained</source>
         <translation>Trainierte Schritte</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="102"/>
+        <location filename="../build/i18n/spec_strings.py" line="145"/>
         <source>Trains a segmentation model on a labelled block store (from Build blocks) and keeps the model with the best validation mIoU.
 
 Architecture: unet (a U-Net on a timm encoder, fast on CPUs; Encoder resnet18 by default) or transunet (R50-ViT-B/16, the method&apos;s reference backbone; needs a GPU in practice). Pretrained weights: an optional local file for the encoder: an encoder from Pretrain encoder (SimSiam), whose features must be the store&apos;s (Encoder empty takes it from the file; a lower Encoder LR scale, e.g. 0.1, fine-tunes it gently), or a .safetensors / timm .pth state dict.
@@ -1739,25 +2313,50 @@ Training: AdamW, Aufwärmphase und anschließend Kosinus-Abfall der Lernrate, Kr
 Ausgabe: ein .safetensors-Modell, das sich selbst beschreibt (Merkmale, Normalisierung, Klassen mit Codes und Farben, Blockgröße, Herkunft). Daneben: name.metrics.json und name.metrics.csv (Verlust, mIoU und IoU je Klasse und Epoche) und name.resume.safetensors. Fortsetzen: diese Datei (oder das Modell) übergeben, um einen Lauf fortzusetzen; Iterationen/Epochen erhöhen, um länger zu trainieren. Abbrechen stoppt nach dem aktuellen Schritt und behält das zuletzt gespeicherte Modell.</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="116"/>
+        <location filename="../build/i18n/spec_strings.py" line="164"/>
         <source>Encoder LR scale (fine-tuning)</source>
         <translation>Faktor der Encoder-Lernrate (Feinabstimmung)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="122"/>
+        <location filename="../build/i18n/spec_strings.py" line="170"/>
         <source>Training curves (PNG)</source>
         <translation>Trainingskurven (PNG)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="148"/>
+        <source>U-Net</source>
+        <translation>U-Net</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="149"/>
+        <source>TransUNet</source>
+        <translation>TransUNet</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="159"/>
+        <source>None (equal)</source>
+        <translation>Keine (gleich)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="160"/>
+        <source>Balanced (inverse square-root frequency)</source>
+        <translation>Ausgeglichen (inverse Wurzel der Häufigkeit)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="150"/>
+        <source>U-TAE (time series)</source>
+        <translation>U-TAE (Zeitreihe)</translation>
     </message>
 </context>
 <context>
     <name>TrustReportAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="214"/>
+        <location filename="../build/i18n/spec_strings.py" line="295"/>
         <source>What the adaptation changed (trust report)</source>
         <translation>Was die Anpassung geändert hat (Vertrauensbericht)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="215"/>
+        <location filename="../build/i18n/spec_strings.py" line="296"/>
         <source>Shows what an adaptation changed on the target, without any label: the source model and the adapted model both predict every block of the target store.
 
 Report (HTML, with pictures): the share of pixels whose class changed; class shares before and after; confidence and entropy histograms before and after; which classes moved to which. A warning names every class whose share collapsed (less than a third of its share before) or exploded (at least doubled, by at least 10 points of the pixels): then check the map before using it.
@@ -1768,42 +2367,42 @@ Bericht (HTML, mit Bildern): der Anteil der Pixel, deren Klasse sich geändert h
 Übereinstimmung: ein Raster im Raster des Speichers, 1 unverändert (grau) und 2 geändert (orange).</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="216"/>
+        <location filename="../build/i18n/spec_strings.py" line="297"/>
         <source>Source model</source>
         <translation>Quellmodell</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="217"/>
+        <location filename="../build/i18n/spec_strings.py" line="298"/>
         <source>Adapted model</source>
         <translation>Angepasstes Modell</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="218"/>
+        <location filename="../build/i18n/spec_strings.py" line="299"/>
         <source>Target block store</source>
         <translation>Ziel-Blockspeicher</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="219"/>
+        <location filename="../build/i18n/spec_strings.py" line="300"/>
         <source>Batch size (blocks)</source>
         <translation>Stapelgröße (Blöcke)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="220"/>
+        <location filename="../build/i18n/spec_strings.py" line="301"/>
         <source>Trust report</source>
         <translation>Vertrauensbericht</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="221"/>
+        <location filename="../build/i18n/spec_strings.py" line="302"/>
         <source>HTML files (*.html)</source>
         <translation>HTML-Dateien (*.html)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="222"/>
+        <location filename="../build/i18n/spec_strings.py" line="303"/>
         <source>Agreement (unchanged / changed)</source>
         <translation>Übereinstimmung (unverändert / geändert)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="223"/>
+        <location filename="../build/i18n/spec_strings.py" line="304"/>
         <source>Share of pixels that changed class</source>
         <translation>Anteil der Pixel mit geänderter Klasse</translation>
     </message>

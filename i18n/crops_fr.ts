@@ -4,132 +4,132 @@
 <context>
     <name>AdaptAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="158"/>
+        <location filename="../build/i18n/spec_strings.py" line="214"/>
         <source>Adapt (baselines)</source>
         <translation>Adapter (méthodes de référence)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="160"/>
+        <location filename="../build/i18n/spec_strings.py" line="216"/>
         <source>Method</source>
         <translation>Méthode</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="161"/>
+        <location filename="../build/i18n/spec_strings.py" line="220"/>
         <source>Source model</source>
         <translation>Modèle source</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="162"/>
+        <location filename="../build/i18n/spec_strings.py" line="221"/>
         <source>Target block store</source>
         <translation>Stock de blocs cible</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="163"/>
+        <location filename="../build/i18n/spec_strings.py" line="222"/>
         <source>Blocks</source>
         <translation>Blocs</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="164"/>
+        <location filename="../build/i18n/spec_strings.py" line="226"/>
         <source>Iterations</source>
         <translation>Itérations</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="165"/>
+        <location filename="../build/i18n/spec_strings.py" line="227"/>
         <source>Batch size (blocks)</source>
         <translation>Taille de lot (blocs)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="166"/>
+        <location filename="../build/i18n/spec_strings.py" line="228"/>
         <source>Learning rate (empty: the method&apos;s default)</source>
         <translation>Taux d'apprentissage (vide : valeur par défaut de la méthode)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="168"/>
+        <location filename="../build/i18n/spec_strings.py" line="230"/>
         <source>entropy: parameters to train</source>
         <translation>entropy : paramètres à entraîner</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="169"/>
+        <location filename="../build/i18n/spec_strings.py" line="234"/>
         <source>entropy: diversity weight</source>
         <translation>entropy : poids de diversité</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="170"/>
+        <location filename="../build/i18n/spec_strings.py" line="235"/>
         <source>entropy: diversity prior</source>
         <translation>entropy : a priori de diversité</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="171"/>
+        <location filename="../build/i18n/spec_strings.py" line="238"/>
         <source>self_training: teacher EMA momentum</source>
         <translation>self_training : momentum EMA de l'enseignant</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="172"/>
+        <location filename="../build/i18n/spec_strings.py" line="239"/>
         <source>self_training: confidence threshold (highest)</source>
         <translation>self_training : seuil de confiance (maximal)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="173"/>
+        <location filename="../build/i18n/spec_strings.py" line="240"/>
         <source>self_training: share of each class pseudo-labelled</source>
         <translation>self_training : proportion pseudo-étiquetée de chaque classe</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="174"/>
+        <location filename="../build/i18n/spec_strings.py" line="241"/>
         <source>self_training: rounds</source>
         <translation>self_training : tours</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="175"/>
+        <location filename="../build/i18n/spec_strings.py" line="242"/>
         <source>self_training: photometric jitter</source>
         <translation>self_training : perturbation photométrique</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="184"/>
+        <location filename="../build/i18n/spec_strings.py" line="256"/>
         <source>Blocks of the initial calibration pass</source>
         <translation>Blocs de la passe de calibrage initiale</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="176"/>
+        <location filename="../build/i18n/spec_strings.py" line="243"/>
         <source>co_training: rounds</source>
         <translation>co_training : tours</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="177"/>
+        <location filename="../build/i18n/spec_strings.py" line="244"/>
         <source>co_training: epochs per round</source>
         <translation>co_training : époques par tour</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="178"/>
+        <location filename="../build/i18n/spec_strings.py" line="245"/>
         <source>co_training: final epochs</source>
         <translation>co_training : époques finales</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="179"/>
+        <location filename="../build/i18n/spec_strings.py" line="246"/>
         <source>co_training: share kept per class</source>
         <translation>co_training : part gardée par classe</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="180"/>
+        <location filename="../build/i18n/spec_strings.py" line="247"/>
         <source>co_training: minimum pixels per class per block</source>
         <translation>co_training : pixels minimum par classe et par bloc</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="181"/>
+        <location filename="../build/i18n/spec_strings.py" line="248"/>
         <source>co_training: fusion</source>
         <translation>co_training : fusion</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="182"/>
+        <location filename="../build/i18n/spec_strings.py" line="252"/>
         <source>co_training: models</source>
         <translation>co_training : modèles</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="183"/>
+        <location filename="../build/i18n/spec_strings.py" line="253"/>
         <source>co_training: how the two models differ</source>
         <translation>co_training : en quoi les deux modèles diffèrent</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="159"/>
+        <location filename="../build/i18n/spec_strings.py" line="215"/>
         <source>Adapts a source model to the target area without any source data, with a baseline method (to measure what SPCL adds).
 
 entropy: entropy minimisation with a diversity term (Tent / SHOT). Parameters: norm (only the normalisation layers, Tent), encoder (all but the heads, SHOT) or all. The diversity term, times Diversity weight, keeps the batch&apos;s class shares near equal shares (prior uniform) or near the source model&apos;s shares on the target (source).
@@ -147,115 +147,216 @@ co_training : deux modèles collaborent par des pseudo-étiquettes. Une phase d'
 Blocs : tous les blocs cibles, ou la répartition faciles / difficiles de Partition faciles / difficiles. Taux d'apprentissage vide : la valeur par défaut de la méthode (entropy 0.001, self_training et co_training 0.00003).
 Sortie : le modèle adapté (.safetensors ; provenance : le SHA-256 du modèle source, le stock cible et chaque hyperparamètre). À côté : name.adapt.json (configuration et historique de la perte) et name.resume.safetensors (à donner à Reprendre depuis pour continuer). Annuler conserve le dernier point de contrôle complet.</translation>
     </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="217"/>
+        <source>Entropy minimisation</source>
+        <translation>Minimisation de l'entropie</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="218"/>
+        <source>Self-training (mean teacher)</source>
+        <translation>Auto-apprentissage (mean teacher)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="219"/>
+        <source>Co-training (two models)</source>
+        <translation>Co-apprentissage (deux modèles)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="223"/>
+        <source>All blocks</source>
+        <translation>Tous les blocs</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="224"/>
+        <source>Easy blocks</source>
+        <translation>Blocs faciles</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="225"/>
+        <source>Hard blocks</source>
+        <translation>Blocs difficiles</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="231"/>
+        <source>Normalisation layers</source>
+        <translation>Couches de normalisation</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="232"/>
+        <source>Encoder</source>
+        <translation>Encodeur</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="233"/>
+        <source>All parameters</source>
+        <translation>Tous les paramètres</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="236"/>
+        <source>Uniform</source>
+        <translation>Uniforme</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="237"/>
+        <source>The source&apos;s class shares</source>
+        <translation>Les proportions de classes de la source</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="249"/>
+        <source>The more confident model</source>
+        <translation>Le modèle le plus confiant</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="250"/>
+        <source>Where both agree</source>
+        <translation>Là où les deux concordent</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="251"/>
+        <source>Mean of the probabilities</source>
+        <translation>Moyenne des probabilités</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="254"/>
+        <source>Snapshots of one run</source>
+        <translation>Instantanés d'une exécution</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="255"/>
+        <source>Two runs with other seeds</source>
+        <translation>Deux exécutions avec d'autres graines</translation>
+    </message>
 </context>
 <context>
     <name>AdaptSpclAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="192"/>
+        <location filename="../build/i18n/spec_strings.py" line="267"/>
         <source>Adapt with SPCL</source>
         <translation>Adapter avec SPCL</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="194"/>
+        <location filename="../build/i18n/spec_strings.py" line="269"/>
         <source>Source model</source>
         <translation>Modèle source</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="195"/>
+        <location filename="../build/i18n/spec_strings.py" line="270"/>
         <source>Target block store (partitioned)</source>
         <translation>Stock de blocs cible (partitionné)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="196"/>
+        <location filename="../build/i18n/spec_strings.py" line="271"/>
         <source>Iterations</source>
         <translation>Itérations</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="197"/>
+        <location filename="../build/i18n/spec_strings.py" line="272"/>
         <source>Batch size (easy and hard blocks each)</source>
         <translation>Taille de lot (blocs faciles et difficiles, chacun)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="198"/>
+        <location filename="../build/i18n/spec_strings.py" line="273"/>
         <source>Learning rate</source>
         <translation>Taux d'apprentissage</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="199"/>
+        <location filename="../build/i18n/spec_strings.py" line="274"/>
         <source>Teacher EMA momentum</source>
         <translation>Momentum EMA de l'enseignant</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="200"/>
+        <location filename="../build/i18n/spec_strings.py" line="275"/>
         <source>Temperature</source>
         <translation>Température</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="201"/>
+        <location filename="../build/i18n/spec_strings.py" line="276"/>
         <source>Confidence threshold</source>
         <translation>Seuil de confiance</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="202"/>
+        <location filename="../build/i18n/spec_strings.py" line="277"/>
         <source>Contrastive weight</source>
         <translation>Poids contrastif</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="204"/>
+        <location filename="../build/i18n/spec_strings.py" line="281"/>
         <source>Hard schedule</source>
         <translation>Calendrier des blocs difficiles</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="205"/>
+        <location filename="../build/i18n/spec_strings.py" line="284"/>
         <source>Share of hard blocks at the start (linear)</source>
         <translation>Proportion de blocs difficiles au début (linear)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="207"/>
+        <location filename="../build/i18n/spec_strings.py" line="288"/>
         <source>Easy-block pseudo-label weight (0: off)</source>
         <translation>Poids des pseudo-étiquettes des blocs faciles (0 : désactivé)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="208"/>
+        <location filename="../build/i18n/spec_strings.py" line="289"/>
         <source>Photometric jitter of the mixed view</source>
         <translation>Perturbation photométrique de la vue mélangée</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="206"/>
+        <location filename="../build/i18n/spec_strings.py" line="285"/>
         <source>ClassMix weighting</source>
         <translation>Pondération du ClassMix</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="209"/>
+        <location filename="../build/i18n/spec_strings.py" line="290"/>
         <source>Re-estimate BatchNorm statistics on the target</source>
         <translation>Réestimer les statistiques BatchNorm sur la cible</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="212"/>
+        <location filename="../build/i18n/spec_strings.py" line="293"/>
         <source>Embedding pixel stride (1: every pixel)</source>
         <translation>Pas en pixels des plongements (1 : chaque pixel)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="213"/>
+        <location filename="../build/i18n/spec_strings.py" line="294"/>
         <source>Blocks of the first passes (0: all)</source>
         <translation>Blocs des premiers passages (0 : tous)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="210"/>
+        <location filename="../build/i18n/spec_strings.py" line="291"/>
         <source>Hold the pseudo-labels&apos; class distribution (alignment)</source>
         <translation>Maintenir la distribution de classes des pseudo-étiquettes (alignement)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="211"/>
+        <location filename="../build/i18n/spec_strings.py" line="292"/>
         <source>Rectify pseudo-labels with the class prototypes</source>
         <translation>Rectifier les pseudo-étiquettes avec les prototypes de classes</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="193"/>
+        <location filename="../build/i18n/spec_strings.py" line="278"/>
+        <source>Prototypes</source>
+        <translation>Prototypes</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="268"/>
         <source>Adapts a source model to the target area without any source data: Semantic Prototypical Contrastive Learning on a target block store split into easy and hard blocks (run Partition first).
 
 The source model&apos;s BatchNorm statistics are first re-estimated on the target blocks. A teacher (an exponential moving average of the student, momentum EMA) then labels an easy and a hard batch each step. Class prototypes are the running means of the teacher&apos;s embeddings of easy pixels it is confident about (confidence &gt;= Confidence threshold), started with one pass over the easy blocks. The student learns a ClassMix of easy-block classes pasted onto hard blocks, weighted by how many of the mixed block&apos;s pixels the teacher is confident about (or by each pixel&apos;s confidence), plus Contrastive weight x a prototype contrastive loss on confident hard pixels (Temperature scales the similarities). The teacher&apos;s probabilities are rescaled so that its pseudo-labels keep the class distribution it predicted on the target at the start (distribution alignment), which stops small classes from fading, and weighted by each pixel&apos;s similarity to the class prototypes (prototype rectification), so a pixel whose embedding lies by another class&apos;s prototype loses confidence or changes label. Hard schedule constant fills the hard batch with hard blocks only; linear starts with half hard blocks and ends with only hard blocks.
 Prototypes probabilistic (PPPC): each pixel&apos;s embedding and each prototype is a Gaussian, the pixel&apos;s variance from a variance head trained beside the projection head, the prototype&apos;s from its easy pixels; the contrastive loss and the rectification compare them by their mutual likelihood score, so an ambiguous pixel (high variance) pulls less and weighs less in its prototype. The variance head is used only while adapting.
+
+Advanced parameters:
+Share of hard blocks at the start (linear): with Hard schedule linear, the share of hard blocks in the hard batch at the first step; it grows to all hard blocks at the last.
+ClassMix weighting: how much a mixed block counts: the share of its pixels the teacher is confident about (one weight per block), or each pixel&apos;s own confidence.
+Easy-block pseudo-label weight (0: off): adds the cross-entropy of the teacher&apos;s pseudo-labels on the easy batch, times this weight; it costs a second forward pass per step.
+Photometric jitter of the mixed view: a random gain and offset per block and band (1 +- and +- this value, in normalised units) and pixel noise on the student&apos;s mixed view (0: none), a stronger view than the teacher&apos;s.
+Re-estimate BatchNorm statistics on the target: one pass over the target blocks before adapting, so the source&apos;s normalisation fits the target&apos;s reflectances.
+Hold the pseudo-labels&apos; class distribution (alignment) and Rectify pseudo-labels with the class prototypes: the distribution alignment and prototype rectification described above; untick to turn them off.
+Embedding pixel stride (1: every pixel): prototypes and the contrastive loss use every n-th pixel of the rows and columns: 2 uses a quarter of the pixels, faster and lighter on memory.
+Blocks of the first passes (0: all): how many target blocks the BatchNorm pass and the first prototypes read (0: every block); fewer starts faster on a large store.
+Align the target&apos;s statistics to the model&apos;s: maps each target band onto the source statistics recorded in the model (mean and standard deviation, or histogram matching) before anything else.
+Weight decay: AdamW&apos;s weight decay. Warm-up (fraction of the steps): the learning rate rises linearly from 0 over this share of the steps (at most 500), then decays.
+Mixed precision on CUDA: float16 arithmetic on a GPU (faster, less memory; no effect on a CPU).
+Checkpoint every N steps (0: with the resume state) and Save the resume state every N seconds (0: every step): how often the model and the resume state are written; a crash loses at most that much.
+CPU threads (0: all): threads torch uses on a CPU (0: torch&apos;s default, all cores).
+SyncBatchNorm over all processes (torchrun): under torchrun, BatchNorm statistics over the global batch of all processes (no effect in one process).
 
 Output: the adapted model (.safetensors, the teacher; its provenance names the source model&apos;s SHA-256, the target store and every hyper-parameter). Beside it: name.adapt.json (configuration, loss per step, prototype norms and pseudo-label class shares: a class whose share keeps falling warns of collapse) and name.resume.safetensors. Resume: give that file to continue. Cancel keeps the last complete checkpoint. Map with the adapted model using Map crops (inference) (crops:infer).</source>
         <translation>Adapte un modèle source à la zone cible sans aucune donnée source : Semantic Prototypical Contrastive Learning sur un stock de blocs cible réparti en blocs faciles et difficiles (exécutez d'abord Partition faciles / difficiles).
@@ -263,23 +364,64 @@ Output: the adapted model (.safetensors, the teacher; its provenance names the s
 Les statistiques BatchNorm du modèle source sont d'abord réestimées sur les blocs cibles. Un enseignant (moyenne mobile exponentielle de l'élève, momentum EMA) étiquette ensuite à chaque pas un lot facile et un lot difficile. Les prototypes de classes sont les moyennes courantes des plongements de l'enseignant pour les pixels faciles dont il est sûr (confiance &gt;= Seuil de confiance), initialisées par une passe sur les blocs faciles. L'élève apprend un ClassMix de classes de blocs faciles collées sur des blocs difficiles, pondéré par la part des pixels du bloc mélangé dont l'enseignant est sûr (ou par la confiance de chaque pixel), plus Poids contrastif x une perte contrastive par prototypes sur les pixels difficiles sûrs (la Température met les similarités à l'échelle). Les probabilités de l'enseignant sont remises à l'échelle pour que ses pseudo-étiquettes gardent la distribution de classes qu'il prédisait sur la cible au départ (alignement de distribution), ce qui empêche les petites classes de s'effacer, puis pondérées par la similarité de chaque pixel aux prototypes de classes (rectification par prototypes) : un pixel dont le plongement se trouve près du prototype d'une autre classe perd en confiance ou change d'étiquette. Calendrier des blocs difficiles : constant remplit le lot difficile uniquement de blocs difficiles ; linear commence avec une moitié de blocs difficiles et finit avec uniquement des blocs difficiles.
 Prototypes probabilistic (PPPC) : le plongement de chaque pixel et chaque prototype sont des gaussiennes, la variance du pixel venant d'une tête de variance entraînée à côté de la tête de projection, celle du prototype de ses pixels faciles ; la perte contrastive et la rectification les comparent par leur score de vraisemblance mutuelle (MLS), si bien qu'un pixel ambigu (forte variance) attire moins et pèse moins dans son prototype. La tête de variance ne sert que pendant l'adaptation.
 
+Paramètres avancés :
+Proportion de blocs difficiles au début (linear) : avec un calendrier des blocs difficiles linéaire, la part de blocs difficiles dans le lot difficile au premier pas ; elle croît jusqu'à tous les blocs difficiles au dernier.
+Pondération du ClassMix : le poids d'un bloc mélangé : la part de ses pixels dont l'enseignant est sûr (un poids par bloc), ou la confiance propre de chaque pixel.
+Poids des pseudo-étiquettes des blocs faciles (0 : désactivé) : ajoute l'entropie croisée des pseudo-étiquettes de l'enseignant sur le lot facile, multipliée par ce poids ; cela coûte une seconde passe avant par pas.
+Perturbation photométrique de la vue mélangée : un gain et un décalage aléatoires par bloc et par bande (1 +- et +- cette valeur, en unités normalisées) et un bruit par pixel sur la vue mélangée de l'élève (0 : aucune), une vue plus forte que celle de l'enseignant.
+Réestimer les statistiques BatchNorm sur la cible : un passage sur les blocs cibles avant l'adaptation, pour que la normalisation de la source convienne aux réflectances de la cible.
+Maintenir la distribution de classes des pseudo-étiquettes (alignement) et Rectifier les pseudo-étiquettes avec les prototypes de classes : l'alignement de distribution et la rectification par prototypes décrits ci-dessus ; décochez pour les désactiver.
+Pas en pixels des plongements (1 : chaque pixel) : les prototypes et la perte contrastive utilisent un pixel sur n des lignes et des colonnes : 2 utilise un quart des pixels, plus rapide et plus léger en mémoire.
+Blocs des premiers passages (0 : tous) : combien de blocs cibles lisent le passage BatchNorm et les premiers prototypes (0 : chaque bloc) ; moins démarre plus vite sur un grand magasin.
+Aligner les statistiques de la cible sur celles du modèle : ramène chaque bande cible, avant tout le reste, sur les statistiques de la source enregistrées dans le modèle (moyenne et écart type, ou appariement d'histogrammes).
+Décroissance des poids (weight decay) : la décroissance des poids d'AdamW. Échauffement (fraction des pas) : le taux d'apprentissage croît linéairement depuis 0 sur cette part des pas (au plus 500), puis décroît.
+Précision mixte sur CUDA : calcul en float16 sur un GPU (plus rapide, moins de mémoire ; sans effet sur un CPU).
+Point de contrôle tous les N pas (0 : avec l'état de reprise) et Enregistrer l'état de reprise toutes les N secondes (0 : à chaque pas) : à quelle fréquence le modèle et l'état de reprise sont écrits ; un plantage en perd au plus autant.
+Threads CPU (0 : tous) : threads utilisés par torch sur un CPU (0 : valeur par défaut de torch, tous les cœurs).
+SyncBatchNorm sur tous les processus (torchrun) : sous torchrun, statistiques BatchNorm sur le lot global de tous les processus (sans effet dans un seul processus).
+
 Sortie : le modèle adapté (.safetensors, l'enseignant ; sa provenance indique le SHA-256 du modèle source, le stock cible et chaque hyperparamètre). À côté : name.adapt.json (configuration, perte par pas, normes des prototypes et proportions de classes des pseudo-étiquettes : une classe dont la proportion ne cesse de baisser signale un effondrement) et name.resume.safetensors. Reprise : donnez ce fichier pour continuer. Annuler conserve le dernier point de contrôle complet. Cartographiez avec le modèle adapté via Cartographier les cultures (crops:infer).</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="203"/>
-        <source>Prototypes</source>
-        <translation>Prototypes</translation>
+        <location filename="../build/i18n/spec_strings.py" line="279"/>
+        <source>Point (mean embedding per class)</source>
+        <translation>Ponctuel (plongement moyen par classe)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="280"/>
+        <source>Probabilistic (PPPC)</source>
+        <translation>Probabiliste (PPPC)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="282"/>
+        <source>Constant (all hard blocks)</source>
+        <translation>Constant (tous les blocs difficiles)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="283"/>
+        <source>Linear (from the start share to all)</source>
+        <translation>Linéaire (de la proportion de départ à tous)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="286"/>
+        <source>Block&apos;s confident share</source>
+        <translation>Part confiante du bloc</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="287"/>
+        <source>Pixel&apos;s confidence</source>
+        <translation>Confiance du pixel</translation>
     </message>
 </context>
 <context>
     <name>AlignStatisticsAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="127"/>
+        <location filename="../build/i18n/spec_strings.py" line="175"/>
         <source>Align statistics to the model</source>
         <translation>Aligner les statistiques sur le modèle</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="128"/>
+        <location filename="../build/i18n/spec_strings.py" line="176"/>
         <source>Aligns a target composite to the source statistics a model recorded when it was trained, without any source data: each band of the composite is mapped onto the model&apos;s statistics of the feature with the same name.
 
 mean_std: each band is shifted and scaled so that its mean and standard deviation become the model&apos;s. histogram: histogram matching; each band&apos;s quantiles become the per-band quantiles the model recorded of its training pixels. Models trained before quantiles were recorded have only mean and standard deviation: use mean_std with them, or train the model again.
@@ -294,40 +436,50 @@ Les statistiques de la cible sont mesurées sur un échantillon régulier de ses
 Sortie : un GeoTIFF Float32 avec les bandes et les noms de bandes du composite (nodata NaN), stylé en couleurs naturelles. Partition faciles / difficiles, Adapter (méthodes de référence), Adapter avec SPCL et Cartographier les cultures (inférence) peuvent plutôt aligner à la volée (leur option Aligner les statistiques de la cible sur celles du modèle) ; donnez à l'inférence le même alignement que celui avec lequel le modèle a été adapté.</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="129"/>
+        <location filename="../build/i18n/spec_strings.py" line="177"/>
         <source>Model</source>
         <translation>Modèle</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="130"/>
+        <location filename="../build/i18n/spec_strings.py" line="178"/>
         <source>Target composite</source>
         <translation>Composite cible</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="131"/>
+        <location filename="../build/i18n/spec_strings.py" line="179"/>
         <source>Align the target&apos;s statistics to the model&apos;s</source>
         <translation>Aligner les statistiques de la cible sur celles du modèle</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="132"/>
+        <location filename="../build/i18n/spec_strings.py" line="182"/>
         <source>Aligned composite</source>
         <translation>Composite aligné</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="133"/>
+        <location filename="../build/i18n/spec_strings.py" line="183"/>
         <source>Bands aligned</source>
         <translation>Bandes alignées</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="180"/>
+        <source>Histogram matching</source>
+        <translation>Appariement d'histogrammes</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="181"/>
+        <source>Mean and standard deviation</source>
+        <translation>Moyenne et écart type</translation>
     </message>
 </context>
 <context>
     <name>BatchAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="272"/>
+        <location filename="../build/i18n/spec_strings.py" line="371"/>
         <source>Run a batch plan</source>
         <translation>Exécuter un plan de lot</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="273"/>
+        <location filename="../build/i18n/spec_strings.py" line="372"/>
         <source>Runs the runs of a plan in order, each with its own outputs and .run.json, and ends with a summary table (run, command, status, seconds, message).
 
 Plan: a JSON file {&quot;on_failure&quot;: &quot;stop&quot;, &quot;runs&quot;: [...]} (on_failure: stop or continue); each run is {&quot;name&quot;: ..., &quot;command&quot;: &quot;adapt-spcl&quot;, &quot;parameters&quot;: {&quot;MODEL&quot;: ..., ...}} or {&quot;config&quot;: &quot;earlier.run.json&quot;, &quot;set&quot;: {&quot;SEED&quot;: 3}} (a recorded run repeated with changes). Relative paths in a plan are relative to the plan&apos;s folder. On failure, stop (the default) skips the remaining runs; continue runs them. The batch fails when any run failed.
@@ -338,27 +490,27 @@ Plan : un fichier JSON {&quot;on_failure&quot;: &quot;stop&quot;, &quot;runs&quo
 Résumé : un fichier JSON facultatif contenant le tableau.</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="274"/>
+        <location filename="../build/i18n/spec_strings.py" line="373"/>
         <source>Plan (.json)</source>
         <translation>Plan (.json)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="275"/>
+        <location filename="../build/i18n/spec_strings.py" line="374"/>
         <source>Summary (JSON)</source>
         <translation>Résumé (JSON)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="276"/>
+        <location filename="../build/i18n/spec_strings.py" line="375"/>
         <source>JSON files (*.json)</source>
         <translation>Fichiers JSON (*.json)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="277"/>
+        <location filename="../build/i18n/spec_strings.py" line="376"/>
         <source>Runs that succeeded</source>
         <translation>Exécutions réussies</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="278"/>
+        <location filename="../build/i18n/spec_strings.py" line="377"/>
         <source>Runs that failed</source>
         <translation>Exécutions échouées</translation>
     </message>
@@ -366,12 +518,12 @@ Résumé : un fichier JSON facultatif contenant le tableau.</translation>
 <context>
     <name>BuildBlocksAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="44"/>
+        <location filename="../build/i18n/spec_strings.py" line="52"/>
         <source>Build blocks</source>
         <translation>Construire les blocs</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="45"/>
+        <location filename="../build/i18n/spec_strings.py" line="53"/>
         <source>Cuts a composite (e.g. the NDVI quality mosaic) into square blocks and writes them, normalisation statistics included, to an HDF5 block store for training and adaptation.
 
 Labels (source area): a raster of label codes, or polygons with a Label field (any CRS: reprojected). Class map: codes to classes, e.g. &apos;1200=maize; *=other; 0=ignore&apos; (optional colour: &apos;1200=maize #e6ab02&apos;); empty: the label values are the classes (0 = ignore), named from a classes.csv beside the labels. Without labels (target area) the store holds images only.
@@ -386,212 +538,424 @@ Taille des blocs et pas de découpage en pixels (pas 0 : la taille des blocs, sa
 Seuls les blocs ayant un pixel étiqueté (source) ou un pixel valide (cible) sont écrits.</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="46"/>
+        <location filename="../build/i18n/spec_strings.py" line="54"/>
         <source>Composite</source>
         <translation>Composite</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="47"/>
+        <location filename="../build/i18n/spec_strings.py" line="55"/>
         <source>Labels (raster or polygons; empty for a target store)</source>
         <translation>Étiquettes (raster ou polygones ; vide pour un stock cible)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="48"/>
+        <location filename="../build/i18n/spec_strings.py" line="56"/>
         <source>Label field (polygons)</source>
         <translation>Champ d'étiquette (polygones)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="49"/>
+        <location filename="../build/i18n/spec_strings.py" line="57"/>
         <source>Class map (codes to classes)</source>
         <translation>Correspondance des classes (codes vers classes)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="51"/>
+        <location filename="../build/i18n/spec_strings.py" line="59"/>
         <source>Block size (pixels)</source>
         <translation>Taille des blocs (pixels)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="52"/>
+        <location filename="../build/i18n/spec_strings.py" line="60"/>
         <source>Extent</source>
         <translation>Emprise</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="53"/>
+        <location filename="../build/i18n/spec_strings.py" line="61"/>
         <source>Extra bands (PATH or PATH@BANDS; &apos;;&apos; separated)</source>
         <translation>Bandes supplémentaires (PATH ou PATH@BANDS ; séparées par ';')</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="54"/>
+        <location filename="../build/i18n/spec_strings.py" line="62"/>
         <source>Stride (pixels; 0: block size)</source>
         <translation>Pas de découpage (pixels ; 0 : taille des blocs)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="55"/>
+        <location filename="../build/i18n/spec_strings.py" line="63"/>
         <source>Validation fraction</source>
         <translation>Fraction de validation</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="56"/>
+        <location filename="../build/i18n/spec_strings.py" line="64"/>
         <source>Validation group size (blocks; 0: automatic)</source>
         <translation>Taille des groupes de validation (blocs ; 0 : automatique)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="57"/>
+        <location filename="../build/i18n/spec_strings.py" line="65"/>
         <source>Seed of the validation split</source>
         <translation>Graine de la répartition de validation</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="58"/>
+        <location filename="../build/i18n/spec_strings.py" line="66"/>
         <source>Block store</source>
         <translation>Stock de blocs</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="59"/>
+        <location filename="../build/i18n/spec_strings.py" line="67"/>
         <source>HDF5 files (*.h5)</source>
         <translation>Fichiers HDF5 (*.h5)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="60"/>
+        <location filename="../build/i18n/spec_strings.py" line="68"/>
         <source>Blocks written</source>
         <translation>Blocs écrits</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="61"/>
+        <location filename="../build/i18n/spec_strings.py" line="69"/>
         <source>Training blocks</source>
         <translation>Blocs d'entraînement</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="62"/>
+        <location filename="../build/i18n/spec_strings.py" line="70"/>
         <source>Validation blocks</source>
         <translation>Blocs de validation</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="50"/>
+        <location filename="../build/i18n/spec_strings.py" line="58"/>
         <source>CRS of labels that have none</source>
         <translation>SCR des étiquettes qui n'en ont pas</translation>
     </message>
 </context>
 <context>
+    <name>BuildSeriesAlgorithm</name>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="71"/>
+        <source>Build time-series blocks</source>
+        <translation>Construire des blocs de séries temporelles</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="72"/>
+        <source>Builds a block store whose images are a time series rather than one composite: a regular temporal grid from the Start date to the End date in steps of Step days. Each step is the NDVI quality mosaic of the scenes acquired in it (per pixel, all bands of the clear date with the highest NDVI); where a step has no clear observation, its values are interpolated linearly in time from the steps before and after (the store keeps a mask of the observed steps). A temporal model (train-source, architecture U-TAE) learns when each crop is green.
+
+Scenes, cloud mask, red / NIR band, scale and offset: as for the NDVI quality mosaic. Start / end date: empty for the first / last scene&apos;s date; source and target series should span the same part of their seasons with the same Step days, so they have as many steps.
+Labels, class map, block size, stride and the validation split: as for Build blocks.</source>
+        <translation>Crée un magasin de blocs dont les images sont une série temporelle plutôt qu'un seul composite : une grille temporelle régulière de la date de début à la date de fin, par pas de Pas jours. Chaque pas est la mosaïque de qualité NDVI des scènes acquises pendant ce pas (par pixel, toutes les bandes de la date claire au NDVI le plus élevé) ; lorsqu'un pas n'a aucune observation claire, ses valeurs sont interpolées linéairement dans le temps à partir des pas précédent et suivant (le magasin garde un masque des pas observés). Un modèle temporel (train-source, architecture U-TAE) apprend quand chaque culture est verte.
+
+Scènes, masque de nuages, bande rouge / PIR, échelle et décalage : comme pour la mosaïque de qualité NDVI. Date de début / fin : vide pour la date de la première / dernière scène ; les séries source et cible doivent couvrir la même partie de leur saison avec le même Pas en jours, pour avoir autant de pas.
+Étiquettes, table des classes, taille de bloc, pas entre blocs et partage de validation : comme pour Construire les blocs.</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="73"/>
+        <source>Scenes</source>
+        <translation>Scènes</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="74"/>
+        <source>Folder of scenes</source>
+        <translation>Dossier des scènes</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="75"/>
+        <source>File-name pattern</source>
+        <translation>Motif de nom de fichier</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="76"/>
+        <source>Mask suffix (empty: no mask)</source>
+        <translation>Suffixe du masque (vide : pas de masque)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="77"/>
+        <source>Invalid mask classes</source>
+        <translation>Classes de masque invalides</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="78"/>
+        <source>Red band (number or name, e.g. B04)</source>
+        <translation>Bande rouge (numéro ou nom, p. ex. B04)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="79"/>
+        <source>NIR band (number or name, e.g. B08 or B8A)</source>
+        <translation>Bande PIR (numéro ou nom, p. ex. B08 ou B8A)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="80"/>
+        <source>Scale (DN to reflectance)</source>
+        <translation>Échelle (DN vers réflectance)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="81"/>
+        <source>Offset (empty: from BOA_ADD_OFFSET metadata)</source>
+        <translation>Décalage (vide : depuis la métadonnée BOA_ADD_OFFSET)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="82"/>
+        <source>Start date (YYYY-MM-DD)</source>
+        <translation>Date de début (YYYY-MM-DD)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="83"/>
+        <source>End date (YYYY-MM-DD)</source>
+        <translation>Date de fin (YYYY-MM-DD)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="84"/>
+        <source>Step (days)</source>
+        <translation>Pas (jours)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="85"/>
+        <source>Extent</source>
+        <translation>Emprise</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="86"/>
+        <source>Labels (raster or polygons; empty for a target store)</source>
+        <translation>Étiquettes (raster ou polygones ; vide pour un stock cible)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="87"/>
+        <source>Label field (polygons)</source>
+        <translation>Champ d'étiquette (polygones)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="88"/>
+        <source>Class map (codes to classes)</source>
+        <translation>Correspondance des classes (codes vers classes)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="89"/>
+        <source>CRS of labels that have none</source>
+        <translation>SCR des étiquettes qui n'en ont pas</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="90"/>
+        <source>Block size (pixels)</source>
+        <translation>Taille des blocs (pixels)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="91"/>
+        <source>Stride (pixels; 0: block size)</source>
+        <translation>Pas de découpage (pixels ; 0 : taille des blocs)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="92"/>
+        <source>Validation fraction</source>
+        <translation>Fraction de validation</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="93"/>
+        <source>Validation group size (blocks; 0: automatic)</source>
+        <translation>Taille des groupes de validation (blocs ; 0 : automatique)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="94"/>
+        <source>Seed of the validation split</source>
+        <translation>Graine de la répartition de validation</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="95"/>
+        <source>Block store</source>
+        <translation>Stock de blocs</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="96"/>
+        <source>HDF5 files (*.h5)</source>
+        <translation>Fichiers HDF5 (*.h5)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="97"/>
+        <source>Blocks written</source>
+        <translation>Blocs écrits</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="98"/>
+        <source>Training blocks</source>
+        <translation>Blocs d'entraînement</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="99"/>
+        <source>Validation blocks</source>
+        <translation>Blocs de validation</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="100"/>
+        <source>Time steps</source>
+        <translation>Pas de temps</translation>
+    </message>
+</context>
+<context>
+    <name>ChoiceWidgetWrapper</name>
+    <message>
+        <location filename="../crops_qgis/algorithms/widgets.py" line="51"/>
+        <source>[not set]</source>
+        <translation>[non défini]</translation>
+    </message>
+</context>
+<context>
     <name>CropsAlgorithm</name>
     <message>
-        <location filename="../crops_qgis/algorithms/base.py" line="35"/>
+        <location filename="../crops_qgis/algorithms/base.py" line="48"/>
         <source>1. Data</source>
         <translation>1. Données</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/base.py" line="36"/>
+        <location filename="../crops_qgis/algorithms/base.py" line="49"/>
         <source>2. Pre-processing</source>
         <translation>2. Prétraitement</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/base.py" line="37"/>
+        <location filename="../crops_qgis/algorithms/base.py" line="50"/>
         <source>3. Source model</source>
         <translation>3. Modèle source</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/base.py" line="38"/>
+        <location filename="../crops_qgis/algorithms/base.py" line="51"/>
         <source>4. Adaptation</source>
         <translation>4. Adaptation</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/base.py" line="39"/>
+        <location filename="../crops_qgis/algorithms/base.py" line="52"/>
         <source>5. Mapping and evaluation</source>
         <translation>5. Cartographie et évaluation</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/base.py" line="40"/>
+        <location filename="../crops_qgis/algorithms/base.py" line="53"/>
         <source>Tools</source>
         <translation>Outils</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="74"/>
+        <location filename="../build/i18n/spec_strings.py" line="114"/>
         <source>Device</source>
         <translation>Périphérique</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="75"/>
+        <location filename="../build/i18n/spec_strings.py" line="118"/>
         <source>Random seed</source>
         <translation>Graine aléatoire</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="117"/>
+        <location filename="../build/i18n/spec_strings.py" line="165"/>
         <source>Weight decay</source>
         <translation>Décroissance des poids (weight decay)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="84"/>
+        <location filename="../build/i18n/spec_strings.py" line="127"/>
         <source>Warm-up (fraction of the steps)</source>
         <translation>Échauffement (fraction des pas)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="85"/>
+        <location filename="../build/i18n/spec_strings.py" line="128"/>
         <source>Mixed precision on CUDA</source>
         <translation>Précision mixte sur CUDA</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="88"/>
+        <location filename="../build/i18n/spec_strings.py" line="131"/>
         <source>CPU threads (0: all)</source>
         <translation>Threads CPU (0 : tous)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="167"/>
+        <location filename="../build/i18n/spec_strings.py" line="229"/>
         <source>Resume from (resume state or adapted model)</source>
         <translation>Reprendre depuis (état de reprise ou modèle adapté)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="185"/>
+        <location filename="../build/i18n/spec_strings.py" line="257"/>
         <source>Adapted model</source>
         <translation>Modèle adapté</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="186"/>
+        <location filename="../build/i18n/spec_strings.py" line="258"/>
         <source>Model (*.safetensors)</source>
         <translation>Modèle (*.safetensors)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="187"/>
+        <location filename="../build/i18n/spec_strings.py" line="259"/>
         <source>Adaptation log (JSON)</source>
         <translation>Journal d'adaptation (JSON)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="189"/>
+        <location filename="../build/i18n/spec_strings.py" line="264"/>
         <source>Resume state</source>
         <translation>État de reprise</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="190"/>
+        <location filename="../build/i18n/spec_strings.py" line="265"/>
         <source>Steps done</source>
         <translation>Pas effectués</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="191"/>
+        <location filename="../build/i18n/spec_strings.py" line="266"/>
         <source>Final loss</source>
         <translation>Perte finale</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="86"/>
+        <location filename="../build/i18n/spec_strings.py" line="129"/>
         <source>Checkpoint every N steps (0: with the resume state)</source>
         <translation>Point de contrôle tous les N pas (0 : avec l'état de reprise)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="89"/>
+        <location filename="../build/i18n/spec_strings.py" line="132"/>
         <source>SyncBatchNorm over all processes (torchrun)</source>
         <translation>SyncBatchNorm sur tous les processus (torchrun)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="87"/>
+        <location filename="../build/i18n/spec_strings.py" line="130"/>
         <source>Save the resume state every N seconds (0: every step)</source>
         <translation>Enregistrer l'état de reprise toutes les N secondes (0 : à chaque pas)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="149"/>
+        <location filename="../build/i18n/spec_strings.py" line="202"/>
         <source>Align the target&apos;s statistics to the model&apos;s</source>
         <translation>Aligner les statistiques de la cible sur celles du modèle</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="188"/>
+        <location filename="../build/i18n/spec_strings.py" line="260"/>
         <source>Adaptation curves (PNG)</source>
         <translation>Courbes d'adaptation (PNG)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="115"/>
+        <source>Automatic (GPU if available)</source>
+        <translation>Automatique (GPU si disponible)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="116"/>
+        <source>CPU</source>
+        <translation>CPU</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="117"/>
+        <source>CUDA GPU</source>
+        <translation>GPU CUDA</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="203"/>
+        <source>None</source>
+        <translation>Aucune</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="204"/>
+        <source>Mean and standard deviation</source>
+        <translation>Moyenne et écart type</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="205"/>
+        <source>Histogram matching</source>
+        <translation>Appariement d'histogrammes</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="261"/>
+        <source>Trust report: what the adaptation changed (HTML)</source>
+        <translation>Rapport de confiance : ce que l&apos;adaptation a changé (HTML)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="262"/>
+        <source>Agreement of the source and adapted maps (unchanged / changed)</source>
+        <translation>Accord des cartes source et adaptée (inchangé / changé)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="263"/>
+        <source>Share of pixels that changed class</source>
+        <translation>Part des pixels ayant changé de classe</translation>
     </message>
 </context>
 <context>
@@ -770,6 +1134,29 @@ Lancez-le en premier lors de l'installation de CROPS et joignez le rapport à vo
     </message>
 </context>
 <context>
+    <name>EnginePython</name>
+    <message>
+        <location filename="../crops_qgis/engine_python.py" line="28"/>
+        <source>environment variable {name}</source>
+        <translation>variable d'environnement {name}</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/engine_python.py" line="29"/>
+        <source>Processing setting &apos;CROPS &gt; Engine Python&apos;</source>
+        <translation>paramètre Processing 'CROPS &gt; Engine Python'</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/engine_python.py" line="30"/>
+        <source>the plugin&apos;s .venv</source>
+        <translation>le .venv de l'extension</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/engine_python.py" line="31"/>
+        <source>the managed environment</source>
+        <translation>l'environnement géré</translation>
+    </message>
+</context>
+<context>
     <name>EnvironmentDialog</name>
     <message>
         <location filename="../crops_qgis/environment_dialog.py" line="39"/>
@@ -812,145 +1199,179 @@ Lancez-le en premier lors de l'installation de CROPS et joignez le rapport à vo
         <translation>Lancer le diagnostic</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/environment_dialog.py" line="80"/>
+        <location filename="../crops_qgis/environment_dialog.py" line="91"/>
         <source>Creating {venv} (torch build {b})</source>
         <translation>Création de {venv} (variante de torch {b})</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/environment_dialog.py" line="86"/>
+        <location filename="../crops_qgis/environment_dialog.py" line="97"/>
         <source>Failed: {e}</source>
         <translation>Échec : {e}</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/environment_dialog.py" line="94"/>
+        <location filename="../crops_qgis/environment_dialog.py" line="106"/>
         <source>Environment ready: {p}</source>
         <translation>Environnement prêt : {p}</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/environment_dialog.py" line="99"/>
+        <location filename="../crops_qgis/environment_dialog.py" line="111"/>
         <source>CROPS diagnostics</source>
         <translation>Diagnostic CROPS</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/environment_dialog.py" line="110"/>
+        <location filename="../crops_qgis/environment_dialog.py" line="122"/>
         <source>Diagnostics failed: {e}</source>
         <translation>Échec du diagnostic : {e}</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/environment_dialog.py" line="113"/>
+        <location filename="../crops_qgis/environment_dialog.py" line="125"/>
         <source>Engine {python}: torch {torch}, devices: {devices}</source>
         <translation>Moteur {python} : torch {torch}, périphériques : {devices}</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/environment_dialog.py" line="79"/>
+        <source>{n}. {source}: {path}</source>
+        <translation>{n}. {source} : {path}</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/environment_dialog.py" line="80"/>
+        <source>(in use)</source>
+        <translation>(utilisé)</translation>
+    </message>
+    <message>
+        <location filename="../crops_qgis/environment_dialog.py" line="82"/>
+        <source>None of these has torch: create the managed environment or choose a Python.</source>
+        <translation>Aucun n'a torch : créez l'environnement géré ou choisissez un Python.</translation>
     </message>
 </context>
 <context>
     <name>EvaluateAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="239"/>
+        <location filename="../build/i18n/spec_strings.py" line="333"/>
         <source>Evaluate class map</source>
         <translation>Évaluer la carte des classes</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="240"/>
+        <location filename="../build/i18n/spec_strings.py" line="335"/>
+        <source>Class map</source>
+        <translation>Carte des classes</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="336"/>
+        <source>Reference labels (raster or polygons)</source>
+        <translation>Étiquettes de référence (raster ou polygones)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="337"/>
+        <source>Label field (polygons)</source>
+        <translation>Champ d'étiquette (polygones)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="338"/>
+        <source>Class map (codes to classes)</source>
+        <translation>Correspondance des classes (codes vers classes)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="341"/>
+        <source>Model (names the class map&apos;s values)</source>
+        <translation>Modèle (nomme les valeurs de la carte des classes)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="342"/>
+        <source>Report</source>
+        <translation>Rapport</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="343"/>
+        <source>HTML files (*.html)</source>
+        <translation>Fichiers HTML (*.html)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="344"/>
+        <source>Metrics (JSON)</source>
+        <translation>Métriques (JSON)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="345"/>
+        <source>JSON files (*.json)</source>
+        <translation>Fichiers JSON (*.json)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="346"/>
+        <source>Overall accuracy</source>
+        <translation>Précision globale</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="347"/>
+        <source>Mean IoU</source>
+        <translation>IoU moyenne</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="348"/>
+        <source>Mean F1</source>
+        <translation>F1 moyen</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="349"/>
+        <source>Kappa</source>
+        <translation>Kappa</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="350"/>
+        <source>Pixels evaluated</source>
+        <translation>Pixels évalués</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="339"/>
+        <source>CRS of a reference that has none</source>
+        <translation>SCR d'une référence qui n'en a pas</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="334"/>
         <source>Compares a class map (e.g. the output of crops:infer) with reference labels and reports overall accuracy, Cohen&apos;s kappa, and per class IoU, F1, precision and recall, with the confusion matrix.
 
 Reference: a raster of label codes, or polygons with a Label field (any CRS: reprojected), put on the class map&apos;s grid. Class map: codes to classes, e.g. &apos;1200=maize; *=other; 0=ignore&apos;; empty: the model&apos;s training class map when the model is known, else the label values are the classes (names from a classes.csv beside the labels).
 The class map&apos;s values are named by Model when given, else by the model recorded in the class map, its category names or its .qml style. Reference classes are matched to the map&apos;s classes by name, then by code; a reference class the map does not know counts as never predicted.
 Only pixels where the reference has a class and the class map is not nodata count.
+Polygons are scored per field too: each field&apos;s majority class (of its evaluated pixels) against its reference class, with the fields&apos; confusion matrix and every field listed in the JSON.
+Reference is a probability sample: tick it when the reference was drawn at random (simple random, or stratified random with the map&apos;s classes as strata), not where labels happened to be. The report then adds the area-adjusted estimates of Olofsson et al. (2014): each class&apos;s area with its 95 % confidence interval, user&apos;s and producer&apos;s accuracy and overall accuracy weighted by the mapped area shares. The sample units are the reference&apos;s pixels, or its fields for polygons.
 
-Outputs: an HTML report and the same figures as JSON.</source>
+Outputs: an HTML report (pictures, areas per class) and the same figures as JSON.</source>
         <translation>Compare une carte des classes (p. ex. la sortie de crops:infer) à des étiquettes de référence et indique la précision globale, le kappa de Cohen et, par classe, l'IoU, le F1, la précision et le rappel, avec la matrice de confusion.
 
 Référence : un raster de codes d'étiquettes, ou des polygones avec un champ d'étiquette (n'importe quel SCR : reprojeté), ramené sur la grille de la carte des classes. Correspondance des classes : codes vers classes, p. ex. '1200=maize; *=other; 0=ignore' ; vide : la correspondance utilisée pour l'entraînement du modèle lorsque le modèle est connu, sinon les valeurs des étiquettes sont les classes (noms tirés d'un classes.csv placé à côté des étiquettes).
 Les valeurs de la carte des classes sont nommées par le Modèle s'il est fourni, sinon par le modèle enregistré dans la carte des classes, ses noms de catégories ou son style .qml. Les classes de référence sont associées aux classes de la carte par nom, puis par code ; une classe de référence inconnue de la carte compte comme jamais prédite.
 Seuls comptent les pixels où la référence a une classe et où la carte des classes n'est pas NoData.
+Les polygones sont aussi évalués par parcelle : la classe majoritaire de chaque parcelle (de ses pixels évalués) contre sa classe de référence, avec la matrice de confusion des parcelles et chaque parcelle dans le JSON.
+La référence est un échantillon probabiliste : cochez-le quand la référence a été tirée au hasard (aléatoire simple, ou aléatoire stratifié avec les classes de la carte comme strates), et non là où se trouvaient des étiquettes. Le rapport ajoute alors les estimations ajustées des surfaces d'Olofsson et al. (2014) : la surface de chaque classe avec son intervalle de confiance à 95 %, les exactitudes utilisateur et producteur et l'exactitude globale pondérées par les parts de surface cartographiées. Les unités d'échantillonnage sont les pixels de la référence, ou ses parcelles pour des polygones.
 
-Sorties : un rapport HTML et les mêmes chiffres en JSON.</translation>
+Sorties : un rapport HTML (images, surfaces par classe) et les mêmes chiffres en JSON.</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="241"/>
-        <source>Class map</source>
-        <translation>Carte des classes</translation>
+        <location filename="../build/i18n/spec_strings.py" line="340"/>
+        <source>Reference is a probability sample (area-adjusted estimates)</source>
+        <translation>La référence est un échantillon probabiliste (estimations ajustées des surfaces)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="242"/>
-        <source>Reference labels (raster or polygons)</source>
-        <translation>Étiquettes de référence (raster ou polygones)</translation>
+        <location filename="../build/i18n/spec_strings.py" line="351"/>
+        <source>Overall accuracy of the fields (polygon reference)</source>
+        <translation>Exactitude globale des parcelles (référence polygones)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="243"/>
-        <source>Label field (polygons)</source>
-        <translation>Champ d'étiquette (polygones)</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="244"/>
-        <source>Class map (codes to classes)</source>
-        <translation>Correspondance des classes (codes vers classes)</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="246"/>
-        <source>Model (names the class map&apos;s values)</source>
-        <translation>Modèle (nomme les valeurs de la carte des classes)</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="247"/>
-        <source>Report</source>
-        <translation>Rapport</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="248"/>
-        <source>HTML files (*.html)</source>
-        <translation>Fichiers HTML (*.html)</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="249"/>
-        <source>Metrics (JSON)</source>
-        <translation>Métriques (JSON)</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="250"/>
-        <source>JSON files (*.json)</source>
-        <translation>Fichiers JSON (*.json)</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="251"/>
-        <source>Overall accuracy</source>
-        <translation>Précision globale</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="252"/>
-        <source>Mean IoU</source>
-        <translation>IoU moyenne</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="253"/>
-        <source>Mean F1</source>
-        <translation>F1 moyen</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="254"/>
-        <source>Kappa</source>
-        <translation>Kappa</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="255"/>
-        <source>Pixels evaluated</source>
-        <translation>Pixels évalués</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="245"/>
-        <source>CRS of a reference that has none</source>
-        <translation>SCR d'une référence qui n'en a pas</translation>
+        <location filename="../build/i18n/spec_strings.py" line="352"/>
+        <source>Area-adjusted overall accuracy (probability sample)</source>
+        <translation>Exactitude globale ajustée des surfaces (échantillon probabiliste)</translation>
     </message>
 </context>
 <context>
     <name>FieldClassesAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="256"/>
+        <location filename="../build/i18n/spec_strings.py" line="353"/>
         <source>Crop per field</source>
         <translation>Culture par parcelle</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="257"/>
+        <location filename="../build/i18n/spec_strings.py" line="354"/>
         <source>Gives every field (a parcel polygon, any CRS) the crop the class map shows in it, and writes the fields as a GeoPackage styled by crop with the map&apos;s colours.
 
 Rule: majority (the class with the most pixels whose centre lies in the field) or mean_probability (the class with the highest mean probability; needs Class probabilities from Map crops). Each field gets class_value, class_name, class_share (the winning class&apos;s share of the field&apos;s pixels), confidence (the mean of the Confidence raster, or the winning class&apos;s mean probability), pixels and area_ha (in the map&apos;s CRS, or an equal-area CRS when the map is in degrees), beside its own attributes. Fields with no mapped pixel keep an empty class.
@@ -961,60 +1382,70 @@ Règle : majority (la classe ayant le plus de pixels dont le centre est dans la 
 Le journal indique les hectares par culture, dans les parcelles et sur toute la carte. Modèle : le point de contrôle qui a produit la carte, quand la carte ne nomme pas elle-même ses classes.</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="258"/>
+        <location filename="../build/i18n/spec_strings.py" line="355"/>
         <source>Fields (parcel polygons)</source>
         <translation>Parcelles (polygones)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="259"/>
+        <location filename="../build/i18n/spec_strings.py" line="356"/>
         <source>Class map</source>
         <translation>Carte des classes</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="260"/>
+        <location filename="../build/i18n/spec_strings.py" line="357"/>
         <source>Class of a field</source>
         <translation>Classe d'une parcelle</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="261"/>
+        <location filename="../build/i18n/spec_strings.py" line="360"/>
         <source>Confidence (optional)</source>
         <translation>Confiance (facultatif)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="262"/>
+        <location filename="../build/i18n/spec_strings.py" line="361"/>
         <source>Class probabilities (optional)</source>
         <translation>Probabilités des classes (facultatif)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="263"/>
+        <location filename="../build/i18n/spec_strings.py" line="362"/>
         <source>Model (names the class map&apos;s values)</source>
         <translation>Modèle (nomme les valeurs de la carte des classes)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="264"/>
+        <location filename="../build/i18n/spec_strings.py" line="363"/>
         <source>Fields with their crop</source>
         <translation>Parcelles avec leur culture</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="265"/>
+        <location filename="../build/i18n/spec_strings.py" line="364"/>
         <source>Fields</source>
         <translation>Parcelles</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="266"/>
+        <location filename="../build/i18n/spec_strings.py" line="365"/>
         <source>Fields without a mapped pixel</source>
         <translation>Parcelles sans pixel cartographié</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="358"/>
+        <source>Majority of its pixels</source>
+        <translation>Majorité de ses pixels</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="359"/>
+        <source>Highest mean probability</source>
+        <translation>Plus forte probabilité moyenne</translation>
     </message>
 </context>
 <context>
     <name>InferAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="224"/>
+        <location filename="../build/i18n/spec_strings.py" line="305"/>
         <source>Map crops (inference)</source>
         <translation>Cartographier les cultures (inférence)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="225"/>
+        <location filename="../build/i18n/spec_strings.py" line="306"/>
         <source>Runs a model (from Train source model or an adaptation) over a composite and writes the class map, coloured and labelled with the model&apos;s classes.
 
 Composite: a raster with exactly the features the model was trained on (same bands, same order; Extra bands as used for training, PATH or PATH@BANDS separated by &apos;;&apos;). A clear error lists missing or extra features.
@@ -1031,85 +1462,248 @@ Le raster est traité par tuiles qui se chevauchent, fondues avec une fenêtre l
 Sorties : carte des classes (Byte, 255 = NoData) et, en option, la confiance (probabilité de la classe retenue), l'entropie normalisée (0 certain .. 1 indécis) et les probabilités (une bande par classe), en Float32 avec -1 = NoData. Tous sont des GeoTIFF tuilés et compressés, avec pyramides et un style .qml.</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="226"/>
+        <location filename="../build/i18n/spec_strings.py" line="307"/>
         <source>Model (.safetensors)</source>
         <translation>Modèle (.safetensors)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="227"/>
+        <location filename="../build/i18n/spec_strings.py" line="308"/>
         <source>Composite</source>
         <translation>Composite</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="228"/>
+        <location filename="../build/i18n/spec_strings.py" line="309"/>
         <source>Extent</source>
         <translation>Emprise</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="229"/>
+        <location filename="../build/i18n/spec_strings.py" line="310"/>
         <source>Area of interest (polygons)</source>
         <translation>Zone d'intérêt (polygones)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="230"/>
+        <location filename="../build/i18n/spec_strings.py" line="311"/>
         <source>Extra bands (PATH or PATH@BANDS; &apos;;&apos; separated)</source>
         <translation>Bandes supplémentaires (PATH ou PATH@BANDS ; séparées par ';')</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="231"/>
+        <location filename="../build/i18n/spec_strings.py" line="312"/>
         <source>Tile size (pixels; 0: automatic)</source>
         <translation>Taille des tuiles (pixels ; 0 : automatique)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="232"/>
+        <location filename="../build/i18n/spec_strings.py" line="313"/>
         <source>Overlap (pixels; -1: a quarter of the tile)</source>
         <translation>Chevauchement (pixels ; -1 : un quart de la tuile)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="233"/>
+        <location filename="../build/i18n/spec_strings.py" line="314"/>
         <source>Batch size (tiles; 0: automatic)</source>
         <translation>Taille de lot (tuiles ; 0 : automatique)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="234"/>
+        <location filename="../build/i18n/spec_strings.py" line="315"/>
         <source>Class map</source>
         <translation>Carte des classes</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="235"/>
+        <location filename="../build/i18n/spec_strings.py" line="316"/>
         <source>Confidence</source>
         <translation>Confiance</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="236"/>
+        <location filename="../build/i18n/spec_strings.py" line="317"/>
         <source>Entropy</source>
         <translation>Entropie</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="237"/>
+        <location filename="../build/i18n/spec_strings.py" line="318"/>
         <source>Class probabilities</source>
         <translation>Probabilités des classes</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="238"/>
+        <location filename="../build/i18n/spec_strings.py" line="319"/>
         <source>Mapped pixels</source>
         <translation>Pixels cartographiés</translation>
     </message>
 </context>
 <context>
+    <name>InferSeriesAlgorithm</name>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="320"/>
+        <source>Map crops from a time series (inference)</source>
+        <translation>Cartographier les cultures à partir d'une série temporelle (inférence)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="321"/>
+        <source>Runs a model trained on a time series (Build time-series blocks, then Train source model, e.g. with the U-TAE architecture, or an adaptation of it) over the scenes and writes the class map.
+
+Scenes, cloud mask, bands, Start / End date and Step days: as for Build time-series blocks. The series must have as many steps and the same bands as the model&apos;s (a clear error says otherwise): for a map in season, an earlier End date with a model trained on as many steps.
+Each overlapping tile is composited from the scenes step by step (the max-NDVI of each step, gaps interpolated in time) and blended with a smooth window as Map crops does, so memory does not grow with the raster&apos;s height or the number of scenes. Tile size, overlap, batch size, device: as for Map crops.
+
+Outputs: class map (Byte, 255 = nodata) and optionally the confidence, the normalised entropy and the probabilities, as Map crops writes them.</source>
+        <translation>Applique aux scènes un modèle entraîné sur une série temporelle (Construire des blocs de séries temporelles, puis Entraîner le modèle source, par exemple avec l'architecture U-TAE, ou une adaptation de celui-ci) et écrit la carte des classes.
+
+Scènes, masque de nuages, bandes, date de début / fin et Pas en jours : comme pour Construire des blocs de séries temporelles. La série doit avoir autant de pas et les mêmes bandes que celle du modèle (une erreur claire dit sinon la différence) : pour une carte en cours de saison, une date de fin plus précoce avec un modèle entraîné sur autant de pas.
+Chaque tuile chevauchante est composée à partir des scènes pas par pas (le NDVI maximal de chaque pas, lacunes interpolées dans le temps) et fondue avec une fenêtre lisse comme le fait Cartographier les cultures, de sorte que la mémoire ne croît ni avec la hauteur du raster ni avec le nombre de scènes. Taille des tuiles, chevauchement, taille de lot, appareil : comme pour Cartographier les cultures.
+
+Sorties : carte des classes (Byte, 255 = nodata) et, en option, la confiance, l'entropie normalisée et les probabilités, comme les écrit Cartographier les cultures.</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="322"/>
+        <source>Model (.safetensors)</source>
+        <translation>Modèle (.safetensors)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="323"/>
+        <source>Extent</source>
+        <translation>Emprise</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="324"/>
+        <source>Tile size (pixels; 0: automatic)</source>
+        <translation>Taille des tuiles (pixels ; 0 : automatique)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="325"/>
+        <source>Overlap (pixels; -1: a quarter of the tile)</source>
+        <translation>Chevauchement (pixels ; -1 : un quart de la tuile)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="326"/>
+        <source>Batch size (tiles; 0: automatic)</source>
+        <translation>Taille de lot (tuiles ; 0 : automatique)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="327"/>
+        <source>Class map</source>
+        <translation>Carte des classes</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="328"/>
+        <source>Confidence</source>
+        <translation>Confiance</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="329"/>
+        <source>Entropy</source>
+        <translation>Entropie</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="330"/>
+        <source>Class probabilities</source>
+        <translation>Probabilités des classes</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="331"/>
+        <source>Mapped pixels</source>
+        <translation>Pixels cartographiés</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="332"/>
+        <source>Time steps</source>
+        <translation>Pas de temps</translation>
+    </message>
+</context>
+<context>
     <name>NdviQmAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="23"/>
+        <location filename="../build/i18n/spec_strings.py" line="26"/>
         <source>NDVI quality mosaic</source>
         <translation>Mosaïque de qualité NDVI</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="24"/>
+        <location filename="../build/i18n/spec_strings.py" line="28"/>
+        <source>Scenes</source>
+        <translation>Scènes</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="29"/>
+        <source>Folder of scenes</source>
+        <translation>Dossier des scènes</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="30"/>
+        <source>File-name pattern</source>
+        <translation>Motif de nom de fichier</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="31"/>
+        <source>Mask suffix (empty: no mask)</source>
+        <translation>Suffixe du masque (vide : pas de masque)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="32"/>
+        <source>Mask band of the scene (instead of mask files)</source>
+        <translation>Bande de masque de la scène (au lieu de fichiers de masque)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="33"/>
+        <source>Invalid mask classes</source>
+        <translation>Classes de masque invalides</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="36"/>
+        <source>Scale (DN to reflectance)</source>
+        <translation>Échelle (DN vers réflectance)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="37"/>
+        <source>Offset (empty: from BOA_ADD_OFFSET metadata)</source>
+        <translation>Décalage (vide : depuis la métadonnée BOA_ADD_OFFSET)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="38"/>
+        <source>Start date (YYYY-MM-DD)</source>
+        <translation>Date de début (YYYY-MM-DD)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="39"/>
+        <source>End date (YYYY-MM-DD)</source>
+        <translation>Date de fin (YYYY-MM-DD)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="40"/>
+        <source>Extent</source>
+        <translation>Emprise</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="41"/>
+        <source>Area of interest (polygons)</source>
+        <translation>Zone d'intérêt (polygones)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="42"/>
+        <source>Target CRS (default: the first scene&apos;s)</source>
+        <translation>SCR cible (par défaut : celui de la première scène)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="43"/>
+        <source>Resolution (CRS units)</source>
+        <translation>Résolution (unités du SCR)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="44"/>
+        <source>Resampling of scenes on another grid</source>
+        <translation>Rééchantillonnage des scènes sur une autre grille</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="51"/>
+        <source>QA (max NDVI, day of year, clear observations)</source>
+        <translation>QA (NDVI max., jour de l'année, observations dégagées)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="50"/>
+        <source>Threads compositing windows</source>
+        <translation>Threads de calcul des fenêtres de la mosaïque</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="27"/>
         <source>Per pixel, takes all bands of the clear acquisition with the highest NDVI in the date window (Earth Engine&apos;s qualityMosaic(&apos;NDVI&apos;)), so every field shows at its peak. The first step of domain adaptation: build one composite for the source and one for the target.
 
 Scenes: raster layers or files, and/or a Folder with a file-name Pattern; one multi-band raster per date, dated by its ACQUISITION_DATE metadata or a YYYYMMDD in the file name.
 Cloud mask: a companion raster named like the scene plus the Mask suffix (Sen2Cor _SCL by default; empty for no mask), or a Mask band of the scene; pixels of the Invalid classes (default SCL 0,1,3,8,9,10) and nodata in the red or NIR band are not clear.
-Red / NIR band: 1-based (3 and 7 for the B02 B03 B04 B05 B06 B07 B08 B8A B11 B12 order). Reflectance = DN x Scale + Offset; leave Offset empty to read BOA_ADD_OFFSET metadata (Sentinel-2 baseline 04.00+: -1000 DN, i.e. -0.1).
+Red / NIR band: a 1-based number (3 and 7 for the B02 B03 B04 B05 B06 B07 B08 B8A B11 B12 order) or a band name, i.e. the band description (B04, B8A; Sentinel-2 products are named so); an unknown name lists the scene&apos;s bands. Reflectance = DN x Scale + Offset; leave Offset empty to read BOA_ADD_OFFSET metadata (Sentinel-2 baseline 04.00+: -1000 DN, i.e. -0.1).
 Ties go to the earliest date; pixels without a clear observation are nodata.
 Extent / Area of interest: limit the work and the output (pixels outside the polygons are nodata). Scenes on another grid are warped to the first scene&apos;s grid, or to the Target CRS / Resolution.
 
@@ -1118,222 +1712,162 @@ Outputs: the composite (input data type and band names, natural-colour style) an
 
 Scènes : des couches raster ou des fichiers, et/ou un dossier avec un motif de nom de fichier ; un raster multibande par date, daté par sa métadonnée ACQUISITION_DATE ou par un YYYYMMDD dans le nom du fichier.
 Masque de nuages : un raster compagnon nommé comme la scène suivi du suffixe du masque (Sen2Cor _SCL par défaut ; vide pour aucun masque), ou une bande de masque de la scène ; les pixels des classes invalides (par défaut SCL 0,1,3,8,9,10) et les pixels NoData dans la bande rouge ou PIR ne sont pas dégagés.
-Bande rouge / PIR : numérotées à partir de 1 (3 et 7 pour l'ordre B02 B03 B04 B05 B06 B07 B08 B8A B11 B12). Réflectance = DN x Échelle + Décalage ; laissez le Décalage vide pour lire la métadonnée BOA_ADD_OFFSET (Sentinel-2 baseline 04.00+ : -1000 DN, soit -0.1).
+Bande rouge / PIR : un numéro à partir de 1 (3 et 7 pour l'ordre B02 B03 B04 B05 B06 B07 B08 B8A B11 B12) ou un nom de bande, c.-à-d. la description de la bande (B04, B8A ; les produits Sentinel-2 sont nommés ainsi) ; un nom inconnu liste les bandes de la scène. Réflectance = CN x Échelle + Décalage ; laissez le décalage vide pour lire la métadonnée BOA_ADD_OFFSET (Sentinel-2 baseline 04.00+ : -1000 CN, soit -0.1).
 En cas d'égalité, la date la plus ancienne l'emporte ; les pixels sans observation dégagée sont NoData.
 Emprise / Zone d'intérêt : limitent le traitement et la sortie (les pixels hors des polygones sont NoData). Les scènes sur une autre grille sont reprojetées sur la grille de la première scène, ou selon le SCR cible / la Résolution.
 
 Sorties : le composite (type de données et noms de bandes de l'entrée, style en couleurs naturelles) et un raster QA facultatif : NDVI max., jour de l'année de la date retenue, nombre d'observations dégagées.</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="25"/>
-        <source>Scenes</source>
-        <translation>Scènes</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="26"/>
-        <source>Folder of scenes</source>
-        <translation>Dossier des scènes</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="27"/>
-        <source>File-name pattern</source>
-        <translation>Motif de nom de fichier</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="28"/>
-        <source>Mask suffix (empty: no mask)</source>
-        <translation>Suffixe du masque (vide : pas de masque)</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="29"/>
-        <source>Mask band of the scene (instead of mask files)</source>
-        <translation>Bande de masque de la scène (au lieu de fichiers de masque)</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="30"/>
-        <source>Invalid mask classes</source>
-        <translation>Classes de masque invalides</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="31"/>
-        <source>Red band</source>
-        <translation>Bande rouge</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="32"/>
-        <source>NIR band</source>
-        <translation>Bande PIR (NIR)</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="33"/>
-        <source>Scale (DN to reflectance)</source>
-        <translation>Échelle (DN vers réflectance)</translation>
-    </message>
-    <message>
         <location filename="../build/i18n/spec_strings.py" line="34"/>
-        <source>Offset (empty: from BOA_ADD_OFFSET metadata)</source>
-        <translation>Décalage (vide : depuis la métadonnée BOA_ADD_OFFSET)</translation>
+        <source>Red band (number or name, e.g. B04)</source>
+        <translation>Bande rouge (numéro ou nom, p. ex. B04)</translation>
     </message>
     <message>
         <location filename="../build/i18n/spec_strings.py" line="35"/>
-        <source>Start date (YYYY-MM-DD)</source>
-        <translation>Date de début (YYYY-MM-DD)</translation>
+        <source>NIR band (number or name, e.g. B08 or B8A)</source>
+        <translation>Bande PIR (numéro ou nom, p. ex. B08 ou B8A)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="36"/>
-        <source>End date (YYYY-MM-DD)</source>
-        <translation>Date de fin (YYYY-MM-DD)</translation>
+        <location filename="../build/i18n/spec_strings.py" line="45"/>
+        <source>Nearest neighbour</source>
+        <translation>Plus proche voisin</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="37"/>
-        <source>Extent</source>
-        <translation>Emprise</translation>
+        <location filename="../build/i18n/spec_strings.py" line="46"/>
+        <source>Bilinear</source>
+        <translation>Bilinéaire</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="38"/>
-        <source>Area of interest (polygons)</source>
-        <translation>Zone d'intérêt (polygones)</translation>
+        <location filename="../build/i18n/spec_strings.py" line="47"/>
+        <source>Cubic</source>
+        <translation>Cubique</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="39"/>
-        <source>Target CRS (default: the first scene&apos;s)</source>
-        <translation>SCR cible (par défaut : celui de la première scène)</translation>
+        <location filename="../build/i18n/spec_strings.py" line="48"/>
+        <source>Average</source>
+        <translation>Moyenne</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="40"/>
-        <source>Resolution (CRS units)</source>
-        <translation>Résolution (unités du SCR)</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="41"/>
-        <source>Resampling of scenes on another grid</source>
-        <translation>Rééchantillonnage des scènes sur une autre grille</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="43"/>
-        <source>QA (max NDVI, day of year, clear observations)</source>
-        <translation>QA (NDVI max., jour de l'année, observations dégagées)</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="42"/>
-        <source>Threads compositing windows</source>
-        <translation>Threads de calcul des fenêtres de la mosaïque</translation>
+        <location filename="../build/i18n/spec_strings.py" line="49"/>
+        <source>Mode (most frequent value)</source>
+        <translation>Mode (valeur la plus fréquente)</translation>
     </message>
 </context>
 <context>
     <name>PartitionAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="134"/>
+        <location filename="../build/i18n/spec_strings.py" line="184"/>
         <source>Partition easy / hard</source>
         <translation>Partition faciles / difficiles</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="136"/>
+        <location filename="../build/i18n/spec_strings.py" line="186"/>
         <source>Source model</source>
         <translation>Modèle source</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="137"/>
+        <location filename="../build/i18n/spec_strings.py" line="187"/>
         <source>Target block store</source>
         <translation>Stock de blocs cible</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="138"/>
+        <location filename="../build/i18n/spec_strings.py" line="188"/>
         <source>or target composite</source>
         <translation>ou composite cible</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="139"/>
+        <location filename="../build/i18n/spec_strings.py" line="189"/>
         <source>Score</source>
         <translation>Score</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="140"/>
+        <location filename="../build/i18n/spec_strings.py" line="193"/>
         <source>Easy fraction</source>
         <translation>Fraction de blocs faciles</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="141"/>
+        <location filename="../build/i18n/spec_strings.py" line="194"/>
         <source>Score threshold (overrides easy fraction)</source>
         <translation>Seuil de score (remplace la fraction de blocs faciles)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="142"/>
+        <location filename="../build/i18n/spec_strings.py" line="195"/>
         <source>Split per predicted dominant class</source>
         <translation>Répartition par classe dominante prédite</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="143"/>
+        <location filename="../build/i18n/spec_strings.py" line="196"/>
         <source>Confidence threshold (confident_fraction)</source>
         <translation>Seuil de confiance (confident_fraction)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="144"/>
+        <location filename="../build/i18n/spec_strings.py" line="197"/>
         <source>Extra bands with a composite (&apos;;&apos; separated)</source>
         <translation>Bandes supplémentaires avec un composite (séparées par ';')</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="145"/>
+        <location filename="../build/i18n/spec_strings.py" line="198"/>
         <source>Block size with a composite (0: the model&apos;s)</source>
         <translation>Taille des blocs avec un composite (0 : celle du modèle)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="146"/>
+        <location filename="../build/i18n/spec_strings.py" line="199"/>
         <source>Stride with a composite (0: block size)</source>
         <translation>Pas de découpage avec un composite (0 : taille des blocs)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="147"/>
+        <location filename="../build/i18n/spec_strings.py" line="200"/>
         <source>Extent with a composite</source>
         <translation>Emprise avec un composite</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="148"/>
+        <location filename="../build/i18n/spec_strings.py" line="201"/>
         <source>Batch size (blocks)</source>
         <translation>Taille de lot (blocs)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="150"/>
+        <location filename="../build/i18n/spec_strings.py" line="206"/>
         <source>Output block store (with a composite)</source>
         <translation>Stock de blocs en sortie (avec un composite)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="151"/>
+        <location filename="../build/i18n/spec_strings.py" line="207"/>
         <source>HDF5 files (*.h5)</source>
         <translation>Fichiers HDF5 (*.h5)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="152"/>
+        <location filename="../build/i18n/spec_strings.py" line="208"/>
         <source>Easy / hard mask</source>
         <translation>Masque faciles / difficiles</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="153"/>
+        <location filename="../build/i18n/spec_strings.py" line="209"/>
         <source>Confidence</source>
         <translation>Confiance</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="154"/>
+        <location filename="../build/i18n/spec_strings.py" line="210"/>
         <source>Easy blocks</source>
         <translation>Blocs faciles</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="155"/>
+        <location filename="../build/i18n/spec_strings.py" line="211"/>
         <source>Hard blocks</source>
         <translation>Blocs difficiles</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="156"/>
+        <location filename="../build/i18n/spec_strings.py" line="212"/>
         <source>Mean score of easy blocks</source>
         <translation>Score moyen des blocs faciles</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="157"/>
+        <location filename="../build/i18n/spec_strings.py" line="213"/>
         <source>Mean score of hard blocks</source>
         <translation>Score moyen des blocs difficiles</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="135"/>
+        <location filename="../build/i18n/spec_strings.py" line="185"/>
         <source>Runs the source model over the target blocks and splits them into easy blocks (where it is confident) and hard blocks, so you see where the model is unsure before adapting it.
 
 Target: a block store (Build blocks without labels; the partition is written beside it), or a target composite from which a store is built into Output block store (Block size 0: the model&apos;s).
@@ -1349,16 +1883,31 @@ Répartition : la Fraction de blocs faciles ayant les scores les plus élevés e
 
 Sorties : le masque faciles / difficiles (1 facile en bleu, 2 difficile en rouge) et la confiance par pixel (gris, 0..1). Là où des blocs se chevauchent (pas &lt; taille des blocs), chaque pixel montre le bloc dont le centre est le plus proche. Les scores, les blocs faciles et difficiles et le SHA-256 du modèle sont écrits dans name.h5.partition.h5 à côté du stock (le stock lui-même n'est pas modifié), que lisent Adapter et SPCL ; SPCL refuse une partition faite par un autre modèle.</translation>
     </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="190"/>
+        <source>Mean highest probability</source>
+        <translation>Probabilité maximale moyenne</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="191"/>
+        <source>Entropy</source>
+        <translation>Entropie</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="192"/>
+        <source>Share of confident pixels</source>
+        <translation>Part de pixels confiants</translation>
+    </message>
 </context>
 <context>
     <name>PretrainAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="63"/>
+        <location filename="../build/i18n/spec_strings.py" line="101"/>
         <source>Pretrain encoder (SimSiam)</source>
         <translation>Pré-entraîner l'encodeur (SimSiam)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="64"/>
+        <location filename="../build/i18n/spec_strings.py" line="102"/>
         <source>Pretrains the encoder of a segmentation model without labels (SimSiam): every year and region you hold imagery of can teach it, labelled or not. Train the source model from it afterwards (Train source model, Pretrained encoder weights).
 
 Inputs: composites (cut into blocks of Block size) and/or block stores (their labels are never read); all with the same features in the same order. They are normalised with their pooled statistics.
@@ -1375,155 +1924,165 @@ Méthode : deux vues augmentées de chaque bloc (recadrage redimensionné aléat
 Sortie : un encodeur .safetensors qui se décrit lui-même (encodeur, variables, normalisation, taille des blocs, provenance) et un rapport HTML (perte et taux d'apprentissage, indicateur d'effondrement, vues augmentées, évaluation). À côté : name.resume.safetensors. Reprise : donnez ce fichier (ou l'encodeur) pour poursuivre ; augmentez Itérations/Époques pour entraîner plus longtemps. Annuler arrête après le pas en cours et conserve le dernier encodeur enregistré.</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="65"/>
+        <location filename="../build/i18n/spec_strings.py" line="103"/>
         <source>Composites (unlabelled)</source>
         <translation>Composites (non étiquetés)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="66"/>
+        <location filename="../build/i18n/spec_strings.py" line="104"/>
         <source>Block stores (&apos;;&apos; separated; labels ignored)</source>
         <translation>Stocks de blocs (séparés par ';' ; étiquettes ignorées)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="67"/>
+        <location filename="../build/i18n/spec_strings.py" line="105"/>
         <source>Architecture</source>
         <translation>Architecture</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="68"/>
+        <location filename="../build/i18n/spec_strings.py" line="108"/>
         <source>Encoder (U-Net; empty: resnet18)</source>
         <translation>Encodeur (U-Net ; vide : resnet18)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="69"/>
+        <location filename="../build/i18n/spec_strings.py" line="109"/>
         <source>Block size (0: the stores&apos;)</source>
         <translation>Taille des blocs (0 : celle des stocks)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="70"/>
+        <location filename="../build/i18n/spec_strings.py" line="110"/>
         <source>Epochs</source>
         <translation>Époques</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="71"/>
+        <location filename="../build/i18n/spec_strings.py" line="111"/>
         <source>Iterations (&gt; 0 overrides epochs)</source>
         <translation>Itérations (&gt; 0 remplace les époques)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="72"/>
+        <location filename="../build/i18n/spec_strings.py" line="112"/>
         <source>Batch size (blocks)</source>
         <translation>Taille de lot (blocs)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="73"/>
+        <location filename="../build/i18n/spec_strings.py" line="113"/>
         <source>Learning rate (per 256 blocks)</source>
         <translation>Taux d'apprentissage (pour 256 blocs)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="76"/>
+        <location filename="../build/i18n/spec_strings.py" line="119"/>
         <source>Resume from (resume state or encoder)</source>
         <translation>Reprendre depuis (état de reprise ou encodeur)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="77"/>
+        <location filename="../build/i18n/spec_strings.py" line="120"/>
         <source>Labelled block store for the evaluation (optional)</source>
         <translation>Stock de blocs étiqueté pour l'évaluation (facultatif)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="78"/>
+        <location filename="../build/i18n/spec_strings.py" line="121"/>
         <source>Evaluation iterations</source>
         <translation>Itérations de l'évaluation</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="79"/>
+        <location filename="../build/i18n/spec_strings.py" line="122"/>
         <source>Encoder LR scale when fine-tuning</source>
         <translation>Facteur du taux d'apprentissage de l'encodeur au réglage fin</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="80"/>
+        <location filename="../build/i18n/spec_strings.py" line="123"/>
         <source>Projection width</source>
         <translation>Largeur de la projection</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="81"/>
+        <location filename="../build/i18n/spec_strings.py" line="124"/>
         <source>Prediction bottleneck width</source>
         <translation>Largeur du goulot de la prédiction</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="82"/>
+        <location filename="../build/i18n/spec_strings.py" line="125"/>
         <source>Architecture arguments (JSON)</source>
         <translation>Arguments de l'architecture (JSON)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="83"/>
+        <location filename="../build/i18n/spec_strings.py" line="126"/>
         <source>Weight decay</source>
         <translation>Décroissance des poids (weight decay)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="90"/>
+        <location filename="../build/i18n/spec_strings.py" line="133"/>
         <source>Pretrained encoder</source>
         <translation>Encodeur pré-entraîné</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="91"/>
+        <location filename="../build/i18n/spec_strings.py" line="134"/>
         <source>Encoder (*.safetensors)</source>
         <translation>Encodeur (*.safetensors)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="92"/>
+        <location filename="../build/i18n/spec_strings.py" line="135"/>
         <source>Report</source>
         <translation>Rapport</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="93"/>
+        <location filename="../build/i18n/spec_strings.py" line="136"/>
         <source>HTML files (*.html)</source>
         <translation>Fichiers HTML (*.html)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="94"/>
+        <location filename="../build/i18n/spec_strings.py" line="137"/>
         <source>Resume state</source>
         <translation>État de reprise</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="95"/>
+        <location filename="../build/i18n/spec_strings.py" line="138"/>
         <source>Steps trained</source>
         <translation>Pas entraînés</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="96"/>
+        <location filename="../build/i18n/spec_strings.py" line="139"/>
         <source>Final loss</source>
         <translation>Perte finale</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="97"/>
+        <location filename="../build/i18n/spec_strings.py" line="140"/>
         <source>Output spread (collapse statistic)</source>
         <translation>Dispersion des sorties (indicateur d'effondrement)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="98"/>
+        <location filename="../build/i18n/spec_strings.py" line="141"/>
         <source>Linear probe mIoU</source>
         <translation>mIoU de la sonde linéaire</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="99"/>
+        <location filename="../build/i18n/spec_strings.py" line="142"/>
         <source>Fine-tuned mIoU</source>
         <translation>mIoU après réglage fin</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="100"/>
+        <location filename="../build/i18n/spec_strings.py" line="143"/>
         <source>Random initialisation mIoU</source>
         <translation>mIoU avec initialisation aléatoire</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="106"/>
+        <source>U-Net</source>
+        <translation>U-Net</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="107"/>
+        <source>TransUNet</source>
+        <translation>TransUNet</translation>
     </message>
 </context>
 <context>
     <name>RunConfigAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="267"/>
+        <location filename="../build/i18n/spec_strings.py" line="366"/>
         <source>Repeat a run</source>
         <translation>Répéter une exécution</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="268"/>
+        <location filename="../build/i18n/spec_strings.py" line="367"/>
         <source>Repeats a run exactly as it was recorded: every CROPS step writes name.run.json beside its main output (the command, every parameter as resolved, the inputs&apos; sizes and times, versions, device).
 
 Run record: that .run.json. Changes: NAME=VALUE items separated by &apos;;&apos; (e.g. SEED=3; OUTPUT=/data/map2019.tif), names as in the algorithm&apos;s parameters; a name the recorded command does not have is an error. A warning names every input whose size or time changed since the run was recorded. The repeated run writes its own .run.json.</source>
@@ -1532,17 +2091,17 @@ Run record: that .run.json. Changes: NAME=VALUE items separated by &apos;;&apos;
 Journal d'exécution : ce .run.json. Modifications : des entrées NOM=VALEUR séparées par ';' (p. ex. SEED=3; OUTPUT=/data/map2019.tif), noms comme les paramètres de l'algorithme ; un nom que la commande enregistrée n'a pas est une erreur. Un avertissement nomme chaque entrée dont la taille ou la date a changé depuis l'enregistrement. L'exécution répétée écrit son propre .run.json.</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="269"/>
+        <location filename="../build/i18n/spec_strings.py" line="368"/>
         <source>Run record (.run.json)</source>
         <translation>Journal d'exécution (.run.json)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="270"/>
+        <location filename="../build/i18n/spec_strings.py" line="369"/>
         <source>Changes (NAME=VALUE; ...)</source>
         <translation>Modifications (NOM=VALEUR ; ...)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="271"/>
+        <location filename="../build/i18n/spec_strings.py" line="370"/>
         <source>Run record of the repeat</source>
         <translation>Journal d'exécution de la répétition</translation>
     </message>
@@ -1571,160 +2130,175 @@ Taille : largeur et hauteur en pixels (10 m). Dates : la saison, YYYY-MM-DD ; un
         <translation>Préréglage</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="15"/>
+        <location filename="../build/i18n/spec_strings.py" line="18"/>
         <source>Size (pixels)</source>
         <translation>Taille (pixels)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="16"/>
+        <location filename="../build/i18n/spec_strings.py" line="19"/>
         <source>Season start (YYYY-MM-DD)</source>
         <translation>Début de saison (YYYY-MM-DD)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="17"/>
+        <location filename="../build/i18n/spec_strings.py" line="20"/>
         <source>Season end (YYYY-MM-DD)</source>
         <translation>Fin de saison (YYYY-MM-DD)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="18"/>
+        <location filename="../build/i18n/spec_strings.py" line="21"/>
         <source>Revisit (days)</source>
         <translation>Intervalle de revisite (jours)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="19"/>
+        <location filename="../build/i18n/spec_strings.py" line="22"/>
         <source>Random seed</source>
         <translation>Graine aléatoire</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="22"/>
+        <location filename="../build/i18n/spec_strings.py" line="25"/>
         <source>Output folder</source>
         <translation>Dossier de sortie</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="20"/>
+        <location filename="../build/i18n/spec_strings.py" line="23"/>
         <source>Phenology shift (days; empty: the preset&apos;s)</source>
         <translation>Décalage phénologique (jours ; vide : celui du préréglage)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="21"/>
+        <location filename="../build/i18n/spec_strings.py" line="24"/>
         <source>Cloud cover (share of pixels; empty: the preset&apos;s)</source>
         <translation>Couverture nuageuse (part des pixels ; vide : celle du préréglage)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="15"/>
+        <source>Source and target pair</source>
+        <translation>Paire source et cible</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="16"/>
+        <source>Source domain only</source>
+        <translation>Domaine source seul</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="17"/>
+        <source>Target domain only</source>
+        <translation>Domaine cible seul</translation>
     </message>
 </context>
 <context>
     <name>TrainSourceAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="101"/>
+        <location filename="../build/i18n/spec_strings.py" line="144"/>
         <source>Train source model</source>
         <translation>Entraîner le modèle source</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="103"/>
+        <location filename="../build/i18n/spec_strings.py" line="146"/>
         <source>Labelled block store</source>
         <translation>Stock de blocs étiqueté</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="104"/>
+        <location filename="../build/i18n/spec_strings.py" line="147"/>
         <source>Architecture</source>
         <translation>Architecture</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="105"/>
+        <location filename="../build/i18n/spec_strings.py" line="151"/>
         <source>Encoder (U-Net; empty: resnet18)</source>
         <translation>Encodeur (U-Net ; vide : resnet18)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="106"/>
+        <location filename="../build/i18n/spec_strings.py" line="152"/>
         <source>Pretrained encoder weights</source>
         <translation>Poids pré-entraînés de l'encodeur</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="107"/>
+        <location filename="../build/i18n/spec_strings.py" line="153"/>
         <source>Epochs</source>
         <translation>Époques</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="108"/>
+        <location filename="../build/i18n/spec_strings.py" line="154"/>
         <source>Iterations (&gt; 0 overrides epochs)</source>
         <translation>Itérations (&gt; 0 remplace les époques)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="109"/>
+        <location filename="../build/i18n/spec_strings.py" line="155"/>
         <source>Batch size (blocks)</source>
         <translation>Taille de lot (blocs)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="110"/>
+        <location filename="../build/i18n/spec_strings.py" line="156"/>
         <source>Learning rate</source>
         <translation>Taux d'apprentissage</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="111"/>
+        <location filename="../build/i18n/spec_strings.py" line="157"/>
         <source>Resume from (resume state or model)</source>
         <translation>Reprendre depuis (état de reprise ou modèle)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="112"/>
+        <location filename="../build/i18n/spec_strings.py" line="158"/>
         <source>Class weights</source>
         <translation>Poids des classes</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="113"/>
+        <location filename="../build/i18n/spec_strings.py" line="161"/>
         <source>Dice loss weight (0: none)</source>
         <translation>Poids de la perte Dice (0 : aucun)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="114"/>
+        <location filename="../build/i18n/spec_strings.py" line="162"/>
         <source>Validate every N steps (0: every epoch)</source>
         <translation>Valider tous les N pas (0 : à chaque époque)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="115"/>
+        <location filename="../build/i18n/spec_strings.py" line="163"/>
         <source>Architecture arguments (JSON)</source>
         <translation>Arguments de l'architecture (JSON)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="118"/>
+        <location filename="../build/i18n/spec_strings.py" line="166"/>
         <source>Model</source>
         <translation>Modèle</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="119"/>
+        <location filename="../build/i18n/spec_strings.py" line="167"/>
         <source>Model (*.safetensors)</source>
         <translation>Modèle (*.safetensors)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="120"/>
+        <location filename="../build/i18n/spec_strings.py" line="168"/>
         <source>Metrics per epoch (JSON)</source>
         <translation>Métriques par époque (JSON)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="121"/>
+        <location filename="../build/i18n/spec_strings.py" line="169"/>
         <source>Metrics per epoch (CSV)</source>
         <translation>Métriques par époque (CSV)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="123"/>
+        <location filename="../build/i18n/spec_strings.py" line="171"/>
         <source>Resume state</source>
         <translation>État de reprise</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="124"/>
+        <location filename="../build/i18n/spec_strings.py" line="172"/>
         <source>Best validation mIoU</source>
         <translation>Meilleure mIoU de validation</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="125"/>
+        <location filename="../build/i18n/spec_strings.py" line="173"/>
         <source>Epoch of the best model</source>
         <translation>Époque du meilleur modèle</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="126"/>
+        <location filename="../build/i18n/spec_strings.py" line="174"/>
         <source>Steps trained</source>
         <translation>Pas d'entraînement effectués</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="102"/>
+        <location filename="../build/i18n/spec_strings.py" line="145"/>
         <source>Trains a segmentation model on a labelled block store (from Build blocks) and keeps the model with the best validation mIoU.
 
 Architecture: unet (a U-Net on a timm encoder, fast on CPUs; Encoder resnet18 by default) or transunet (R50-ViT-B/16, the method&apos;s reference backbone; needs a GPU in practice). Pretrained weights: an optional local file for the encoder: an encoder from Pretrain encoder (SimSiam), whose features must be the store&apos;s (Encoder empty takes it from the file; a lower Encoder LR scale, e.g. 0.1, fine-tunes it gently), or a .safetensors / timm .pth state dict.
@@ -1739,25 +2313,50 @@ Entraînement : AdamW, échauffement puis décroissance cosinus du taux d'appren
 Sortie : un modèle .safetensors qui se décrit lui-même (variables, normalisation, classes avec codes et couleurs, taille des blocs, provenance). À côté : name.metrics.json et name.metrics.csv (perte, mIoU et IoU par classe et par époque) et name.resume.safetensors. Reprise : donnez ce fichier (ou le modèle) pour poursuivre un entraînement ; augmentez Itérations/Époques pour entraîner plus longtemps. Annuler arrête après le pas en cours et conserve le dernier modèle enregistré.</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="116"/>
+        <location filename="../build/i18n/spec_strings.py" line="164"/>
         <source>Encoder LR scale (fine-tuning)</source>
         <translation>Facteur du taux d'apprentissage de l'encodeur (réglage fin)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="122"/>
+        <location filename="../build/i18n/spec_strings.py" line="170"/>
         <source>Training curves (PNG)</source>
         <translation>Courbes d'entraînement (PNG)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="148"/>
+        <source>U-Net</source>
+        <translation>U-Net</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="149"/>
+        <source>TransUNet</source>
+        <translation>TransUNet</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="159"/>
+        <source>None (equal)</source>
+        <translation>Aucune (égales)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="160"/>
+        <source>Balanced (inverse square-root frequency)</source>
+        <translation>Équilibrées (inverse de la racine de la fréquence)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="150"/>
+        <source>U-TAE (time series)</source>
+        <translation>U-TAE (série temporelle)</translation>
     </message>
 </context>
 <context>
     <name>TrustReportAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="214"/>
+        <location filename="../build/i18n/spec_strings.py" line="295"/>
         <source>What the adaptation changed (trust report)</source>
         <translation>Ce que l'adaptation a changé (rapport de confiance)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="215"/>
+        <location filename="../build/i18n/spec_strings.py" line="296"/>
         <source>Shows what an adaptation changed on the target, without any label: the source model and the adapted model both predict every block of the target store.
 
 Report (HTML, with pictures): the share of pixels whose class changed; class shares before and after; confidence and entropy histograms before and after; which classes moved to which. A warning names every class whose share collapsed (less than a third of its share before) or exploded (at least doubled, by at least 10 points of the pixels): then check the map before using it.
@@ -1768,42 +2367,42 @@ Rapport (HTML, avec images) : la part des pixels dont la classe a changé ; les 
 Concordance : un raster sur la grille du magasin, 1 inchangé (gris) et 2 changé (orange).</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="216"/>
+        <location filename="../build/i18n/spec_strings.py" line="297"/>
         <source>Source model</source>
         <translation>Modèle source</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="217"/>
+        <location filename="../build/i18n/spec_strings.py" line="298"/>
         <source>Adapted model</source>
         <translation>Modèle adapté</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="218"/>
+        <location filename="../build/i18n/spec_strings.py" line="299"/>
         <source>Target block store</source>
         <translation>Magasin de blocs cible</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="219"/>
+        <location filename="../build/i18n/spec_strings.py" line="300"/>
         <source>Batch size (blocks)</source>
         <translation>Taille de lot (blocs)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="220"/>
+        <location filename="../build/i18n/spec_strings.py" line="301"/>
         <source>Trust report</source>
         <translation>Rapport de confiance</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="221"/>
+        <location filename="../build/i18n/spec_strings.py" line="302"/>
         <source>HTML files (*.html)</source>
         <translation>Fichiers HTML (*.html)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="222"/>
+        <location filename="../build/i18n/spec_strings.py" line="303"/>
         <source>Agreement (unchanged / changed)</source>
         <translation>Concordance (inchangé / changé)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="223"/>
+        <location filename="../build/i18n/spec_strings.py" line="304"/>
         <source>Share of pixels that changed class</source>
         <translation>Part des pixels ayant changé de classe</translation>
     </message>

@@ -335,6 +335,50 @@ def test_band_index_errors(tmp_path, kw, message):
     assert not (tmp_path / "out").exists() or leftovers(tmp_path / "out") == []
 
 
+@pytest.mark.parametrize("red,nir", [("B04", "B08"), ("b4", "B08"), ("3", "B08"), (3, 4)])
+def test_bands_by_name_or_number_give_one_composite(tmp_path, red, nir):
+    scenes, stack, scl = make_season(tmp_path / "in")
+    out = tmp_path / "out" / "qm.tif"
+    ndvi_quality_mosaic(scenes, out, CompositeOptions(red_band=red, nir_band=nir))
+    assert_matches(out, None, stack, scl)
+    assert gdal.Open(str(out)).GetMetadataItem("CROPS_NIR_BAND") == "4"  # the resolved number is recorded
+
+
+def test_mask_band_by_name(tmp_path):
+    _, stack, scl = make_season(tmp_path / "in", with_masks=False)
+    scenes = []
+    for i, d in enumerate(DATES):
+        data = np.concatenate([stack[i], scl[i][None].astype(np.uint16)])
+        path = write_tif(tmp_path / f"m_{d:%Y%m%d}.tif", data, descriptions=[*DESCRIPTIONS, "SCL"])
+        scenes.append(load_scenes([path], mask_suffix=None)[0])
+    out = tmp_path / "qm.tif"
+    ndvi_quality_mosaic(scenes, out, CompositeOptions(red_band="B04", nir_band="B08", mask_band="scl"))
+    assert_matches(out, None, stack, scl)
+
+
+def test_unknown_band_name_lists_the_bands(tmp_path):
+    scenes, _, _ = make_season(tmp_path / "in", with_masks=False)
+    with pytest.raises(CropsError, match=r"NIR_BAND 'B8A' is not a band of S2_20190402\.tif; its bands are "
+                                         r"B02, B03, B04, B08"):
+        ndvi_quality_mosaic(scenes, tmp_path / "out" / "qm.tif", CompositeOptions(red_band="B04", nir_band="B8A"))
+    assert not (tmp_path / "out").exists() or leftovers(tmp_path / "out") == []
+
+
+def test_band_name_of_scenes_without_names(tmp_path):
+    _, stack, _ = make_season(tmp_path / "in", with_masks=False)
+    scenes = [load_scenes([write_tif(tmp_path / f"n_{d:%Y%m%d}.tif", stack[i])], mask_suffix=None)[0]
+              for i, d in enumerate(DATES)]
+    with pytest.raises(CropsError, match="have no names .*give the band number instead"):
+        ndvi_quality_mosaic(scenes, tmp_path / "qm.tif", CompositeOptions(red_band="B04", nir_band=4))
+
+
+def test_band_name_in_different_places_is_refused(tmp_path):
+    scenes, stack, _ = make_season(tmp_path / "in", with_masks=False)
+    write_tif(scenes[1].path, stack[1], descriptions=["B02", "B03", "B08", "B04"])
+    with pytest.raises(CropsError, match="RED_BAND 'B04' is band 3 in some scenes and band 4 in others"):
+        ndvi_quality_mosaic(scenes, tmp_path / "qm.tif", CompositeOptions(red_band="B04", nir_band="B08"))
+
+
 def test_date_window_without_scenes(tmp_path):
     scenes, _, _ = make_season(tmp_path / "in")
     with pytest.raises(CropsError, match="No scene falls between 2020-01-01"):
@@ -387,6 +431,28 @@ def test_cli(tmp_path, capsys):
     assert main(bad) == 1
     assert "RED_BAND 12 is out of range" in capsys.readouterr().err
     assert not (tmp_path / "x.tif").exists()
+    named = ["ndvi-qm", "--folder", str(tmp_path / "in"), "--pattern", "S2_*.tif", "--red-band", "B04",
+             "--nir-band", "B08", "--start-date", "2019-05-01", "--output", str(tmp_path / "named.tif")]
+    assert main(named) == 0
+    np.testing.assert_array_equal(read(tmp_path / "named.tif"), read(out))
+    unknown = ["ndvi-qm", "--folder", str(tmp_path / "in"), "--pattern", "S2_*.tif", "--nir-band", "B8A",
+               "--red-band", "B04", "--output", str(tmp_path / "y.tif")]
+    assert main(unknown) == 1
+    assert "its bands are B02, B03, B04, B08" in capsys.readouterr().err
+
+
+def test_real_20m_patch_by_band_names(tmp_path):
+    """The 2019b patch has only B05 B06 B07 B8A B11 B12: a red-edge index by name equals the one by number."""
+    folder = WORLDCEREAL / "flanders2019b_31UES" / "scenes"
+    if not folder.is_dir():
+        pytest.skip(f"real Flanders data not found at {folder}")
+    scenes = load_scenes(folder=folder, pattern="S2_L2A_201906*.tif", mask_suffix="_SCL")
+    by_name, by_number = tmp_path / "name.tif", tmp_path / "number.tif"
+    ndvi_quality_mosaic(scenes, by_name, CompositeOptions(red_band="B05", nir_band="B8A", workers=1))
+    ndvi_quality_mosaic(scenes, by_number, CompositeOptions(red_band=1, nir_band=4, workers=1))
+    np.testing.assert_array_equal(read(by_name), read(by_number))
+    with pytest.raises(CropsError, match="its bands are B05, B06, B07, B8A, B11, B12"):
+        ndvi_quality_mosaic(scenes, tmp_path / "x.tif", CompositeOptions(red_band="B04", nir_band="B08"))
 
 
 # -- real data -------------------------------------------------------------------------------------

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import sys
 import time
+from pathlib import Path
 
 import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
 
 pytestmark = pytest.mark.qgis
 
@@ -75,3 +78,26 @@ def test_install_task_cancel_stops_the_running_command(qgis_app):
     outcome = _run_task(task, timeout=30)
     assert outcome == {"status": "terminated", "error": "cancelled"}
     assert time.monotonic() - started < 20
+
+
+def test_dialog_marks_the_engine_python_in_use_in_the_users_language(qgis_app, monkeypatch, engine_python,
+                                                                      tmp_path):
+    from crops.crops_qgis.environment_dialog import EnvironmentDialog
+    from crops.crops_qgis.i18n import install_translator, remove_translators
+
+    monkeypatch.setenv("CROPS_PYTHON", str(tmp_path / "no-such-python"))  # tried first, does not exist
+    dlg = EnvironmentDialog()
+    lines = dlg.order_label.text().splitlines()
+    assert lines[0].startswith("1. environment variable CROPS_PYTHON: ") and "(in use)" not in lines[0]
+    marked = [line for line in lines if line.endswith("(in use)")]
+    assert len(marked) == 1  # the first candidate that runs with torch
+    if (ROOT / ".venv" / "bin" / "python").is_file() and len(lines) == 3:  # no Processing setting in this profile
+        assert marked[0].startswith("2. the plugin's .venv: ")
+    try:
+        install_translator("de_DE")
+        german_dialog = EnvironmentDialog()
+        german = german_dialog.order_label.text()
+        assert "Umgebungsvariable CROPS_PYTHON" in german and "(in Verwendung)" in german
+    finally:
+        remove_translators()
+        install_translator()

@@ -17,6 +17,7 @@ ROOT = Path(__file__).resolve().parents[1]
 I18N = ROOT / "i18n"
 LANGUAGES = ("de", "fr")
 PLACEHOLDER = re.compile(r"\{[^{}]*\}|%n|%\d")
+STEP = re.compile(r"^\d+\.\d+ ")  # the pipeline step number the Toolbox shows before a name (not translated)
 
 
 def read_ts(path: Path) -> dict[tuple[str, str], ET.Element]:
@@ -40,7 +41,7 @@ def algorithm_texts() -> dict[str, tuple[str, str, str, str]]:
     provider = QgsApplication.processingRegistry().providerById("crops")
     assert provider is not None and provider.algorithms()
     return {
-        alg.id(): (type(alg).__name__, alg.displayName(), alg.group(), alg.shortHelpString())
+        alg.id(): (type(alg).__name__, STEP.sub("", alg.displayName()), alg.group(), alg.shortHelpString())
         for alg in provider.algorithms()
     }
 

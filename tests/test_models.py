@@ -19,9 +19,13 @@ TINY = {
     "unet": dict(encoder="resnet18", decoder_channels=(32, 16, 16, 8, 8), embedding_dim=16),
     "transunet": dict(img_size=32, backbone_layers=(1, 1, 1), embed_dim=32, depth=1, num_heads=2,
                       decoder_channels=(32, 16, 16, 8), embedding_dim=16),
+    # one step of five bands here; series of several steps: tests/test_series_model.py
+    "utae": dict(steps=1, encoder="resnet18", decoder_channels=(32, 16, 16, 8, 8), embedding_dim=16, heads=2,
+                 key_dim=4),
 }
-DIVISOR = {"unet": 32, "transunet": 16}
-FIRST_CONV = {"unet": "encoder.conv1.weight", "transunet": "vit.patch_embed.backbone.stem.conv.weight"}
+DIVISOR = {"unet": 32, "transunet": 16, "utae": 32}
+FIRST_CONV = {"unet": "encoder.conv1.weight", "transunet": "vit.patch_embed.backbone.stem.conv.weight",
+              "utae": "encoder.conv1.weight"}
 
 
 def test_every_architecture_has_a_tiny_config():

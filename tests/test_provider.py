@@ -16,8 +16,29 @@ def test_provider_registers_algorithms_with_help(qgis_app):
     assert {"crops:diagnostics", "crops:sample_data"} <= ids
     for alg in provider.algorithms():
         assert alg.shortHelpString().strip(), alg.id()
-        assert alg.helpUrl().startswith("https://"), alg.id()
+        url = alg.helpUrl()  # the shipped README (its section on the command), never a placeholder web address
+        assert url.startswith("file://") and "README.md" in url and "example" not in url, alg.id()
         assert alg.group(), alg.id()
+
+
+def test_help_links_and_metadata_point_at_what_exists():
+    from configparser import ConfigParser
+    from pathlib import Path
+
+    from crops.crops_qgis.algorithms.base import help_url
+    from qgis.PyQt.QtCore import QUrl
+
+    root = Path(__file__).resolve().parents[1]
+    url = QUrl(help_url("ndvi-qm"))
+    assert Path(url.toLocalFile()) == root / "README.md" and url.fragment() == "ndvi-qm"
+    assert QUrl(help_url("trust-report")).fragment() == ""  # no section: the README itself
+    metadata = ConfigParser()
+    metadata.read(root / "metadata.txt", encoding="utf-8")
+    general = metadata["general"]
+    for key in ("name", "description", "about", "version", "qgisMinimumVersion", "author"):
+        assert general.get(key, "").strip(), key
+    for key, value in general.items():
+        assert "example.org" not in value and "crops-qgis/crops-qgis" not in value, key
 
 
 def test_engine_python_setting_is_registered(qgis_app):

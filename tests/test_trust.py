@@ -105,3 +105,26 @@ def test_trust_report_refuses_models_of_other_classes_and_a_non_html_report(mode
     with pytest.raises(CropsError, match="HTML"):
         compare_on_store(models["source"], models["source"], models["store"], tmp_path / "r.txt")
     assert not list(tmp_path.iterdir())
+
+
+def test_every_adaptation_run_writes_its_trust_report(models, tmp_path, capsys):
+    """The adapt command (and adapt_spcl, through the same call) ends with the trust report beside the model."""
+    import json
+
+    from crops_engine import cli
+
+    out = tmp_path / "adapted.safetensors"
+    code = cli.main(["--json-events", "adapt", "--method", "entropy", "--model", str(models["source"]),
+                     "--blocks", str(models["store"]), "--iterations", "2", "--batch-size", "2", "--device", "cpu",
+                     "--amp", "false", "--threads", "1", "--output", str(out)])
+    events = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    assert code == 0, events[-1]
+    result = events[-1]["outputs"]
+    assert result["trust_report"] == str(tmp_path / "adapted.trust.html")
+    assert result["agreement"] == str(tmp_path / "adapted.agreement.tif")
+    assert (tmp_path / "adapted.agreement.qml").is_file()
+    assert 0.0 <= result["changed_share"] <= 1.0
+    assert "data:image/png;base64," in (tmp_path / "adapted.trust.html").read_text()
+    progress = [e["value"] for e in events if e["event"] == "progress"]
+    assert progress == sorted(progress) and progress[-1] == 1.0  # one bar: the adaptation, then the report
+    assert any(e["event"] == "log" and "changed the class of" in e["text"] for e in events)

@@ -27,6 +27,7 @@ def messages() -> list[tuple[str, str]]:
                 found.append((p.context, p.label))
                 if p.kind == "file_out" and p.file_filter:
                     found.append((p.context, p.file_filter))
+                found += [(p.context, words) for _, words in p.labels]  # a choice's words in the dialog
         found += [(o.context, o.label) for o in spec.outputs]
     return list(dict.fromkeys(found))
 

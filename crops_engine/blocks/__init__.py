@@ -12,6 +12,11 @@ Layout (one block per HDF5 chunk, lzf-compressed by default: bench/results/block
 - `origins (N, 2) int64`: row, col of each block's top-left pixel in the composite's grid.
 - `split/train`, `split/val`: block indices of the validation split.
 
+Temporal stores (build-series, `crops_engine.series`) are block stores whose features are a series' steps x
+bands, step-major (`t01:B02 ..`), so `images` is the C-order view of (N, T, C, H, W) (`BlockStore.series`); they
+add `step_valid (N, T, H, W) uint8` (1 where the step holds a real observation, 0 where it was interpolated)
+and the attribute `series` (JSON: steps, their dates and days, bands, scenes per step, the rule).
+
 A store is never edited after build-blocks. The partition (`scores (N,)`, `split/easy`, `split/hard` and
 its settings, with the partitioning model's SHA-256) goes into a file beside it, `<store>.partition.h5`
 (`write_partition`, `store.partition_path`), which `BlockStore` reads as the store's own splits when it

@@ -119,6 +119,8 @@ class BlockStore:
         self.grid = Grid(
             int(attrs["width"]), int(attrs["height"]), tuple(float(v) for v in attrs["geotransform"]), attrs["crs_wkt"]
         )
+        # a temporal store (build-series): its features are steps x bands, step-major (`series`)
+        self.series_info: dict[str, Any] | None = json.loads(attrs["series"]) if attrs.get("series") else None
         self.identity = store_identity(attrs, self._n, self._origins)
         self._file: h5py.File | None = None
         self._pid: int | None = None
@@ -168,6 +170,25 @@ class BlockStore:
     def images(self, idx: Index) -> np.ndarray:
         """Raw features float32 (C, H, W) for an int index, (n, C, H, W) otherwise; NaN where invalid."""
         return _read_rows(self.h5["images"], idx)
+
+    @property
+    def steps(self) -> int:
+        """Time steps of a temporal store (build-series), 0 for a composite's store."""
+        return len(self.series_info["steps"]) if self.series_info else 0
+
+    def series(self, idx: Index) -> np.ndarray:
+        """Raw features of a temporal store as (T, C, H, W) for an int index, (n, T, C, H, W) otherwise."""
+        if not self.steps:
+            raise CropsError(f"{self.path} is a composite's block store, not a series; build one with build-series.")
+        x = self.images(idx)
+        return x.reshape(*x.shape[:-3], self.steps, -1, *x.shape[-2:])
+
+    def step_valid(self, idx: Index) -> np.ndarray:
+        """Per-step observed masks of a temporal store as bool, (T, H, W) or (n, T, H, W): False where the
+        step's value was interpolated."""
+        if not self.steps:
+            raise CropsError(f"{self.path} is a composite's block store, not a series; build one with build-series.")
+        return _read_rows(self.h5["step_valid"], idx).astype(bool)
 
     def valid(self, idx: Index) -> np.ndarray:
         """Valid-pixel masks as bool, (H, W) or (n, H, W)."""

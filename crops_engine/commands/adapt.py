@@ -53,13 +53,16 @@ SPEC = Command(
         "(give it to Resume to continue). Cancel keeps the last complete checkpoint."
     ),
     params=(
-        Param("METHOD", "choice", "Method", "adaptation method", default="entropy", choices=METHODS),
+        Param("METHOD", "choice", "Method", "adaptation method", default="entropy", choices=METHODS,
+              labels={"entropy": "Entropy minimisation", "self_training": "Self-training (mean teacher)",
+                      "co_training": "Co-training (two models)"}),
         Param("MODEL", "file", "Source model", "source model checkpoint (.safetensors)",
               file_filter="Model (*.safetensors)"),
         Param("BLOCKS", "file", "Target block store", "target block store (.h5), e.g. after partition",
               extension="h5"),
         Param("SPLIT", "choice", "Blocks", "blocks to adapt on (easy / hard: after partition)", default="all",
-              choices=("all", "easy", "hard")),
+              choices=("all", "easy", "hard"),
+              labels={"all": "All blocks", "easy": "Easy blocks", "hard": "Hard blocks"}),
         Param("ITERATIONS", "int", "Iterations", "optimiser steps", default=300, minimum=1),
         Param("BATCH_SIZE", "int", "Batch size (blocks)", "blocks per step", default=8, minimum=1),
         Param("LR", "float", "Learning rate (empty: the method's default)",
@@ -67,12 +70,13 @@ SPEC = Command(
               minimum=0.0),
         *ADAPTATION_RUN,
         Param("PARAMETERS", "choice", "entropy: parameters to train", "entropy: what to train", default="norm",
-              choices=("norm", "encoder", "all"), advanced=True),
+              choices=("norm", "encoder", "all"), advanced=True,
+              labels={"norm": "Normalisation layers", "encoder": "Encoder", "all": "All parameters"}),
         Param("DIVERSITY_WEIGHT", "float", "entropy: diversity weight", "entropy: diversity weight", default=1.0,
               minimum=0.0, advanced=True),
         Param("DIVERSITY_PRIOR", "choice", "entropy: diversity prior",
               "entropy: class shares the diversity term keeps", default="uniform", choices=("uniform", "source"),
-              advanced=True),
+              advanced=True, labels={"uniform": "Uniform", "source": "The source's class shares"}),
         Param("EMA", "float", "self_training: teacher EMA momentum", "self_training: teacher EMA momentum",
               default=0.99, minimum=0.0, maximum=0.999999, advanced=True),
         Param("CONF_THRESHOLD", "float", "self_training: confidence threshold (highest)",
@@ -99,12 +103,15 @@ SPEC = Command(
               "co_training: a block keeps a class's pseudo-labels only with at least this many", default=16,
               minimum=0, advanced=True),
         Param("CO_FUSION", "choice", "co_training: fusion", "co_training: how the two label sets are fused",
-              default="confidence", choices=("confidence", "agreement", "mean"), advanced=True),
+              default="confidence", choices=("confidence", "agreement", "mean"), advanced=True,
+              labels={"confidence": "The more confident model", "agreement": "Where both agree",
+                      "mean": "Mean of the probabilities"}),
         Param("CO_MODELS", "int", "co_training: models", "co_training: 2 models, or 1 (ablation)", default=2,
               minimum=1, maximum=2, advanced=True),
         Param("CO_DIVERSITY", "choice", "co_training: how the two models differ",
               "co_training: snapshots of one self-training run, or two runs with other seeds", default="snapshots",
-              choices=("snapshots", "seeds"), advanced=True),
+              choices=("snapshots", "seeds"), advanced=True,
+              labels={"snapshots": "Snapshots of one run", "seeds": "Two runs with other seeds"}),
         Param("CALIBRATION_BLOCKS", "int", "Blocks of the initial calibration pass",
               "blocks of the initial pass measuring class shares / thresholds", default=64, minimum=1, advanced=True),
         STATISTICS_ALIGNMENT,
@@ -131,7 +138,38 @@ def run_adapt_command(method: str, args: argparse.Namespace, spec: Command, prog
         method, model=args.model, blocks=args.blocks, output=args.output, device=args.device, amp=args.amp,
         seed=args.seed, resume=args.resume or "", checkpoint_every=args.checkpoint_every, **values,
     )
-    return adapt(method, config, progress)
+    result = adapt(method, config, progress.sub(0.0, TRUST_FROM))
+    result.update(write_trust_report(args.model, args.output, args.blocks, args.device, args.batch_size,
+                                     progress.sub(TRUST_FROM, 1.0)))
+    return result
+
+
+TRUST_FROM = 0.9  # the adaptation's share of the progress; the trust report the rest
+
+
+def write_trust_report(source: str, adapted: str, blocks: str, device: str, batch_size: int,
+                       progress: Progress) -> dict[str, Any]:
+    """Every adaptation's trust report (`trust.compare_on_store`): what it changed on the target, beside the
+    adapted model (`name.trust.html`, agreement raster `name.agreement.tif`). A report that cannot be made
+    is a warning: the adapted model stands (`crops:trust_report` makes it again)."""
+    from pathlib import Path
+
+    from .. import distributed
+    from ..errors import CropsError
+    from ..trust import compare_on_store
+
+    if not distributed.writer():  # one report, from the process that wrote the model
+        return {}
+    out = Path(adapted)
+    report, agreement = out.with_suffix(".trust.html"), out.with_suffix(".agreement.tif")
+    try:
+        trust = compare_on_store(source, adapted, blocks, report, agreement, device=device, batch_size=batch_size,
+                                 progress=progress)
+    except (CropsError, OSError) as exc:  # e.g. the disk filled up: the model stands
+        progress.warn(f"No trust report: {exc} (the adapted model is written; run crops:trust_report).")
+        return {}
+    return {"trust_report": trust["output"], "agreement": trust["output_agreement"],
+            "changed_share": trust["changed_share"]}
 
 
 def run(args: argparse.Namespace, progress: Progress) -> dict[str, Any]:

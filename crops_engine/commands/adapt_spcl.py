@@ -44,6 +44,35 @@ SPEC = Command(
         "contrastive loss and the rectification compare them by their mutual likelihood score, so an ambiguous pixel "
         "(high variance) pulls less and weighs less in its prototype. The variance head is used only while adapting.\n"
         "\n"
+        "Advanced parameters:\n"
+        "Share of hard blocks at the start (linear): with Hard schedule linear, the share of hard blocks in the hard "
+        "batch at the first step; it grows to all hard blocks at the last.\n"
+        "ClassMix weighting: how much a mixed block counts: the share of its pixels the teacher is confident about "
+        "(one weight per block), or each pixel's own confidence.\n"
+        "Easy-block pseudo-label weight (0: off): adds the cross-entropy of the teacher's pseudo-labels on the easy "
+        "batch, times this weight; it costs a second forward pass per step.\n"
+        "Photometric jitter of the mixed view: a random gain and offset per block and band (1 +- and +- this value, "
+        "in normalised units) and pixel noise on the student's mixed view (0: none), a stronger view than the "
+        "teacher's.\n"
+        "Re-estimate BatchNorm statistics on the target: one pass over the target blocks before adapting, so the "
+        "source's normalisation fits the target's reflectances.\n"
+        "Hold the pseudo-labels' class distribution (alignment) and Rectify pseudo-labels with the class prototypes: "
+        "the distribution alignment and prototype rectification described above; untick to turn them off.\n"
+        "Embedding pixel stride (1: every pixel): prototypes and the contrastive loss use every n-th pixel of the "
+        "rows and columns: 2 uses a quarter of the pixels, faster and lighter on memory.\n"
+        "Blocks of the first passes (0: all): how many target blocks the BatchNorm pass and the first prototypes "
+        "read (0: every block); fewer starts faster on a large store.\n"
+        "Align the target's statistics to the model's: maps each target band onto the source statistics recorded "
+        "in the model (mean and standard deviation, or histogram matching) before anything else.\n"
+        "Weight decay: AdamW's weight decay. Warm-up (fraction of the steps): the learning rate rises linearly from "
+        "0 over this share of the steps (at most 500), then decays.\n"
+        "Mixed precision on CUDA: float16 arithmetic on a GPU (faster, less memory; no effect on a CPU).\n"
+        "Checkpoint every N steps (0: with the resume state) and Save the resume state every N seconds (0: every "
+        "step): how often the model and the resume state are written; a crash loses at most that much.\n"
+        "CPU threads (0: all): threads torch uses on a CPU (0: torch's default, all cores).\n"
+        "SyncBatchNorm over all processes (torchrun): under torchrun, BatchNorm statistics over the global batch of "
+        "all processes (no effect in one process).\n"
+        "\n"
         "Output: the adapted model (.safetensors, the teacher; its provenance names the source model's SHA-256, the "
         "target store and every hyper-parameter). Beside it: name.adapt.json (configuration, loss per step, prototype "
         "norms and pseudo-label class shares: a class whose share keeps falling warns of collapse) and "
@@ -68,17 +97,20 @@ SPEC = Command(
               minimum=0.0),
         Param("PROTOTYPES", "choice", "Prototypes",
               "point (mean embedding per class) or probabilistic (Gaussians compared by mutual likelihood, PPPC)",
-              default="point", choices=("point", "probabilistic")),
+              default="point", choices=("point", "probabilistic"),
+              labels={"point": "Point (mean embedding per class)", "probabilistic": "Probabilistic (PPPC)"}),
         Param("HARD_SCHEDULE", "choice", "Hard schedule",
               "hard blocks in the hard batch: constant (all) or linear (HARD_START -> all)", default="constant",
-              choices=("constant", "linear")),
+              choices=("constant", "linear"),
+              labels={"constant": "Constant (all hard blocks)", "linear": "Linear (from the start share to all)"}),
         *ADAPTATION_RUN,
         Param("HARD_START", "float", "Share of hard blocks at the start (linear)",
               "linear schedule: share of hard blocks at the first step", default=0.5, minimum=0.0, maximum=1.0,
               advanced=True),
         Param("MIX_WEIGHTING", "choice", "ClassMix weighting",
               "ClassMix weight: the block's confident share, or the pixel's confidence", default="share",
-              choices=("share", "confidence"), advanced=True),
+              choices=("share", "confidence"), advanced=True,
+              labels={"share": "Block's confident share", "confidence": "Pixel's confidence"}),
         Param("EASY_WEIGHT", "float", "Easy-block pseudo-label weight (0: off)",
               "weight of a pseudo-label CE on the easy batch (0: off; costs a second pass)", default=0.0, minimum=0.0,
               advanced=True),

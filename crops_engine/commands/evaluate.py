@@ -25,8 +25,15 @@ SPEC = Command(
         "category names or its .qml style. Reference classes are matched to the map's classes by name, then by code; "
         "a reference class the map does not know counts as never predicted.\n"
         "Only pixels where the reference has a class and the class map is not nodata count.\n"
+        "Polygons are scored per field too: each field's majority class (of its evaluated pixels) against its "
+        "reference class, with the fields' confusion matrix and every field listed in the JSON.\n"
+        "Reference is a probability sample: tick it when the reference was drawn at random (simple random, or "
+        "stratified random with the map's classes as strata), not where labels happened to be. The report then "
+        "adds the area-adjusted estimates of Olofsson et al. (2014): each class's area with its 95 % confidence "
+        "interval, user's and producer's accuracy and overall accuracy weighted by the mapped area shares. The "
+        "sample units are the reference's pixels, or its fields for polygons.\n"
         "\n"
-        "Outputs: an HTML report and the same figures as JSON."
+        "Outputs: an HTML report (pictures, areas per class) and the same figures as JSON."
     ),
     params=(
         Param("INPUT", "raster", "Class map", "class map GeoTIFF to evaluate"),
@@ -40,6 +47,9 @@ SPEC = Command(
         Param("REFERENCE_CRS", "crs", "CRS of a reference that has none",
               "the CRS the reference's coordinates are in, for a reference that declares none (one that has a CRS "
               "keeps its own); without it such a reference is refused", optional=True, advanced=True),
+        Param("REFERENCE_IS_SAMPLE", "bool", "Reference is a probability sample (area-adjusted estimates)",
+              "the reference was drawn at random (simple, or stratified by map class): add the area-adjusted "
+              "class areas with 95% confidence intervals and accuracies of Olofsson et al. (2014)", default=False),
         Param("MODEL", "file", "Model (names the class map's values)",
               "checkpoint (.safetensors) whose classes the class map's values are", optional=True,
               file_filter="Model (*.safetensors)"),
@@ -53,6 +63,8 @@ SPEC = Command(
         Output("MEAN_F1", "number", "Mean F1"),
         Output("KAPPA", "number", "Kappa"),
         Output("PIXELS", "number", "Pixels evaluated"),
+        Output("FIELD_ACCURACY", "number", "Overall accuracy of the fields (polygon reference)"),
+        Output("AREA_ADJUSTED_ACCURACY", "number", "Area-adjusted overall accuracy (probability sample)"),
     ),
 )
 
@@ -72,4 +84,5 @@ def run(args: argparse.Namespace, progress: Progress) -> dict[str, Any]:
         model=args.model or None,
         progress=progress,
         reference_crs=args.reference_crs or None,
+        reference_is_sample=bool(args.reference_is_sample),
     )

@@ -23,7 +23,9 @@ SPEC = Command(
         "Cloud mask: a companion raster named like the scene plus the Mask suffix (Sen2Cor _SCL by default; empty for "
         "no mask), or a Mask band of the scene; pixels of the Invalid classes (default SCL 0,1,3,8,9,10) and nodata "
         "in the red or NIR band are not clear.\n"
-        "Red / NIR band: 1-based (3 and 7 for the B02 B03 B04 B05 B06 B07 B08 B8A B11 B12 order). Reflectance = DN x "
+        "Red / NIR band: a 1-based number (3 and 7 for the B02 B03 B04 B05 B06 B07 B08 B8A B11 B12 order) or a band "
+        "name, i.e. the band description (B04, B8A; Sentinel-2 products are named so); an unknown name lists the "
+        "scene's bands. Reflectance = DN x "
         "Scale + Offset; leave Offset empty to read BOA_ADD_OFFSET metadata (Sentinel-2 baseline 04.00+: -1000 DN, "
         "i.e. -0.1).\n"
         "Ties go to the earliest date; pixels without a clear observation are nodata.\n"
@@ -43,12 +45,15 @@ SPEC = Command(
         Param("PATTERN", "text", "File-name pattern", "file-name pattern of scenes in FOLDER", default="*.tif"),
         Param("MASK_SUFFIX", "text", "Mask suffix (empty: no mask)",
               "companion mask = scene name + this suffix ('' or none: no mask)", default="_SCL", optional=True),
-        Param("MASK_BAND", "int", "Mask band of the scene (instead of mask files)",
-              "the scene band that holds the mask (0 or empty: none)", optional=True, minimum=0),
+        Param("MASK_BAND", "text", "Mask band of the scene (instead of mask files)",
+              "the scene band that holds the mask: a number (1-based) or a band name such as SCL (0 or empty: none)",
+              optional=True),
         Param("INVALID_CLASSES", "text", "Invalid mask classes", "mask values that are not clear (comma-separated)",
               default="0,1,3,8,9,10"),
-        Param("RED_BAND", "int", "Red band", "red band, 1-based", default=3, minimum=1),
-        Param("NIR_BAND", "int", "NIR band", "NIR band, 1-based", default=7, minimum=1),
+        Param("RED_BAND", "text", "Red band (number or name, e.g. B04)",
+              "red band: a number (1-based) or the band's name (description) such as B04", default="3"),
+        Param("NIR_BAND", "text", "NIR band (number or name, e.g. B08 or B8A)",
+              "NIR band: a number (1-based) or the band's name (description) such as B08 or B8A", default="7"),
         Param("SCALE", "float", "Scale (DN to reflectance)", "reflectance = DN * scale + offset", default=0.0001),
         Param("OFFSET", "float", "Offset (empty: from BOA_ADD_OFFSET metadata)",
               "reflectance offset; default: BOA_ADD_OFFSET metadata * scale, else 0", optional=True),
@@ -64,7 +69,9 @@ SPEC = Command(
         Param("RESOLUTION", "float", "Resolution (CRS units)", "output pixel size in CRS units", optional=True,
               minimum=0.0, advanced=True),
         Param("RESAMPLING", "choice", "Resampling of scenes on another grid", "resampling of scenes on another grid",
-              default="near", choices=("near", "bilinear", "cubic", "average", "mode"), advanced=True),
+              default="near", choices=("near", "bilinear", "cubic", "average", "mode"), advanced=True,
+              labels={"near": "Nearest neighbour", "bilinear": "Bilinear", "cubic": "Cubic", "average": "Average",
+                      "mode": "Mode (most frequent value)"}),
         Param("WORKERS", "int", "Threads compositing windows", "threads compositing windows", default=2, minimum=1,
               advanced=True),
         Param("OUTPUT", "raster_out", "NDVI quality mosaic", "composite GeoTIFF"),
@@ -86,21 +93,31 @@ def _int_list(text: str) -> tuple[int, ...]:
         ) from None
 
 
+def _band(text: str | int | None, name: str = "") -> int | str | None:
+    """A band parameter: a number (as int), a band name (kept for the plan to look up), or None (0 / empty)."""
+    text = "" if text is None else str(text).strip()
+    if not text or text.lower() == "none" or (text == "0" and not name):
+        if name:
+            raise CropsError(f"{name} is empty; give a band number (1-based) or a band name such as B04.")
+        return None
+    return int(text) if text.lstrip("+-").isdigit() else text
+
+
 def run(args: argparse.Namespace, progress: Progress) -> dict[str, Any]:
     from ..composite import CompositeOptions, ndvi_quality_mosaic
     from ..extent import parse_extent
     from ..scenes import load_scenes, parse_date
 
     start, end = parse_date(args.start_date), parse_date(args.end_date)
-    mask_band = args.mask_band or None
+    mask_band = _band(args.mask_band)
     suffix = (args.mask_suffix or "").strip()
     if suffix.lower() == "none" or mask_band is not None:
         suffix = ""
     progress(0.0, "Reading the scenes' dates")
     scenes = load_scenes(args.scenes, args.folder, args.pattern, suffix or None, start, end, args.resampling)
     options = CompositeOptions(
-        red_band=args.red_band,
-        nir_band=args.nir_band,
+        red_band=_band(args.red_band, "RED_BAND"),
+        nir_band=_band(args.nir_band, "NIR_BAND"),
         scale=args.scale,
         offset=args.offset,
         start_date=start,

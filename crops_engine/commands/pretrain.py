@@ -51,7 +51,7 @@ SPEC = Command(
         Param("BLOCKS", "list", "Block stores (';' separated; labels ignored)",
               "block stores (.h5) to learn from; their labels are ignored", optional=True),
         Param("ARCH", "choice", "Architecture", "architecture whose encoder is pretrained", default="unet",
-              choices=("unet", "transunet")),
+              choices=("unet", "transunet"), labels={"unet": "U-Net", "transunet": "TransUNet"}),
         Param("ENCODER", "text", "Encoder (U-Net; empty: resnet18)",
               "timm encoder of the U-Net (empty: resnet18; e.g. resnet34, efficientnet_b0)", default="",
               optional=True),

@@ -25,7 +25,9 @@ SPEC = Command(
     ),
     params=(
         Param("PRESET", "choice", "Preset", "what to write: a source/target pair, or one domain",
-              default="pair", choices=("pair", "source", "target")),
+              default="pair", choices=("pair", "source", "target"),
+              labels={"pair": "Source and target pair", "source": "Source domain only",
+                      "target": "Target domain only"}),
         Param("SIZE", "int", "Size (pixels)", "width and height in 10 m pixels", default=512, minimum=32,
               maximum=20000),
         Param("START_DATE", "text", "Season start (YYYY-MM-DD)", "first date, YYYY-MM-DD", default="2019-03-01"),

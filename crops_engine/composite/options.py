@@ -20,16 +20,17 @@ class CompositeOptions:
     `extent` is (xmin, ymin, xmax, ymax, crs_wkt or None) as `extent.parse_extent` gives it.
     `offset=None` reads each scene's `BOA_ADD_OFFSET`-style metadata (else 0); a number
     overrides it for every scene. `mask_band` takes the cloud mask from that band of each scene
-    (left out of the composite) instead of the scenes' companion mask files.
+    (left out of the composite) instead of the scenes' companion mask files. The bands are 1-based
+    numbers or band names (descriptions such as `B04`, `B8A`); `plan_mosaic` turns names into numbers.
     """
 
-    red_band: int = 3
-    nir_band: int = 7
+    red_band: int | str = 3
+    nir_band: int | str = 7
     scale: float = 0.0001
     offset: float | None = None
     start_date: date | None = None
     end_date: date | None = None
-    mask_band: int | None = None
+    mask_band: int | str | None = None
     invalid_classes: tuple[int, ...] = DEFAULT_INVALID_CLASSES
     extent: Extent | None = None
     aoi: str | None = None

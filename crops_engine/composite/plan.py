@@ -8,8 +8,9 @@ out. Windows follow the first scene's blocks, so every block is decoded once.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from osgeo import gdal
@@ -72,6 +73,7 @@ def plan_mosaic(scenes: Sequence[Scene], options: CompositeOptions, progress: Pr
     chosen = select_dates(scenes, options.start_date, options.end_date)
     datasets = [open_raster(scene.path) for scene in chosen]  # each scene opened once
     bands = _common_bands(chosen, datasets)
+    options = resolve_bands(options, chosen, datasets)  # band names (B04, B8A) -> numbers
     _check_bands(options, bands)
     first = datasets[0]
     dtype = numpy_type(first.GetRasterBand(1).DataType)
@@ -127,6 +129,58 @@ def _common_bands(scenes: list[Scene], datasets: list[gdal.Dataset]) -> int:
     if len(types) > 1:
         raise CropsError(f"The scenes have different data types ({', '.join(sorted(types))}); convert them to one.")
     return counts.pop()
+
+
+def _band_key(name: str) -> str:
+    """`B4`, `b04` and `B04` compare equal (Sentinel-2 names with or without the leading zero)."""
+    key = name.strip().upper()
+    return re.sub(r"^B0+(?=\d)", "B", key)
+
+
+def band_number(value: int | str | None, descriptions: Sequence[str], name: str, where: str) -> int | None:
+    """A band given as a 1-based number or a band name (the scene's band description, e.g. `B04`, `B8A`).
+
+    `descriptions` are the bands' descriptions in order ('' where a band has none); `name` is the
+    parameter (RED_BAND) and `where` the scene the names come from, both for the error message.
+    """
+    if value is None:
+        return None
+    if isinstance(value, int):
+        return value
+    text = str(value).strip()
+    if text.lstrip("+-").isdigit():
+        return int(text)
+    named = [d for d in descriptions if d]
+    if not named:
+        raise CropsError(f"{name} {text!r} is a band name, but the bands of {where} have no names (descriptions); "
+                         f"give the band number instead (1..{len(descriptions)}).")
+    matches = [i + 1 for i, d in enumerate(descriptions) if d and _band_key(d) == _band_key(text)]
+    if not matches:
+        listed = ", ".join(d or f"#{i + 1}" for i, d in enumerate(descriptions))
+        raise CropsError(f"{name} {text!r} is not a band of {where}; its bands are {listed} (or give a number, "
+                         "1-based).")
+    if len(matches) > 1:
+        raise CropsError(f"{name} {text!r} names bands {', '.join(map(str, matches))} of {where}; give the band "
+                         "number.")
+    return matches[0]
+
+
+def resolve_bands(options: CompositeOptions, scenes: Sequence[Scene], datasets: Sequence[gdal.Dataset]
+                  ) -> CompositeOptions:
+    """The options with RED_BAND / NIR_BAND / MASK_BAND as numbers; a name must mean one band in every scene."""
+    fields = {"red_band": "RED_BAND", "nir_band": "NIR_BAND", "mask_band": "MASK_BAND"}
+    if all(not isinstance(getattr(options, f), str) for f in fields):
+        return options
+    resolved: dict[str, int | None] = {}
+    for attr, name in fields.items():
+        value = getattr(options, attr)
+        numbers = {band_number(value, [ds.GetRasterBand(b + 1).GetDescription() for b in range(ds.RasterCount)],
+                               name, scene.path.name) for scene, ds in zip(scenes, datasets, strict=True)}
+        if len(numbers) > 1:
+            raise CropsError(f"{name} {value!r} is band {' in some scenes and band '.join(map(str, sorted(numbers)))} "
+                             "in others; give scenes with one band order, or the band number.")
+        resolved[attr] = numbers.pop()
+    return replace(options, **resolved)
 
 
 def _check_bands(options: CompositeOptions, bands: int) -> None:

@@ -19,10 +19,12 @@ from ..model_args import check_arch_args
 from .heads import SegmentationModel, SegmentationOutput
 from .transunet import TransUNet
 from .unet import UNet
+from .utae import UTAE
 
 ARCHITECTURES: dict[str, Callable[..., SegmentationModel]] = {
     "unet": UNet,
     "transunet": TransUNet,
+    "utae": UTAE,  # temporal: a series' steps x bands (build-series stores)
 }
 
 __all__ = ["ARCHITECTURES", "SegmentationModel", "SegmentationOutput", "build_model", "parameter_count"]

@@ -29,7 +29,20 @@ from ..worker import run_engine
 from .parameters import DESTINATION_KINDS, choice_value, definition, extent_text, output_definition, translate
 
 ICON = str(Path(__file__).resolve().parents[2] / "resources" / "icons" / "crops.svg")
-HELP_URL = "https://github.com/crops-qgis/crops-qgis#{anchor}"
+README = Path(__file__).resolve().parents[2] / "README.md"  # shipped in the plugin folder (make package)
+
+
+def help_url(command: str) -> str:
+    """The README's section on `command` (`### ndvi-qm`) as a file URL; the README itself when it has none; ""
+    when the README is missing (QGIS then shows no help link). The project has no public web page to link."""
+    if not README.is_file():
+        return ""
+    from qgis.PyQt.QtCore import QUrl
+
+    url = QUrl.fromLocalFile(str(README))
+    if f"\n### {command}\n" in README.read_text(encoding="utf-8"):
+        url.setFragment(command)
+    return url.toString()
 
 _GROUP_NAMES = {
     "data": QT_TRANSLATE_NOOP("CropsAlgorithm", "1. Data"),
@@ -39,6 +52,24 @@ _GROUP_NAMES = {
     "inference": QT_TRANSLATE_NOOP("CropsAlgorithm", "5. Mapping and evaluation"),
     "tools": QT_TRANSLATE_NOOP("CropsAlgorithm", "Tools"),
 }
+_NUMBERED_GROUPS = ("data", "preprocessing", "training", "adaptation", "inference")  # "1." .. "5." above
+
+
+def step_numbers() -> dict[str, str]:
+    """{algorithm: "2.1"}: group number and place in the pipeline (the commands' declared order), so the
+    Toolbox, which sorts a group's algorithms by name, lists them in the order they are run."""
+    from ...crops_engine.commands import command_specs
+
+    numbers: dict[str, str] = {}
+    seen: dict[str, int] = {}
+    for spec in command_specs():
+        if spec.group in _NUMBERED_GROUPS:
+            seen[spec.group] = seen.get(spec.group, 0) + 1
+            numbers[spec.algorithm] = f"{_NUMBERED_GROUPS.index(spec.group) + 1}.{seen[spec.group]}"
+    return numbers
+
+
+_STEP_NUMBERS: dict[str, str] = {}
 class StyleFromSidecar(QgsProcessingLayerPostProcessorInterface):
     """Applies the engine's `.qml` sidecar to an output layer QGIS loads on completion."""
 
@@ -65,7 +96,11 @@ class CropsAlgorithm(QgsProcessingAlgorithm):
         return self.SPEC.algorithm
 
     def displayName(self) -> str:
-        return translate(self.SPEC.context, self.SPEC.display_name)
+        if not _STEP_NUMBERS:
+            _STEP_NUMBERS.update(step_numbers())
+        name = translate(self.SPEC.context, self.SPEC.display_name)
+        number = _STEP_NUMBERS.get(self.SPEC.algorithm)
+        return f"{number} {name}" if number else name
 
     def shortHelpString(self) -> str:
         return translate(self.SPEC.context, self.SPEC.help)
@@ -80,7 +115,7 @@ class CropsAlgorithm(QgsProcessingAlgorithm):
         return QIcon(ICON)
 
     def helpUrl(self) -> str:
-        return HELP_URL.format(anchor=self.SPEC.name)
+        return help_url(self.SPEC.name)
 
     def createInstance(self) -> CropsAlgorithm:
         return type(self)()

@@ -38,6 +38,9 @@ from qgis.PyQt.QtCore import QCoreApplication
 
 from ...crops_engine.command_spec import SHARED_CONTEXT, Output, Param
 
+# The dialog widgets of `widgets`, by name: qgis_process never imports that module (it needs the Processing GUI).
+CHOICE_WIDGET = f"{__package__}.widgets.ChoiceWidgetWrapper"
+LAYER_WIDGET = f"{__package__}.widgets.LayerWidgetWrapper"
 _LAYER_TYPES = {"raster": QgsProcessing.TypeRaster, "polygons": QgsProcessing.TypeVectorPolygon}
 DESTINATION_KINDS = ("raster_out", "vector_out", "file_out", "folder_out")
 
@@ -83,6 +86,9 @@ def definition(p: Param) -> QgsProcessingParameterDefinition:
     elif p.kind == "choice":
         d = QgsProcessingParameterEnum(p.name, label, options=list(p.choices), allowMultiple=False,
                                        defaultValue=p.default, optional=optional, usesStaticStrings=True)
+        if p.labels:  # the dialog shows words, the value stays the static string
+            d.setMetadata({"widget_wrapper": {"class": CHOICE_WIDGET,
+                                              "labels": [[c, translate(p.context, w)] for c, w in p.labels]}})
     elif p.kind in ("text", "list"):
         d = QgsProcessingParameterString(p.name, label, p.default if p.default not in (None, ()) else None,
                                          optional=optional)
@@ -117,6 +123,8 @@ def definition(p: Param) -> QgsProcessingParameterDefinition:
                                                     createByDefault=p.create_by_default)
     else:  # pragma: no cover - command_spec.Param refuses unknown kinds
         raise ValueError(p.kind)
+    if p.kind in ("raster", "map_layer", "polygons") and not optional:  # start empty: no unrelated layer preselected
+        d.setMetadata({"widget_wrapper": {"class": LAYER_WIDGET}})
     if p.advanced:
         d.setFlags(d.flags() | QgsProcessingParameterDefinition.FlagAdvanced)
     if p.help:
