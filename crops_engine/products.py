@@ -71,7 +71,21 @@ def is_product(path: str | os.PathLike[str]) -> bool:
     if p.is_dir():
         return name.endswith(".safe") or (p / "MTD_MSIL2A.xml").is_file() or _band_file(p, "B02") is not None
     return p.is_file() and (name.endswith(".safe.zip") or (name.endswith(".zip") and "msil2a" in name)
-                            or name.endswith(".json"))
+                            or (name.endswith(".json") and _is_stac(p)))
+
+
+STAC_PEEK_BYTES = 1 << 16  # a STAC document (or its first item) names its version near the top
+
+
+def _is_stac(path: Path) -> bool:
+    """A JSON file that says it is STAC (`stac_version` near its start): not a run record, notes or a marker file
+    a user keeps beside the scenes."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(STAC_PEEK_BYTES)
+    except OSError:
+        return False
+    return b'"stac_version"' in head
 
 
 def find_products(folder: str | os.PathLike[str]) -> list[Path]:

@@ -109,6 +109,16 @@ def test_folder_and_pattern_skip_masks_and_sort_by_date(tmp_path):
         find_scene_files(tmp_path / "missing")
 
 
+def test_json_files_beside_the_scenes_are_not_taken_for_stac_items(tmp_path):
+    """A run record, notes or a marker file in the scene folder is not a product (only JSON that says it is STAC)."""
+    write_raster(tmp_path / "S2_20190501.tif")
+    write_raster(tmp_path / "S2_20190501_SCL.tif", bands=1)
+    (tmp_path / "season.json").write_text('{"size": 512, "dates": 12}')
+    (tmp_path / "composite.tif.run.json").write_text('{"command": "ndvi-qm"}')
+    scenes = load_scenes(folder=tmp_path, pattern="S2_*.tif")
+    assert [s.date for s in scenes] == [date(2019, 5, 1)]
+
+
 def test_masks_only_needed_inside_the_date_window(tmp_path):
     write_raster(tmp_path / "S2_20190301.tif")  # no mask, but outside the window
     write_raster(tmp_path / "S2_20190601.tif")
