@@ -78,3 +78,27 @@ def test_processing_run_sample_data(qgis_app, tmp_path):
     assert len(scenes) >= 5
     ds = gdal.Open(str(scenes[0]))
     assert ds.RasterCount == 10 and ds.RasterXSize == 64
+
+
+def test_loaded_outputs_are_styled_named_and_grouped_per_run(qgis_app, tmp_path):
+    """Run from the Toolbox (processing.runAndLoadResults: what the dialog does), the outputs load into the project
+    styled from their sidecar, named by what they are and held in one group per run."""
+    import processing
+    from qgis.core import QgsLayerTreeGroup, QgsProject
+
+    project = QgsProject.instance()
+    project.clear()
+    sample = tmp_path / "sample"
+    processing.run("crops:sample_data", {"PRESET": "pair", "SIZE": 64, "START_DATE": "2019-04-01",
+                                         "END_DATE": "2019-06-01", "SEED": 3, "OUTPUT_FOLDER": str(sample)})
+    scenes = sample / "source" / "scenes" if (sample / "source").is_dir() else sample / "scenes"
+    params = {"FOLDER": str(scenes), "OUTPUT": str(tmp_path / "composite.tif"), "OUTPUT_QA": str(tmp_path / "qa.tif")}
+    processing.runAndLoadResults("crops:ndvi_qm", params)
+    groups = [n for n in project.layerTreeRoot().children() if isinstance(n, QgsLayerTreeGroup)]
+    assert len(groups) == 1 and groups[0].name().startswith("NDVI quality mosaic"), [n.name() for n in groups]
+    layers = {node.layer().name(): node.layer() for node in groups[0].findLayers()}
+    assert set(layers) == {"NDVI quality mosaic", "QA (max NDVI, day of year, clear observations)"}, sorted(layers)
+    assert len(project.layerTreeRoot().findLayers()) == 2  # nothing left outside the group
+    qa = layers["QA (max NDVI, day of year, clear observations)"].renderer()  # the sidecar's style, not the default
+    assert qa.type() == "singlebandpseudocolor" and qa.classificationMax() == pytest.approx(0.9)
+    project.clear()

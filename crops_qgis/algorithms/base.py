@@ -9,6 +9,7 @@ fill the algorithm's outputs; raster outputs are styled from the `.qml` the engi
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -71,19 +72,42 @@ def step_numbers() -> dict[str, str]:
 
 _STEP_NUMBERS: dict[str, str] = {}
 class StyleFromSidecar(QgsProcessingLayerPostProcessorInterface):
-    """Applies the engine's `.qml` sidecar to an output layer QGIS loads on completion."""
+    """Prepares an output layer QGIS loads on completion: the engine's `.qml` sidecar as its style, a name that says
+    what it is ("Class map", not the file stem) and, in a project, a group per run that holds the run's layers."""
 
     _alive: list[StyleFromSidecar] = []  # QGIS does not own post-processors: keep them alive
 
-    def __init__(self, qml: str) -> None:
+    def __init__(self, qml: str, name: str = "", group: str = "") -> None:
         super().__init__()
         self.qml = qml
+        self.name = name
+        self.group = group
         StyleFromSidecar._alive.append(self)
 
     def postProcessLayer(self, layer, context, feedback) -> None:  # noqa: D401 - QGIS API
-        if isinstance(layer, (QgsRasterLayer, QgsVectorLayer)) and Path(self.qml).is_file():
+        if not isinstance(layer, (QgsRasterLayer, QgsVectorLayer)):
+            return
+        if self.qml and Path(self.qml).is_file():
             layer.loadNamedStyle(self.qml)
-            layer.triggerRepaint()
+        if self.name:
+            layer.setName(self.name)
+        project = context.project() if context is not None else None
+        if self.group and project is not None:
+            move_into_group(project, layer, self.group)
+        layer.triggerRepaint()
+
+
+def move_into_group(project: Any, layer: Any, group_name: str) -> None:
+    """Move `layer`'s node of `project`'s layer tree into top-level group `group_name` (made on first use)."""
+    root = project.layerTreeRoot()
+    node = root.findLayer(layer.id())
+    if node is None:
+        return
+    group = root.findGroup(group_name) or root.insertGroup(0, group_name)
+    if node.parent() is group:
+        return
+    group.addChildNode(node.clone())
+    node.parent().removeChildNode(node)
 
 
 class CropsAlgorithm(QgsProcessingAlgorithm):
@@ -231,15 +255,24 @@ class CropsAlgorithm(QgsProcessingAlgorithm):
                 if out.type() == "outputString" and isinstance(value, list):
                     value = ", ".join(str(v) for v in value)
                 outputs[out.name()] = value
+        group = f"{translate(self.SPEC.context, self.SPEC.display_name)} ({time.strftime('%H:%M:%S')})"
         for name, path in destinations.items():
-            self.style_on_load(str(outputs.get(name, path)), context)
+            self.style_on_load(str(outputs.get(name, path)), context, self.output_label(name), group)
         return outputs
 
+    def output_label(self, name: str) -> str:
+        """The words of output parameter `name` (a layer's name in the project), in the user's language."""
+        param = next((p for p in self.SPEC.params if p.name == name), None)
+        return translate(self.SPEC.context, param.label) if param is not None else name
+
     @staticmethod
-    def style_on_load(path: str, context: QgsProcessingContext) -> None:
-        qml = str(Path(path).with_suffix(".qml"))
-        if context.willLoadLayerOnCompletion(path) and Path(qml).is_file():
-            context.layerToLoadOnCompletionDetails(path).setPostProcessor(StyleFromSidecar(qml))
+    def style_on_load(path: str, context: QgsProcessingContext, name: str = "", group: str = "") -> None:
+        if context.willLoadLayerOnCompletion(path):
+            qml = str(Path(path).with_suffix(".qml"))
+            details = context.layerToLoadOnCompletionDetails(path)
+            if name:
+                details.name = name
+            details.setPostProcessor(StyleFromSidecar(qml if Path(qml).is_file() else "", name, group))
 
 
 def algorithm_class(spec: Command) -> type[CropsAlgorithm]:
