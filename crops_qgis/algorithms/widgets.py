@@ -36,7 +36,16 @@ def _qgis_wrapper(param: QgsProcessingParameterDefinition, dialog: Any) -> Any:
     return wrapper
 
 
-class ChoiceWidgetWrapper(WidgetWrapper):
+class _Wrapper(WidgetWrapper):
+    """A wrapper whose widget reports changes through a bound method: PyQt drops that connection when the wrapper
+    is destroyed, where a lambda would keep calling into a deleted wrapper (a crash when the project's layers are
+    removed after a dialog has closed)."""
+
+    def _changed(self, *_: Any) -> None:
+        self.widgetValueHasChanged.emit(self)
+
+
+class ChoiceWidgetWrapper(_Wrapper):
     """A combo box of (words, static string) items; its value is the static string."""
 
     def __new__(cls, param: QgsProcessingParameterDefinition, dialog: Any, row: int = 0, col: int = 0, **kwargs: Any):
@@ -52,7 +61,7 @@ class ChoiceWidgetWrapper(WidgetWrapper):
         for value in self.parameterDefinition().options():
             combo.addItem(words.get(value, value), value)
             combo.setItemData(combo.count() - 1, value, Qt.ToolTipRole)  # the value a script writes
-        combo.currentIndexChanged.connect(lambda _: self.widgetValueHasChanged.emit(self))
+        combo.currentIndexChanged.connect(self._changed)
         return combo
 
     def setValue(self, value: Any) -> None:  # noqa: N802 - QGIS API
@@ -71,7 +80,7 @@ class ChoiceWidgetWrapper(WidgetWrapper):
         return self.widget.currentData()
 
 
-class LayerWidgetWrapper(WidgetWrapper):
+class LayerWidgetWrapper(_Wrapper):
     """QGIS's layer picker (project layers, file browser, drag and drop) starting with no layer chosen."""
 
     def __new__(cls, param: QgsProcessingParameterDefinition, dialog: Any, row: int = 0, col: int = 0, **kwargs: Any):
@@ -85,7 +94,7 @@ class LayerWidgetWrapper(WidgetWrapper):
         self._picker_param.setFlags(self._picker_param.flags() | QgsProcessingParameterDefinition.FlagOptional)
         combo = QgsProcessingMapLayerComboBox(self._picker_param)
         combo.setLayer(None)
-        combo.valueChanged.connect(lambda: self.widgetValueHasChanged.emit(self))
+        combo.valueChanged.connect(self._changed)
         return combo
 
     def setValue(self, value: Any) -> None:  # noqa: N802 - QGIS API
