@@ -314,32 +314,47 @@ class _StoreWriter:
             ds["class_counts"] = h5.create_dataset("class_counts", (0, k), np.int64, maxshape=(None, k),
                                                    chunks=(1024, k))
 
+    def chunk_columns(self) -> int:
+        """Block columns read at a time: the whole strip (a series store reads fewer, its stack being deeper)."""
+        return len(self.cols)
+
+    def _read(self, x0: int, r: int, width: int, h: int) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+        """Features and valid mask of a window, and the per-pixel arrays of this store's own extra datasets."""
+        x, valid = self.stack.read(x0, r, width, h)
+        return x, valid, {}
+
     def _write_strip(self, si: int, r: int) -> None:
-        """Strip `si` (top row `r`): count its fresh rows, append its useful blocks."""
+        """Strip `si` (top row `r`), read `chunk_columns()` block columns at a time: count the pixels it is first
+        to cover (each pixel once), append its useful blocks."""
         xoff, yoff, xsize, ysize = self.window
-        bs, k = self.block_size, len(self.classes)
+        bs, k, step = self.block_size, len(self.classes), self.chunk_columns()
         h = min(bs, yoff + ysize - r)
-        x, valid = self.stack.read(xoff, r, xsize, h)
-        lab = None
-        if self.labels is not None:
-            lab = self.labels.read(xoff, r, xsize, h)
-            lab[~valid] = IGNORE_INDEX
-        # Statistics over the rows this strip is first to cover: each pixel counted once.
-        fresh = h if si == len(self.rows) - 1 else min(self.stride, h)
-        self.stats.update(x[:, :fresh], valid[:fresh])
-        if lab is not None:
-            self.class_pixels += np.bincount(lab[:fresh][lab[:fresh] != IGNORE_INDEX], minlength=k)[:k]
-        keep = []
-        for ci, c in enumerate(self.cols):
-            c0 = c - xoff
-            useful = (lab[:, c0 : c0 + bs] != IGNORE_INDEX).any() if lab is not None else valid[:, c0 : c0 + bs].any()
-            if useful:
-                keep.append(ci)
-            else:
-                self.skipped += 1
-        if keep:
-            self._check_space(len(keep))
-            self._append(r, keep, x, valid, lab)
+        fresh_rows = h if si == len(self.rows) - 1 else min(self.stride, h)
+        for c_first in range(0, len(self.cols), step):
+            c_last = min(len(self.cols), c_first + step)  # exclusive
+            x0 = self.cols[c_first]
+            x1 = min(self.cols[c_last - 1] + bs, xoff + xsize)
+            x, valid, extra = self._read(x0, r, x1 - x0, h)
+            lab = None
+            if self.labels is not None:
+                lab = self.labels.read(x0, r, x1 - x0, h)
+                lab[~valid] = IGNORE_INDEX
+            fresh_cols = (self.cols[c_last] if c_last < len(self.cols) else xoff + xsize) - x0
+            self.stats.update(x[:, :fresh_rows, :fresh_cols], valid[:fresh_rows, :fresh_cols])
+            if lab is not None:
+                counted = lab[:fresh_rows, :fresh_cols]
+                self.class_pixels += np.bincount(counted[counted != IGNORE_INDEX], minlength=k)[:k]
+            keep = []
+            for ci in range(c_first, c_last):
+                c0 = self.cols[ci] - x0
+                useful = (lab[:, c0 : c0 + bs] != IGNORE_INDEX) if lab is not None else valid[:, c0 : c0 + bs]
+                if useful.any():
+                    keep.append(ci)
+                else:
+                    self.skipped += 1
+            if keep:
+                self._check_space(len(keep))
+                self._append(r, x0, keep, x, valid, lab, extra)
 
     def _check_space(self, blocks: int) -> None:
         """A CropsError before a strip's blocks are written when the disk cannot take them uncompressed."""
@@ -353,22 +368,26 @@ class _StoreWriter:
                 f"{_mb(self.bytes_at_most())}). Free some space, or write OUTPUT to another disk; nothing was written."
             )
 
-    def _append(self, r: int, keep: list[int], x: np.ndarray, valid: np.ndarray, lab: np.ndarray | None) -> None:
-        xoff, yoff = self.window[0], self.window[1]
+    def _append(self, r: int, x0: int, keep: list[int], x: np.ndarray, valid: np.ndarray, lab: np.ndarray | None,
+                extra: dict[str, np.ndarray]) -> None:
+        """Blocks `keep` (block columns) of the window read at column `x0`, and their `extra` datasets (uint8)."""
+        yoff = self.window[1]
         bs, k, ds = self.block_size, len(self.classes), self.datasets
         n0, m = ds["images"].shape[0], len(keep)
         for dataset in ds.values():
             dataset.resize(n0 + m, axis=0)
         for j, ci in enumerate(keep):
-            c0 = self.cols[ci] - xoff
+            c0 = self.cols[ci] - x0
             ds["images"][n0 + j] = cut(x, c0, bs, np.nan)
             ds["valid"][n0 + j] = cut(valid, c0, bs, 0).astype(np.uint8)
+            for name, values in extra.items():
+                ds[name][n0 + j] = cut(values, c0, bs, 0).astype(np.uint8)
             if lab is not None:
                 block_labels = cut(lab, c0, bs, IGNORE_INDEX)
                 ds["labels"][n0 + j] = block_labels
                 ds["class_counts"][n0 + j] = np.bincount(block_labels[block_labels != IGNORE_INDEX], minlength=k)[:k]
         ds["origins"][n0 : n0 + m] = np.array([(r, self.cols[ci]) for ci in keep], dtype=np.int64)
-        self.cells.extend(((r - yoff) // self.stride, (self.cols[ci] - xoff) // self.stride) for ci in keep)
+        self.cells.extend(((r - yoff) // self.stride, (self.cols[ci] - self.window[0]) // self.stride) for ci in keep)
 
     def _check_content(self) -> None:
         if self.stats.count == 0:

@@ -58,30 +58,11 @@ SPEC = Command(
 
 
 def run(args: argparse.Namespace, progress: Progress) -> dict[str, Any]:
-    from ..composite import CompositeOptions
-    from ..extent import parse_extent
     from ..infer import InferOptions, Outputs, available_cpus
-    from ..scenes import load_scenes, parse_date
     from ..series.infer import infer_series
-    from .ndvi_qm import _band, _int_list
+    from .ndvi_qm import read_scenes
 
-    start, end = parse_date(args.start_date), parse_date(args.end_date)
-    suffix = (args.mask_suffix or "").strip()
-    if suffix.lower() == "none":
-        suffix = ""
-    progress(0.0, "Reading the scenes' dates")
-    scenes = load_scenes(args.scenes, args.folder, args.pattern, suffix or None, start, end)
-    composite = CompositeOptions(
-        red_band=_band(args.red_band, "RED_BAND"),
-        nir_band=_band(args.nir_band, "NIR_BAND"),
-        scale=args.scale,
-        offset=args.offset,
-        start_date=start,
-        end_date=end,
-        invalid_classes=_int_list(args.invalid_classes),
-        extent=parse_extent(args.extent) if args.extent else None,
-        workers=1,
-    )
+    scenes, composite = read_scenes(args, progress)
     options = InferOptions(tile_size=args.tile_size, overlap=args.overlap, batch_size=args.batch_size,
                            device=args.device, amp=args.amp, threads=args.threads or available_cpus())
     outputs = Outputs(

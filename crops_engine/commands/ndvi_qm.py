@@ -103,18 +103,24 @@ def _band(text: str | int | None, name: str = "") -> int | str | None:
     return int(text) if text.lstrip("+-").isdigit() else text
 
 
-def run(args: argparse.Namespace, progress: Progress) -> dict[str, Any]:
-    from ..composite import CompositeOptions, ndvi_quality_mosaic
+def read_scenes(args: argparse.Namespace, progress: Progress) -> tuple[list[Any], Any]:
+    """The scenes and the compositing options of a command that declares this command's scene parameters.
+
+    build-series and infer-series declare a subset of them: what a command lacks (mask band, area of interest,
+    target grid) takes CompositeOptions' default, and they composite a window at a time on one thread.
+    """
+    from ..composite import CompositeOptions
     from ..extent import parse_extent
     from ..scenes import load_scenes, parse_date
 
     start, end = parse_date(args.start_date), parse_date(args.end_date)
-    mask_band = _band(args.mask_band)
+    mask_band = _band(getattr(args, "mask_band", None))
     suffix = (args.mask_suffix or "").strip()
     if suffix.lower() == "none" or mask_band is not None:
         suffix = ""
+    resampling = getattr(args, "resampling", "near")
     progress(0.0, "Reading the scenes' dates")
-    scenes = load_scenes(args.scenes, args.folder, args.pattern, suffix or None, start, end, args.resampling)
+    scenes = load_scenes(args.scenes, args.folder, args.pattern, suffix or None, start, end, resampling)
     options = CompositeOptions(
         red_band=_band(args.red_band, "RED_BAND"),
         nir_band=_band(args.nir_band, "NIR_BAND"),
@@ -125,10 +131,17 @@ def run(args: argparse.Namespace, progress: Progress) -> dict[str, Any]:
         mask_band=mask_band,
         invalid_classes=_int_list(args.invalid_classes),
         extent=parse_extent(args.extent) if args.extent else None,
-        aoi=args.mask or None,
-        target_crs=args.target_crs or None,
-        resolution=args.resolution,  # None when unset; 0 is refused, not taken as unset
-        resampling=args.resampling,
-        workers=args.workers,
+        aoi=getattr(args, "mask", None) or None,
+        target_crs=getattr(args, "target_crs", None) or None,
+        resolution=getattr(args, "resolution", None),  # None when unset; 0 is refused, not taken as unset
+        resampling=resampling,
+        workers=getattr(args, "workers", 1),
     )
+    return scenes, options
+
+
+def run(args: argparse.Namespace, progress: Progress) -> dict[str, Any]:
+    from ..composite import ndvi_quality_mosaic
+
+    scenes, options = read_scenes(args, progress)
     return ndvi_quality_mosaic(scenes, args.output, options, args.output_qa or None, progress)

@@ -34,6 +34,32 @@ def create_encoder(name: str, in_channels: int) -> nn.Module:
         raise CropsError(f"timm model {name!r} cannot be used as a U-Net encoder (features_only): {exc}") from None
 
 
+def decoder_channels_for(encoder_module: nn.Module, encoder: str, decoder_channels: Sequence[int] | None) -> list[int]:
+    """The decoder's block widths for a timm `features_only` encoder: one block per skip (every feature level but
+    the deepest), plus one back to full resolution when the first level is already reduced."""
+    channels = list(encoder_module.feature_info.channels())
+    reductions = list(encoder_module.feature_info.reduction())
+    n_blocks = len(channels) - 1 + (1 if reductions[0] > 1 else 0)
+    if decoder_channels is None:
+        if n_blocks > len(DEFAULT_DECODER_CHANNELS):
+            raise CropsError(f"Encoder {encoder!r} has {len(channels)} feature levels: give decoder_channels.")
+        decoder_channels = DEFAULT_DECODER_CHANNELS[-n_blocks:]
+    decoder_channels = [int(c) for c in decoder_channels]
+    if len(decoder_channels) != n_blocks:
+        raise CropsError(
+            f"decoder_channels needs {n_blocks} values for encoder {encoder!r}, got {len(decoder_channels)}."
+        )
+    return decoder_channels
+
+
+def unet_decoder(encoder_module: nn.Module, decoder_channels: Sequence[int]) -> nn.ModuleList:
+    """The U-Net decoder's blocks walking `encoder_module`'s feature pyramid back up (`heads.run_decoder` runs them)."""
+    channels = list(encoder_module.feature_info.channels())
+    skips = channels[-2::-1] + [0] * (len(decoder_channels) - (len(channels) - 1))
+    in_chs = [channels[-1], *decoder_channels[:-1]]
+    return nn.ModuleList(DecoderBlock(i, s, o) for i, s, o in zip(in_chs, skips, decoder_channels, strict=True))
+
+
 class UNet(SegmentationModel):
     """U-Net with skips on a timm encoder; `size_divisor` is the encoder's deepest reduction (32 for resnet18)."""
 
@@ -48,19 +74,7 @@ class UNet(SegmentationModel):
         embedding_dim: int = 64,
     ) -> None:
         encoder_module = create_encoder(encoder, in_channels)
-        channels = list(encoder_module.feature_info.channels())
-        reductions = list(encoder_module.feature_info.reduction())
-        # one block per skip (all features but the deepest), plus one back to full resolution
-        n_blocks = len(channels) - 1 + (1 if reductions[0] > 1 else 0)
-        if decoder_channels is None:
-            if n_blocks > len(DEFAULT_DECODER_CHANNELS):
-                raise CropsError(f"Encoder {encoder!r} has {len(channels)} feature levels: give decoder_channels.")
-            decoder_channels = DEFAULT_DECODER_CHANNELS[-n_blocks:]
-        decoder_channels = [int(c) for c in decoder_channels]
-        if len(decoder_channels) != n_blocks:
-            raise CropsError(
-                f"decoder_channels needs {n_blocks} values for encoder {encoder!r}, got {len(decoder_channels)}."
-            )
+        decoder_channels = decoder_channels_for(encoder_module, encoder, decoder_channels)
         super().__init__(
             in_channels,
             num_classes,
@@ -69,12 +83,8 @@ class UNet(SegmentationModel):
             embedding_dim=embedding_dim,
         )
         self.encoder = encoder_module
-        self.size_divisor = int(max(reductions))
-        skips = channels[-2::-1] + [0] * (n_blocks - (len(channels) - 1))
-        in_chs = [channels[-1], *decoder_channels[:-1]]
-        self.decoder = nn.ModuleList(
-            DecoderBlock(i, s, o) for i, s, o in zip(in_chs, skips, decoder_channels, strict=True)
-        )
+        self.size_divisor = int(max(encoder_module.feature_info.reduction()))
+        self.decoder = unet_decoder(encoder_module, decoder_channels)
 
     def decode(self, x: Tensor) -> Tensor:
         features = self.encoder(x)

@@ -30,14 +30,13 @@ from torch.nn import functional as F  # noqa: N812
 
 from ..errors import CropsError
 from .heads import (
-    DecoderBlock,
     SegmentationModel,
     SegmentationOutput,
     load_matching_weights,
     pad_to_multiple,
     run_decoder,
 )
-from .unet import DEFAULT_DECODER_CHANNELS, create_encoder
+from .unet import create_encoder, decoder_channels_for, unet_decoder
 
 DATE_PERIOD = 1000.0  # the sinusoidal date encoding's longest period (U-TAE's T = 1000 days)
 
@@ -117,18 +116,7 @@ class UTAE(SegmentationModel):
         if dates and len(dates) != steps:
             raise CropsError(f"dates gives {len(dates)} dates for {steps} steps; give one per step.")
         encoder_module = create_encoder(encoder, bands)
-        channels = list(encoder_module.feature_info.channels())
-        reductions = list(encoder_module.feature_info.reduction())
-        n_blocks = len(channels) - 1 + (1 if reductions[0] > 1 else 0)
-        if decoder_channels is None:
-            if n_blocks > len(DEFAULT_DECODER_CHANNELS):
-                raise CropsError(f"Encoder {encoder!r} has {len(channels)} feature levels: give decoder_channels.")
-            decoder_channels = DEFAULT_DECODER_CHANNELS[-n_blocks:]
-        decoder_channels = [int(c) for c in decoder_channels]
-        if len(decoder_channels) != n_blocks:
-            raise CropsError(
-                f"decoder_channels needs {n_blocks} values for encoder {encoder!r}, got {len(decoder_channels)}."
-            )
+        decoder_channels = decoder_channels_for(encoder_module, encoder, decoder_channels)
         super().__init__(
             in_channels,
             num_classes,
@@ -139,13 +127,9 @@ class UTAE(SegmentationModel):
         )
         self.steps, self.bands = steps, bands
         self.encoder = encoder_module
-        self.size_divisor = int(max(reductions))
-        self.temporal = TemporalAttention(channels[-1], heads, key_dim, step_days)
-        skips = channels[-2::-1] + [0] * (n_blocks - (len(channels) - 1))
-        in_chs = [channels[-1], *decoder_channels[:-1]]
-        self.decoder = nn.ModuleList(
-            DecoderBlock(i, s, o) for i, s, o in zip(in_chs, skips, decoder_channels, strict=True)
-        )
+        self.size_divisor = int(max(encoder_module.feature_info.reduction()))
+        self.temporal = TemporalAttention(encoder_module.feature_info.channels()[-1], heads, key_dim, step_days)
+        self.decoder = unet_decoder(encoder_module, decoder_channels)
 
     def forward(self, x: Tensor, embed: bool = True, embedding_stride: int = 1) -> SegmentationOutput:
         """As `SegmentationModel.forward`, for `x (N, T * C, H, W)` or a series `(N, T, C, H, W)`; a series of

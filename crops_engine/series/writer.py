@@ -22,9 +22,7 @@ from typing import Any
 import h5py
 import numpy as np
 
-from ..blocks.layout import cut
 from ..blocks.writer import _StoreWriter
-from ..metrics import IGNORE_INDEX
 from .stack import SeriesStack
 
 CHUNK_BYTES = 16 << 20  # series values of one chunk of a strip (T x C x block rows x chunk columns, float32);
@@ -65,59 +63,12 @@ class SeriesStoreWriter(_StoreWriter):
             chunks=(1, t_count, bs, bs), **opts,
         )
 
-    def _write_strip(self, si: int, r: int) -> None:
-        """Strip `si` (top row `r`), composited and written a chunk of block columns at a time."""
-        xoff, yoff, xsize, ysize = self.window
-        bs = self.block_size
-        h = min(bs, yoff + ysize - r)
-        fresh_rows = h if si == len(self.rows) - 1 else min(self.stride, h)
-        for c_first in range(0, len(self.cols), self.chunk_blocks):
-            c_last = min(len(self.cols), c_first + self.chunk_blocks)  # exclusive
-            x0 = self.cols[c_first]
-            x1 = min(self.cols[c_last - 1] + bs, xoff + xsize)
-            x, valid = self.stack.read(x0, r, x1 - x0, h)
-            observed = self.stack.last_observed
-            lab = None
-            if self.labels is not None:
-                lab = self.labels.read(x0, r, x1 - x0, h)
-                lab[~valid] = IGNORE_INDEX
-            # statistics and class pixels over the columns this chunk is first to cover (each pixel once)
-            fresh_end = (self.cols[c_last] if c_last < len(self.cols) else xoff + xsize) - x0
-            self.stats.update(x[:, :fresh_rows, :fresh_end], valid[:fresh_rows, :fresh_end])
-            if lab is not None:
-                k = len(self.classes)
-                counted = lab[:fresh_rows, :fresh_end]
-                self.class_pixels += np.bincount(counted[counted != IGNORE_INDEX], minlength=k)[:k]
-            keep = []
-            for ci in range(c_first, c_last):
-                c0 = self.cols[ci] - x0
-                useful = (lab[:, c0:c0 + bs] != IGNORE_INDEX).any() if lab is not None else valid[:, c0:c0 + bs].any()
-                if useful:
-                    keep.append(ci)
-                else:
-                    self.skipped += 1
-            if keep:
-                self._check_space(len(keep))
-                self._append_chunk(r, x0, keep, x, valid, observed, lab)
+    def chunk_columns(self) -> int:
+        return self.chunk_blocks
 
-    def _append_chunk(self, r: int, x0: int, keep: list[int], x: np.ndarray, valid: np.ndarray,
-                      observed: np.ndarray, lab: np.ndarray | None) -> None:
-        xoff, yoff = self.window[0], self.window[1]
-        bs, k, ds = self.block_size, len(self.classes), self.datasets
-        n0, m = ds["images"].shape[0], len(keep)
-        for dataset in ds.values():
-            dataset.resize(n0 + m, axis=0)
-        for j, ci in enumerate(keep):
-            c0 = self.cols[ci] - x0
-            ds["images"][n0 + j] = cut(x, c0, bs, np.nan)
-            ds["valid"][n0 + j] = cut(valid, c0, bs, 0).astype(np.uint8)
-            ds["step_valid"][n0 + j] = cut(observed, c0, bs, 0).astype(np.uint8)
-            if lab is not None:
-                block_labels = cut(lab, c0, bs, IGNORE_INDEX)
-                ds["labels"][n0 + j] = block_labels
-                ds["class_counts"][n0 + j] = np.bincount(block_labels[block_labels != IGNORE_INDEX], minlength=k)[:k]
-        ds["origins"][n0:n0 + m] = np.array([(r, self.cols[ci]) for ci in keep], dtype=np.int64)
-        self.cells.extend(((r - yoff) // self.stride, (self.cols[ci] - xoff) // self.stride) for ci in keep)
+    def _read(self, x0: int, r: int, width: int, h: int) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+        x, valid = self.stack.read(x0, r, width, h)
+        return x, valid, {"step_valid": self.stack.last_observed}
 
     def _attrs(self) -> dict[str, Any]:
         attrs = super()._attrs()
