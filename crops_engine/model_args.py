@@ -90,6 +90,19 @@ def check_arch_args(arch: str, arch_args: Any, in_channels: int, num_classes: in
         _int(arch_args, "heads", 1, 64)
         _int(arch_args, "key_dim", 1, 256)
         _series_dates(arch_args, int(arch_args.get("steps", 1)))
+    elif arch == "agrifm":
+        _int(arch_args, "steps", 1, MAX_STEPS)
+        _int(arch_args, "embed_dim", 1, 1024)
+        _ints(arch_args, "depths", tuple(range(1, 7)), 1, 64)
+        depths = arch_args.get("depths") or [2, 2]
+        _ints(arch_args, "num_heads", (len(depths),), 1, 128)
+        _ints(arch_args, "window_size", (3,), 1, 64)
+        _ints(arch_args, "patch_size", (3,), 1, 16)
+        _float(arch_args, "mlp_ratio", 0.0, 16.0, low_open=True)
+        _ints(arch_args, "decoder_channels", (len(depths),), 1, MAX_WIDTH)
+        if int(arch_args.get("embed_dim", 32)) * 2 ** (len(depths) - 1) > MAX_WIDTH:
+            raise ValueError(f"arch_args embed_dim x 2^(stages - 1) must be at most {MAX_WIDTH}")
+        _series_dates(arch_args, int(arch_args.get("steps", 1)))
     elif arch == "transunet":
         _int(arch_args, "img_size", 16, 2048, multiple=16)
         _ints(arch_args, "backbone_layers", (3,), 1, 64)

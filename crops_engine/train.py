@@ -110,6 +110,15 @@ def resolve_arch_args(arch: str, encoder: str, block_size: int, overrides: dict[
         args["steps"] = len(series["steps"])
         args["step_days"] = [float(d) for d in series["days"]]
         args["dates"] = [str(s["start"]) for s in series["steps"]]
+    elif arch == "agrifm":
+        if not series:
+            raise CropsError("ARCH agrifm is a temporal model: train it on a series' block store (build-series), "
+                             "or choose unet / transunet for a composite's store.")
+        if encoder:
+            raise CropsError(f"ENCODER {encoder!r} does not apply to agrifm (its encoder is a Video Swin "
+                             "transformer; set its size in ARCH_ARGS); leave ENCODER empty.")
+        args["steps"] = len(series["steps"])
+        args["dates"] = [str(s["start"]) for s in series["steps"]]
     elif arch == "transunet":
         if encoder:
             raise CropsError(

@@ -22,10 +22,13 @@ TINY = {
     # one step of five bands here; series of several steps: tests/test_series_model.py
     "utae": dict(steps=1, encoder="resnet18", decoder_channels=(32, 16, 16, 8, 8), embedding_dim=16, heads=2,
                  key_dim=4),
+    # one step of five bands here; series: tests/test_agrifm_model.py
+    "agrifm": dict(steps=1, embed_dim=8, depths=(1, 1), num_heads=(2, 2), window_size=(2, 4, 4),
+                   embedding_dim=16),
 }
-DIVISOR = {"unet": 32, "transunet": 16, "utae": 32}
+DIVISOR = {"unet": 32, "transunet": 16, "utae": 32, "agrifm": 4}
 FIRST_CONV = {"unet": "encoder.conv1.weight", "transunet": "vit.patch_embed.backbone.stem.conv.weight",
-              "utae": "encoder.conv1.weight"}
+              "utae": "encoder.conv1.weight", "agrifm": "backbone.patch_embed.proj.weight"}
 
 
 def test_every_architecture_has_a_tiny_config():
@@ -104,7 +107,7 @@ def test_wrong_input_is_a_clear_error(tiny):
 
 
 def test_registry_errors():
-    with pytest.raises(CropsError, match="known: transunet, unet"):
+    with pytest.raises(CropsError, match="known: agrifm, transunet, unet"):
         build_model("segformer", 3, 2)
     with pytest.raises(CropsError, match="Unknown argument.*depht"):
         build_model("transunet", 3, 2, depht=1)

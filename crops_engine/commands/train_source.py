@@ -31,7 +31,10 @@ SPEC = Command(
         "validation mIoU.\n"
         "\n"
         "Architecture: unet (a U-Net on a timm encoder, fast on CPUs; Encoder resnet18 by default) or transunet "
-        "(R50-ViT-B/16, the method's reference backbone; needs a GPU in practice). Pretrained weights: an optional "
+        "(R50-ViT-B/16, the method's reference backbone; needs a GPU in practice); for a time-series store (Build "
+        "time-series blocks, Import AgriFM samples) utae (a U-Net encoder per step with temporal attention, fast "
+        "on CPUs) or agrifm (an AgriFM-style spatio-temporal Swin transformer; Import encoder weights converts "
+        "AgriFM's released weights). Pretrained weights: an optional "
         "local file for the encoder: an encoder from Pretrain encoder (SimSiam), whose features must be the store's "
         "(Encoder empty takes it from the file; a lower Encoder LR scale, e.g. 0.1, fine-tunes it gently), or a "
         ".safetensors / timm .pth state dict.\n"
@@ -47,8 +50,10 @@ SPEC = Command(
     ),
     params=(
         Param("BLOCKS", "file", "Labelled block store", "labelled block store (.h5) from build-blocks", extension="h5"),
-        Param("ARCH", "choice", "Architecture", "architecture", default="unet", choices=("unet", "transunet", "utae"),
-              labels={"unet": "U-Net", "transunet": "TransUNet", "utae": "U-TAE (time series)"}),
+        Param("ARCH", "choice", "Architecture", "architecture", default="unet",
+              choices=("unet", "transunet", "utae", "agrifm"),
+              labels={"unet": "U-Net", "transunet": "TransUNet", "utae": "U-TAE (time series)",
+                      "agrifm": "AgriFM Video Swin (time series)"}),
         Param("ENCODER", "text", "Encoder (U-Net; empty: resnet18)",
               "timm encoder of the U-Net (empty: resnet18; e.g. resnet34, efficientnet_b0)", default="",
               optional=True),

@@ -16,6 +16,7 @@ from typing import Any
 
 from ..errors import CropsError
 from ..model_args import check_arch_args
+from .agrifm import AgriFM
 from .heads import SegmentationModel, SegmentationOutput
 from .transunet import TransUNet
 from .unet import UNet
@@ -25,6 +26,7 @@ ARCHITECTURES: dict[str, Callable[..., SegmentationModel]] = {
     "unet": UNet,
     "transunet": TransUNet,
     "utae": UTAE,  # temporal: a series' steps x bands (build-series stores)
+    "agrifm": AgriFM,  # temporal: hierarchical spatio-temporal Video Swin (AgriFM)
 }
 
 __all__ = ["ARCHITECTURES", "SegmentationModel", "SegmentationOutput", "build_model", "parameter_count"]

@@ -20,6 +20,7 @@ from ..errors import CropsError
 
 MAX_STEPS = 366  # a daily grid over a year; more is a mistyped STEP_DAYS
 _FEATURE = re.compile(r"^t(\d{2,3}):(.+)$")
+_SOURCE_FEATURE = re.compile(r"^([^:]+):t\d{2,3}:.+$")  # a store of several sources (AgriFM): `S2:t01:B02`
 
 
 @dataclass(frozen=True)
@@ -96,9 +97,26 @@ def series_of_features(names: Sequence[str]) -> tuple[list[str], list[str]] | No
     return dates, bands
 
 
+def sources_of_features(names: Sequence[str]) -> list[str]:
+    """The sources, in order, of a several-source store's features (`S2:t01:B02` ... `S1:t01:VV`), else []."""
+    parsed = [_SOURCE_FEATURE.match(n) for n in names]
+    if not names or not all(parsed):
+        return []
+    return list(dict.fromkeys(m.group(1) for m in parsed))
+
+
 def series_mismatch(expected: Sequence[str], actual: Sequence[str]) -> str | None:
     """A sentence (without its full stop) when a model's features and an input differ as series (steps or bands, or
-    a series against a composite), else None."""
+    a series against a composite, or other sources), else None."""
+    want_sources, have_sources = sources_of_features(expected), sources_of_features(actual)
+    if want_sources != have_sources:
+        def said(sources: list[str]) -> str:
+            return f"the sources {', '.join(sources)}" if sources else "one source"
+        return (f"The model was made for {said(want_sources)} but the input has {said(have_sources)}: import the "
+                f"samples with the model's sources (import-agrifm SOURCES "
+                f"{';'.join(want_sources) or 'naming one source'})")
+    if want_sources:
+        return None  # the same sources: the features themselves are compared next
     want, have = series_of_features(expected), series_of_features(actual)
     if want is None and have is None:
         return None
