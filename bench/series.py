@@ -8,7 +8,9 @@ Sen2Cor-like SCL mask a date, one date a week from 2019-03-01) at several raster
   and CPU time, the ratio to the floor, its peak memory (VmHWM of the measuring process) and the store's size.
 
 With --map, also `infer_series` (a random-weight resnet18 U-TAE made for the store's steps, tiles of 256 px,
-1 thread): its time and peak memory. Memory-flat means the peak stays put while the raster grows (it depends
+batches of 4, 1 thread): its time and peak memory, and its time over the bare forward pass of the same model on
+as many tiles (`bench/infer.py`'s floor: random tensors, on a thread as infer runs it; the goal is 1.15x).
+Memory-flat means the peak stays put while the raster grows (it depends
 on the block / tile size and the steps).
 Each measurement runs in its own child process.
 Usage: nice python bench/series.py [--sizes 1024 4096] [--dates 30] [--step-days 30] [--block 224] [--workdir DIR]
@@ -31,6 +33,10 @@ sys.path.insert(0, str(ROOT))
 _spec = importlib.util.spec_from_file_location("bench_ndvi_qm", Path(__file__).with_name("ndvi_qm.py"))
 season = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(season)  # type: ignore[union-attr]
+_spec = importlib.util.spec_from_file_location("bench_infer", Path(__file__).with_name("infer.py"))
+bench_infer = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(bench_infer)  # type: ignore[union-attr]
+TILE, BATCH = 256, 4  # infer-series' tiles here, and its CPU batch
 
 
 def child_series(folder: Path, out: Path, step_days: int, block: int) -> dict:
@@ -75,9 +81,14 @@ def child_map(folder: Path, out: Path, step_days: int, width: int = 0, height: i
     x0, y0 = 500000.0, 5600000.0  # the season's origin (bench/ndvi_qm.py), 10 m pixels
     extent = (x0, y0 - 10 * height, x0 + 10 * width, y0, None) if width and height else None
     result = infer_series(out / "utae.safetensors", scenes, Outputs(out / "map.tif"), step_days,
-                          CompositeOptions(extent=extent), InferOptions(tile_size=256, device="cpu", threads=1))
-    return {"seconds": time.perf_counter() - start, "cpu": season._cpu_seconds() - cpu,
-            "peak_mib": season._peak_mib(), "tiles": result["tiles"]}
+                          CompositeOptions(extent=extent), InferOptions(tile_size=TILE, batch_size=BATCH, device="cpu",
+                                                                 threads=1))
+    seconds, cpu = time.perf_counter() - start, season._cpu_seconds() - cpu
+    peak = season._peak_mib()
+    # the bare forward of the same model on as many tiles (random tensors, on a thread as infer runs it)
+    floor = bench_infer.forward_floor(out / "utae.safetensors", "cpu", TILE, BATCH, 3, in_thread=True)
+    bare = result["tiles"] * TILE * TILE / floor["pixels_per_second"]
+    return {"seconds": seconds, "cpu": cpu, "peak_mib": peak, "tiles": result["tiles"], "bare_forward_s": bare}
 
 
 def run_child(*args: str) -> dict:
@@ -144,6 +155,9 @@ def main() -> None:
         print(f"{size:>5}x{size:<5} | {f['seconds']:>8.1f} | {s['seconds']:>9.1f} {s['cpu']:>7.1f} "
               f"{s['seconds'] / f['seconds']:>7.2f} {s['peak_mib']:>9.0f} {s['steps']:>5} {s['blocks']:>6} "
               f"{s['store_mib']:>9.0f} | {mapped}")
+        if m:
+            print(f"{'':>11}   infer-series / bare forward on {m['tiles']} tiles: {m['seconds']:.1f} s / "
+                  f"{m['bare_forward_s']:.1f} s = {m['seconds'] / m['bare_forward_s']:.2f}x")
 
     if strips:
         print(f"infer-series over {args.map_width} px wide windows of the {max(args.sizes)} px season (tiles of 256):")
