@@ -4,132 +4,132 @@
 <context>
     <name>AdaptAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="214"/>
+        <location filename="../build/i18n/spec_strings.py" line="222"/>
         <source>Adapt (baselines)</source>
         <translation>Anpassen (Vergleichsverfahren)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="216"/>
+        <location filename="../build/i18n/spec_strings.py" line="224"/>
         <source>Method</source>
         <translation>Methode</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="220"/>
+        <location filename="../build/i18n/spec_strings.py" line="228"/>
         <source>Source model</source>
         <translation>Quellmodell</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="221"/>
+        <location filename="../build/i18n/spec_strings.py" line="229"/>
         <source>Target block store</source>
         <translation>Ziel-Blockspeicher</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="222"/>
+        <location filename="../build/i18n/spec_strings.py" line="230"/>
         <source>Blocks</source>
         <translation>Blöcke</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="226"/>
+        <location filename="../build/i18n/spec_strings.py" line="234"/>
         <source>Iterations</source>
         <translation>Iterationen</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="227"/>
+        <location filename="../build/i18n/spec_strings.py" line="235"/>
         <source>Batch size (blocks)</source>
         <translation>Batchgröße (Blöcke)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="228"/>
+        <location filename="../build/i18n/spec_strings.py" line="236"/>
         <source>Learning rate (empty: the method&apos;s default)</source>
         <translation>Lernrate (leer: Standardwert der Methode)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="230"/>
+        <location filename="../build/i18n/spec_strings.py" line="238"/>
         <source>entropy: parameters to train</source>
         <translation>entropy: zu trainierende Parameter</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="234"/>
+        <location filename="../build/i18n/spec_strings.py" line="242"/>
         <source>entropy: diversity weight</source>
         <translation>entropy: Diversitätsgewicht</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="235"/>
+        <location filename="../build/i18n/spec_strings.py" line="243"/>
         <source>entropy: diversity prior</source>
         <translation>entropy: Diversitäts-Prior</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="238"/>
+        <location filename="../build/i18n/spec_strings.py" line="246"/>
         <source>self_training: teacher EMA momentum</source>
         <translation>self_training: EMA-Momentum des Lehrers</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="239"/>
+        <location filename="../build/i18n/spec_strings.py" line="247"/>
         <source>self_training: confidence threshold (highest)</source>
         <translation>self_training: Konfidenzschwelle (Höchstwert)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="240"/>
+        <location filename="../build/i18n/spec_strings.py" line="248"/>
         <source>self_training: share of each class pseudo-labelled</source>
         <translation>self_training: pseudo-gelabelter Anteil je Klasse</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="241"/>
+        <location filename="../build/i18n/spec_strings.py" line="249"/>
         <source>self_training: rounds</source>
         <translation>self_training: Runden</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="242"/>
+        <location filename="../build/i18n/spec_strings.py" line="250"/>
         <source>self_training: photometric jitter</source>
         <translation>self_training: photometrisches Jittering</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="256"/>
+        <location filename="../build/i18n/spec_strings.py" line="264"/>
         <source>Blocks of the initial calibration pass</source>
         <translation>Blöcke des ersten Kalibrierungsdurchlaufs</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="243"/>
+        <location filename="../build/i18n/spec_strings.py" line="251"/>
         <source>co_training: rounds</source>
         <translation>co_training: Runden</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="244"/>
+        <location filename="../build/i18n/spec_strings.py" line="252"/>
         <source>co_training: epochs per round</source>
         <translation>co_training: Epochen je Runde</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="245"/>
+        <location filename="../build/i18n/spec_strings.py" line="253"/>
         <source>co_training: final epochs</source>
         <translation>co_training: finale Epochen</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="246"/>
+        <location filename="../build/i18n/spec_strings.py" line="254"/>
         <source>co_training: share kept per class</source>
         <translation>co_training: je Klasse behaltener Anteil</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="247"/>
+        <location filename="../build/i18n/spec_strings.py" line="255"/>
         <source>co_training: minimum pixels per class per block</source>
         <translation>co_training: Mindestpixel je Klasse und Block</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="248"/>
+        <location filename="../build/i18n/spec_strings.py" line="256"/>
         <source>co_training: fusion</source>
         <translation>co_training: Zusammenführung</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="252"/>
+        <location filename="../build/i18n/spec_strings.py" line="260"/>
         <source>co_training: models</source>
         <translation>co_training: Modelle</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="253"/>
+        <location filename="../build/i18n/spec_strings.py" line="261"/>
         <source>co_training: how the two models differ</source>
         <translation>co_training: wie sich die beiden Modelle unterscheiden</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="215"/>
+        <location filename="../build/i18n/spec_strings.py" line="223"/>
         <source>Adapts a source model to the target area without any source data, with a baseline method (to measure what SPCL adds).
 
 entropy: entropy minimisation with a diversity term (Tent / SHOT). Parameters: norm (only the normalisation layers, Tent), encoder (all but the heads, SHOT) or all. The diversity term, times Diversity weight, keeps the batch&apos;s class shares near equal shares (prior uniform) or near the source model&apos;s shares on the target (source).
@@ -148,82 +148,82 @@ Blöcke: alle Zielblöcke oder die leichte / schwere Aufteilung aus Aufteilung l
 Ausgabe: das angepasste Modell (.safetensors; Herkunft: SHA-256 des Quellmodells, der Zielspeicher und jeder Hyperparameter). Daneben: name.adapt.json (Konfiguration und Verlustverlauf) und name.resume.safetensors (an Fortsetzen von übergeben, um weiterzumachen). Abbrechen behält den letzten vollständigen Checkpoint.</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="217"/>
+        <location filename="../build/i18n/spec_strings.py" line="225"/>
         <source>Entropy minimisation</source>
         <translation>Entropieminimierung</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="218"/>
+        <location filename="../build/i18n/spec_strings.py" line="226"/>
         <source>Self-training (mean teacher)</source>
         <translation>Selbsttraining (Mean Teacher)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="219"/>
+        <location filename="../build/i18n/spec_strings.py" line="227"/>
         <source>Co-training (two models)</source>
         <translation>Co-Training (zwei Modelle)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="223"/>
+        <location filename="../build/i18n/spec_strings.py" line="231"/>
         <source>All blocks</source>
         <translation>Alle Blöcke</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="224"/>
+        <location filename="../build/i18n/spec_strings.py" line="232"/>
         <source>Easy blocks</source>
         <translation>Leichte Blöcke</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="225"/>
+        <location filename="../build/i18n/spec_strings.py" line="233"/>
         <source>Hard blocks</source>
         <translation>Schwere Blöcke</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="231"/>
+        <location filename="../build/i18n/spec_strings.py" line="239"/>
         <source>Normalisation layers</source>
         <translation>Normalisierungsschichten</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="232"/>
+        <location filename="../build/i18n/spec_strings.py" line="240"/>
         <source>Encoder</source>
         <translation>Encoder</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="233"/>
+        <location filename="../build/i18n/spec_strings.py" line="241"/>
         <source>All parameters</source>
         <translation>Alle Parameter</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="236"/>
+        <location filename="../build/i18n/spec_strings.py" line="244"/>
         <source>Uniform</source>
         <translation>Gleichverteilt</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="237"/>
+        <location filename="../build/i18n/spec_strings.py" line="245"/>
         <source>The source&apos;s class shares</source>
         <translation>Die Klassenanteile der Quelle</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="249"/>
+        <location filename="../build/i18n/spec_strings.py" line="257"/>
         <source>The more confident model</source>
         <translation>Das sicherere Modell</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="250"/>
+        <location filename="../build/i18n/spec_strings.py" line="258"/>
         <source>Where both agree</source>
         <translation>Wo beide übereinstimmen</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="251"/>
+        <location filename="../build/i18n/spec_strings.py" line="259"/>
         <source>Mean of the probabilities</source>
         <translation>Mittel der Wahrscheinlichkeiten</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="254"/>
+        <location filename="../build/i18n/spec_strings.py" line="262"/>
         <source>Snapshots of one run</source>
         <translation>Schnappschüsse eines Laufs</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="255"/>
+        <location filename="../build/i18n/spec_strings.py" line="263"/>
         <source>Two runs with other seeds</source>
         <translation>Zwei Läufe mit anderen Seeds</translation>
     </message>
@@ -231,118 +231,150 @@ Ausgabe: das angepasste Modell (.safetensors; Herkunft: SHA-256 des Quellmodells
 <context>
     <name>AdaptSpclAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="267"/>
+        <location filename="../build/i18n/spec_strings.py" line="275"/>
         <source>Adapt with SPCL</source>
         <translation>Mit SPCL anpassen</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="269"/>
+        <location filename="../build/i18n/spec_strings.py" line="277"/>
         <source>Source model</source>
         <translation>Quellmodell</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="270"/>
+        <location filename="../build/i18n/spec_strings.py" line="278"/>
         <source>Target block store (partitioned)</source>
         <translation>Ziel-Blockspeicher (aufgeteilt)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="271"/>
+        <location filename="../build/i18n/spec_strings.py" line="279"/>
         <source>Iterations</source>
         <translation>Iterationen</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="272"/>
+        <location filename="../build/i18n/spec_strings.py" line="280"/>
         <source>Batch size (easy and hard blocks each)</source>
         <translation>Batchgröße (je leichte und schwere Blöcke)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="273"/>
+        <location filename="../build/i18n/spec_strings.py" line="281"/>
         <source>Learning rate</source>
         <translation>Lernrate</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="274"/>
+        <location filename="../build/i18n/spec_strings.py" line="282"/>
         <source>Teacher EMA momentum</source>
         <translation>EMA-Momentum des Lehrers</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="275"/>
+        <location filename="../build/i18n/spec_strings.py" line="283"/>
         <source>Temperature</source>
         <translation>Temperatur</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="276"/>
+        <location filename="../build/i18n/spec_strings.py" line="284"/>
         <source>Confidence threshold</source>
         <translation>Konfidenzschwelle</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="277"/>
+        <location filename="../build/i18n/spec_strings.py" line="285"/>
         <source>Contrastive weight</source>
         <translation>Kontrastgewicht</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="281"/>
+        <location filename="../build/i18n/spec_strings.py" line="289"/>
         <source>Hard schedule</source>
         <translation>Zeitplan der schweren Blöcke</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="284"/>
+        <location filename="../build/i18n/spec_strings.py" line="296"/>
         <source>Share of hard blocks at the start (linear)</source>
         <translation>Anteil schwerer Blöcke zu Beginn (linear)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="288"/>
+        <location filename="../build/i18n/spec_strings.py" line="300"/>
         <source>Easy-block pseudo-label weight (0: off)</source>
         <translation>Pseudo-Label-Gewicht der leichten Blöcke (0: aus)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="289"/>
+        <location filename="../build/i18n/spec_strings.py" line="301"/>
         <source>Photometric jitter of the mixed view</source>
         <translation>Photometrisches Jittering der gemischten Ansicht</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="285"/>
+        <location filename="../build/i18n/spec_strings.py" line="297"/>
         <source>ClassMix weighting</source>
         <translation>ClassMix-Gewichtung</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="290"/>
+        <location filename="../build/i18n/spec_strings.py" line="302"/>
         <source>Re-estimate BatchNorm statistics on the target</source>
         <translation>BatchNorm-Statistiken auf dem Zielgebiet neu schätzen</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="293"/>
+        <location filename="../build/i18n/spec_strings.py" line="305"/>
         <source>Embedding pixel stride (1: every pixel)</source>
         <translation>Pixelschrittweite der Einbettungen (1: jedes Pixel)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="294"/>
+        <location filename="../build/i18n/spec_strings.py" line="306"/>
         <source>Blocks of the first passes (0: all)</source>
         <translation>Blöcke der ersten Durchläufe (0: alle)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="291"/>
+        <location filename="../build/i18n/spec_strings.py" line="303"/>
         <source>Hold the pseudo-labels&apos; class distribution (alignment)</source>
         <translation>Klassenverteilung der Pseudo-Labels halten (Angleichung)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="292"/>
+        <location filename="../build/i18n/spec_strings.py" line="304"/>
         <source>Rectify pseudo-labels with the class prototypes</source>
         <translation>Pseudo-Labels mit den Klassenprototypen rektifizieren</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="278"/>
+        <location filename="../build/i18n/spec_strings.py" line="286"/>
         <source>Prototypes</source>
         <translation>Prototypen</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="268"/>
+        <location filename="../build/i18n/spec_strings.py" line="287"/>
+        <source>Point (mean embedding per class)</source>
+        <translation>Punkt (mittlere Einbettung je Klasse)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="288"/>
+        <source>Probabilistic (PPPC)</source>
+        <translation>Probabilistisch (PPPC)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="290"/>
+        <source>Constant (all hard blocks)</source>
+        <translation>Konstant (alle schweren Blöcke)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="291"/>
+        <source>Linear (from the start share to all)</source>
+        <translation>Linear (vom Anfangsanteil bis alle)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="298"/>
+        <source>Block&apos;s confident share</source>
+        <translation>Sicherer Anteil des Blocks</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="299"/>
+        <source>Pixel&apos;s confidence</source>
+        <translation>Konfidenz des Pixels</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="276"/>
         <source>Adapts a source model to the target area without any source data: Semantic Prototypical Contrastive Learning on a target block store split into easy and hard blocks (run Partition first).
 
 The source model&apos;s BatchNorm statistics are first re-estimated on the target blocks. A teacher (an exponential moving average of the student, momentum EMA) then labels an easy and a hard batch each step. Class prototypes are the running means of the teacher&apos;s embeddings of easy pixels it is confident about (confidence &gt;= Confidence threshold), started with one pass over the easy blocks. The student learns a ClassMix of easy-block classes pasted onto hard blocks, weighted by how many of the mixed block&apos;s pixels the teacher is confident about (or by each pixel&apos;s confidence), plus Contrastive weight x a prototype contrastive loss on confident hard pixels (Temperature scales the similarities). The teacher&apos;s probabilities are rescaled so that its pseudo-labels keep the class distribution it predicted on the target at the start (distribution alignment), which stops small classes from fading, and weighted by each pixel&apos;s similarity to the class prototypes (prototype rectification), so a pixel whose embedding lies by another class&apos;s prototype loses confidence or changes label. Hard schedule constant fills the hard batch with hard blocks only; linear starts with half hard blocks and ends with only hard blocks.
 Prototypes probabilistic (PPPC): each pixel&apos;s embedding and each prototype is a Gaussian, the pixel&apos;s variance from a variance head trained beside the projection head, the prototype&apos;s from its easy pixels; the contrastive loss and the rectification compare them by their mutual likelihood score, so an ambiguous pixel (high variance) pulls less and weighs less in its prototype. The variance head is used only while adapting.
 
 Advanced parameters:
+Contrast targets: which hard pixels the contrastive loss reaches. Confident: those the teacher labels with confidence &gt;= Confidence threshold, pulled to their label&apos;s prototype. Soft: every hard pixel of the mixed block, its target the softmax of the teacher&apos;s embedding&apos;s similarities to the prototypes, weighted by the teacher&apos;s margin (its top class&apos;s probability minus the second&apos;s), so the pull fades to nothing at the decision boundary; it costs the projection head on the hard batch&apos;s teacher pass.
+Prototype momentum (0: running mean): 0 keeps each prototype the mean of every confident easy pixel seen; above 0, after the first pass each step moves the prototypes of the classes in its easy batch towards that batch&apos;s mean (prototype = momentum x prototype + (1 - momentum) x batch mean, then unit length), so they follow the adapting features. Point prototypes only.
 Share of hard blocks at the start (linear): with Hard schedule linear, the share of hard blocks in the hard batch at the first step; it grows to all hard blocks at the last.
 ClassMix weighting: how much a mixed block counts: the share of its pixels the teacher is confident about (one weight per block), or each pixel&apos;s own confidence.
 Easy-block pseudo-label weight (0: off): adds the cross-entropy of the teacher&apos;s pseudo-labels on the easy batch, times this weight; it costs a second forward pass per step.
@@ -365,6 +397,8 @@ Zuerst werden die BatchNorm-Statistiken des Quellmodells auf den Zielblöcken ne
 Prototypen probabilistic (PPPC): Die Einbettung jedes Pixels und jeder Prototyp ist eine Gaußverteilung, die Varianz des Pixels aus einem Varianzkopf, der neben dem Projektionskopf trainiert wird, die des Prototyps aus seinen leichten Pixeln; der kontrastive Verlust und die Rektifizierung vergleichen sie über ihren Mutual Likelihood Score, sodass ein mehrdeutiges Pixel (hohe Varianz) weniger zieht und in seinem Prototyp weniger Gewicht hat. Der Varianzkopf wird nur während der Anpassung verwendet.
 
 Erweiterte Parameter:
+Kontrastziele: welche schwierigen Pixel der Kontrastverlust erreicht. Sicher: die, die der Lehrer mit einer Konfidenz &gt;= Konfidenzschwelle labelt, zum Prototyp ihres Labels gezogen. Weich: jedes schwierige Pixel des gemischten Blocks, sein Ziel der Softmax der Ähnlichkeiten der Lehrer-Einbettung zu den Prototypen, gewichtet mit dem Abstand des Lehrers (die Wahrscheinlichkeit seiner ersten Klasse minus die der zweiten), sodass der Zug an der Entscheidungsgrenze auf null abklingt; es kostet den Projektionskopf im Lehrer-Durchlauf des schwierigen Batches.
+Prototyp-Momentum (0: laufender Mittelwert): 0 hält jeden Prototyp als Mittelwert aller gesehenen sicheren leichten Pixel; über 0 bewegt nach dem ersten Durchlauf jeder Schritt die Prototypen der Klassen seines leichten Batches zu dessen Mittelwert hin (Prototyp = Momentum x Prototyp + (1 - Momentum) x Batch-Mittelwert, dann auf Länge eins), sodass sie den sich anpassenden Merkmalen folgen. Nur Punkt-Prototypen.
 Anteil schwerer Blöcke zu Beginn (linear): bei linearem Zeitplan der schweren Blöcke der Anteil schwerer Blöcke im schweren Batch im ersten Schritt; er wächst bis zum letzten auf alle schweren Blöcke.
 ClassMix-Gewichtung: wie stark ein gemischter Block zählt: der Anteil seiner Pixel, bei denen der Lehrer sicher ist (ein Gewicht je Block), oder die eigene Konfidenz jedes Pixels.
 Pseudo-Label-Gewicht der leichten Blöcke (0: aus): addiert die Kreuzentropie der Pseudo-Labels des Lehrers auf dem leichten Batch, mal diesem Gewicht; das kostet einen zweiten Vorwärtsdurchlauf je Schritt.
@@ -383,45 +417,35 @@ SyncBatchNorm über alle Prozesse (torchrun): unter torchrun BatchNorm-Statistik
 Ausgabe: das angepasste Modell (.safetensors, der Lehrer; seine Herkunftsangaben nennen SHA-256 des Quellmodells, den Zielspeicher und jeden Hyperparameter). Daneben: name.adapt.json (Konfiguration, Verlust je Schritt, Prototypnormen und Klassenanteile der Pseudo-Labels: Eine Klasse, deren Anteil stetig sinkt, warnt vor einem Kollaps) und name.resume.safetensors. Fortsetzen: diese Datei übergeben, um weiterzumachen. Abbrechen behält den letzten vollständigen Checkpoint. Kartieren Sie mit dem angepassten Modell über Kulturen kartieren (crops:infer).</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="279"/>
-        <source>Point (mean embedding per class)</source>
-        <translation>Punkt (mittlere Einbettung je Klasse)</translation>
+        <location filename="../build/i18n/spec_strings.py" line="292"/>
+        <source>Contrast targets</source>
+        <translation>Kontrastziele</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="280"/>
-        <source>Probabilistic (PPPC)</source>
-        <translation>Probabilistisch (PPPC)</translation>
+        <location filename="../build/i18n/spec_strings.py" line="293"/>
+        <source>Confident hard pixels (their label)</source>
+        <translation>Sichere schwierige Pixel (ihr Label)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="282"/>
-        <source>Constant (all hard blocks)</source>
-        <translation>Konstant (alle schweren Blöcke)</translation>
+        <location filename="../build/i18n/spec_strings.py" line="294"/>
+        <source>All hard pixels (soft prototype targets, margin-weighted)</source>
+        <translation>Alle schwierigen Pixel (weiche Prototyp-Ziele, nach Abstand gewichtet)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="283"/>
-        <source>Linear (from the start share to all)</source>
-        <translation>Linear (vom Anfangsanteil bis alle)</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="286"/>
-        <source>Block&apos;s confident share</source>
-        <translation>Sicherer Anteil des Blocks</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="287"/>
-        <source>Pixel&apos;s confidence</source>
-        <translation>Konfidenz des Pixels</translation>
+        <location filename="../build/i18n/spec_strings.py" line="295"/>
+        <source>Prototype momentum (0: running mean)</source>
+        <translation>Prototyp-Momentum (0: laufender Mittelwert)</translation>
     </message>
 </context>
 <context>
     <name>AlignStatisticsAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="175"/>
+        <location filename="../build/i18n/spec_strings.py" line="183"/>
         <source>Align statistics to the model</source>
         <translation>Statistiken an das Modell angleichen</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="176"/>
+        <location filename="../build/i18n/spec_strings.py" line="184"/>
         <source>Aligns a target composite to the source statistics a model recorded when it was trained, without any source data: each band of the composite is mapped onto the model&apos;s statistics of the feature with the same name.
 
 mean_std: each band is shifted and scaled so that its mean and standard deviation become the model&apos;s. histogram: histogram matching; each band&apos;s quantiles become the per-band quantiles the model recorded of its training pixels. Models trained before quantiles were recorded have only mean and standard deviation: use mean_std with them, or train the model again.
@@ -436,37 +460,37 @@ Die Statistiken des Ziels werden an einer regelmäßigen Stichprobe seiner gült
 Ausgabe: ein Float32-GeoTIFF mit den Bändern und Bandnamen des Komposits (NoData NaN), in natürlichen Farben dargestellt. Aufteilung leicht / schwer, Anpassen (Vergleichsverfahren), Mit SPCL anpassen und Kulturen kartieren (Inferenz) können stattdessen während der Verarbeitung angleichen (ihre Option Zielstatistiken an die des Modells angleichen); der Inferenz dieselbe Angleichung geben, mit der das Modell angepasst wurde.</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="177"/>
+        <location filename="../build/i18n/spec_strings.py" line="185"/>
         <source>Model</source>
         <translation>Modell</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="178"/>
+        <location filename="../build/i18n/spec_strings.py" line="186"/>
         <source>Target composite</source>
         <translation>Zielkomposit</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="179"/>
+        <location filename="../build/i18n/spec_strings.py" line="187"/>
         <source>Align the target&apos;s statistics to the model&apos;s</source>
         <translation>Zielstatistiken an die des Modells angleichen</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="182"/>
+        <location filename="../build/i18n/spec_strings.py" line="190"/>
         <source>Aligned composite</source>
         <translation>Angeglichenes Komposit</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="183"/>
+        <location filename="../build/i18n/spec_strings.py" line="191"/>
         <source>Bands aligned</source>
         <translation>Angeglichene Bänder</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="180"/>
+        <location filename="../build/i18n/spec_strings.py" line="188"/>
         <source>Histogram matching</source>
         <translation>Histogrammangleichung</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="181"/>
+        <location filename="../build/i18n/spec_strings.py" line="189"/>
         <source>Mean and standard deviation</source>
         <translation>Mittelwert und Standardabweichung</translation>
     </message>
@@ -474,12 +498,12 @@ Ausgabe: ein Float32-GeoTIFF mit den Bändern und Bandnamen des Komposits (NoDat
 <context>
     <name>BatchAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="371"/>
+        <location filename="../build/i18n/spec_strings.py" line="383"/>
         <source>Run a batch plan</source>
         <translation>Stapelplan ausführen</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="372"/>
+        <location filename="../build/i18n/spec_strings.py" line="384"/>
         <source>Runs the runs of a plan in order, each with its own outputs and .run.json, and ends with a summary table (run, command, status, seconds, message).
 
 Plan: a JSON file {&quot;on_failure&quot;: &quot;stop&quot;, &quot;runs&quot;: [...]} (on_failure: stop or continue); each run is {&quot;name&quot;: ..., &quot;command&quot;: &quot;adapt-spcl&quot;, &quot;parameters&quot;: {&quot;MODEL&quot;: ..., ...}} or {&quot;config&quot;: &quot;earlier.run.json&quot;, &quot;set&quot;: {&quot;SEED&quot;: 3}} (a recorded run repeated with changes). Relative paths in a plan are relative to the plan&apos;s folder. On failure, stop (the default) skips the remaining runs; continue runs them. The batch fails when any run failed.
@@ -490,27 +514,27 @@ Plan: eine JSON-Datei {&quot;on_failure&quot;: &quot;stop&quot;, &quot;runs&quot
 Zusammenfassung: eine optionale JSON-Datei mit der Tabelle.</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="373"/>
+        <location filename="../build/i18n/spec_strings.py" line="385"/>
         <source>Plan (.json)</source>
         <translation>Plan (.json)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="374"/>
+        <location filename="../build/i18n/spec_strings.py" line="386"/>
         <source>Summary (JSON)</source>
         <translation>Zusammenfassung (JSON)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="375"/>
+        <location filename="../build/i18n/spec_strings.py" line="387"/>
         <source>JSON files (*.json)</source>
         <translation>JSON-Dateien (*.json)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="376"/>
+        <location filename="../build/i18n/spec_strings.py" line="388"/>
         <source>Runs that succeeded</source>
         <translation>Erfolgreiche Läufe</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="377"/>
+        <location filename="../build/i18n/spec_strings.py" line="389"/>
         <source>Runs that failed</source>
         <translation>Fehlgeschlagene Läufe</translation>
     </message>
@@ -643,141 +667,36 @@ Labels, Klassenzuordnung, Blockgröße, Schrittweite und Validierungsaufteilung:
     </message>
     <message>
         <location filename="../build/i18n/spec_strings.py" line="73"/>
-        <source>Scenes</source>
-        <translation>Szenen</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="74"/>
-        <source>Folder of scenes</source>
-        <translation>Szenenordner</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="75"/>
-        <source>File-name pattern</source>
-        <translation>Dateinamensmuster</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="76"/>
-        <source>Mask suffix (empty: no mask)</source>
-        <translation>Maskensuffix (leer: keine Maske)</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="77"/>
-        <source>Invalid mask classes</source>
-        <translation>Ungültige Maskenklassen</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="78"/>
-        <source>Red band (number or name, e.g. B04)</source>
-        <translation>Rotband (Nummer oder Name, z. B. B04)</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="79"/>
-        <source>NIR band (number or name, e.g. B08 or B8A)</source>
-        <translation>NIR-Band (Nummer oder Name, z. B. B08 oder B8A)</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="80"/>
-        <source>Scale (DN to reflectance)</source>
-        <translation>Skalierung (DN zu Reflektanz)</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="81"/>
-        <source>Offset (empty: from BOA_ADD_OFFSET metadata)</source>
-        <translation>Offset (leer: aus den BOA_ADD_OFFSET-Metadaten)</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="82"/>
         <source>Start date (YYYY-MM-DD)</source>
         <translation>Startdatum (YYYY-MM-DD)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="83"/>
+        <location filename="../build/i18n/spec_strings.py" line="74"/>
         <source>End date (YYYY-MM-DD)</source>
         <translation>Enddatum (YYYY-MM-DD)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="84"/>
+        <location filename="../build/i18n/spec_strings.py" line="75"/>
         <source>Step (days)</source>
         <translation>Schritt (Tage)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="85"/>
-        <source>Extent</source>
-        <translation>Ausdehnung</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="86"/>
-        <source>Labels (raster or polygons; empty for a target store)</source>
-        <translation>Labels (Raster oder Polygone; leer für einen Zielspeicher)</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="87"/>
-        <source>Label field (polygons)</source>
-        <translation>Labelfeld (Polygone)</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="88"/>
-        <source>Class map (codes to classes)</source>
-        <translation>Klassenzuordnung (Codes zu Klassen)</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="89"/>
-        <source>CRS of labels that have none</source>
-        <translation>KBS von Labels, die keines haben</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="90"/>
-        <source>Block size (pixels)</source>
-        <translation>Blockgröße (Pixel)</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="91"/>
-        <source>Stride (pixels; 0: block size)</source>
-        <translation>Schrittweite (Pixel; 0: Blockgröße)</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="92"/>
-        <source>Validation fraction</source>
-        <translation>Validierungsanteil</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="93"/>
-        <source>Validation group size (blocks; 0: automatic)</source>
-        <translation>Größe der Validierungsgruppen (Blöcke; 0: automatisch)</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="94"/>
-        <source>Seed of the validation split</source>
-        <translation>Startwert der Validierungsaufteilung</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="95"/>
-        <source>Block store</source>
-        <translation>Blockspeicher</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="96"/>
-        <source>HDF5 files (*.h5)</source>
-        <translation>HDF5-Dateien (*.h5)</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="97"/>
+        <location filename="../build/i18n/spec_strings.py" line="76"/>
         <source>Blocks written</source>
         <translation>Geschriebene Blöcke</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="98"/>
+        <location filename="../build/i18n/spec_strings.py" line="77"/>
         <source>Training blocks</source>
         <translation>Trainingsblöcke</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="99"/>
+        <location filename="../build/i18n/spec_strings.py" line="78"/>
         <source>Validation blocks</source>
         <translation>Validierungsblöcke</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="100"/>
+        <location filename="../build/i18n/spec_strings.py" line="79"/>
         <source>Time steps</source>
         <translation>Zeitschritte</translation>
     </message>
@@ -785,7 +704,7 @@ Labels, Klassenzuordnung, Blockgröße, Schrittweite und Validierungsaufteilung:
 <context>
     <name>ChoiceWidgetWrapper</name>
     <message>
-        <location filename="../crops_qgis/algorithms/widgets.py" line="51"/>
+        <location filename="../crops_qgis/algorithms/widgets.py" line="60"/>
         <source>[not set]</source>
         <translation>[nicht gesetzt]</translation>
     </message>
@@ -793,167 +712,167 @@ Labels, Klassenzuordnung, Blockgröße, Schrittweite und Validierungsaufteilung:
 <context>
     <name>CropsAlgorithm</name>
     <message>
-        <location filename="../crops_qgis/algorithms/base.py" line="48"/>
+        <location filename="../crops_qgis/algorithms/base.py" line="49"/>
         <source>1. Data</source>
         <translation>1. Daten</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/base.py" line="49"/>
+        <location filename="../crops_qgis/algorithms/base.py" line="50"/>
         <source>2. Pre-processing</source>
         <translation>2. Vorverarbeitung</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/base.py" line="50"/>
+        <location filename="../crops_qgis/algorithms/base.py" line="51"/>
         <source>3. Source model</source>
         <translation>3. Quellmodell</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/base.py" line="51"/>
+        <location filename="../crops_qgis/algorithms/base.py" line="52"/>
         <source>4. Adaptation</source>
         <translation>4. Anpassung</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/base.py" line="52"/>
+        <location filename="../crops_qgis/algorithms/base.py" line="53"/>
         <source>5. Mapping and evaluation</source>
         <translation>5. Kartierung und Bewertung</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/base.py" line="53"/>
+        <location filename="../crops_qgis/algorithms/base.py" line="54"/>
         <source>Tools</source>
         <translation>Werkzeuge</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="114"/>
+        <location filename="../build/i18n/spec_strings.py" line="109"/>
         <source>Device</source>
         <translation>Gerät</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="118"/>
+        <location filename="../build/i18n/spec_strings.py" line="113"/>
         <source>Random seed</source>
         <translation>Zufallsstartwert</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="165"/>
+        <location filename="../build/i18n/spec_strings.py" line="173"/>
         <source>Weight decay</source>
         <translation>Gewichtsabnahme (Weight Decay)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="127"/>
+        <location filename="../build/i18n/spec_strings.py" line="122"/>
         <source>Warm-up (fraction of the steps)</source>
         <translation>Aufwärmphase (Anteil der Schritte)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="128"/>
+        <location filename="../build/i18n/spec_strings.py" line="123"/>
         <source>Mixed precision on CUDA</source>
         <translation>Gemischte Genauigkeit auf CUDA</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="131"/>
+        <location filename="../build/i18n/spec_strings.py" line="126"/>
         <source>CPU threads (0: all)</source>
         <translation>CPU-Threads (0: alle)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="229"/>
+        <location filename="../build/i18n/spec_strings.py" line="237"/>
         <source>Resume from (resume state or adapted model)</source>
         <translation>Fortsetzen von (Fortsetzungszustand oder angepasstes Modell)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="257"/>
+        <location filename="../build/i18n/spec_strings.py" line="265"/>
         <source>Adapted model</source>
         <translation>Angepasstes Modell</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="258"/>
+        <location filename="../build/i18n/spec_strings.py" line="266"/>
         <source>Model (*.safetensors)</source>
         <translation>Modell (*.safetensors)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="259"/>
+        <location filename="../build/i18n/spec_strings.py" line="267"/>
         <source>Adaptation log (JSON)</source>
         <translation>Anpassungsprotokoll (JSON)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="264"/>
+        <location filename="../build/i18n/spec_strings.py" line="272"/>
         <source>Resume state</source>
         <translation>Fortsetzungszustand</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="265"/>
+        <location filename="../build/i18n/spec_strings.py" line="273"/>
         <source>Steps done</source>
         <translation>Ausgeführte Schritte</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="266"/>
+        <location filename="../build/i18n/spec_strings.py" line="274"/>
         <source>Final loss</source>
         <translation>Endgültiger Verlust</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="129"/>
+        <location filename="../build/i18n/spec_strings.py" line="124"/>
         <source>Checkpoint every N steps (0: with the resume state)</source>
         <translation>Checkpoint alle N Schritte (0: mit dem Fortsetzungszustand)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="132"/>
+        <location filename="../build/i18n/spec_strings.py" line="127"/>
         <source>SyncBatchNorm over all processes (torchrun)</source>
         <translation>SyncBatchNorm über alle Prozesse (torchrun)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="130"/>
+        <location filename="../build/i18n/spec_strings.py" line="125"/>
         <source>Save the resume state every N seconds (0: every step)</source>
         <translation>Fortsetzungszustand alle N Sekunden speichern (0: nach jedem Schritt)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="202"/>
+        <location filename="../build/i18n/spec_strings.py" line="210"/>
         <source>Align the target&apos;s statistics to the model&apos;s</source>
         <translation>Zielstatistiken an die des Modells angleichen</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="260"/>
+        <location filename="../build/i18n/spec_strings.py" line="268"/>
         <source>Adaptation curves (PNG)</source>
         <translation>Anpassungskurven (PNG)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="115"/>
+        <location filename="../build/i18n/spec_strings.py" line="110"/>
         <source>Automatic (GPU if available)</source>
         <translation>Automatisch (GPU, falls vorhanden)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="116"/>
+        <location filename="../build/i18n/spec_strings.py" line="111"/>
         <source>CPU</source>
         <translation>CPU</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="117"/>
+        <location filename="../build/i18n/spec_strings.py" line="112"/>
         <source>CUDA GPU</source>
         <translation>CUDA-GPU</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="203"/>
+        <location filename="../build/i18n/spec_strings.py" line="211"/>
         <source>None</source>
         <translation>Keine</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="204"/>
+        <location filename="../build/i18n/spec_strings.py" line="212"/>
         <source>Mean and standard deviation</source>
         <translation>Mittelwert und Standardabweichung</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="205"/>
+        <location filename="../build/i18n/spec_strings.py" line="213"/>
         <source>Histogram matching</source>
         <translation>Histogrammangleichung</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="261"/>
+        <location filename="../build/i18n/spec_strings.py" line="269"/>
         <source>Trust report: what the adaptation changed (HTML)</source>
         <translation>Vertrauensbericht: was die Anpassung geändert hat (HTML)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="262"/>
+        <location filename="../build/i18n/spec_strings.py" line="270"/>
         <source>Agreement of the source and adapted maps (unchanged / changed)</source>
         <translation>Übereinstimmung der Quell- und angepassten Karte (unverändert / geändert)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="263"/>
+        <location filename="../build/i18n/spec_strings.py" line="271"/>
         <source>Share of pixels that changed class</source>
         <translation>Anteil der Pixel mit geänderter Klasse</translation>
     </message>
@@ -1031,17 +950,17 @@ Labels, Klassenzuordnung, Blockgröße, Schrittweite und Validierungsaufteilung:
         <translation>Konfidenz</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/dock.py" line="163"/>
+        <location filename="../crops_qgis/dock.py" line="164"/>
         <source>Started: {name}</source>
         <translation>Gestartet: {name}</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/dock.py" line="180"/>
+        <location filename="../crops_qgis/dock.py" line="181"/>
         <source>Failed: {error}</source>
         <translation>Fehlgeschlagen: {error}</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/dock.py" line="184"/>
+        <location filename="../crops_qgis/dock.py" line="185"/>
         <source>Done: {n} layers added to &apos;{group}&apos;</source>
         <translation>Fertig: {n} Layer zu '{group}' hinzugefügt</translation>
     </message>
@@ -1051,7 +970,7 @@ Labels, Klassenzuordnung, Blockgröße, Schrittweite und Validierungsaufteilung:
         <translation>Gezeichnetes Gebiet: {w} x {h} ({ha:,.1f} ha)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/dock.py" line="176"/>
+        <location filename="../crops_qgis/dock.py" line="177"/>
         <source>Cancelled: {name}; nothing was added.</source>
         <translation>Abgebrochen: {name}; nichts wurde hinzugefügt.</translation>
     </message>
@@ -1247,87 +1166,87 @@ Führen Sie dieses Werkzeug beim Einrichten von CROPS als Erstes aus und hängen
 <context>
     <name>EvaluateAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="333"/>
+        <location filename="../build/i18n/spec_strings.py" line="345"/>
         <source>Evaluate class map</source>
         <translation>Klassenkarte bewerten</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="335"/>
+        <location filename="../build/i18n/spec_strings.py" line="347"/>
         <source>Class map</source>
         <translation>Klassenkarte</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="336"/>
+        <location filename="../build/i18n/spec_strings.py" line="348"/>
         <source>Reference labels (raster or polygons)</source>
         <translation>Referenzlabels (Raster oder Polygone)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="337"/>
+        <location filename="../build/i18n/spec_strings.py" line="349"/>
         <source>Label field (polygons)</source>
         <translation>Labelfeld (Polygone)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="338"/>
+        <location filename="../build/i18n/spec_strings.py" line="350"/>
         <source>Class map (codes to classes)</source>
         <translation>Klassenzuordnung (Codes zu Klassen)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="341"/>
+        <location filename="../build/i18n/spec_strings.py" line="353"/>
         <source>Model (names the class map&apos;s values)</source>
         <translation>Modell (benennt die Werte der Klassenkarte)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="342"/>
+        <location filename="../build/i18n/spec_strings.py" line="354"/>
         <source>Report</source>
         <translation>Bericht</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="343"/>
+        <location filename="../build/i18n/spec_strings.py" line="355"/>
         <source>HTML files (*.html)</source>
         <translation>HTML-Dateien (*.html)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="344"/>
+        <location filename="../build/i18n/spec_strings.py" line="356"/>
         <source>Metrics (JSON)</source>
         <translation>Metriken (JSON)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="345"/>
+        <location filename="../build/i18n/spec_strings.py" line="357"/>
         <source>JSON files (*.json)</source>
         <translation>JSON-Dateien (*.json)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="346"/>
+        <location filename="../build/i18n/spec_strings.py" line="358"/>
         <source>Overall accuracy</source>
         <translation>Gesamtgenauigkeit</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="347"/>
+        <location filename="../build/i18n/spec_strings.py" line="359"/>
         <source>Mean IoU</source>
         <translation>Mittlere IoU</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="348"/>
+        <location filename="../build/i18n/spec_strings.py" line="360"/>
         <source>Mean F1</source>
         <translation>Mittlerer F1-Wert</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="349"/>
+        <location filename="../build/i18n/spec_strings.py" line="361"/>
         <source>Kappa</source>
         <translation>Kappa</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="350"/>
+        <location filename="../build/i18n/spec_strings.py" line="362"/>
         <source>Pixels evaluated</source>
         <translation>Ausgewertete Pixel</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="339"/>
+        <location filename="../build/i18n/spec_strings.py" line="351"/>
         <source>CRS of a reference that has none</source>
         <translation>KBS einer Referenz, die keines hat</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="334"/>
+        <location filename="../build/i18n/spec_strings.py" line="346"/>
         <source>Compares a class map (e.g. the output of crops:infer) with reference labels and reports overall accuracy, Cohen&apos;s kappa, and per class IoU, F1, precision and recall, with the confusion matrix.
 
 Reference: a raster of label codes, or polygons with a Label field (any CRS: reprojected), put on the class map&apos;s grid. Class map: codes to classes, e.g. &apos;1200=maize; *=other; 0=ignore&apos;; empty: the model&apos;s training class map when the model is known, else the label values are the classes (names from a classes.csv beside the labels).
@@ -1348,30 +1267,67 @@ Referenz ist eine Wahrscheinlichkeitsstichprobe: ankreuzen, wenn die Referenz zu
 Ausgaben: ein HTML-Bericht (Bilder, Flächen je Klasse) und dieselben Kennzahlen als JSON.</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="340"/>
+        <location filename="../build/i18n/spec_strings.py" line="352"/>
         <source>Reference is a probability sample (area-adjusted estimates)</source>
         <translation>Referenz ist eine Wahrscheinlichkeitsstichprobe (flächenbereinigte Schätzungen)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="351"/>
+        <location filename="../build/i18n/spec_strings.py" line="363"/>
         <source>Overall accuracy of the fields (polygon reference)</source>
         <translation>Gesamtgenauigkeit der Felder (Polygonreferenz)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="352"/>
+        <location filename="../build/i18n/spec_strings.py" line="364"/>
         <source>Area-adjusted overall accuracy (probability sample)</source>
         <translation>Flächenbereinigte Gesamtgenauigkeit (Wahrscheinlichkeitsstichprobe)</translation>
     </message>
 </context>
 <context>
+    <name>ExportAgrifmAlgorithm</name>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="90"/>
+        <source>Export AgriFM samples</source>
+        <translation>AgriFM-Stichproben exportieren</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="91"/>
+        <source>Writes every block of a labelled block store (Build blocks, Build time-series blocks, Import AgriFM samples) as an AgriFM sample: one HDF5 file per block with one dataset per source (T, C, H, W) and the class codes (H, W) in `label` (0 where unlabelled, or 255 when 0 is a class&apos;s code: the `ignore_code` attribute says which), and data_lists/train.txt and val.txt from the store&apos;s splits.
+
+A store imported from AgriFM keeps its sources and sample names; another store is one source, named by Source (a composite&apos;s store: one step of all its bands).</source>
+        <translation>Schreibt jeden Block eines gelabelten Blockspeichers (Blöcke erstellen, Zeitreihen-Blöcke erstellen, AgriFM-Stichproben importieren) als AgriFM-Stichprobe: eine HDF5-Datei je Block mit einem Datensatz je Quelle (T, C, H, W) und den Klassencodes (H, W) in `label` (0 wo ungelabelt, oder 255, wenn 0 der Code einer Klasse ist: das Attribut `ignore_code` sagt, welcher), sowie data_lists/train.txt und val.txt aus den Aufteilungen des Speichers.
+
+Ein aus AgriFM importierter Speicher behält seine Quellen und Stichprobennamen; ein anderer Speicher ist eine Quelle mit dem Namen aus Quelle (der Speicher eines Komposits: ein Schritt mit allen seinen Bändern).</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="92"/>
+        <source>Labelled block store</source>
+        <translation>Gelabelter Blockspeicher</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="93"/>
+        <source>Source name (stores without sources)</source>
+        <translation>Name der Quelle (Speicher ohne Quellen)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="94"/>
+        <source>Output folder</source>
+        <translation>Ausgabeordner</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="95"/>
+        <source>Samples written</source>
+        <translation>Geschriebene Stichproben</translation>
+    </message>
+</context>
+<context>
     <name>FieldClassesAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="353"/>
+        <location filename="../build/i18n/spec_strings.py" line="365"/>
         <source>Crop per field</source>
         <translation>Kultur je Feld</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="354"/>
+        <location filename="../build/i18n/spec_strings.py" line="366"/>
         <source>Gives every field (a parcel polygon, any CRS) the crop the class map shows in it, and writes the fields as a GeoPackage styled by crop with the map&apos;s colours.
 
 Rule: majority (the class with the most pixels whose centre lies in the field) or mean_probability (the class with the highest mean probability; needs Class probabilities from Map crops). Each field gets class_value, class_name, class_share (the winning class&apos;s share of the field&apos;s pixels), confidence (the mean of the Confidence raster, or the winning class&apos;s mean probability), pixels and area_ha (in the map&apos;s CRS, or an equal-area CRS when the map is in degrees), beside its own attributes. Fields with no mapped pixel keep an empty class.
@@ -1382,70 +1338,200 @@ Regel: majority (die Klasse mit den meisten Pixeln, deren Mitte im Feld liegt) o
 Das Protokoll nennt die Hektar je Kultur, in den Feldern und auf der ganzen Karte. Modell: der Checkpoint, der die Klassenkarte erzeugt hat, wenn die Karte ihre Klassen nicht selbst benennt.</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="355"/>
+        <location filename="../build/i18n/spec_strings.py" line="367"/>
         <source>Fields (parcel polygons)</source>
         <translation>Felder (Flurstückspolygone)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="356"/>
+        <location filename="../build/i18n/spec_strings.py" line="368"/>
         <source>Class map</source>
         <translation>Klassenkarte</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="357"/>
+        <location filename="../build/i18n/spec_strings.py" line="369"/>
         <source>Class of a field</source>
         <translation>Klasse eines Feldes</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="360"/>
+        <location filename="../build/i18n/spec_strings.py" line="372"/>
         <source>Confidence (optional)</source>
         <translation>Konfidenz (optional)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="361"/>
+        <location filename="../build/i18n/spec_strings.py" line="373"/>
         <source>Class probabilities (optional)</source>
         <translation>Klassenwahrscheinlichkeiten (optional)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="362"/>
+        <location filename="../build/i18n/spec_strings.py" line="374"/>
         <source>Model (names the class map&apos;s values)</source>
         <translation>Modell (benennt die Werte der Klassenkarte)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="363"/>
+        <location filename="../build/i18n/spec_strings.py" line="375"/>
         <source>Fields with their crop</source>
         <translation>Felder mit ihrer Kultur</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="364"/>
+        <location filename="../build/i18n/spec_strings.py" line="376"/>
         <source>Fields</source>
         <translation>Felder</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="365"/>
+        <location filename="../build/i18n/spec_strings.py" line="377"/>
         <source>Fields without a mapped pixel</source>
         <translation>Felder ohne kartiertes Pixel</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="358"/>
+        <location filename="../build/i18n/spec_strings.py" line="370"/>
         <source>Majority of its pixels</source>
         <translation>Mehrheit seiner Pixel</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="359"/>
+        <location filename="../build/i18n/spec_strings.py" line="371"/>
         <source>Highest mean probability</source>
         <translation>Höchste mittlere Wahrscheinlichkeit</translation>
     </message>
 </context>
 <context>
+    <name>ImportAgrifmAlgorithm</name>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="80"/>
+        <source>Import AgriFM samples</source>
+        <translation>AgriFM-Stichproben importieren</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="81"/>
+        <source>Reads samples in the AgriFM layout: one HDF5 file per sample holding one dataset per source (T, C, H, W), e.g. S2, and the labels (H, W) in `label`; the files data_lists/train.txt, val.txt (and test.txt) name the samples of each split (without them every sample is for training). Each sample becomes one block of a block store that Train source model, Partition and the adaptation commands read like one from Build time-series blocks.
+
+Sources: the datasets to read, e.g. S2, or S2;S1 for two sensors (empty: S2, else every source of the first file). Every source must have the label&apos;s height and width. One source gives the features t01:B02 ... (steps x bands, as Build time-series blocks); several give S2:t01:B02 ... S1:t01:VV, source after source, and the model trained on them needs the same sources. Labels are class codes: the class map maps them to classes as for Build blocks (empty: the classes Export AgriFM samples wrote in the files, else every code is a class and 0 is ignore). AgriFM files record no dates: a source&apos;s `dates` attribute gives them when present, else the steps are nominal, Step days apart from the Start date.</source>
+        <translation>Liest Stichproben im AgriFM-Format: eine HDF5-Datei je Stichprobe mit einem Datensatz je Quelle (T, C, H, W), z. B. S2, und den Labels (H, W) in `label`; die Dateien data_lists/train.txt, val.txt (und test.txt) nennen die Stichproben jeder Aufteilung (ohne sie dient jede Stichprobe dem Training). Jede Stichprobe wird ein Block eines Blockspeichers, den Quellmodell trainieren, Partitionieren und die Anpassungsbefehle lesen wie einen aus Zeitreihen-Blöcke erstellen.
+
+Quellen: die zu lesenden Datensätze, z. B. S2, oder S2;S1 für zwei Sensoren (leer: S2, sonst jede Quelle der ersten Datei). Jede Quelle muss die Höhe und Breite des Labels haben. Eine Quelle ergibt die Merkmale t01:B02 ... (Schritte x Bänder, wie Zeitreihen-Blöcke erstellen); mehrere ergeben S2:t01:B02 ... S1:t01:VV, Quelle nach Quelle, und das darauf trainierte Modell braucht dieselben Quellen. Labels sind Klassencodes: die Klassenzuordnung ordnet sie Klassen zu wie bei Blöcke erstellen (leer: die Klassen, die AgriFM-Stichproben exportieren in die Dateien geschrieben hat, sonst ist jeder Code eine Klasse und 0 wird ignoriert). AgriFM-Dateien enthalten keine Daten: das Attribut `dates` einer Quelle gibt sie an, wo vorhanden, sonst sind die Schritte nominell, Schritt Tage voneinander ab dem Startdatum.</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="82"/>
+        <source>Folder of AgriFM samples</source>
+        <translation>Ordner mit AgriFM-Stichproben</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="83"/>
+        <source>Sources</source>
+        <translation>Quellen</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="84"/>
+        <source>Class map (codes to classes)</source>
+        <translation>Klassenzuordnung (Codes zu Klassen)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="85"/>
+        <source>Step (days, when the files have no dates)</source>
+        <translation>Schritt (Tage, wenn die Dateien keine Daten haben)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="86"/>
+        <source>Start date (YYYY-MM-DD, when the files have no dates)</source>
+        <translation>Startdatum (YYYY-MM-DD, wenn die Dateien keine Daten haben)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="87"/>
+        <source>Blocks written</source>
+        <translation>Geschriebene Blöcke</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="88"/>
+        <source>Training blocks</source>
+        <translation>Trainingsblöcke</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="89"/>
+        <source>Validation blocks</source>
+        <translation>Validierungsblöcke</translation>
+    </message>
+</context>
+<context>
+    <name>ImportWeightsAlgorithm</name>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="139"/>
+        <source>Import encoder weights (AgriFM)</source>
+        <translation>Encoder-Gewichte importieren (AgriFM)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="140"/>
+        <source>Converts encoder weights you hold locally (e.g. AgriFM&apos;s released .pth checkpoint) once into a .safetensors encoder for the agrifm architecture; give it to Train source model as Pretrained encoder weights with Architecture agrifm. Nothing is downloaded.
+
+Reading: the file is read with torch&apos;s weights-only loader (tensors and plain containers only); a file that needs full unpickling is refused: load it yourself where you trust it and re-save its state_dict. Training containers (state_dict, model) and prefixes (module., backbone., encoders.S2. ...) are unwrapped: each tensor of the agrifm encoder takes the one tensor whose name ends with its name, shape-checked. Prefix picks one encoder where a file holds several.
+Encoder arguments (embed_dim, depths, num_heads, patch_size, window_size, bands) are read off the file; Architecture arguments overrides them.
+
+Output: the .safetensors encoder (its header records the arguments it fits) and name.import.json beside it: every tensor mapped (encoder name: file name), the encoder tensors missing (left random in training) and the file&apos;s tensors unused.</source>
+        <translation>Wandelt Encoder-Gewichte, die Sie lokal haben (z. B. den veröffentlichten .pth-Checkpoint von AgriFM), einmal in einen .safetensors-Encoder für die Architektur agrifm um; geben Sie ihn Quellmodell trainieren als vortrainierte Encoder-Gewichte mit der Architektur agrifm. Nichts wird heruntergeladen.
+
+Lesen: die Datei wird mit dem Nur-Gewichte-Lader von torch gelesen (nur Tensoren und einfache Container); eine Datei, die vollständiges Unpickling braucht, wird abgelehnt: laden Sie sie selbst dort, wo Sie ihr vertrauen, und speichern Sie ihr state_dict neu. Trainings-Container (state_dict, model) und Präfixe (module., backbone., encoders.S2. ...) werden entpackt: jeder Tensor des agrifm-Encoders nimmt den einen Tensor, dessen Name mit seinem Namen endet, mit geprüfter Form. Präfix wählt einen Encoder, wo eine Datei mehrere enthält.
+Encoder-Argumente (embed_dim, depths, num_heads, patch_size, window_size, bands) werden aus der Datei gelesen; Architektur-Argumente überschreibt sie.
+
+Ausgabe: der .safetensors-Encoder (sein Header nennt die Argumente, zu denen er passt) und daneben name.import.json: jeder zugeordnete Tensor (Encoder-Name: Datei-Name), die fehlenden Encoder-Tensoren (im Training zufällig belassen) und die ungenutzten Tensoren der Datei.</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="141"/>
+        <source>Weights file (.pth / .safetensors)</source>
+        <translation>Gewichtsdatei (.pth / .safetensors)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="142"/>
+        <source>Prefix (empty: any)</source>
+        <translation>Präfix (leer: beliebig)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="143"/>
+        <source>Architecture arguments (JSON; empty: from the file)</source>
+        <translation>Architektur-Argumente (JSON; leer: aus der Datei)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="144"/>
+        <source>Encoder weights</source>
+        <translation>Encoder-Gewichte</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="145"/>
+        <source>Encoder (*.safetensors)</source>
+        <translation>Encoder (*.safetensors)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="146"/>
+        <source>Tensors mapped</source>
+        <translation>Zugeordnete Tensoren</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="147"/>
+        <source>Encoder tensors missing</source>
+        <translation>Fehlende Encoder-Tensoren</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="148"/>
+        <source>File tensors unused</source>
+        <translation>Ungenutzte Tensoren der Datei</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="149"/>
+        <source>Mapping report (JSON)</source>
+        <translation>Zuordnungsbericht (JSON)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="150"/>
+        <source>Encoder arguments</source>
+        <translation>Encoder-Argumente</translation>
+    </message>
+</context>
+<context>
     <name>InferAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="305"/>
+        <location filename="../build/i18n/spec_strings.py" line="317"/>
         <source>Map crops (inference)</source>
         <translation>Kulturen kartieren (Inferenz)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="306"/>
+        <location filename="../build/i18n/spec_strings.py" line="318"/>
         <source>Runs a model (from Train source model or an adaptation) over a composite and writes the class map, coloured and labelled with the model&apos;s classes.
 
 Composite: a raster with exactly the features the model was trained on (same bands, same order; Extra bands as used for training, PATH or PATH@BANDS separated by &apos;;&apos;). A clear error lists missing or extra features.
@@ -1462,102 +1548,29 @@ Das Raster wird in überlappenden Kacheln verarbeitet, die mit einem glatten Fen
 Ausgaben: Klassenkarte (Byte, 255 = NoData) und optional die Konfidenz (die Wahrscheinlichkeit der siegreichen Klasse), die normalisierte Entropie (0 sicher .. 1 unentschieden) und die Wahrscheinlichkeiten (ein Band je Klasse), Float32 mit -1 = NoData. Alle sind gekachelte, komprimierte GeoTIFFs mit Pyramiden und einem .qml-Stil.</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="307"/>
+        <location filename="../build/i18n/spec_strings.py" line="319"/>
         <source>Model (.safetensors)</source>
         <translation>Modell (.safetensors)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="308"/>
+        <location filename="../build/i18n/spec_strings.py" line="320"/>
         <source>Composite</source>
         <translation>Komposit</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="309"/>
+        <location filename="../build/i18n/spec_strings.py" line="321"/>
         <source>Extent</source>
         <translation>Ausdehnung</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="310"/>
+        <location filename="../build/i18n/spec_strings.py" line="322"/>
         <source>Area of interest (polygons)</source>
         <translation>Untersuchungsgebiet (Polygone)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="311"/>
+        <location filename="../build/i18n/spec_strings.py" line="323"/>
         <source>Extra bands (PATH or PATH@BANDS; &apos;;&apos; separated)</source>
         <translation>Zusätzliche Bänder (PATH oder PATH@BANDS; durch ';' getrennt)</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="312"/>
-        <source>Tile size (pixels; 0: automatic)</source>
-        <translation>Kachelgröße (Pixel; 0: automatisch)</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="313"/>
-        <source>Overlap (pixels; -1: a quarter of the tile)</source>
-        <translation>Überlappung (Pixel; -1: ein Viertel der Kachel)</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="314"/>
-        <source>Batch size (tiles; 0: automatic)</source>
-        <translation>Batchgröße (Kacheln; 0: automatisch)</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="315"/>
-        <source>Class map</source>
-        <translation>Klassenkarte</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="316"/>
-        <source>Confidence</source>
-        <translation>Konfidenz</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="317"/>
-        <source>Entropy</source>
-        <translation>Entropie</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="318"/>
-        <source>Class probabilities</source>
-        <translation>Klassenwahrscheinlichkeiten</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="319"/>
-        <source>Mapped pixels</source>
-        <translation>Kartierte Pixel</translation>
-    </message>
-</context>
-<context>
-    <name>InferSeriesAlgorithm</name>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="320"/>
-        <source>Map crops from a time series (inference)</source>
-        <translation>Kulturen aus einer Zeitreihe kartieren (Inferenz)</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="321"/>
-        <source>Runs a model trained on a time series (Build time-series blocks, then Train source model, e.g. with the U-TAE architecture, or an adaptation of it) over the scenes and writes the class map.
-
-Scenes, cloud mask, bands, Start / End date and Step days: as for Build time-series blocks. The series must have as many steps and the same bands as the model&apos;s (a clear error says otherwise): for a map in season, an earlier End date with a model trained on as many steps.
-Each overlapping tile is composited from the scenes step by step (the max-NDVI of each step, gaps interpolated in time) and blended with a smooth window as Map crops does, so memory does not grow with the raster&apos;s height or the number of scenes. Tile size, overlap, batch size, device: as for Map crops.
-
-Outputs: class map (Byte, 255 = nodata) and optionally the confidence, the normalised entropy and the probabilities, as Map crops writes them.</source>
-        <translation>Wendet ein auf einer Zeitreihe trainiertes Modell (Zeitreihen-Blöcke erstellen, dann Quellmodell trainieren, z. B. mit der Architektur U-TAE, oder eine Anpassung davon) auf die Szenen an und schreibt die Klassenkarte.
-
-Szenen, Wolkenmaske, Bänder, Start-/Enddatum und Schritt-Tage: wie bei Zeitreihen-Blöcke erstellen. Die Reihe muss so viele Schritte und dieselben Bänder wie die des Modells haben (sonst nennt ein klarer Fehler den Unterschied): für eine Karte während der Saison ein früheres Enddatum mit einem Modell, das auf ebenso vielen Schritten trainiert wurde.
-Jede überlappende Kachel wird Schritt für Schritt aus den Szenen zusammengesetzt (das Max-NDVI jedes Schritts, Lücken zeitlich interpoliert) und wie bei Kulturen kartieren mit einem glatten Fenster überblendet, sodass der Speicher weder mit der Höhe des Rasters noch mit der Zahl der Szenen wächst. Kachelgröße, Überlappung, Batchgröße, Gerät: wie bei Kulturen kartieren.
-
-Ausgaben: Klassenkarte (Byte, 255 = nodata) und optional die Konfidenz, die normierte Entropie und die Wahrscheinlichkeiten, wie Kulturen kartieren sie schreibt.</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="322"/>
-        <source>Model (.safetensors)</source>
-        <translation>Modell (.safetensors)</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="323"/>
-        <source>Extent</source>
-        <translation>Ausdehnung</translation>
     </message>
     <message>
         <location filename="../build/i18n/spec_strings.py" line="324"/>
@@ -1599,8 +1612,81 @@ Ausgaben: Klassenkarte (Byte, 255 = nodata) und optional die Konfidenz, die norm
         <source>Mapped pixels</source>
         <translation>Kartierte Pixel</translation>
     </message>
+</context>
+<context>
+    <name>InferSeriesAlgorithm</name>
     <message>
         <location filename="../build/i18n/spec_strings.py" line="332"/>
+        <source>Map crops from a time series (inference)</source>
+        <translation>Kulturen aus einer Zeitreihe kartieren (Inferenz)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="333"/>
+        <source>Runs a model trained on a time series (Build time-series blocks, then Train source model, e.g. with the U-TAE architecture, or an adaptation of it) over the scenes and writes the class map.
+
+Scenes, cloud mask, bands, Start / End date and Step days: as for Build time-series blocks. The series must have as many steps and the same bands as the model&apos;s (a clear error says otherwise): for a map in season, an earlier End date with a model trained on as many steps.
+Each overlapping tile is composited from the scenes step by step (the max-NDVI of each step, gaps interpolated in time) and blended with a smooth window as Map crops does, so memory does not grow with the raster&apos;s height or the number of scenes. Tile size, overlap, batch size, device: as for Map crops.
+
+Outputs: class map (Byte, 255 = nodata) and optionally the confidence, the normalised entropy and the probabilities, as Map crops writes them.</source>
+        <translation>Wendet ein auf einer Zeitreihe trainiertes Modell (Zeitreihen-Blöcke erstellen, dann Quellmodell trainieren, z. B. mit der Architektur U-TAE, oder eine Anpassung davon) auf die Szenen an und schreibt die Klassenkarte.
+
+Szenen, Wolkenmaske, Bänder, Start-/Enddatum und Schritt-Tage: wie bei Zeitreihen-Blöcke erstellen. Die Reihe muss so viele Schritte und dieselben Bänder wie die des Modells haben (sonst nennt ein klarer Fehler den Unterschied): für eine Karte während der Saison ein früheres Enddatum mit einem Modell, das auf ebenso vielen Schritten trainiert wurde.
+Jede überlappende Kachel wird Schritt für Schritt aus den Szenen zusammengesetzt (das Max-NDVI jedes Schritts, Lücken zeitlich interpoliert) und wie bei Kulturen kartieren mit einem glatten Fenster überblendet, sodass der Speicher weder mit der Höhe des Rasters noch mit der Zahl der Szenen wächst. Kachelgröße, Überlappung, Batchgröße, Gerät: wie bei Kulturen kartieren.
+
+Ausgaben: Klassenkarte (Byte, 255 = nodata) und optional die Konfidenz, die normierte Entropie und die Wahrscheinlichkeiten, wie Kulturen kartieren sie schreibt.</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="334"/>
+        <source>Model (.safetensors)</source>
+        <translation>Modell (.safetensors)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="335"/>
+        <source>Extent</source>
+        <translation>Ausdehnung</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="336"/>
+        <source>Tile size (pixels; 0: automatic)</source>
+        <translation>Kachelgröße (Pixel; 0: automatisch)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="337"/>
+        <source>Overlap (pixels; -1: a quarter of the tile)</source>
+        <translation>Überlappung (Pixel; -1: ein Viertel der Kachel)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="338"/>
+        <source>Batch size (tiles; 0: automatic)</source>
+        <translation>Batchgröße (Kacheln; 0: automatisch)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="339"/>
+        <source>Class map</source>
+        <translation>Klassenkarte</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="340"/>
+        <source>Confidence</source>
+        <translation>Konfidenz</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="341"/>
+        <source>Entropy</source>
+        <translation>Entropie</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="342"/>
+        <source>Class probabilities</source>
+        <translation>Klassenwahrscheinlichkeiten</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="343"/>
+        <source>Mapped pixels</source>
+        <translation>Kartierte Pixel</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="344"/>
         <source>Time steps</source>
         <translation>Zeitschritte</translation>
     </message>
@@ -1757,117 +1843,117 @@ Ausgaben: das Komposit (Datentyp und Bandnamen der Eingabe, Echtfarbenstil) und 
 <context>
     <name>PartitionAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="184"/>
+        <location filename="../build/i18n/spec_strings.py" line="192"/>
         <source>Partition easy / hard</source>
         <translation>Aufteilung leicht / schwer</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="186"/>
+        <location filename="../build/i18n/spec_strings.py" line="194"/>
         <source>Source model</source>
         <translation>Quellmodell</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="187"/>
+        <location filename="../build/i18n/spec_strings.py" line="195"/>
         <source>Target block store</source>
         <translation>Ziel-Blockspeicher</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="188"/>
+        <location filename="../build/i18n/spec_strings.py" line="196"/>
         <source>or target composite</source>
         <translation>oder Ziel-Komposit</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="189"/>
+        <location filename="../build/i18n/spec_strings.py" line="197"/>
         <source>Score</source>
         <translation>Score</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="193"/>
+        <location filename="../build/i18n/spec_strings.py" line="201"/>
         <source>Easy fraction</source>
         <translation>Anteil leichter Blöcke</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="194"/>
+        <location filename="../build/i18n/spec_strings.py" line="202"/>
         <source>Score threshold (overrides easy fraction)</source>
         <translation>Score-Schwelle (ersetzt den Anteil leichter Blöcke)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="195"/>
+        <location filename="../build/i18n/spec_strings.py" line="203"/>
         <source>Split per predicted dominant class</source>
         <translation>Aufteilung je vorhergesagter dominanter Klasse</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="196"/>
+        <location filename="../build/i18n/spec_strings.py" line="204"/>
         <source>Confidence threshold (confident_fraction)</source>
         <translation>Konfidenzschwelle (confident_fraction)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="197"/>
+        <location filename="../build/i18n/spec_strings.py" line="205"/>
         <source>Extra bands with a composite (&apos;;&apos; separated)</source>
         <translation>Zusätzliche Bänder bei einem Komposit (durch ';' getrennt)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="198"/>
+        <location filename="../build/i18n/spec_strings.py" line="206"/>
         <source>Block size with a composite (0: the model&apos;s)</source>
         <translation>Blockgröße bei einem Komposit (0: die des Modells)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="199"/>
+        <location filename="../build/i18n/spec_strings.py" line="207"/>
         <source>Stride with a composite (0: block size)</source>
         <translation>Schrittweite bei einem Komposit (0: Blockgröße)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="200"/>
+        <location filename="../build/i18n/spec_strings.py" line="208"/>
         <source>Extent with a composite</source>
         <translation>Ausdehnung bei einem Komposit</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="201"/>
+        <location filename="../build/i18n/spec_strings.py" line="209"/>
         <source>Batch size (blocks)</source>
         <translation>Batchgröße (Blöcke)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="206"/>
+        <location filename="../build/i18n/spec_strings.py" line="214"/>
         <source>Output block store (with a composite)</source>
         <translation>Ausgabe-Blockspeicher (bei einem Komposit)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="207"/>
+        <location filename="../build/i18n/spec_strings.py" line="215"/>
         <source>HDF5 files (*.h5)</source>
         <translation>HDF5-Dateien (*.h5)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="208"/>
+        <location filename="../build/i18n/spec_strings.py" line="216"/>
         <source>Easy / hard mask</source>
         <translation>Maske leicht / schwer</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="209"/>
+        <location filename="../build/i18n/spec_strings.py" line="217"/>
         <source>Confidence</source>
         <translation>Konfidenz</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="210"/>
+        <location filename="../build/i18n/spec_strings.py" line="218"/>
         <source>Easy blocks</source>
         <translation>Leichte Blöcke</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="211"/>
+        <location filename="../build/i18n/spec_strings.py" line="219"/>
         <source>Hard blocks</source>
         <translation>Schwere Blöcke</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="212"/>
+        <location filename="../build/i18n/spec_strings.py" line="220"/>
         <source>Mean score of easy blocks</source>
         <translation>Mittlerer Score der leichten Blöcke</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="213"/>
+        <location filename="../build/i18n/spec_strings.py" line="221"/>
         <source>Mean score of hard blocks</source>
         <translation>Mittlerer Score der schweren Blöcke</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="185"/>
+        <location filename="../build/i18n/spec_strings.py" line="193"/>
         <source>Runs the source model over the target blocks and splits them into easy blocks (where it is confident) and hard blocks, so you see where the model is unsure before adapting it.
 
 Target: a block store (Build blocks without labels; the partition is written beside it), or a target composite from which a store is built into Output block store (Block size 0: the model&apos;s).
@@ -1884,17 +1970,17 @@ Aufteilung: Der Anteil leichter Blöcke mit den höchsten Scores ist leicht, ode
 Ausgaben: die Maske leicht / schwer (1 leicht in Blau, 2 schwer in Rot) und die Konfidenz je Pixel (grau, 0..1). Wo sich Blöcke überlappen (Schrittweite &lt; Blockgröße), zeigt jedes Pixel den Block, dessen Mitte am nächsten liegt. Die Scores, die leichten und schweren Blöcke und der SHA-256 des Modells kommen in name.h5.partition.h5 neben dem Speicher (der Speicher selbst wird nicht verändert), die Anpassen und SPCL lesen; SPCL weist eine Aufteilung zurück, die ein anderes Modell erstellt hat.</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="190"/>
+        <location filename="../build/i18n/spec_strings.py" line="198"/>
         <source>Mean highest probability</source>
         <translation>Mittlere höchste Wahrscheinlichkeit</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="191"/>
+        <location filename="../build/i18n/spec_strings.py" line="199"/>
         <source>Entropy</source>
         <translation>Entropie</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="192"/>
+        <location filename="../build/i18n/spec_strings.py" line="200"/>
         <source>Share of confident pixels</source>
         <translation>Anteil sicherer Pixel</translation>
     </message>
@@ -1902,12 +1988,12 @@ Ausgaben: die Maske leicht / schwer (1 leicht in Blau, 2 schwer in Rot) und die 
 <context>
     <name>PretrainAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="101"/>
+        <location filename="../build/i18n/spec_strings.py" line="96"/>
         <source>Pretrain encoder (SimSiam)</source>
         <translation>Encoder vortrainieren (SimSiam)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="102"/>
+        <location filename="../build/i18n/spec_strings.py" line="97"/>
         <source>Pretrains the encoder of a segmentation model without labels (SimSiam): every year and region you hold imagery of can teach it, labelled or not. Train the source model from it afterwards (Train source model, Pretrained encoder weights).
 
 Inputs: composites (cut into blocks of Block size) and/or block stores (their labels are never read); all with the same features in the same order. They are normalised with their pooled statistics.
@@ -1924,152 +2010,152 @@ Auswertung (optional): mit einem gelabelten Blockspeicher werden eine lineare So
 Ausgabe: ein .safetensors-Encoder, der sich selbst beschreibt (Encoder, Merkmale, Normalisierung, Blockgröße, Herkunft), und ein HTML-Bericht (Verlust und Lernrate, Kollaps-Kennzahl, augmentierte Ansichten, Auswertung). Daneben: name.resume.safetensors. Fortsetzen: diese Datei (oder den Encoder) übergeben, um fortzufahren; Iterationen/Epochen erhöhen, um länger zu trainieren. Abbrechen stoppt nach dem aktuellen Schritt und behält den zuletzt gespeicherten Encoder.</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="103"/>
+        <location filename="../build/i18n/spec_strings.py" line="98"/>
         <source>Composites (unlabelled)</source>
         <translation>Komposite (ungelabelt)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="104"/>
+        <location filename="../build/i18n/spec_strings.py" line="99"/>
         <source>Block stores (&apos;;&apos; separated; labels ignored)</source>
         <translation>Blockspeicher (durch ';' getrennt; Labels werden ignoriert)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="105"/>
+        <location filename="../build/i18n/spec_strings.py" line="100"/>
         <source>Architecture</source>
         <translation>Architektur</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="108"/>
+        <location filename="../build/i18n/spec_strings.py" line="103"/>
         <source>Encoder (U-Net; empty: resnet18)</source>
         <translation>Encoder (U-Net; leer: resnet18)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="109"/>
+        <location filename="../build/i18n/spec_strings.py" line="104"/>
         <source>Block size (0: the stores&apos;)</source>
         <translation>Blockgröße (0: die der Speicher)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="110"/>
+        <location filename="../build/i18n/spec_strings.py" line="105"/>
         <source>Epochs</source>
         <translation>Epochen</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="111"/>
+        <location filename="../build/i18n/spec_strings.py" line="106"/>
         <source>Iterations (&gt; 0 overrides epochs)</source>
         <translation>Iterationen (&gt; 0 ersetzt Epochen)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="112"/>
+        <location filename="../build/i18n/spec_strings.py" line="107"/>
         <source>Batch size (blocks)</source>
         <translation>Batchgröße (Blöcke)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="113"/>
+        <location filename="../build/i18n/spec_strings.py" line="108"/>
         <source>Learning rate (per 256 blocks)</source>
         <translation>Lernrate (je 256 Blöcke)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="119"/>
+        <location filename="../build/i18n/spec_strings.py" line="114"/>
         <source>Resume from (resume state or encoder)</source>
         <translation>Fortsetzen von (Fortsetzungsstand oder Encoder)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="120"/>
+        <location filename="../build/i18n/spec_strings.py" line="115"/>
         <source>Labelled block store for the evaluation (optional)</source>
         <translation>Gelabelter Blockspeicher für die Auswertung (optional)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="121"/>
+        <location filename="../build/i18n/spec_strings.py" line="116"/>
         <source>Evaluation iterations</source>
         <translation>Iterationen der Auswertung</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="122"/>
+        <location filename="../build/i18n/spec_strings.py" line="117"/>
         <source>Encoder LR scale when fine-tuning</source>
         <translation>Faktor der Encoder-Lernrate beim Feinabstimmen</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="123"/>
+        <location filename="../build/i18n/spec_strings.py" line="118"/>
         <source>Projection width</source>
         <translation>Breite der Projektion</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="124"/>
+        <location filename="../build/i18n/spec_strings.py" line="119"/>
         <source>Prediction bottleneck width</source>
         <translation>Engpassbreite der Vorhersage</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="125"/>
+        <location filename="../build/i18n/spec_strings.py" line="120"/>
         <source>Architecture arguments (JSON)</source>
         <translation>Architekturargumente (JSON)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="126"/>
+        <location filename="../build/i18n/spec_strings.py" line="121"/>
         <source>Weight decay</source>
         <translation>Gewichtsabnahme (Weight Decay)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="133"/>
+        <location filename="../build/i18n/spec_strings.py" line="128"/>
         <source>Pretrained encoder</source>
         <translation>Vortrainierter Encoder</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="134"/>
+        <location filename="../build/i18n/spec_strings.py" line="129"/>
         <source>Encoder (*.safetensors)</source>
         <translation>Encoder (*.safetensors)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="135"/>
+        <location filename="../build/i18n/spec_strings.py" line="130"/>
         <source>Report</source>
         <translation>Bericht</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="136"/>
+        <location filename="../build/i18n/spec_strings.py" line="131"/>
         <source>HTML files (*.html)</source>
         <translation>HTML-Dateien (*.html)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="137"/>
+        <location filename="../build/i18n/spec_strings.py" line="132"/>
         <source>Resume state</source>
         <translation>Fortsetzungsstand</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="138"/>
+        <location filename="../build/i18n/spec_strings.py" line="133"/>
         <source>Steps trained</source>
         <translation>Trainierte Schritte</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="139"/>
+        <location filename="../build/i18n/spec_strings.py" line="134"/>
         <source>Final loss</source>
         <translation>Endverlust</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="140"/>
+        <location filename="../build/i18n/spec_strings.py" line="135"/>
         <source>Output spread (collapse statistic)</source>
         <translation>Streuung der Ausgaben (Kollaps-Kennzahl)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="141"/>
+        <location filename="../build/i18n/spec_strings.py" line="136"/>
         <source>Linear probe mIoU</source>
         <translation>mIoU der linearen Sonde</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="142"/>
+        <location filename="../build/i18n/spec_strings.py" line="137"/>
         <source>Fine-tuned mIoU</source>
         <translation>mIoU nach Feinabstimmung</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="143"/>
+        <location filename="../build/i18n/spec_strings.py" line="138"/>
         <source>Random initialisation mIoU</source>
         <translation>mIoU bei zufälliger Initialisierung</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="106"/>
+        <location filename="../build/i18n/spec_strings.py" line="101"/>
         <source>U-Net</source>
         <translation>U-Net</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="107"/>
+        <location filename="../build/i18n/spec_strings.py" line="102"/>
         <source>TransUNet</source>
         <translation>TransUNet</translation>
     </message>
@@ -2077,12 +2163,12 @@ Ausgabe: ein .safetensors-Encoder, der sich selbst beschreibt (Encoder, Merkmale
 <context>
     <name>RunConfigAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="366"/>
+        <location filename="../build/i18n/spec_strings.py" line="378"/>
         <source>Repeat a run</source>
         <translation>Lauf wiederholen</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="367"/>
+        <location filename="../build/i18n/spec_strings.py" line="379"/>
         <source>Repeats a run exactly as it was recorded: every CROPS step writes name.run.json beside its main output (the command, every parameter as resolved, the inputs&apos; sizes and times, versions, device).
 
 Run record: that .run.json. Changes: NAME=VALUE items separated by &apos;;&apos; (e.g. SEED=3; OUTPUT=/data/map2019.tif), names as in the algorithm&apos;s parameters; a name the recorded command does not have is an error. A warning names every input whose size or time changed since the run was recorded. The repeated run writes its own .run.json.</source>
@@ -2091,17 +2177,17 @@ Run record: that .run.json. Changes: NAME=VALUE items separated by &apos;;&apos;
 Laufprotokoll: diese .run.json. Änderungen: NAME=WERT-Einträge, durch ';' getrennt (z. B. SEED=3; OUTPUT=/data/map2019.tif), Namen wie die Parameter des Algorithmus; ein Name, den der protokollierte Befehl nicht hat, ist ein Fehler. Eine Warnung nennt jede Eingabe, deren Größe oder Zeit sich seit dem Protokoll geändert hat. Der wiederholte Lauf schreibt seine eigene .run.json.</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="368"/>
+        <location filename="../build/i18n/spec_strings.py" line="380"/>
         <source>Run record (.run.json)</source>
         <translation>Laufprotokoll (.run.json)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="369"/>
+        <location filename="../build/i18n/spec_strings.py" line="381"/>
         <source>Changes (NAME=VALUE; ...)</source>
         <translation>Änderungen (NAME=WERT; ...)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="370"/>
+        <location filename="../build/i18n/spec_strings.py" line="382"/>
         <source>Run record of the repeat</source>
         <translation>Laufprotokoll der Wiederholung</translation>
     </message>
@@ -2188,175 +2274,180 @@ Größe: Breite und Höhe in Pixeln (10 m). Datumsangaben: die Saison, YYYY-MM-D
 <context>
     <name>TrainSourceAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="144"/>
+        <location filename="../build/i18n/spec_strings.py" line="151"/>
         <source>Train source model</source>
         <translation>Quellmodell trainieren</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="146"/>
+        <location filename="../build/i18n/spec_strings.py" line="153"/>
         <source>Labelled block store</source>
         <translation>Gelabelter Blockspeicher</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="147"/>
+        <location filename="../build/i18n/spec_strings.py" line="154"/>
         <source>Architecture</source>
         <translation>Architektur</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="151"/>
+        <location filename="../build/i18n/spec_strings.py" line="159"/>
         <source>Encoder (U-Net; empty: resnet18)</source>
         <translation>Encoder (U-Net; leer: resnet18)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="152"/>
+        <location filename="../build/i18n/spec_strings.py" line="160"/>
         <source>Pretrained encoder weights</source>
         <translation>Vortrainierte Encoder-Gewichte</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="153"/>
+        <location filename="../build/i18n/spec_strings.py" line="161"/>
         <source>Epochs</source>
         <translation>Epochen</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="154"/>
+        <location filename="../build/i18n/spec_strings.py" line="162"/>
         <source>Iterations (&gt; 0 overrides epochs)</source>
         <translation>Iterationen (&gt; 0 ersetzt die Epochen)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="155"/>
+        <location filename="../build/i18n/spec_strings.py" line="163"/>
         <source>Batch size (blocks)</source>
         <translation>Batchgröße (Blöcke)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="156"/>
+        <location filename="../build/i18n/spec_strings.py" line="164"/>
         <source>Learning rate</source>
         <translation>Lernrate</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="157"/>
+        <location filename="../build/i18n/spec_strings.py" line="165"/>
         <source>Resume from (resume state or model)</source>
         <translation>Fortsetzen von (Fortsetzungszustand oder Modell)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="158"/>
+        <location filename="../build/i18n/spec_strings.py" line="166"/>
         <source>Class weights</source>
         <translation>Klassengewichte</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="161"/>
+        <location filename="../build/i18n/spec_strings.py" line="169"/>
         <source>Dice loss weight (0: none)</source>
         <translation>Gewicht des Dice-Verlusts (0: keiner)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="162"/>
+        <location filename="../build/i18n/spec_strings.py" line="170"/>
         <source>Validate every N steps (0: every epoch)</source>
         <translation>Alle N Schritte validieren (0: nach jeder Epoche)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="163"/>
+        <location filename="../build/i18n/spec_strings.py" line="171"/>
         <source>Architecture arguments (JSON)</source>
         <translation>Architekturargumente (JSON)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="166"/>
+        <location filename="../build/i18n/spec_strings.py" line="174"/>
         <source>Model</source>
         <translation>Modell</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="167"/>
+        <location filename="../build/i18n/spec_strings.py" line="175"/>
         <source>Model (*.safetensors)</source>
         <translation>Modell (*.safetensors)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="168"/>
+        <location filename="../build/i18n/spec_strings.py" line="176"/>
         <source>Metrics per epoch (JSON)</source>
         <translation>Metriken je Epoche (JSON)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="169"/>
+        <location filename="../build/i18n/spec_strings.py" line="177"/>
         <source>Metrics per epoch (CSV)</source>
         <translation>Metriken je Epoche (CSV)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="171"/>
+        <location filename="../build/i18n/spec_strings.py" line="179"/>
         <source>Resume state</source>
         <translation>Fortsetzungszustand</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="172"/>
+        <location filename="../build/i18n/spec_strings.py" line="180"/>
         <source>Best validation mIoU</source>
         <translation>Beste Validierungs-mIoU</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="173"/>
+        <location filename="../build/i18n/spec_strings.py" line="181"/>
         <source>Epoch of the best model</source>
         <translation>Epoche des besten Modells</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="174"/>
+        <location filename="../build/i18n/spec_strings.py" line="182"/>
         <source>Steps trained</source>
         <translation>Trainierte Schritte</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="145"/>
+        <location filename="../build/i18n/spec_strings.py" line="172"/>
+        <source>Encoder LR scale (fine-tuning)</source>
+        <translation>Faktor der Encoder-Lernrate (Feinabstimmung)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="178"/>
+        <source>Training curves (PNG)</source>
+        <translation>Trainingskurven (PNG)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="155"/>
+        <source>U-Net</source>
+        <translation>U-Net</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="156"/>
+        <source>TransUNet</source>
+        <translation>TransUNet</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="167"/>
+        <source>None (equal)</source>
+        <translation>Keine (gleich)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="168"/>
+        <source>Balanced (inverse square-root frequency)</source>
+        <translation>Ausgeglichen (inverse Wurzel der Häufigkeit)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="157"/>
+        <source>U-TAE (time series)</source>
+        <translation>U-TAE (Zeitreihe)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="152"/>
         <source>Trains a segmentation model on a labelled block store (from Build blocks) and keeps the model with the best validation mIoU.
 
-Architecture: unet (a U-Net on a timm encoder, fast on CPUs; Encoder resnet18 by default) or transunet (R50-ViT-B/16, the method&apos;s reference backbone; needs a GPU in practice). Pretrained weights: an optional local file for the encoder: an encoder from Pretrain encoder (SimSiam), whose features must be the store&apos;s (Encoder empty takes it from the file; a lower Encoder LR scale, e.g. 0.1, fine-tunes it gently), or a .safetensors / timm .pth state dict.
+Architecture: unet (a U-Net on a timm encoder, fast on CPUs; Encoder resnet18 by default) or transunet (R50-ViT-B/16, the method&apos;s reference backbone; needs a GPU in practice); for a time-series store (Build time-series blocks, Import AgriFM samples) utae (a U-Net encoder per step with temporal attention, fast on CPUs) or agrifm (an AgriFM-style spatio-temporal Swin transformer; Import encoder weights converts AgriFM&apos;s released weights). Pretrained weights: an optional local file for the encoder: an encoder from Pretrain encoder (SimSiam), whose features must be the store&apos;s (Encoder empty takes it from the file; a lower Encoder LR scale, e.g. 0.1, fine-tunes it gently), or a .safetensors / timm .pth state dict.
 Training: AdamW, warm-up then cosine decay of the learning rate, cross-entropy ignoring unlabelled pixels (optional class weights and Dice), random flips and 90-degree rotations, mixed precision on CUDA. Iterations &gt; 0 overrides Epochs (an epoch is one pass over the training blocks); each epoch ends with a validation on the store&apos;s validation blocks. On the CPU a seed gives the same model.
 
 Output: a .safetensors model that describes itself (features, normalisation, classes with codes and colours, block size, provenance). Beside it: name.metrics.json and name.metrics.csv (loss, mIoU and IoU per class per epoch) and name.resume.safetensors. Resume: give that file (or the model) to continue a run; raise Iterations/Epochs to train longer. Cancel stops after the current step and keeps the last saved model.</source>
         <translation>Trainiert ein Segmentierungsmodell auf einem gelabelten Blockspeicher (aus Blöcke erstellen) und behält das Modell mit der besten Validierungs-mIoU.
 
-Architektur: unet (ein U-Net auf einem timm-Encoder, schnell auf CPUs; Encoder standardmäßig resnet18) oder transunet (R50-ViT-B/16, das Referenz-Backbone der Methode; braucht in der Praxis eine GPU). Vortrainierte Gewichte: eine optionale lokale Datei für den Encoder: ein Encoder aus Encoder vortrainieren (SimSiam), dessen Merkmale die des Speichers sein müssen (ein leerer Encoder wird aus der Datei genommen; ein kleinerer Faktor der Encoder-Lernrate, z. B. 0,1, stimmt ihn behutsam fein ab), oder ein .safetensors- / timm-.pth-State-Dict.
+Architektur: unet (ein U-Net auf einem timm-Encoder, schnell auf CPUs; Encoder standardmäßig resnet18) oder transunet (R50-ViT-B/16, das Referenz-Backbone der Methode; braucht in der Praxis eine GPU); für einen Zeitreihen-Speicher (Zeitreihen-Blöcke erstellen, AgriFM-Stichproben importieren) utae (ein U-Net-Encoder je Schritt mit zeitlicher Attention, schnell auf CPUs) oder agrifm (ein räumlich-zeitlicher Swin-Transformer nach AgriFM; Encoder-Gewichte importieren wandelt die veröffentlichten Gewichte von AgriFM um). Vortrainierte Gewichte: eine optionale lokale Datei für den Encoder: ein Encoder aus Encoder vortrainieren (SimSiam), dessen Merkmale die des Speichers sein müssen (ein leerer Encoder wird aus der Datei genommen; ein kleinerer Faktor der Encoder-Lernrate, z. B. 0,1, stimmt ihn behutsam fein ab), oder ein .safetensors- / timm-.pth-State-Dict.
 Training: AdamW, Aufwärmphase und anschließend Kosinus-Abfall der Lernrate, Kreuzentropie ohne ungelabelte Pixel (optional Klassengewichte und Dice), zufällige Spiegelungen und 90-Grad-Drehungen, gemischte Genauigkeit auf CUDA. Iterationen &gt; 0 ersetzt Epochen (eine Epoche ist ein Durchlauf über die Trainingsblöcke); jede Epoche endet mit einer Validierung auf den Validierungsblöcken des Speichers. Auf der CPU liefert derselbe Startwert dasselbe Modell.
 
 Ausgabe: ein .safetensors-Modell, das sich selbst beschreibt (Merkmale, Normalisierung, Klassen mit Codes und Farben, Blockgröße, Herkunft). Daneben: name.metrics.json und name.metrics.csv (Verlust, mIoU und IoU je Klasse und Epoche) und name.resume.safetensors. Fortsetzen: diese Datei (oder das Modell) übergeben, um einen Lauf fortzusetzen; Iterationen/Epochen erhöhen, um länger zu trainieren. Abbrechen stoppt nach dem aktuellen Schritt und behält das zuletzt gespeicherte Modell.</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="164"/>
-        <source>Encoder LR scale (fine-tuning)</source>
-        <translation>Faktor der Encoder-Lernrate (Feinabstimmung)</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="170"/>
-        <source>Training curves (PNG)</source>
-        <translation>Trainingskurven (PNG)</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="148"/>
-        <source>U-Net</source>
-        <translation>U-Net</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="149"/>
-        <source>TransUNet</source>
-        <translation>TransUNet</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="159"/>
-        <source>None (equal)</source>
-        <translation>Keine (gleich)</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="160"/>
-        <source>Balanced (inverse square-root frequency)</source>
-        <translation>Ausgeglichen (inverse Wurzel der Häufigkeit)</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="150"/>
-        <source>U-TAE (time series)</source>
-        <translation>U-TAE (Zeitreihe)</translation>
+        <location filename="../build/i18n/spec_strings.py" line="158"/>
+        <source>AgriFM Video Swin (time series)</source>
+        <translation>AgriFM Video Swin (Zeitreihe)</translation>
     </message>
 </context>
 <context>
     <name>TrustReportAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="295"/>
+        <location filename="../build/i18n/spec_strings.py" line="307"/>
         <source>What the adaptation changed (trust report)</source>
         <translation>Was die Anpassung geändert hat (Vertrauensbericht)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="296"/>
+        <location filename="../build/i18n/spec_strings.py" line="308"/>
         <source>Shows what an adaptation changed on the target, without any label: the source model and the adapted model both predict every block of the target store.
 
 Report (HTML, with pictures): the share of pixels whose class changed; class shares before and after; confidence and entropy histograms before and after; which classes moved to which. A warning names every class whose share collapsed (less than a third of its share before) or exploded (at least doubled, by at least 10 points of the pixels): then check the map before using it.
@@ -2367,42 +2458,42 @@ Bericht (HTML, mit Bildern): der Anteil der Pixel, deren Klasse sich geändert h
 Übereinstimmung: ein Raster im Raster des Speichers, 1 unverändert (grau) und 2 geändert (orange).</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="297"/>
+        <location filename="../build/i18n/spec_strings.py" line="309"/>
         <source>Source model</source>
         <translation>Quellmodell</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="298"/>
+        <location filename="../build/i18n/spec_strings.py" line="310"/>
         <source>Adapted model</source>
         <translation>Angepasstes Modell</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="299"/>
+        <location filename="../build/i18n/spec_strings.py" line="311"/>
         <source>Target block store</source>
         <translation>Ziel-Blockspeicher</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="300"/>
+        <location filename="../build/i18n/spec_strings.py" line="312"/>
         <source>Batch size (blocks)</source>
         <translation>Stapelgröße (Blöcke)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="301"/>
+        <location filename="../build/i18n/spec_strings.py" line="313"/>
         <source>Trust report</source>
         <translation>Vertrauensbericht</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="302"/>
+        <location filename="../build/i18n/spec_strings.py" line="314"/>
         <source>HTML files (*.html)</source>
         <translation>HTML-Dateien (*.html)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="303"/>
+        <location filename="../build/i18n/spec_strings.py" line="315"/>
         <source>Agreement (unchanged / changed)</source>
         <translation>Übereinstimmung (unverändert / geändert)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="304"/>
+        <location filename="../build/i18n/spec_strings.py" line="316"/>
         <source>Share of pixels that changed class</source>
         <translation>Anteil der Pixel mit geänderter Klasse</translation>
     </message>

@@ -4,132 +4,132 @@
 <context>
     <name>AdaptAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="214"/>
+        <location filename="../build/i18n/spec_strings.py" line="222"/>
         <source>Adapt (baselines)</source>
         <translation>Adapter (méthodes de référence)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="216"/>
+        <location filename="../build/i18n/spec_strings.py" line="224"/>
         <source>Method</source>
         <translation>Méthode</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="220"/>
+        <location filename="../build/i18n/spec_strings.py" line="228"/>
         <source>Source model</source>
         <translation>Modèle source</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="221"/>
+        <location filename="../build/i18n/spec_strings.py" line="229"/>
         <source>Target block store</source>
         <translation>Stock de blocs cible</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="222"/>
+        <location filename="../build/i18n/spec_strings.py" line="230"/>
         <source>Blocks</source>
         <translation>Blocs</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="226"/>
+        <location filename="../build/i18n/spec_strings.py" line="234"/>
         <source>Iterations</source>
         <translation>Itérations</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="227"/>
+        <location filename="../build/i18n/spec_strings.py" line="235"/>
         <source>Batch size (blocks)</source>
         <translation>Taille de lot (blocs)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="228"/>
+        <location filename="../build/i18n/spec_strings.py" line="236"/>
         <source>Learning rate (empty: the method&apos;s default)</source>
         <translation>Taux d'apprentissage (vide : valeur par défaut de la méthode)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="230"/>
+        <location filename="../build/i18n/spec_strings.py" line="238"/>
         <source>entropy: parameters to train</source>
         <translation>entropy : paramètres à entraîner</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="234"/>
+        <location filename="../build/i18n/spec_strings.py" line="242"/>
         <source>entropy: diversity weight</source>
         <translation>entropy : poids de diversité</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="235"/>
+        <location filename="../build/i18n/spec_strings.py" line="243"/>
         <source>entropy: diversity prior</source>
         <translation>entropy : a priori de diversité</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="238"/>
+        <location filename="../build/i18n/spec_strings.py" line="246"/>
         <source>self_training: teacher EMA momentum</source>
         <translation>self_training : momentum EMA de l'enseignant</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="239"/>
+        <location filename="../build/i18n/spec_strings.py" line="247"/>
         <source>self_training: confidence threshold (highest)</source>
         <translation>self_training : seuil de confiance (maximal)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="240"/>
+        <location filename="../build/i18n/spec_strings.py" line="248"/>
         <source>self_training: share of each class pseudo-labelled</source>
         <translation>self_training : proportion pseudo-étiquetée de chaque classe</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="241"/>
+        <location filename="../build/i18n/spec_strings.py" line="249"/>
         <source>self_training: rounds</source>
         <translation>self_training : tours</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="242"/>
+        <location filename="../build/i18n/spec_strings.py" line="250"/>
         <source>self_training: photometric jitter</source>
         <translation>self_training : perturbation photométrique</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="256"/>
+        <location filename="../build/i18n/spec_strings.py" line="264"/>
         <source>Blocks of the initial calibration pass</source>
         <translation>Blocs de la passe de calibrage initiale</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="243"/>
+        <location filename="../build/i18n/spec_strings.py" line="251"/>
         <source>co_training: rounds</source>
         <translation>co_training : tours</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="244"/>
+        <location filename="../build/i18n/spec_strings.py" line="252"/>
         <source>co_training: epochs per round</source>
         <translation>co_training : époques par tour</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="245"/>
+        <location filename="../build/i18n/spec_strings.py" line="253"/>
         <source>co_training: final epochs</source>
         <translation>co_training : époques finales</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="246"/>
+        <location filename="../build/i18n/spec_strings.py" line="254"/>
         <source>co_training: share kept per class</source>
         <translation>co_training : part gardée par classe</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="247"/>
+        <location filename="../build/i18n/spec_strings.py" line="255"/>
         <source>co_training: minimum pixels per class per block</source>
         <translation>co_training : pixels minimum par classe et par bloc</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="248"/>
+        <location filename="../build/i18n/spec_strings.py" line="256"/>
         <source>co_training: fusion</source>
         <translation>co_training : fusion</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="252"/>
+        <location filename="../build/i18n/spec_strings.py" line="260"/>
         <source>co_training: models</source>
         <translation>co_training : modèles</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="253"/>
+        <location filename="../build/i18n/spec_strings.py" line="261"/>
         <source>co_training: how the two models differ</source>
         <translation>co_training : en quoi les deux modèles diffèrent</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="215"/>
+        <location filename="../build/i18n/spec_strings.py" line="223"/>
         <source>Adapts a source model to the target area without any source data, with a baseline method (to measure what SPCL adds).
 
 entropy: entropy minimisation with a diversity term (Tent / SHOT). Parameters: norm (only the normalisation layers, Tent), encoder (all but the heads, SHOT) or all. The diversity term, times Diversity weight, keeps the batch&apos;s class shares near equal shares (prior uniform) or near the source model&apos;s shares on the target (source).
@@ -148,82 +148,82 @@ Blocs : tous les blocs cibles, ou la répartition faciles / difficiles de Partit
 Sortie : le modèle adapté (.safetensors ; provenance : le SHA-256 du modèle source, le stock cible et chaque hyperparamètre). À côté : name.adapt.json (configuration et historique de la perte) et name.resume.safetensors (à donner à Reprendre depuis pour continuer). Annuler conserve le dernier point de contrôle complet.</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="217"/>
+        <location filename="../build/i18n/spec_strings.py" line="225"/>
         <source>Entropy minimisation</source>
         <translation>Minimisation de l'entropie</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="218"/>
+        <location filename="../build/i18n/spec_strings.py" line="226"/>
         <source>Self-training (mean teacher)</source>
         <translation>Auto-apprentissage (mean teacher)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="219"/>
+        <location filename="../build/i18n/spec_strings.py" line="227"/>
         <source>Co-training (two models)</source>
         <translation>Co-apprentissage (deux modèles)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="223"/>
+        <location filename="../build/i18n/spec_strings.py" line="231"/>
         <source>All blocks</source>
         <translation>Tous les blocs</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="224"/>
+        <location filename="../build/i18n/spec_strings.py" line="232"/>
         <source>Easy blocks</source>
         <translation>Blocs faciles</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="225"/>
+        <location filename="../build/i18n/spec_strings.py" line="233"/>
         <source>Hard blocks</source>
         <translation>Blocs difficiles</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="231"/>
+        <location filename="../build/i18n/spec_strings.py" line="239"/>
         <source>Normalisation layers</source>
         <translation>Couches de normalisation</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="232"/>
+        <location filename="../build/i18n/spec_strings.py" line="240"/>
         <source>Encoder</source>
         <translation>Encodeur</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="233"/>
+        <location filename="../build/i18n/spec_strings.py" line="241"/>
         <source>All parameters</source>
         <translation>Tous les paramètres</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="236"/>
+        <location filename="../build/i18n/spec_strings.py" line="244"/>
         <source>Uniform</source>
         <translation>Uniforme</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="237"/>
+        <location filename="../build/i18n/spec_strings.py" line="245"/>
         <source>The source&apos;s class shares</source>
         <translation>Les proportions de classes de la source</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="249"/>
+        <location filename="../build/i18n/spec_strings.py" line="257"/>
         <source>The more confident model</source>
         <translation>Le modèle le plus confiant</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="250"/>
+        <location filename="../build/i18n/spec_strings.py" line="258"/>
         <source>Where both agree</source>
         <translation>Là où les deux concordent</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="251"/>
+        <location filename="../build/i18n/spec_strings.py" line="259"/>
         <source>Mean of the probabilities</source>
         <translation>Moyenne des probabilités</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="254"/>
+        <location filename="../build/i18n/spec_strings.py" line="262"/>
         <source>Snapshots of one run</source>
         <translation>Instantanés d'une exécution</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="255"/>
+        <location filename="../build/i18n/spec_strings.py" line="263"/>
         <source>Two runs with other seeds</source>
         <translation>Deux exécutions avec d'autres graines</translation>
     </message>
@@ -231,118 +231,150 @@ Sortie : le modèle adapté (.safetensors ; provenance : le SHA-256 du modèle s
 <context>
     <name>AdaptSpclAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="267"/>
+        <location filename="../build/i18n/spec_strings.py" line="275"/>
         <source>Adapt with SPCL</source>
         <translation>Adapter avec SPCL</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="269"/>
+        <location filename="../build/i18n/spec_strings.py" line="277"/>
         <source>Source model</source>
         <translation>Modèle source</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="270"/>
+        <location filename="../build/i18n/spec_strings.py" line="278"/>
         <source>Target block store (partitioned)</source>
         <translation>Stock de blocs cible (partitionné)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="271"/>
+        <location filename="../build/i18n/spec_strings.py" line="279"/>
         <source>Iterations</source>
         <translation>Itérations</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="272"/>
+        <location filename="../build/i18n/spec_strings.py" line="280"/>
         <source>Batch size (easy and hard blocks each)</source>
         <translation>Taille de lot (blocs faciles et difficiles, chacun)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="273"/>
+        <location filename="../build/i18n/spec_strings.py" line="281"/>
         <source>Learning rate</source>
         <translation>Taux d'apprentissage</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="274"/>
+        <location filename="../build/i18n/spec_strings.py" line="282"/>
         <source>Teacher EMA momentum</source>
         <translation>Momentum EMA de l'enseignant</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="275"/>
+        <location filename="../build/i18n/spec_strings.py" line="283"/>
         <source>Temperature</source>
         <translation>Température</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="276"/>
+        <location filename="../build/i18n/spec_strings.py" line="284"/>
         <source>Confidence threshold</source>
         <translation>Seuil de confiance</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="277"/>
+        <location filename="../build/i18n/spec_strings.py" line="285"/>
         <source>Contrastive weight</source>
         <translation>Poids contrastif</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="281"/>
+        <location filename="../build/i18n/spec_strings.py" line="289"/>
         <source>Hard schedule</source>
         <translation>Calendrier des blocs difficiles</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="284"/>
+        <location filename="../build/i18n/spec_strings.py" line="296"/>
         <source>Share of hard blocks at the start (linear)</source>
         <translation>Proportion de blocs difficiles au début (linear)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="288"/>
+        <location filename="../build/i18n/spec_strings.py" line="300"/>
         <source>Easy-block pseudo-label weight (0: off)</source>
         <translation>Poids des pseudo-étiquettes des blocs faciles (0 : désactivé)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="289"/>
+        <location filename="../build/i18n/spec_strings.py" line="301"/>
         <source>Photometric jitter of the mixed view</source>
         <translation>Perturbation photométrique de la vue mélangée</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="285"/>
+        <location filename="../build/i18n/spec_strings.py" line="297"/>
         <source>ClassMix weighting</source>
         <translation>Pondération du ClassMix</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="290"/>
+        <location filename="../build/i18n/spec_strings.py" line="302"/>
         <source>Re-estimate BatchNorm statistics on the target</source>
         <translation>Réestimer les statistiques BatchNorm sur la cible</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="293"/>
+        <location filename="../build/i18n/spec_strings.py" line="305"/>
         <source>Embedding pixel stride (1: every pixel)</source>
         <translation>Pas en pixels des plongements (1 : chaque pixel)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="294"/>
+        <location filename="../build/i18n/spec_strings.py" line="306"/>
         <source>Blocks of the first passes (0: all)</source>
         <translation>Blocs des premiers passages (0 : tous)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="291"/>
+        <location filename="../build/i18n/spec_strings.py" line="303"/>
         <source>Hold the pseudo-labels&apos; class distribution (alignment)</source>
         <translation>Maintenir la distribution de classes des pseudo-étiquettes (alignement)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="292"/>
+        <location filename="../build/i18n/spec_strings.py" line="304"/>
         <source>Rectify pseudo-labels with the class prototypes</source>
         <translation>Rectifier les pseudo-étiquettes avec les prototypes de classes</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="278"/>
+        <location filename="../build/i18n/spec_strings.py" line="286"/>
         <source>Prototypes</source>
         <translation>Prototypes</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="268"/>
+        <location filename="../build/i18n/spec_strings.py" line="287"/>
+        <source>Point (mean embedding per class)</source>
+        <translation>Ponctuel (plongement moyen par classe)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="288"/>
+        <source>Probabilistic (PPPC)</source>
+        <translation>Probabiliste (PPPC)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="290"/>
+        <source>Constant (all hard blocks)</source>
+        <translation>Constant (tous les blocs difficiles)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="291"/>
+        <source>Linear (from the start share to all)</source>
+        <translation>Linéaire (de la proportion de départ à tous)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="298"/>
+        <source>Block&apos;s confident share</source>
+        <translation>Part confiante du bloc</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="299"/>
+        <source>Pixel&apos;s confidence</source>
+        <translation>Confiance du pixel</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="276"/>
         <source>Adapts a source model to the target area without any source data: Semantic Prototypical Contrastive Learning on a target block store split into easy and hard blocks (run Partition first).
 
 The source model&apos;s BatchNorm statistics are first re-estimated on the target blocks. A teacher (an exponential moving average of the student, momentum EMA) then labels an easy and a hard batch each step. Class prototypes are the running means of the teacher&apos;s embeddings of easy pixels it is confident about (confidence &gt;= Confidence threshold), started with one pass over the easy blocks. The student learns a ClassMix of easy-block classes pasted onto hard blocks, weighted by how many of the mixed block&apos;s pixels the teacher is confident about (or by each pixel&apos;s confidence), plus Contrastive weight x a prototype contrastive loss on confident hard pixels (Temperature scales the similarities). The teacher&apos;s probabilities are rescaled so that its pseudo-labels keep the class distribution it predicted on the target at the start (distribution alignment), which stops small classes from fading, and weighted by each pixel&apos;s similarity to the class prototypes (prototype rectification), so a pixel whose embedding lies by another class&apos;s prototype loses confidence or changes label. Hard schedule constant fills the hard batch with hard blocks only; linear starts with half hard blocks and ends with only hard blocks.
 Prototypes probabilistic (PPPC): each pixel&apos;s embedding and each prototype is a Gaussian, the pixel&apos;s variance from a variance head trained beside the projection head, the prototype&apos;s from its easy pixels; the contrastive loss and the rectification compare them by their mutual likelihood score, so an ambiguous pixel (high variance) pulls less and weighs less in its prototype. The variance head is used only while adapting.
 
 Advanced parameters:
+Contrast targets: which hard pixels the contrastive loss reaches. Confident: those the teacher labels with confidence &gt;= Confidence threshold, pulled to their label&apos;s prototype. Soft: every hard pixel of the mixed block, its target the softmax of the teacher&apos;s embedding&apos;s similarities to the prototypes, weighted by the teacher&apos;s margin (its top class&apos;s probability minus the second&apos;s), so the pull fades to nothing at the decision boundary; it costs the projection head on the hard batch&apos;s teacher pass.
+Prototype momentum (0: running mean): 0 keeps each prototype the mean of every confident easy pixel seen; above 0, after the first pass each step moves the prototypes of the classes in its easy batch towards that batch&apos;s mean (prototype = momentum x prototype + (1 - momentum) x batch mean, then unit length), so they follow the adapting features. Point prototypes only.
 Share of hard blocks at the start (linear): with Hard schedule linear, the share of hard blocks in the hard batch at the first step; it grows to all hard blocks at the last.
 ClassMix weighting: how much a mixed block counts: the share of its pixels the teacher is confident about (one weight per block), or each pixel&apos;s own confidence.
 Easy-block pseudo-label weight (0: off): adds the cross-entropy of the teacher&apos;s pseudo-labels on the easy batch, times this weight; it costs a second forward pass per step.
@@ -365,6 +397,8 @@ Les statistiques BatchNorm du modèle source sont d'abord réestimées sur les b
 Prototypes probabilistic (PPPC) : le plongement de chaque pixel et chaque prototype sont des gaussiennes, la variance du pixel venant d'une tête de variance entraînée à côté de la tête de projection, celle du prototype de ses pixels faciles ; la perte contrastive et la rectification les comparent par leur score de vraisemblance mutuelle (MLS), si bien qu'un pixel ambigu (forte variance) attire moins et pèse moins dans son prototype. La tête de variance ne sert que pendant l'adaptation.
 
 Paramètres avancés :
+Cibles du contraste : quels pixels difficiles la perte contrastive atteint. Confiants : ceux que l'enseignant étiquette avec une confiance &gt;= Seuil de confiance, tirés vers le prototype de leur étiquette. Souples : chaque pixel difficile du bloc mélangé, sa cible le softmax des similarités de l'embedding de l'enseignant aux prototypes, pondéré par la marge de l'enseignant (la probabilité de sa première classe moins celle de la deuxième), de sorte que l'attraction s'éteint à la frontière de décision ; cela coûte la tête de projection lors du passage de l'enseignant sur le lot difficile.
+Momentum des prototypes (0 : moyenne courante) : 0 garde chaque prototype comme la moyenne de tous les pixels faciles confiants vus ; au-dessus de 0, après la première passe, chaque pas déplace les prototypes des classes de son lot facile vers la moyenne de ce lot (prototype = momentum x prototype + (1 - momentum) x moyenne du lot, puis longueur un), de sorte qu'ils suivent les variables en adaptation. Prototypes ponctuels uniquement.
 Proportion de blocs difficiles au début (linear) : avec un calendrier des blocs difficiles linéaire, la part de blocs difficiles dans le lot difficile au premier pas ; elle croît jusqu'à tous les blocs difficiles au dernier.
 Pondération du ClassMix : le poids d'un bloc mélangé : la part de ses pixels dont l'enseignant est sûr (un poids par bloc), ou la confiance propre de chaque pixel.
 Poids des pseudo-étiquettes des blocs faciles (0 : désactivé) : ajoute l'entropie croisée des pseudo-étiquettes de l'enseignant sur le lot facile, multipliée par ce poids ; cela coûte une seconde passe avant par pas.
@@ -383,45 +417,35 @@ SyncBatchNorm sur tous les processus (torchrun) : sous torchrun, statistiques Ba
 Sortie : le modèle adapté (.safetensors, l'enseignant ; sa provenance indique le SHA-256 du modèle source, le stock cible et chaque hyperparamètre). À côté : name.adapt.json (configuration, perte par pas, normes des prototypes et proportions de classes des pseudo-étiquettes : une classe dont la proportion ne cesse de baisser signale un effondrement) et name.resume.safetensors. Reprise : donnez ce fichier pour continuer. Annuler conserve le dernier point de contrôle complet. Cartographiez avec le modèle adapté via Cartographier les cultures (crops:infer).</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="279"/>
-        <source>Point (mean embedding per class)</source>
-        <translation>Ponctuel (plongement moyen par classe)</translation>
+        <location filename="../build/i18n/spec_strings.py" line="292"/>
+        <source>Contrast targets</source>
+        <translation>Cibles du contraste</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="280"/>
-        <source>Probabilistic (PPPC)</source>
-        <translation>Probabiliste (PPPC)</translation>
+        <location filename="../build/i18n/spec_strings.py" line="293"/>
+        <source>Confident hard pixels (their label)</source>
+        <translation>Pixels difficiles confiants (leur étiquette)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="282"/>
-        <source>Constant (all hard blocks)</source>
-        <translation>Constant (tous les blocs difficiles)</translation>
+        <location filename="../build/i18n/spec_strings.py" line="294"/>
+        <source>All hard pixels (soft prototype targets, margin-weighted)</source>
+        <translation>Tous les pixels difficiles (cibles souples des prototypes, pondérées par la marge)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="283"/>
-        <source>Linear (from the start share to all)</source>
-        <translation>Linéaire (de la proportion de départ à tous)</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="286"/>
-        <source>Block&apos;s confident share</source>
-        <translation>Part confiante du bloc</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="287"/>
-        <source>Pixel&apos;s confidence</source>
-        <translation>Confiance du pixel</translation>
+        <location filename="../build/i18n/spec_strings.py" line="295"/>
+        <source>Prototype momentum (0: running mean)</source>
+        <translation>Momentum des prototypes (0 : moyenne courante)</translation>
     </message>
 </context>
 <context>
     <name>AlignStatisticsAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="175"/>
+        <location filename="../build/i18n/spec_strings.py" line="183"/>
         <source>Align statistics to the model</source>
         <translation>Aligner les statistiques sur le modèle</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="176"/>
+        <location filename="../build/i18n/spec_strings.py" line="184"/>
         <source>Aligns a target composite to the source statistics a model recorded when it was trained, without any source data: each band of the composite is mapped onto the model&apos;s statistics of the feature with the same name.
 
 mean_std: each band is shifted and scaled so that its mean and standard deviation become the model&apos;s. histogram: histogram matching; each band&apos;s quantiles become the per-band quantiles the model recorded of its training pixels. Models trained before quantiles were recorded have only mean and standard deviation: use mean_std with them, or train the model again.
@@ -436,37 +460,37 @@ Les statistiques de la cible sont mesurées sur un échantillon régulier de ses
 Sortie : un GeoTIFF Float32 avec les bandes et les noms de bandes du composite (nodata NaN), stylé en couleurs naturelles. Partition faciles / difficiles, Adapter (méthodes de référence), Adapter avec SPCL et Cartographier les cultures (inférence) peuvent plutôt aligner à la volée (leur option Aligner les statistiques de la cible sur celles du modèle) ; donnez à l'inférence le même alignement que celui avec lequel le modèle a été adapté.</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="177"/>
+        <location filename="../build/i18n/spec_strings.py" line="185"/>
         <source>Model</source>
         <translation>Modèle</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="178"/>
+        <location filename="../build/i18n/spec_strings.py" line="186"/>
         <source>Target composite</source>
         <translation>Composite cible</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="179"/>
+        <location filename="../build/i18n/spec_strings.py" line="187"/>
         <source>Align the target&apos;s statistics to the model&apos;s</source>
         <translation>Aligner les statistiques de la cible sur celles du modèle</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="182"/>
+        <location filename="../build/i18n/spec_strings.py" line="190"/>
         <source>Aligned composite</source>
         <translation>Composite aligné</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="183"/>
+        <location filename="../build/i18n/spec_strings.py" line="191"/>
         <source>Bands aligned</source>
         <translation>Bandes alignées</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="180"/>
+        <location filename="../build/i18n/spec_strings.py" line="188"/>
         <source>Histogram matching</source>
         <translation>Appariement d'histogrammes</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="181"/>
+        <location filename="../build/i18n/spec_strings.py" line="189"/>
         <source>Mean and standard deviation</source>
         <translation>Moyenne et écart type</translation>
     </message>
@@ -474,12 +498,12 @@ Sortie : un GeoTIFF Float32 avec les bandes et les noms de bandes du composite (
 <context>
     <name>BatchAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="371"/>
+        <location filename="../build/i18n/spec_strings.py" line="383"/>
         <source>Run a batch plan</source>
         <translation>Exécuter un plan de lot</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="372"/>
+        <location filename="../build/i18n/spec_strings.py" line="384"/>
         <source>Runs the runs of a plan in order, each with its own outputs and .run.json, and ends with a summary table (run, command, status, seconds, message).
 
 Plan: a JSON file {&quot;on_failure&quot;: &quot;stop&quot;, &quot;runs&quot;: [...]} (on_failure: stop or continue); each run is {&quot;name&quot;: ..., &quot;command&quot;: &quot;adapt-spcl&quot;, &quot;parameters&quot;: {&quot;MODEL&quot;: ..., ...}} or {&quot;config&quot;: &quot;earlier.run.json&quot;, &quot;set&quot;: {&quot;SEED&quot;: 3}} (a recorded run repeated with changes). Relative paths in a plan are relative to the plan&apos;s folder. On failure, stop (the default) skips the remaining runs; continue runs them. The batch fails when any run failed.
@@ -490,27 +514,27 @@ Plan : un fichier JSON {&quot;on_failure&quot;: &quot;stop&quot;, &quot;runs&quo
 Résumé : un fichier JSON facultatif contenant le tableau.</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="373"/>
+        <location filename="../build/i18n/spec_strings.py" line="385"/>
         <source>Plan (.json)</source>
         <translation>Plan (.json)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="374"/>
+        <location filename="../build/i18n/spec_strings.py" line="386"/>
         <source>Summary (JSON)</source>
         <translation>Résumé (JSON)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="375"/>
+        <location filename="../build/i18n/spec_strings.py" line="387"/>
         <source>JSON files (*.json)</source>
         <translation>Fichiers JSON (*.json)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="376"/>
+        <location filename="../build/i18n/spec_strings.py" line="388"/>
         <source>Runs that succeeded</source>
         <translation>Exécutions réussies</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="377"/>
+        <location filename="../build/i18n/spec_strings.py" line="389"/>
         <source>Runs that failed</source>
         <translation>Exécutions échouées</translation>
     </message>
@@ -643,141 +667,36 @@ Scènes, masque de nuages, bande rouge / PIR, échelle et décalage : comme pour
     </message>
     <message>
         <location filename="../build/i18n/spec_strings.py" line="73"/>
-        <source>Scenes</source>
-        <translation>Scènes</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="74"/>
-        <source>Folder of scenes</source>
-        <translation>Dossier des scènes</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="75"/>
-        <source>File-name pattern</source>
-        <translation>Motif de nom de fichier</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="76"/>
-        <source>Mask suffix (empty: no mask)</source>
-        <translation>Suffixe du masque (vide : pas de masque)</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="77"/>
-        <source>Invalid mask classes</source>
-        <translation>Classes de masque invalides</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="78"/>
-        <source>Red band (number or name, e.g. B04)</source>
-        <translation>Bande rouge (numéro ou nom, p. ex. B04)</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="79"/>
-        <source>NIR band (number or name, e.g. B08 or B8A)</source>
-        <translation>Bande PIR (numéro ou nom, p. ex. B08 ou B8A)</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="80"/>
-        <source>Scale (DN to reflectance)</source>
-        <translation>Échelle (DN vers réflectance)</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="81"/>
-        <source>Offset (empty: from BOA_ADD_OFFSET metadata)</source>
-        <translation>Décalage (vide : depuis la métadonnée BOA_ADD_OFFSET)</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="82"/>
         <source>Start date (YYYY-MM-DD)</source>
         <translation>Date de début (YYYY-MM-DD)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="83"/>
+        <location filename="../build/i18n/spec_strings.py" line="74"/>
         <source>End date (YYYY-MM-DD)</source>
         <translation>Date de fin (YYYY-MM-DD)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="84"/>
+        <location filename="../build/i18n/spec_strings.py" line="75"/>
         <source>Step (days)</source>
         <translation>Pas (jours)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="85"/>
-        <source>Extent</source>
-        <translation>Emprise</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="86"/>
-        <source>Labels (raster or polygons; empty for a target store)</source>
-        <translation>Étiquettes (raster ou polygones ; vide pour un stock cible)</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="87"/>
-        <source>Label field (polygons)</source>
-        <translation>Champ d'étiquette (polygones)</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="88"/>
-        <source>Class map (codes to classes)</source>
-        <translation>Correspondance des classes (codes vers classes)</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="89"/>
-        <source>CRS of labels that have none</source>
-        <translation>SCR des étiquettes qui n'en ont pas</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="90"/>
-        <source>Block size (pixels)</source>
-        <translation>Taille des blocs (pixels)</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="91"/>
-        <source>Stride (pixels; 0: block size)</source>
-        <translation>Pas de découpage (pixels ; 0 : taille des blocs)</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="92"/>
-        <source>Validation fraction</source>
-        <translation>Fraction de validation</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="93"/>
-        <source>Validation group size (blocks; 0: automatic)</source>
-        <translation>Taille des groupes de validation (blocs ; 0 : automatique)</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="94"/>
-        <source>Seed of the validation split</source>
-        <translation>Graine de la répartition de validation</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="95"/>
-        <source>Block store</source>
-        <translation>Stock de blocs</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="96"/>
-        <source>HDF5 files (*.h5)</source>
-        <translation>Fichiers HDF5 (*.h5)</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="97"/>
+        <location filename="../build/i18n/spec_strings.py" line="76"/>
         <source>Blocks written</source>
         <translation>Blocs écrits</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="98"/>
+        <location filename="../build/i18n/spec_strings.py" line="77"/>
         <source>Training blocks</source>
         <translation>Blocs d'entraînement</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="99"/>
+        <location filename="../build/i18n/spec_strings.py" line="78"/>
         <source>Validation blocks</source>
         <translation>Blocs de validation</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="100"/>
+        <location filename="../build/i18n/spec_strings.py" line="79"/>
         <source>Time steps</source>
         <translation>Pas de temps</translation>
     </message>
@@ -785,7 +704,7 @@ Scènes, masque de nuages, bande rouge / PIR, échelle et décalage : comme pour
 <context>
     <name>ChoiceWidgetWrapper</name>
     <message>
-        <location filename="../crops_qgis/algorithms/widgets.py" line="51"/>
+        <location filename="../crops_qgis/algorithms/widgets.py" line="60"/>
         <source>[not set]</source>
         <translation>[non défini]</translation>
     </message>
@@ -793,167 +712,167 @@ Scènes, masque de nuages, bande rouge / PIR, échelle et décalage : comme pour
 <context>
     <name>CropsAlgorithm</name>
     <message>
-        <location filename="../crops_qgis/algorithms/base.py" line="48"/>
+        <location filename="../crops_qgis/algorithms/base.py" line="49"/>
         <source>1. Data</source>
         <translation>1. Données</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/base.py" line="49"/>
+        <location filename="../crops_qgis/algorithms/base.py" line="50"/>
         <source>2. Pre-processing</source>
         <translation>2. Prétraitement</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/base.py" line="50"/>
+        <location filename="../crops_qgis/algorithms/base.py" line="51"/>
         <source>3. Source model</source>
         <translation>3. Modèle source</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/base.py" line="51"/>
+        <location filename="../crops_qgis/algorithms/base.py" line="52"/>
         <source>4. Adaptation</source>
         <translation>4. Adaptation</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/base.py" line="52"/>
+        <location filename="../crops_qgis/algorithms/base.py" line="53"/>
         <source>5. Mapping and evaluation</source>
         <translation>5. Cartographie et évaluation</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/algorithms/base.py" line="53"/>
+        <location filename="../crops_qgis/algorithms/base.py" line="54"/>
         <source>Tools</source>
         <translation>Outils</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="114"/>
+        <location filename="../build/i18n/spec_strings.py" line="109"/>
         <source>Device</source>
         <translation>Périphérique</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="118"/>
+        <location filename="../build/i18n/spec_strings.py" line="113"/>
         <source>Random seed</source>
         <translation>Graine aléatoire</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="165"/>
+        <location filename="../build/i18n/spec_strings.py" line="173"/>
         <source>Weight decay</source>
         <translation>Décroissance des poids (weight decay)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="127"/>
+        <location filename="../build/i18n/spec_strings.py" line="122"/>
         <source>Warm-up (fraction of the steps)</source>
         <translation>Échauffement (fraction des pas)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="128"/>
+        <location filename="../build/i18n/spec_strings.py" line="123"/>
         <source>Mixed precision on CUDA</source>
         <translation>Précision mixte sur CUDA</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="131"/>
+        <location filename="../build/i18n/spec_strings.py" line="126"/>
         <source>CPU threads (0: all)</source>
         <translation>Threads CPU (0 : tous)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="229"/>
+        <location filename="../build/i18n/spec_strings.py" line="237"/>
         <source>Resume from (resume state or adapted model)</source>
         <translation>Reprendre depuis (état de reprise ou modèle adapté)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="257"/>
+        <location filename="../build/i18n/spec_strings.py" line="265"/>
         <source>Adapted model</source>
         <translation>Modèle adapté</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="258"/>
+        <location filename="../build/i18n/spec_strings.py" line="266"/>
         <source>Model (*.safetensors)</source>
         <translation>Modèle (*.safetensors)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="259"/>
+        <location filename="../build/i18n/spec_strings.py" line="267"/>
         <source>Adaptation log (JSON)</source>
         <translation>Journal d'adaptation (JSON)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="264"/>
+        <location filename="../build/i18n/spec_strings.py" line="272"/>
         <source>Resume state</source>
         <translation>État de reprise</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="265"/>
+        <location filename="../build/i18n/spec_strings.py" line="273"/>
         <source>Steps done</source>
         <translation>Pas effectués</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="266"/>
+        <location filename="../build/i18n/spec_strings.py" line="274"/>
         <source>Final loss</source>
         <translation>Perte finale</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="129"/>
+        <location filename="../build/i18n/spec_strings.py" line="124"/>
         <source>Checkpoint every N steps (0: with the resume state)</source>
         <translation>Point de contrôle tous les N pas (0 : avec l'état de reprise)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="132"/>
+        <location filename="../build/i18n/spec_strings.py" line="127"/>
         <source>SyncBatchNorm over all processes (torchrun)</source>
         <translation>SyncBatchNorm sur tous les processus (torchrun)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="130"/>
+        <location filename="../build/i18n/spec_strings.py" line="125"/>
         <source>Save the resume state every N seconds (0: every step)</source>
         <translation>Enregistrer l'état de reprise toutes les N secondes (0 : à chaque pas)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="202"/>
+        <location filename="../build/i18n/spec_strings.py" line="210"/>
         <source>Align the target&apos;s statistics to the model&apos;s</source>
         <translation>Aligner les statistiques de la cible sur celles du modèle</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="260"/>
+        <location filename="../build/i18n/spec_strings.py" line="268"/>
         <source>Adaptation curves (PNG)</source>
         <translation>Courbes d'adaptation (PNG)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="115"/>
+        <location filename="../build/i18n/spec_strings.py" line="110"/>
         <source>Automatic (GPU if available)</source>
         <translation>Automatique (GPU si disponible)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="116"/>
+        <location filename="../build/i18n/spec_strings.py" line="111"/>
         <source>CPU</source>
         <translation>CPU</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="117"/>
+        <location filename="../build/i18n/spec_strings.py" line="112"/>
         <source>CUDA GPU</source>
         <translation>GPU CUDA</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="203"/>
+        <location filename="../build/i18n/spec_strings.py" line="211"/>
         <source>None</source>
         <translation>Aucune</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="204"/>
+        <location filename="../build/i18n/spec_strings.py" line="212"/>
         <source>Mean and standard deviation</source>
         <translation>Moyenne et écart type</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="205"/>
+        <location filename="../build/i18n/spec_strings.py" line="213"/>
         <source>Histogram matching</source>
         <translation>Appariement d'histogrammes</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="261"/>
+        <location filename="../build/i18n/spec_strings.py" line="269"/>
         <source>Trust report: what the adaptation changed (HTML)</source>
-        <translation>Rapport de confiance : ce que l&apos;adaptation a changé (HTML)</translation>
+        <translation>Rapport de confiance : ce que l'adaptation a changé (HTML)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="262"/>
+        <location filename="../build/i18n/spec_strings.py" line="270"/>
         <source>Agreement of the source and adapted maps (unchanged / changed)</source>
         <translation>Accord des cartes source et adaptée (inchangé / changé)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="263"/>
+        <location filename="../build/i18n/spec_strings.py" line="271"/>
         <source>Share of pixels that changed class</source>
         <translation>Part des pixels ayant changé de classe</translation>
     </message>
@@ -1031,17 +950,17 @@ Scènes, masque de nuages, bande rouge / PIR, échelle et décalage : comme pour
         <translation>Confiance</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/dock.py" line="163"/>
+        <location filename="../crops_qgis/dock.py" line="164"/>
         <source>Started: {name}</source>
         <translation>Démarré : {name}</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/dock.py" line="180"/>
+        <location filename="../crops_qgis/dock.py" line="181"/>
         <source>Failed: {error}</source>
         <translation>Échec : {error}</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/dock.py" line="184"/>
+        <location filename="../crops_qgis/dock.py" line="185"/>
         <source>Done: {n} layers added to &apos;{group}&apos;</source>
         <translation>Terminé : {n} couches ajoutées à '{group}'</translation>
     </message>
@@ -1051,7 +970,7 @@ Scènes, masque de nuages, bande rouge / PIR, échelle et décalage : comme pour
         <translation>Zone dessinée : {w} x {h} ({ha:,.1f} ha)</translation>
     </message>
     <message>
-        <location filename="../crops_qgis/dock.py" line="176"/>
+        <location filename="../crops_qgis/dock.py" line="177"/>
         <source>Cancelled: {name}; nothing was added.</source>
         <translation>Annulé : {name} ; rien n'a été ajouté.</translation>
     </message>
@@ -1247,87 +1166,87 @@ Lancez-le en premier lors de l'installation de CROPS et joignez le rapport à vo
 <context>
     <name>EvaluateAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="333"/>
+        <location filename="../build/i18n/spec_strings.py" line="345"/>
         <source>Evaluate class map</source>
         <translation>Évaluer la carte des classes</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="335"/>
+        <location filename="../build/i18n/spec_strings.py" line="347"/>
         <source>Class map</source>
         <translation>Carte des classes</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="336"/>
+        <location filename="../build/i18n/spec_strings.py" line="348"/>
         <source>Reference labels (raster or polygons)</source>
         <translation>Étiquettes de référence (raster ou polygones)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="337"/>
+        <location filename="../build/i18n/spec_strings.py" line="349"/>
         <source>Label field (polygons)</source>
         <translation>Champ d'étiquette (polygones)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="338"/>
+        <location filename="../build/i18n/spec_strings.py" line="350"/>
         <source>Class map (codes to classes)</source>
         <translation>Correspondance des classes (codes vers classes)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="341"/>
+        <location filename="../build/i18n/spec_strings.py" line="353"/>
         <source>Model (names the class map&apos;s values)</source>
         <translation>Modèle (nomme les valeurs de la carte des classes)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="342"/>
+        <location filename="../build/i18n/spec_strings.py" line="354"/>
         <source>Report</source>
         <translation>Rapport</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="343"/>
+        <location filename="../build/i18n/spec_strings.py" line="355"/>
         <source>HTML files (*.html)</source>
         <translation>Fichiers HTML (*.html)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="344"/>
+        <location filename="../build/i18n/spec_strings.py" line="356"/>
         <source>Metrics (JSON)</source>
         <translation>Métriques (JSON)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="345"/>
+        <location filename="../build/i18n/spec_strings.py" line="357"/>
         <source>JSON files (*.json)</source>
         <translation>Fichiers JSON (*.json)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="346"/>
+        <location filename="../build/i18n/spec_strings.py" line="358"/>
         <source>Overall accuracy</source>
         <translation>Précision globale</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="347"/>
+        <location filename="../build/i18n/spec_strings.py" line="359"/>
         <source>Mean IoU</source>
         <translation>IoU moyenne</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="348"/>
+        <location filename="../build/i18n/spec_strings.py" line="360"/>
         <source>Mean F1</source>
         <translation>F1 moyen</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="349"/>
+        <location filename="../build/i18n/spec_strings.py" line="361"/>
         <source>Kappa</source>
         <translation>Kappa</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="350"/>
+        <location filename="../build/i18n/spec_strings.py" line="362"/>
         <source>Pixels evaluated</source>
         <translation>Pixels évalués</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="339"/>
+        <location filename="../build/i18n/spec_strings.py" line="351"/>
         <source>CRS of a reference that has none</source>
         <translation>SCR d'une référence qui n'en a pas</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="334"/>
+        <location filename="../build/i18n/spec_strings.py" line="346"/>
         <source>Compares a class map (e.g. the output of crops:infer) with reference labels and reports overall accuracy, Cohen&apos;s kappa, and per class IoU, F1, precision and recall, with the confusion matrix.
 
 Reference: a raster of label codes, or polygons with a Label field (any CRS: reprojected), put on the class map&apos;s grid. Class map: codes to classes, e.g. &apos;1200=maize; *=other; 0=ignore&apos;; empty: the model&apos;s training class map when the model is known, else the label values are the classes (names from a classes.csv beside the labels).
@@ -1348,30 +1267,67 @@ La référence est un échantillon probabiliste : cochez-le quand la référence
 Sorties : un rapport HTML (images, surfaces par classe) et les mêmes chiffres en JSON.</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="340"/>
+        <location filename="../build/i18n/spec_strings.py" line="352"/>
         <source>Reference is a probability sample (area-adjusted estimates)</source>
         <translation>La référence est un échantillon probabiliste (estimations ajustées des surfaces)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="351"/>
+        <location filename="../build/i18n/spec_strings.py" line="363"/>
         <source>Overall accuracy of the fields (polygon reference)</source>
         <translation>Exactitude globale des parcelles (référence polygones)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="352"/>
+        <location filename="../build/i18n/spec_strings.py" line="364"/>
         <source>Area-adjusted overall accuracy (probability sample)</source>
         <translation>Exactitude globale ajustée des surfaces (échantillon probabiliste)</translation>
     </message>
 </context>
 <context>
+    <name>ExportAgrifmAlgorithm</name>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="90"/>
+        <source>Export AgriFM samples</source>
+        <translation>Exporter des échantillons AgriFM</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="91"/>
+        <source>Writes every block of a labelled block store (Build blocks, Build time-series blocks, Import AgriFM samples) as an AgriFM sample: one HDF5 file per block with one dataset per source (T, C, H, W) and the class codes (H, W) in `label` (0 where unlabelled, or 255 when 0 is a class&apos;s code: the `ignore_code` attribute says which), and data_lists/train.txt and val.txt from the store&apos;s splits.
+
+A store imported from AgriFM keeps its sources and sample names; another store is one source, named by Source (a composite&apos;s store: one step of all its bands).</source>
+        <translation>Écrit chaque bloc d'un stock de blocs étiqueté (Construire les blocs, Construire des blocs de séries temporelles, Importer des échantillons AgriFM) comme un échantillon AgriFM : un fichier HDF5 par bloc avec un jeu de données par source (T, C, H, W) et les codes de classe (H, W) dans `label` (0 là où il n'y a pas d'étiquette, ou 255 quand 0 est le code d'une classe : l'attribut `ignore_code` dit lequel), ainsi que data_lists/train.txt et val.txt d'après les partages du stock.
+
+Un stock importé d'AgriFM garde ses sources et les noms de ses échantillons ; un autre stock est une seule source, nommée par Source (le stock d'un composite : un pas de toutes ses bandes).</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="92"/>
+        <source>Labelled block store</source>
+        <translation>Stock de blocs étiqueté</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="93"/>
+        <source>Source name (stores without sources)</source>
+        <translation>Nom de la source (stocks sans sources)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="94"/>
+        <source>Output folder</source>
+        <translation>Dossier de sortie</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="95"/>
+        <source>Samples written</source>
+        <translation>Échantillons écrits</translation>
+    </message>
+</context>
+<context>
     <name>FieldClassesAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="353"/>
+        <location filename="../build/i18n/spec_strings.py" line="365"/>
         <source>Crop per field</source>
         <translation>Culture par parcelle</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="354"/>
+        <location filename="../build/i18n/spec_strings.py" line="366"/>
         <source>Gives every field (a parcel polygon, any CRS) the crop the class map shows in it, and writes the fields as a GeoPackage styled by crop with the map&apos;s colours.
 
 Rule: majority (the class with the most pixels whose centre lies in the field) or mean_probability (the class with the highest mean probability; needs Class probabilities from Map crops). Each field gets class_value, class_name, class_share (the winning class&apos;s share of the field&apos;s pixels), confidence (the mean of the Confidence raster, or the winning class&apos;s mean probability), pixels and area_ha (in the map&apos;s CRS, or an equal-area CRS when the map is in degrees), beside its own attributes. Fields with no mapped pixel keep an empty class.
@@ -1382,70 +1338,200 @@ Règle : majority (la classe ayant le plus de pixels dont le centre est dans la 
 Le journal indique les hectares par culture, dans les parcelles et sur toute la carte. Modèle : le point de contrôle qui a produit la carte, quand la carte ne nomme pas elle-même ses classes.</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="355"/>
+        <location filename="../build/i18n/spec_strings.py" line="367"/>
         <source>Fields (parcel polygons)</source>
         <translation>Parcelles (polygones)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="356"/>
+        <location filename="../build/i18n/spec_strings.py" line="368"/>
         <source>Class map</source>
         <translation>Carte des classes</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="357"/>
+        <location filename="../build/i18n/spec_strings.py" line="369"/>
         <source>Class of a field</source>
         <translation>Classe d'une parcelle</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="360"/>
+        <location filename="../build/i18n/spec_strings.py" line="372"/>
         <source>Confidence (optional)</source>
         <translation>Confiance (facultatif)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="361"/>
+        <location filename="../build/i18n/spec_strings.py" line="373"/>
         <source>Class probabilities (optional)</source>
         <translation>Probabilités des classes (facultatif)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="362"/>
+        <location filename="../build/i18n/spec_strings.py" line="374"/>
         <source>Model (names the class map&apos;s values)</source>
         <translation>Modèle (nomme les valeurs de la carte des classes)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="363"/>
+        <location filename="../build/i18n/spec_strings.py" line="375"/>
         <source>Fields with their crop</source>
         <translation>Parcelles avec leur culture</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="364"/>
+        <location filename="../build/i18n/spec_strings.py" line="376"/>
         <source>Fields</source>
         <translation>Parcelles</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="365"/>
+        <location filename="../build/i18n/spec_strings.py" line="377"/>
         <source>Fields without a mapped pixel</source>
         <translation>Parcelles sans pixel cartographié</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="358"/>
+        <location filename="../build/i18n/spec_strings.py" line="370"/>
         <source>Majority of its pixels</source>
         <translation>Majorité de ses pixels</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="359"/>
+        <location filename="../build/i18n/spec_strings.py" line="371"/>
         <source>Highest mean probability</source>
         <translation>Plus forte probabilité moyenne</translation>
     </message>
 </context>
 <context>
+    <name>ImportAgrifmAlgorithm</name>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="80"/>
+        <source>Import AgriFM samples</source>
+        <translation>Importer des échantillons AgriFM</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="81"/>
+        <source>Reads samples in the AgriFM layout: one HDF5 file per sample holding one dataset per source (T, C, H, W), e.g. S2, and the labels (H, W) in `label`; the files data_lists/train.txt, val.txt (and test.txt) name the samples of each split (without them every sample is for training). Each sample becomes one block of a block store that Train source model, Partition and the adaptation commands read like one from Build time-series blocks.
+
+Sources: the datasets to read, e.g. S2, or S2;S1 for two sensors (empty: S2, else every source of the first file). Every source must have the label&apos;s height and width. One source gives the features t01:B02 ... (steps x bands, as Build time-series blocks); several give S2:t01:B02 ... S1:t01:VV, source after source, and the model trained on them needs the same sources. Labels are class codes: the class map maps them to classes as for Build blocks (empty: the classes Export AgriFM samples wrote in the files, else every code is a class and 0 is ignore). AgriFM files record no dates: a source&apos;s `dates` attribute gives them when present, else the steps are nominal, Step days apart from the Start date.</source>
+        <translation>Lit des échantillons au format AgriFM : un fichier HDF5 par échantillon contenant un jeu de données par source (T, C, H, W), p. ex. S2, et les étiquettes (H, W) dans `label` ; les fichiers data_lists/train.txt, val.txt (et test.txt) nomment les échantillons de chaque partage (sans eux, tout échantillon sert à l'entraînement). Chaque échantillon devient un bloc d'un stock de blocs que Entraîner le modèle source, Partitionner et les commandes d'adaptation lisent comme un stock de Construire des blocs de séries temporelles.
+
+Sources : les jeux de données à lire, p. ex. S2, ou S2;S1 pour deux capteurs (vide : S2, sinon toutes les sources du premier fichier). Chaque source doit avoir la hauteur et la largeur de l'étiquette. Une source donne les variables t01:B02 ... (pas x bandes, comme Construire des blocs de séries temporelles) ; plusieurs donnent S2:t01:B02 ... S1:t01:VV, source après source, et le modèle entraîné dessus a besoin des mêmes sources. Les étiquettes sont des codes de classe : la correspondance des classes les associe aux classes comme pour Construire les blocs (vide : les classes qu'Exporter des échantillons AgriFM a écrites dans les fichiers, sinon chaque code est une classe et 0 est ignoré). Les fichiers AgriFM n'enregistrent pas de dates : l'attribut `dates` d'une source les donne s'il existe, sinon les pas sont nominaux, espacés de Pas (jours) à partir de la Date de début.</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="82"/>
+        <source>Folder of AgriFM samples</source>
+        <translation>Dossier d'échantillons AgriFM</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="83"/>
+        <source>Sources</source>
+        <translation>Sources</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="84"/>
+        <source>Class map (codes to classes)</source>
+        <translation>Correspondance des classes (codes vers classes)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="85"/>
+        <source>Step (days, when the files have no dates)</source>
+        <translation>Pas (jours, quand les fichiers n'ont pas de dates)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="86"/>
+        <source>Start date (YYYY-MM-DD, when the files have no dates)</source>
+        <translation>Date de début (YYYY-MM-DD, quand les fichiers n'ont pas de dates)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="87"/>
+        <source>Blocks written</source>
+        <translation>Blocs écrits</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="88"/>
+        <source>Training blocks</source>
+        <translation>Blocs d'entraînement</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="89"/>
+        <source>Validation blocks</source>
+        <translation>Blocs de validation</translation>
+    </message>
+</context>
+<context>
+    <name>ImportWeightsAlgorithm</name>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="139"/>
+        <source>Import encoder weights (AgriFM)</source>
+        <translation>Importer des poids d'encodeur (AgriFM)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="140"/>
+        <source>Converts encoder weights you hold locally (e.g. AgriFM&apos;s released .pth checkpoint) once into a .safetensors encoder for the agrifm architecture; give it to Train source model as Pretrained encoder weights with Architecture agrifm. Nothing is downloaded.
+
+Reading: the file is read with torch&apos;s weights-only loader (tensors and plain containers only); a file that needs full unpickling is refused: load it yourself where you trust it and re-save its state_dict. Training containers (state_dict, model) and prefixes (module., backbone., encoders.S2. ...) are unwrapped: each tensor of the agrifm encoder takes the one tensor whose name ends with its name, shape-checked. Prefix picks one encoder where a file holds several.
+Encoder arguments (embed_dim, depths, num_heads, patch_size, window_size, bands) are read off the file; Architecture arguments overrides them.
+
+Output: the .safetensors encoder (its header records the arguments it fits) and name.import.json beside it: every tensor mapped (encoder name: file name), the encoder tensors missing (left random in training) and the file&apos;s tensors unused.</source>
+        <translation>Convertit une fois des poids d'encodeur que vous détenez localement (p. ex. le checkpoint .pth publié d'AgriFM) en un encodeur .safetensors pour l'architecture agrifm ; donnez-le à Entraîner le modèle source comme poids d'encodeur pré-entraînés avec l'architecture agrifm. Rien n'est téléchargé.
+
+Lecture : le fichier est lu avec le chargeur « poids seulement » de torch (tenseurs et conteneurs simples uniquement) ; un fichier qui demande un dépicklage complet est refusé : chargez-le vous-même là où vous lui faites confiance et ré-enregistrez son state_dict. Les conteneurs d'entraînement (state_dict, model) et les préfixes (module., backbone., encoders.S2. ...) sont retirés : chaque tenseur de l'encodeur agrifm prend l'unique tenseur dont le nom se termine par son nom, forme vérifiée. Préfixe choisit un encodeur là où un fichier en contient plusieurs.
+Les arguments de l'encodeur (embed_dim, depths, num_heads, patch_size, window_size, bands) sont lus dans le fichier ; Arguments de l'architecture les remplace.
+
+Sortie : l'encodeur .safetensors (son en-tête indique les arguments auxquels il correspond) et name.import.json à côté : chaque tenseur associé (nom dans l'encodeur : nom dans le fichier), les tenseurs de l'encodeur manquants (laissés aléatoires à l'entraînement) et les tenseurs inutilisés du fichier.</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="141"/>
+        <source>Weights file (.pth / .safetensors)</source>
+        <translation>Fichier de poids (.pth / .safetensors)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="142"/>
+        <source>Prefix (empty: any)</source>
+        <translation>Préfixe (vide : quelconque)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="143"/>
+        <source>Architecture arguments (JSON; empty: from the file)</source>
+        <translation>Arguments de l'architecture (JSON ; vide : d'après le fichier)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="144"/>
+        <source>Encoder weights</source>
+        <translation>Poids de l'encodeur</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="145"/>
+        <source>Encoder (*.safetensors)</source>
+        <translation>Encodeur (*.safetensors)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="146"/>
+        <source>Tensors mapped</source>
+        <translation>Tenseurs associés</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="147"/>
+        <source>Encoder tensors missing</source>
+        <translation>Tenseurs de l'encodeur manquants</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="148"/>
+        <source>File tensors unused</source>
+        <translation>Tenseurs du fichier inutilisés</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="149"/>
+        <source>Mapping report (JSON)</source>
+        <translation>Rapport d'association (JSON)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="150"/>
+        <source>Encoder arguments</source>
+        <translation>Arguments de l'encodeur</translation>
+    </message>
+</context>
+<context>
     <name>InferAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="305"/>
+        <location filename="../build/i18n/spec_strings.py" line="317"/>
         <source>Map crops (inference)</source>
         <translation>Cartographier les cultures (inférence)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="306"/>
+        <location filename="../build/i18n/spec_strings.py" line="318"/>
         <source>Runs a model (from Train source model or an adaptation) over a composite and writes the class map, coloured and labelled with the model&apos;s classes.
 
 Composite: a raster with exactly the features the model was trained on (same bands, same order; Extra bands as used for training, PATH or PATH@BANDS separated by &apos;;&apos;). A clear error lists missing or extra features.
@@ -1462,102 +1548,29 @@ Le raster est traité par tuiles qui se chevauchent, fondues avec une fenêtre l
 Sorties : carte des classes (Byte, 255 = NoData) et, en option, la confiance (probabilité de la classe retenue), l'entropie normalisée (0 certain .. 1 indécis) et les probabilités (une bande par classe), en Float32 avec -1 = NoData. Tous sont des GeoTIFF tuilés et compressés, avec pyramides et un style .qml.</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="307"/>
+        <location filename="../build/i18n/spec_strings.py" line="319"/>
         <source>Model (.safetensors)</source>
         <translation>Modèle (.safetensors)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="308"/>
+        <location filename="../build/i18n/spec_strings.py" line="320"/>
         <source>Composite</source>
         <translation>Composite</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="309"/>
+        <location filename="../build/i18n/spec_strings.py" line="321"/>
         <source>Extent</source>
         <translation>Emprise</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="310"/>
+        <location filename="../build/i18n/spec_strings.py" line="322"/>
         <source>Area of interest (polygons)</source>
         <translation>Zone d'intérêt (polygones)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="311"/>
+        <location filename="../build/i18n/spec_strings.py" line="323"/>
         <source>Extra bands (PATH or PATH@BANDS; &apos;;&apos; separated)</source>
         <translation>Bandes supplémentaires (PATH ou PATH@BANDS ; séparées par ';')</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="312"/>
-        <source>Tile size (pixels; 0: automatic)</source>
-        <translation>Taille des tuiles (pixels ; 0 : automatique)</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="313"/>
-        <source>Overlap (pixels; -1: a quarter of the tile)</source>
-        <translation>Chevauchement (pixels ; -1 : un quart de la tuile)</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="314"/>
-        <source>Batch size (tiles; 0: automatic)</source>
-        <translation>Taille de lot (tuiles ; 0 : automatique)</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="315"/>
-        <source>Class map</source>
-        <translation>Carte des classes</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="316"/>
-        <source>Confidence</source>
-        <translation>Confiance</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="317"/>
-        <source>Entropy</source>
-        <translation>Entropie</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="318"/>
-        <source>Class probabilities</source>
-        <translation>Probabilités des classes</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="319"/>
-        <source>Mapped pixels</source>
-        <translation>Pixels cartographiés</translation>
-    </message>
-</context>
-<context>
-    <name>InferSeriesAlgorithm</name>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="320"/>
-        <source>Map crops from a time series (inference)</source>
-        <translation>Cartographier les cultures à partir d'une série temporelle (inférence)</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="321"/>
-        <source>Runs a model trained on a time series (Build time-series blocks, then Train source model, e.g. with the U-TAE architecture, or an adaptation of it) over the scenes and writes the class map.
-
-Scenes, cloud mask, bands, Start / End date and Step days: as for Build time-series blocks. The series must have as many steps and the same bands as the model&apos;s (a clear error says otherwise): for a map in season, an earlier End date with a model trained on as many steps.
-Each overlapping tile is composited from the scenes step by step (the max-NDVI of each step, gaps interpolated in time) and blended with a smooth window as Map crops does, so memory does not grow with the raster&apos;s height or the number of scenes. Tile size, overlap, batch size, device: as for Map crops.
-
-Outputs: class map (Byte, 255 = nodata) and optionally the confidence, the normalised entropy and the probabilities, as Map crops writes them.</source>
-        <translation>Applique aux scènes un modèle entraîné sur une série temporelle (Construire des blocs de séries temporelles, puis Entraîner le modèle source, par exemple avec l'architecture U-TAE, ou une adaptation de celui-ci) et écrit la carte des classes.
-
-Scènes, masque de nuages, bandes, date de début / fin et Pas en jours : comme pour Construire des blocs de séries temporelles. La série doit avoir autant de pas et les mêmes bandes que celle du modèle (une erreur claire dit sinon la différence) : pour une carte en cours de saison, une date de fin plus précoce avec un modèle entraîné sur autant de pas.
-Chaque tuile chevauchante est composée à partir des scènes pas par pas (le NDVI maximal de chaque pas, lacunes interpolées dans le temps) et fondue avec une fenêtre lisse comme le fait Cartographier les cultures, de sorte que la mémoire ne croît ni avec la hauteur du raster ni avec le nombre de scènes. Taille des tuiles, chevauchement, taille de lot, appareil : comme pour Cartographier les cultures.
-
-Sorties : carte des classes (Byte, 255 = nodata) et, en option, la confiance, l'entropie normalisée et les probabilités, comme les écrit Cartographier les cultures.</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="322"/>
-        <source>Model (.safetensors)</source>
-        <translation>Modèle (.safetensors)</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="323"/>
-        <source>Extent</source>
-        <translation>Emprise</translation>
     </message>
     <message>
         <location filename="../build/i18n/spec_strings.py" line="324"/>
@@ -1599,8 +1612,81 @@ Sorties : carte des classes (Byte, 255 = nodata) et, en option, la confiance, l'
         <source>Mapped pixels</source>
         <translation>Pixels cartographiés</translation>
     </message>
+</context>
+<context>
+    <name>InferSeriesAlgorithm</name>
     <message>
         <location filename="../build/i18n/spec_strings.py" line="332"/>
+        <source>Map crops from a time series (inference)</source>
+        <translation>Cartographier les cultures à partir d'une série temporelle (inférence)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="333"/>
+        <source>Runs a model trained on a time series (Build time-series blocks, then Train source model, e.g. with the U-TAE architecture, or an adaptation of it) over the scenes and writes the class map.
+
+Scenes, cloud mask, bands, Start / End date and Step days: as for Build time-series blocks. The series must have as many steps and the same bands as the model&apos;s (a clear error says otherwise): for a map in season, an earlier End date with a model trained on as many steps.
+Each overlapping tile is composited from the scenes step by step (the max-NDVI of each step, gaps interpolated in time) and blended with a smooth window as Map crops does, so memory does not grow with the raster&apos;s height or the number of scenes. Tile size, overlap, batch size, device: as for Map crops.
+
+Outputs: class map (Byte, 255 = nodata) and optionally the confidence, the normalised entropy and the probabilities, as Map crops writes them.</source>
+        <translation>Applique aux scènes un modèle entraîné sur une série temporelle (Construire des blocs de séries temporelles, puis Entraîner le modèle source, par exemple avec l'architecture U-TAE, ou une adaptation de celui-ci) et écrit la carte des classes.
+
+Scènes, masque de nuages, bandes, date de début / fin et Pas en jours : comme pour Construire des blocs de séries temporelles. La série doit avoir autant de pas et les mêmes bandes que celle du modèle (une erreur claire dit sinon la différence) : pour une carte en cours de saison, une date de fin plus précoce avec un modèle entraîné sur autant de pas.
+Chaque tuile chevauchante est composée à partir des scènes pas par pas (le NDVI maximal de chaque pas, lacunes interpolées dans le temps) et fondue avec une fenêtre lisse comme le fait Cartographier les cultures, de sorte que la mémoire ne croît ni avec la hauteur du raster ni avec le nombre de scènes. Taille des tuiles, chevauchement, taille de lot, appareil : comme pour Cartographier les cultures.
+
+Sorties : carte des classes (Byte, 255 = nodata) et, en option, la confiance, l'entropie normalisée et les probabilités, comme les écrit Cartographier les cultures.</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="334"/>
+        <source>Model (.safetensors)</source>
+        <translation>Modèle (.safetensors)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="335"/>
+        <source>Extent</source>
+        <translation>Emprise</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="336"/>
+        <source>Tile size (pixels; 0: automatic)</source>
+        <translation>Taille des tuiles (pixels ; 0 : automatique)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="337"/>
+        <source>Overlap (pixels; -1: a quarter of the tile)</source>
+        <translation>Chevauchement (pixels ; -1 : un quart de la tuile)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="338"/>
+        <source>Batch size (tiles; 0: automatic)</source>
+        <translation>Taille de lot (tuiles ; 0 : automatique)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="339"/>
+        <source>Class map</source>
+        <translation>Carte des classes</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="340"/>
+        <source>Confidence</source>
+        <translation>Confiance</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="341"/>
+        <source>Entropy</source>
+        <translation>Entropie</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="342"/>
+        <source>Class probabilities</source>
+        <translation>Probabilités des classes</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="343"/>
+        <source>Mapped pixels</source>
+        <translation>Pixels cartographiés</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="344"/>
         <source>Time steps</source>
         <translation>Pas de temps</translation>
     </message>
@@ -1757,117 +1843,117 @@ Sorties : le composite (type de données et noms de bandes de l'entrée, style e
 <context>
     <name>PartitionAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="184"/>
+        <location filename="../build/i18n/spec_strings.py" line="192"/>
         <source>Partition easy / hard</source>
         <translation>Partition faciles / difficiles</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="186"/>
+        <location filename="../build/i18n/spec_strings.py" line="194"/>
         <source>Source model</source>
         <translation>Modèle source</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="187"/>
+        <location filename="../build/i18n/spec_strings.py" line="195"/>
         <source>Target block store</source>
         <translation>Stock de blocs cible</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="188"/>
+        <location filename="../build/i18n/spec_strings.py" line="196"/>
         <source>or target composite</source>
         <translation>ou composite cible</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="189"/>
+        <location filename="../build/i18n/spec_strings.py" line="197"/>
         <source>Score</source>
         <translation>Score</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="193"/>
+        <location filename="../build/i18n/spec_strings.py" line="201"/>
         <source>Easy fraction</source>
         <translation>Fraction de blocs faciles</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="194"/>
+        <location filename="../build/i18n/spec_strings.py" line="202"/>
         <source>Score threshold (overrides easy fraction)</source>
         <translation>Seuil de score (remplace la fraction de blocs faciles)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="195"/>
+        <location filename="../build/i18n/spec_strings.py" line="203"/>
         <source>Split per predicted dominant class</source>
         <translation>Répartition par classe dominante prédite</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="196"/>
+        <location filename="../build/i18n/spec_strings.py" line="204"/>
         <source>Confidence threshold (confident_fraction)</source>
         <translation>Seuil de confiance (confident_fraction)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="197"/>
+        <location filename="../build/i18n/spec_strings.py" line="205"/>
         <source>Extra bands with a composite (&apos;;&apos; separated)</source>
         <translation>Bandes supplémentaires avec un composite (séparées par ';')</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="198"/>
+        <location filename="../build/i18n/spec_strings.py" line="206"/>
         <source>Block size with a composite (0: the model&apos;s)</source>
         <translation>Taille des blocs avec un composite (0 : celle du modèle)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="199"/>
+        <location filename="../build/i18n/spec_strings.py" line="207"/>
         <source>Stride with a composite (0: block size)</source>
         <translation>Pas de découpage avec un composite (0 : taille des blocs)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="200"/>
+        <location filename="../build/i18n/spec_strings.py" line="208"/>
         <source>Extent with a composite</source>
         <translation>Emprise avec un composite</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="201"/>
+        <location filename="../build/i18n/spec_strings.py" line="209"/>
         <source>Batch size (blocks)</source>
         <translation>Taille de lot (blocs)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="206"/>
+        <location filename="../build/i18n/spec_strings.py" line="214"/>
         <source>Output block store (with a composite)</source>
         <translation>Stock de blocs en sortie (avec un composite)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="207"/>
+        <location filename="../build/i18n/spec_strings.py" line="215"/>
         <source>HDF5 files (*.h5)</source>
         <translation>Fichiers HDF5 (*.h5)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="208"/>
+        <location filename="../build/i18n/spec_strings.py" line="216"/>
         <source>Easy / hard mask</source>
         <translation>Masque faciles / difficiles</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="209"/>
+        <location filename="../build/i18n/spec_strings.py" line="217"/>
         <source>Confidence</source>
         <translation>Confiance</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="210"/>
+        <location filename="../build/i18n/spec_strings.py" line="218"/>
         <source>Easy blocks</source>
         <translation>Blocs faciles</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="211"/>
+        <location filename="../build/i18n/spec_strings.py" line="219"/>
         <source>Hard blocks</source>
         <translation>Blocs difficiles</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="212"/>
+        <location filename="../build/i18n/spec_strings.py" line="220"/>
         <source>Mean score of easy blocks</source>
         <translation>Score moyen des blocs faciles</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="213"/>
+        <location filename="../build/i18n/spec_strings.py" line="221"/>
         <source>Mean score of hard blocks</source>
         <translation>Score moyen des blocs difficiles</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="185"/>
+        <location filename="../build/i18n/spec_strings.py" line="193"/>
         <source>Runs the source model over the target blocks and splits them into easy blocks (where it is confident) and hard blocks, so you see where the model is unsure before adapting it.
 
 Target: a block store (Build blocks without labels; the partition is written beside it), or a target composite from which a store is built into Output block store (Block size 0: the model&apos;s).
@@ -1884,17 +1970,17 @@ Répartition : la Fraction de blocs faciles ayant les scores les plus élevés e
 Sorties : le masque faciles / difficiles (1 facile en bleu, 2 difficile en rouge) et la confiance par pixel (gris, 0..1). Là où des blocs se chevauchent (pas &lt; taille des blocs), chaque pixel montre le bloc dont le centre est le plus proche. Les scores, les blocs faciles et difficiles et le SHA-256 du modèle sont écrits dans name.h5.partition.h5 à côté du stock (le stock lui-même n'est pas modifié), que lisent Adapter et SPCL ; SPCL refuse une partition faite par un autre modèle.</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="190"/>
+        <location filename="../build/i18n/spec_strings.py" line="198"/>
         <source>Mean highest probability</source>
         <translation>Probabilité maximale moyenne</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="191"/>
+        <location filename="../build/i18n/spec_strings.py" line="199"/>
         <source>Entropy</source>
         <translation>Entropie</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="192"/>
+        <location filename="../build/i18n/spec_strings.py" line="200"/>
         <source>Share of confident pixels</source>
         <translation>Part de pixels confiants</translation>
     </message>
@@ -1902,12 +1988,12 @@ Sorties : le masque faciles / difficiles (1 facile en bleu, 2 difficile en rouge
 <context>
     <name>PretrainAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="101"/>
+        <location filename="../build/i18n/spec_strings.py" line="96"/>
         <source>Pretrain encoder (SimSiam)</source>
         <translation>Pré-entraîner l'encodeur (SimSiam)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="102"/>
+        <location filename="../build/i18n/spec_strings.py" line="97"/>
         <source>Pretrains the encoder of a segmentation model without labels (SimSiam): every year and region you hold imagery of can teach it, labelled or not. Train the source model from it afterwards (Train source model, Pretrained encoder weights).
 
 Inputs: composites (cut into blocks of Block size) and/or block stores (their labels are never read); all with the same features in the same order. They are normalised with their pooled statistics.
@@ -1924,152 +2010,152 @@ Méthode : deux vues augmentées de chaque bloc (recadrage redimensionné aléat
 Sortie : un encodeur .safetensors qui se décrit lui-même (encodeur, variables, normalisation, taille des blocs, provenance) et un rapport HTML (perte et taux d'apprentissage, indicateur d'effondrement, vues augmentées, évaluation). À côté : name.resume.safetensors. Reprise : donnez ce fichier (ou l'encodeur) pour poursuivre ; augmentez Itérations/Époques pour entraîner plus longtemps. Annuler arrête après le pas en cours et conserve le dernier encodeur enregistré.</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="103"/>
+        <location filename="../build/i18n/spec_strings.py" line="98"/>
         <source>Composites (unlabelled)</source>
         <translation>Composites (non étiquetés)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="104"/>
+        <location filename="../build/i18n/spec_strings.py" line="99"/>
         <source>Block stores (&apos;;&apos; separated; labels ignored)</source>
         <translation>Stocks de blocs (séparés par ';' ; étiquettes ignorées)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="105"/>
+        <location filename="../build/i18n/spec_strings.py" line="100"/>
         <source>Architecture</source>
         <translation>Architecture</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="108"/>
+        <location filename="../build/i18n/spec_strings.py" line="103"/>
         <source>Encoder (U-Net; empty: resnet18)</source>
         <translation>Encodeur (U-Net ; vide : resnet18)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="109"/>
+        <location filename="../build/i18n/spec_strings.py" line="104"/>
         <source>Block size (0: the stores&apos;)</source>
         <translation>Taille des blocs (0 : celle des stocks)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="110"/>
+        <location filename="../build/i18n/spec_strings.py" line="105"/>
         <source>Epochs</source>
         <translation>Époques</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="111"/>
+        <location filename="../build/i18n/spec_strings.py" line="106"/>
         <source>Iterations (&gt; 0 overrides epochs)</source>
         <translation>Itérations (&gt; 0 remplace les époques)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="112"/>
+        <location filename="../build/i18n/spec_strings.py" line="107"/>
         <source>Batch size (blocks)</source>
         <translation>Taille de lot (blocs)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="113"/>
+        <location filename="../build/i18n/spec_strings.py" line="108"/>
         <source>Learning rate (per 256 blocks)</source>
         <translation>Taux d'apprentissage (pour 256 blocs)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="119"/>
+        <location filename="../build/i18n/spec_strings.py" line="114"/>
         <source>Resume from (resume state or encoder)</source>
         <translation>Reprendre depuis (état de reprise ou encodeur)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="120"/>
+        <location filename="../build/i18n/spec_strings.py" line="115"/>
         <source>Labelled block store for the evaluation (optional)</source>
         <translation>Stock de blocs étiqueté pour l'évaluation (facultatif)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="121"/>
+        <location filename="../build/i18n/spec_strings.py" line="116"/>
         <source>Evaluation iterations</source>
         <translation>Itérations de l'évaluation</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="122"/>
+        <location filename="../build/i18n/spec_strings.py" line="117"/>
         <source>Encoder LR scale when fine-tuning</source>
         <translation>Facteur du taux d'apprentissage de l'encodeur au réglage fin</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="123"/>
+        <location filename="../build/i18n/spec_strings.py" line="118"/>
         <source>Projection width</source>
         <translation>Largeur de la projection</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="124"/>
+        <location filename="../build/i18n/spec_strings.py" line="119"/>
         <source>Prediction bottleneck width</source>
         <translation>Largeur du goulot de la prédiction</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="125"/>
+        <location filename="../build/i18n/spec_strings.py" line="120"/>
         <source>Architecture arguments (JSON)</source>
         <translation>Arguments de l'architecture (JSON)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="126"/>
+        <location filename="../build/i18n/spec_strings.py" line="121"/>
         <source>Weight decay</source>
         <translation>Décroissance des poids (weight decay)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="133"/>
+        <location filename="../build/i18n/spec_strings.py" line="128"/>
         <source>Pretrained encoder</source>
         <translation>Encodeur pré-entraîné</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="134"/>
+        <location filename="../build/i18n/spec_strings.py" line="129"/>
         <source>Encoder (*.safetensors)</source>
         <translation>Encodeur (*.safetensors)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="135"/>
+        <location filename="../build/i18n/spec_strings.py" line="130"/>
         <source>Report</source>
         <translation>Rapport</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="136"/>
+        <location filename="../build/i18n/spec_strings.py" line="131"/>
         <source>HTML files (*.html)</source>
         <translation>Fichiers HTML (*.html)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="137"/>
+        <location filename="../build/i18n/spec_strings.py" line="132"/>
         <source>Resume state</source>
         <translation>État de reprise</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="138"/>
+        <location filename="../build/i18n/spec_strings.py" line="133"/>
         <source>Steps trained</source>
         <translation>Pas entraînés</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="139"/>
+        <location filename="../build/i18n/spec_strings.py" line="134"/>
         <source>Final loss</source>
         <translation>Perte finale</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="140"/>
+        <location filename="../build/i18n/spec_strings.py" line="135"/>
         <source>Output spread (collapse statistic)</source>
         <translation>Dispersion des sorties (indicateur d'effondrement)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="141"/>
+        <location filename="../build/i18n/spec_strings.py" line="136"/>
         <source>Linear probe mIoU</source>
         <translation>mIoU de la sonde linéaire</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="142"/>
+        <location filename="../build/i18n/spec_strings.py" line="137"/>
         <source>Fine-tuned mIoU</source>
         <translation>mIoU après réglage fin</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="143"/>
+        <location filename="../build/i18n/spec_strings.py" line="138"/>
         <source>Random initialisation mIoU</source>
         <translation>mIoU avec initialisation aléatoire</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="106"/>
+        <location filename="../build/i18n/spec_strings.py" line="101"/>
         <source>U-Net</source>
         <translation>U-Net</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="107"/>
+        <location filename="../build/i18n/spec_strings.py" line="102"/>
         <source>TransUNet</source>
         <translation>TransUNet</translation>
     </message>
@@ -2077,12 +2163,12 @@ Sortie : un encodeur .safetensors qui se décrit lui-même (encodeur, variables,
 <context>
     <name>RunConfigAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="366"/>
+        <location filename="../build/i18n/spec_strings.py" line="378"/>
         <source>Repeat a run</source>
         <translation>Répéter une exécution</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="367"/>
+        <location filename="../build/i18n/spec_strings.py" line="379"/>
         <source>Repeats a run exactly as it was recorded: every CROPS step writes name.run.json beside its main output (the command, every parameter as resolved, the inputs&apos; sizes and times, versions, device).
 
 Run record: that .run.json. Changes: NAME=VALUE items separated by &apos;;&apos; (e.g. SEED=3; OUTPUT=/data/map2019.tif), names as in the algorithm&apos;s parameters; a name the recorded command does not have is an error. A warning names every input whose size or time changed since the run was recorded. The repeated run writes its own .run.json.</source>
@@ -2091,17 +2177,17 @@ Run record: that .run.json. Changes: NAME=VALUE items separated by &apos;;&apos;
 Journal d'exécution : ce .run.json. Modifications : des entrées NOM=VALEUR séparées par ';' (p. ex. SEED=3; OUTPUT=/data/map2019.tif), noms comme les paramètres de l'algorithme ; un nom que la commande enregistrée n'a pas est une erreur. Un avertissement nomme chaque entrée dont la taille ou la date a changé depuis l'enregistrement. L'exécution répétée écrit son propre .run.json.</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="368"/>
+        <location filename="../build/i18n/spec_strings.py" line="380"/>
         <source>Run record (.run.json)</source>
         <translation>Journal d'exécution (.run.json)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="369"/>
+        <location filename="../build/i18n/spec_strings.py" line="381"/>
         <source>Changes (NAME=VALUE; ...)</source>
         <translation>Modifications (NOM=VALEUR ; ...)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="370"/>
+        <location filename="../build/i18n/spec_strings.py" line="382"/>
         <source>Run record of the repeat</source>
         <translation>Journal d'exécution de la répétition</translation>
     </message>
@@ -2188,175 +2274,180 @@ Taille : largeur et hauteur en pixels (10 m). Dates : la saison, YYYY-MM-DD ; un
 <context>
     <name>TrainSourceAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="144"/>
+        <location filename="../build/i18n/spec_strings.py" line="151"/>
         <source>Train source model</source>
         <translation>Entraîner le modèle source</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="146"/>
+        <location filename="../build/i18n/spec_strings.py" line="153"/>
         <source>Labelled block store</source>
         <translation>Stock de blocs étiqueté</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="147"/>
+        <location filename="../build/i18n/spec_strings.py" line="154"/>
         <source>Architecture</source>
         <translation>Architecture</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="151"/>
+        <location filename="../build/i18n/spec_strings.py" line="159"/>
         <source>Encoder (U-Net; empty: resnet18)</source>
         <translation>Encodeur (U-Net ; vide : resnet18)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="152"/>
+        <location filename="../build/i18n/spec_strings.py" line="160"/>
         <source>Pretrained encoder weights</source>
         <translation>Poids pré-entraînés de l'encodeur</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="153"/>
+        <location filename="../build/i18n/spec_strings.py" line="161"/>
         <source>Epochs</source>
         <translation>Époques</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="154"/>
+        <location filename="../build/i18n/spec_strings.py" line="162"/>
         <source>Iterations (&gt; 0 overrides epochs)</source>
         <translation>Itérations (&gt; 0 remplace les époques)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="155"/>
+        <location filename="../build/i18n/spec_strings.py" line="163"/>
         <source>Batch size (blocks)</source>
         <translation>Taille de lot (blocs)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="156"/>
+        <location filename="../build/i18n/spec_strings.py" line="164"/>
         <source>Learning rate</source>
         <translation>Taux d'apprentissage</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="157"/>
+        <location filename="../build/i18n/spec_strings.py" line="165"/>
         <source>Resume from (resume state or model)</source>
         <translation>Reprendre depuis (état de reprise ou modèle)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="158"/>
+        <location filename="../build/i18n/spec_strings.py" line="166"/>
         <source>Class weights</source>
         <translation>Poids des classes</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="161"/>
+        <location filename="../build/i18n/spec_strings.py" line="169"/>
         <source>Dice loss weight (0: none)</source>
         <translation>Poids de la perte Dice (0 : aucun)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="162"/>
+        <location filename="../build/i18n/spec_strings.py" line="170"/>
         <source>Validate every N steps (0: every epoch)</source>
         <translation>Valider tous les N pas (0 : à chaque époque)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="163"/>
+        <location filename="../build/i18n/spec_strings.py" line="171"/>
         <source>Architecture arguments (JSON)</source>
         <translation>Arguments de l'architecture (JSON)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="166"/>
+        <location filename="../build/i18n/spec_strings.py" line="174"/>
         <source>Model</source>
         <translation>Modèle</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="167"/>
+        <location filename="../build/i18n/spec_strings.py" line="175"/>
         <source>Model (*.safetensors)</source>
         <translation>Modèle (*.safetensors)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="168"/>
+        <location filename="../build/i18n/spec_strings.py" line="176"/>
         <source>Metrics per epoch (JSON)</source>
         <translation>Métriques par époque (JSON)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="169"/>
+        <location filename="../build/i18n/spec_strings.py" line="177"/>
         <source>Metrics per epoch (CSV)</source>
         <translation>Métriques par époque (CSV)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="171"/>
+        <location filename="../build/i18n/spec_strings.py" line="179"/>
         <source>Resume state</source>
         <translation>État de reprise</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="172"/>
+        <location filename="../build/i18n/spec_strings.py" line="180"/>
         <source>Best validation mIoU</source>
         <translation>Meilleure mIoU de validation</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="173"/>
+        <location filename="../build/i18n/spec_strings.py" line="181"/>
         <source>Epoch of the best model</source>
         <translation>Époque du meilleur modèle</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="174"/>
+        <location filename="../build/i18n/spec_strings.py" line="182"/>
         <source>Steps trained</source>
         <translation>Pas d'entraînement effectués</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="145"/>
+        <location filename="../build/i18n/spec_strings.py" line="172"/>
+        <source>Encoder LR scale (fine-tuning)</source>
+        <translation>Facteur du taux d'apprentissage de l'encodeur (réglage fin)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="178"/>
+        <source>Training curves (PNG)</source>
+        <translation>Courbes d'entraînement (PNG)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="155"/>
+        <source>U-Net</source>
+        <translation>U-Net</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="156"/>
+        <source>TransUNet</source>
+        <translation>TransUNet</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="167"/>
+        <source>None (equal)</source>
+        <translation>Aucune (égales)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="168"/>
+        <source>Balanced (inverse square-root frequency)</source>
+        <translation>Équilibrées (inverse de la racine de la fréquence)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="157"/>
+        <source>U-TAE (time series)</source>
+        <translation>U-TAE (série temporelle)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="152"/>
         <source>Trains a segmentation model on a labelled block store (from Build blocks) and keeps the model with the best validation mIoU.
 
-Architecture: unet (a U-Net on a timm encoder, fast on CPUs; Encoder resnet18 by default) or transunet (R50-ViT-B/16, the method&apos;s reference backbone; needs a GPU in practice). Pretrained weights: an optional local file for the encoder: an encoder from Pretrain encoder (SimSiam), whose features must be the store&apos;s (Encoder empty takes it from the file; a lower Encoder LR scale, e.g. 0.1, fine-tunes it gently), or a .safetensors / timm .pth state dict.
+Architecture: unet (a U-Net on a timm encoder, fast on CPUs; Encoder resnet18 by default) or transunet (R50-ViT-B/16, the method&apos;s reference backbone; needs a GPU in practice); for a time-series store (Build time-series blocks, Import AgriFM samples) utae (a U-Net encoder per step with temporal attention, fast on CPUs) or agrifm (an AgriFM-style spatio-temporal Swin transformer; Import encoder weights converts AgriFM&apos;s released weights). Pretrained weights: an optional local file for the encoder: an encoder from Pretrain encoder (SimSiam), whose features must be the store&apos;s (Encoder empty takes it from the file; a lower Encoder LR scale, e.g. 0.1, fine-tunes it gently), or a .safetensors / timm .pth state dict.
 Training: AdamW, warm-up then cosine decay of the learning rate, cross-entropy ignoring unlabelled pixels (optional class weights and Dice), random flips and 90-degree rotations, mixed precision on CUDA. Iterations &gt; 0 overrides Epochs (an epoch is one pass over the training blocks); each epoch ends with a validation on the store&apos;s validation blocks. On the CPU a seed gives the same model.
 
 Output: a .safetensors model that describes itself (features, normalisation, classes with codes and colours, block size, provenance). Beside it: name.metrics.json and name.metrics.csv (loss, mIoU and IoU per class per epoch) and name.resume.safetensors. Resume: give that file (or the model) to continue a run; raise Iterations/Epochs to train longer. Cancel stops after the current step and keeps the last saved model.</source>
         <translation>Entraîne un modèle de segmentation sur un stock de blocs étiqueté (issu de Construire les blocs) et conserve le modèle ayant la meilleure mIoU de validation.
 
-Architecture : unet (un U-Net sur un encodeur timm, rapide sur CPU ; Encodeur resnet18 par défaut) ou transunet (R50-ViT-B/16, le backbone de référence de la méthode ; nécessite en pratique un GPU). Poids pré-entraînés : un fichier local facultatif pour l'encodeur : un encodeur issu de Pré-entraîner l'encodeur (SimSiam), dont les variables doivent être celles du stock (un Encodeur vide est pris dans le fichier ; un facteur du taux d'apprentissage de l'encodeur plus petit, p. ex. 0,1, l'affine en douceur), ou un state dict .safetensors / timm .pth.
+Architecture : unet (un U-Net sur un encodeur timm, rapide sur CPU ; Encodeur resnet18 par défaut) ou transunet (R50-ViT-B/16, le backbone de référence de la méthode ; nécessite en pratique un GPU) ; pour un stock de séries temporelles (Construire des blocs de séries temporelles, Importer des échantillons AgriFM) utae (un encodeur U-Net par pas avec une attention temporelle, rapide sur CPU) ou agrifm (un transformeur Swin spatio-temporel à la manière d'AgriFM ; Importer des poids d'encodeur convertit les poids publiés d'AgriFM). Poids pré-entraînés : un fichier local facultatif pour l'encodeur : un encodeur issu de Pré-entraîner l'encodeur (SimSiam), dont les variables doivent être celles du stock (un Encodeur vide est pris dans le fichier ; un facteur du taux d'apprentissage de l'encodeur plus petit, p. ex. 0,1, l'affine en douceur), ou un state dict .safetensors / timm .pth.
 Entraînement : AdamW, échauffement puis décroissance cosinus du taux d'apprentissage, entropie croisée ignorant les pixels non étiquetés (poids des classes et Dice facultatifs), retournements aléatoires et rotations de 90 degrés, précision mixte sur CUDA. Itérations &gt; 0 remplace Époques (une époque est un passage sur les blocs d'entraînement) ; chaque époque se termine par une validation sur les blocs de validation du stock. Sur CPU, une même graine donne le même modèle.
 
 Sortie : un modèle .safetensors qui se décrit lui-même (variables, normalisation, classes avec codes et couleurs, taille des blocs, provenance). À côté : name.metrics.json et name.metrics.csv (perte, mIoU et IoU par classe et par époque) et name.resume.safetensors. Reprise : donnez ce fichier (ou le modèle) pour poursuivre un entraînement ; augmentez Itérations/Époques pour entraîner plus longtemps. Annuler arrête après le pas en cours et conserve le dernier modèle enregistré.</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="164"/>
-        <source>Encoder LR scale (fine-tuning)</source>
-        <translation>Facteur du taux d'apprentissage de l'encodeur (réglage fin)</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="170"/>
-        <source>Training curves (PNG)</source>
-        <translation>Courbes d'entraînement (PNG)</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="148"/>
-        <source>U-Net</source>
-        <translation>U-Net</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="149"/>
-        <source>TransUNet</source>
-        <translation>TransUNet</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="159"/>
-        <source>None (equal)</source>
-        <translation>Aucune (égales)</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="160"/>
-        <source>Balanced (inverse square-root frequency)</source>
-        <translation>Équilibrées (inverse de la racine de la fréquence)</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="150"/>
-        <source>U-TAE (time series)</source>
-        <translation>U-TAE (série temporelle)</translation>
+        <location filename="../build/i18n/spec_strings.py" line="158"/>
+        <source>AgriFM Video Swin (time series)</source>
+        <translation>AgriFM Video Swin (série temporelle)</translation>
     </message>
 </context>
 <context>
     <name>TrustReportAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="295"/>
+        <location filename="../build/i18n/spec_strings.py" line="307"/>
         <source>What the adaptation changed (trust report)</source>
         <translation>Ce que l'adaptation a changé (rapport de confiance)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="296"/>
+        <location filename="../build/i18n/spec_strings.py" line="308"/>
         <source>Shows what an adaptation changed on the target, without any label: the source model and the adapted model both predict every block of the target store.
 
 Report (HTML, with pictures): the share of pixels whose class changed; class shares before and after; confidence and entropy histograms before and after; which classes moved to which. A warning names every class whose share collapsed (less than a third of its share before) or exploded (at least doubled, by at least 10 points of the pixels): then check the map before using it.
@@ -2367,42 +2458,42 @@ Rapport (HTML, avec images) : la part des pixels dont la classe a changé ; les 
 Concordance : un raster sur la grille du magasin, 1 inchangé (gris) et 2 changé (orange).</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="297"/>
+        <location filename="../build/i18n/spec_strings.py" line="309"/>
         <source>Source model</source>
         <translation>Modèle source</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="298"/>
+        <location filename="../build/i18n/spec_strings.py" line="310"/>
         <source>Adapted model</source>
         <translation>Modèle adapté</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="299"/>
+        <location filename="../build/i18n/spec_strings.py" line="311"/>
         <source>Target block store</source>
         <translation>Magasin de blocs cible</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="300"/>
+        <location filename="../build/i18n/spec_strings.py" line="312"/>
         <source>Batch size (blocks)</source>
         <translation>Taille de lot (blocs)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="301"/>
+        <location filename="../build/i18n/spec_strings.py" line="313"/>
         <source>Trust report</source>
         <translation>Rapport de confiance</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="302"/>
+        <location filename="../build/i18n/spec_strings.py" line="314"/>
         <source>HTML files (*.html)</source>
         <translation>Fichiers HTML (*.html)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="303"/>
+        <location filename="../build/i18n/spec_strings.py" line="315"/>
         <source>Agreement (unchanged / changed)</source>
         <translation>Concordance (inchangé / changé)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="304"/>
+        <location filename="../build/i18n/spec_strings.py" line="316"/>
         <source>Share of pixels that changed class</source>
         <translation>Part des pixels ayant changé de classe</translation>
     </message>

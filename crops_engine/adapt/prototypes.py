@@ -5,14 +5,17 @@ class. `PrototypeEstimator` keeps the exact running mean per class, as SePiCo's 
 after seeing n_k pixels of class k, prototype k is their plain mean, however they were batched
 (mean_k <- (mean_k * n_k + sum of new) / (n_k + new count)), kept in float64 so it stays exact.
 
-Its norm says how tight a class is: the mean of unit vectors has norm 1 when they all agree and
-shrinks as they scatter, so falling norms, or two prototypes drawing together, warn of collapse.
+With a momentum it keeps exponential moving prototypes instead (`PrototypeEstimator`), which follow the adapting
+features. Its norm (of the exact mean) says how tight a class is: the mean of unit vectors has norm 1 when they all
+agree and shrinks as they scatter, so falling norms, or two prototypes drawing together, warn of collapse.
 
 `prototype_contrastive_loss` pulls each embedding towards its class's prototype and away from the
 others: cross-entropy of (embedding . normalised prototypes^T / temperature) against the labels.
 `rectified` weights a teacher's probabilities by the same similarities (ProDA's rectification).
 Both also take other pixel-to-prototype logits: the mutual likelihood score of the probabilistic (Gaussian)
 prototypes of `pppc` (SPCL's PROTOTYPES=probabilistic), through `dense_contrastive_loss` and `rectified(logits=)`.
+`soft_contrastive_loss` is the contrast for pixels without a trusted label (SPCL's CONTRAST_TARGETS=soft): soft
+targets from the teacher's prototype similarities, weighted by its margin from the decision boundary.
 """
 
 from __future__ import annotations
@@ -50,11 +53,21 @@ def _pixels(embeddings: Tensor, labels: Tensor, mask: Tensor | None) -> tuple[Te
 
 
 class PrototypeEstimator:
-    """Exact running mean of embeddings per class: `mean (K, D)` and pixel `count (K,)`, float64."""
+    """Running prototypes per class: `mean (K, D)` and pixel `count (K,)`, float64.
 
-    def __init__(self, num_classes: int, dim: int, device: torch.device | str = "cpu") -> None:
+    `momentum` 0: the exact running mean of every pixel seen. `momentum` m > 0: exponential moving prototypes,
+    p <- normalise(m p + (1 - m) batch mean) for each class present in the update (a class seen for the first time
+    starts at its normalised batch mean), so prototypes follow the adapting features and forget the first steps'
+    source-like ones; their norm is then 1 and no longer measures how tight a class is. `momentum` may be changed
+    between updates (SPCL starts the prototypes with the exact mean of its first pass, then moves them).
+    """
+
+    def __init__(self, num_classes: int, dim: int, device: torch.device | str = "cpu", momentum: float = 0.0) -> None:
         self.num_classes = int(num_classes)
         self.dim = int(dim)
+        if not 0.0 <= momentum < 1.0:
+            raise ValueError(f"prototype momentum must be in [0, 1), got {momentum}")
+        self.momentum = float(momentum)
         self.mean = torch.zeros(self.num_classes, self.dim, dtype=torch.float64, device=device)
         self.count = torch.zeros(self.num_classes, dtype=torch.float64, device=device)
 
@@ -75,8 +88,16 @@ class PrototypeEstimator:
         if not bool(added.any()):
             return added
         total = self.count + added
-        seen = total > 0
-        self.mean[seen] = (self.mean[seen] * self.count[seen, None] + sums[seen]) / total[seen, None]
+        if self.momentum > 0:
+            present = added > 0
+            batch_mean = sums[present] / added[present, None]
+            old = self.mean[present]
+            first = (self.count[present] == 0)[:, None]
+            moved = torch.where(first, batch_mean, self.momentum * old + (1.0 - self.momentum) * batch_mean)
+            self.mean[present] = F.normalize(moved, dim=1)
+        else:
+            seen = total > 0
+            self.mean[seen] = (self.mean[seen] * self.count[seen, None] + sums[seen]) / total[seen, None]
         self.count = total
         return added
 
@@ -196,3 +217,54 @@ def dense_contrastive_loss(logits: Tensor, labels: Tensor, mask: Tensor | None =
         return logits.sum() * 0.0
     target = torch.where(keep, target, torch.full_like(target, IGNORE_INDEX))
     return F.cross_entropy(logits.float(), target, ignore_index=IGNORE_INDEX)
+
+
+def margin_weights(probs: Tensor) -> Tensor:
+    """(N, H, W) the teacher's margin from its decision boundary, top-1 minus top-2 probability of `probs`
+    (N, K, H, W): 0 on the boundary between two classes, 1 for a certain pixel (1 everywhere with one class)."""
+    if probs.shape[1] < 2:
+        return torch.ones_like(probs[:, 0])
+    top = probs.topk(2, dim=1).values
+    return top[:, 0] - top[:, 1]
+
+
+def soft_contrastive_loss(logits: Tensor, teacher_logits: Tensor, weight: Tensor, mask: Tensor,
+                          known: Tensor | None = None) -> Tensor:
+    """Prototype contrast with soft targets, for the hard pixels the teacher is not sure of (CONTRAST_TARGETS soft).
+
+    Each pixel inside `mask` (N, H, W) bool enters with the target softmax(`teacher_logits`) (N, K, H, W), the
+    teacher's embedding . prototype / temperature (or the MLS of probabilistic prototypes), and the loss is the
+    mean over those pixels of `weight` x the cross-entropy of the student's `logits` (the same similarities of its
+    embedding) against that target. Classes not `known` (no prototype yet) are left out of both softmaxes.
+
+    Why soft targets from prototypes: `dense_contrastive_loss` needs a hard label, and the only one for a hard pixel
+    is the classifier's argmax, which below CONF_THRESHOLD is too often wrong to be pulled towards, so those pixels
+    got no signal at all. SPCL's premise is that the class clusters of the embedding space move less under a shift
+    than the classifier's boundary: the teacher's similarity to the prototypes is the signal that premise trusts,
+    and as a distribution it keeps the teacher's doubt (a pixel between two clusters is pulled to both, not
+    committed to one), a distillation of the teacher's prototype assignment into the student's embedding.
+
+    Why weights from the margin (`margin_weights`, the classifier's top-1 minus top-2 probability) and not the
+    top-1 probability or a threshold: a threshold is a step (full pull at 0.9, none at 0.89); the margin fades
+    continuously to 0 at the decision boundary, where neither the classifier nor, often, the prototypes can tell
+    the classes apart and a pull would only move the pixel at random (a target near uniform still has gradient);
+    the top-1 probability would stay at 1/2 there with two classes. The weight is not renormalised over the batch
+    (the sum is over the pixels in `mask`): a batch of ambiguous pixels adds little loss, as it should. Returns 0
+    (with a graph) when no pixel is in `mask`.
+    """
+    keep = mask.bool()
+    if not bool(keep.any()):
+        return logits.sum() * 0.0
+    student = logits.float()
+    teacher = teacher_logits.detach().float()
+    if known is not None:
+        unknown = ~known.to(student.device).bool()[None, :, None, None]
+        if bool(unknown.all()):
+            return logits.sum() * 0.0
+        teacher = teacher.masked_fill(unknown, float("-inf"))
+        student = student.masked_fill(unknown, float("-inf"))
+    target = teacher.softmax(dim=1)
+    log_p = student.log_softmax(dim=1)
+    per_pixel = -(target * torch.where(target > 0, log_p, torch.zeros_like(log_p))).sum(dim=1)
+    w = weight.detach().float() * keep.float()
+    return (w * per_pixel).sum() / keep.sum().float()

@@ -16,7 +16,10 @@ start from one pass over the easy blocks. Each step takes an easy and a hard bat
 2. ClassMix pastes classes of easy block i onto hard block i (`classmix.class_mix`);
 3. loss = the confidence-weighted cross-entropy of the mixed batch (MIX_WEIGHTING) + LAMBDA_CONTRAST x
    the prototype contrastive loss of its confident hard pixels (+ EASY_WEIGHT x the pseudo-label CE of
-   the easy batch). The projection head runs on every PIXEL_STRIDE-th pixel only.
+   the easy batch). The projection head runs on every PIXEL_STRIDE-th pixel only. CONTRAST_TARGETS soft
+   makes the contrast reach every hard pixel of the mixed block, with the teacher's prototype similarities
+   as soft targets weighted by its margin (`prototypes.soft_contrastive_loss`, where the design is argued).
+   PROTOTYPE_MOMENTUM > 0 moves the prototypes after the first pass (exponential moving prototypes).
 
 PROTOTYPES probabilistic (PPPC, `pppc`) makes pixel embeddings and prototypes Gaussians: a variance head
 beside the projection head, Gaussian prototypes from the easy pixels, and the mutual likelihood score in
@@ -38,7 +41,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from ..commands import declared
+from ..commands import declared, declared_choices
 from ..device import autocast
 from ..distributed import world
 from ..errors import CropsError
@@ -56,7 +59,14 @@ from .pppc import (
     forward_gaussian,
     variance_head_for,
 )
-from .prototypes import PrototypeEstimator, dense_contrastive_loss, prototype_contrastive_loss, rectified
+from .prototypes import (
+    PrototypeEstimator,
+    dense_contrastive_loss,
+    margin_weights,
+    prototype_contrastive_loss,
+    rectified,
+    soft_contrastive_loss,
+)
 from .target import TargetBlocks
 from .teacher import EmaTeacher, photometric_jitter, recalibrate_batchnorm
 from .watch import CollapseWatch, max_similarity
@@ -64,6 +74,7 @@ from .watch import CollapseWatch, max_similarity
 __all__ = ["HARD_SCHEDULES", "SPCL", "EasyBlocks", "SpclConfig", "class_distribution", "hard_count", "hard_share",
            "recalibrate_batchnorm", "rectified"]
 
+CONTRAST_TARGETS = declared_choices("adapt-spcl", "CONTRAST_TARGETS")
 RECALIBRATION_BATCHES = 4  # BatchNorm re-estimation batches hold this many times BATCH_SIZE blocks
 
 
@@ -99,6 +110,10 @@ class SpclConfig(AdaptConfig):
     prototype_rectification: bool = declared("adapt-spcl", "PROTOTYPE_RECTIFICATION")
     # point prototypes (embedding . prototype) or probabilistic ones (Gaussians compared by MLS, PPPC)
     prototypes: str = declared("adapt-spcl", "PROTOTYPES")
+    # the contrast's pixels: confident hard ones with their label, or all hard ones with soft prototype targets
+    contrast_targets: str = declared("adapt-spcl", "CONTRAST_TARGETS")
+    # 0: prototypes are the cumulative mean; > 0: exponential moving prototypes after the first pass
+    prototype_momentum: float = declared("adapt-spcl", "PROTOTYPE_MOMENTUM")
 
     def __post_init__(self) -> None:
         self.split = "hard"
@@ -130,6 +145,15 @@ def check_spcl_config(cfg: SpclConfig) -> None:
         raise CropsError(f"INIT_BLOCKS must be 0 (all blocks) or more, got {cfg.init_blocks}.")
     if cfg.prototypes not in PROTOTYPE_KINDS:
         raise CropsError(f"PROTOTYPES {cfg.prototypes!r} is not one of {', '.join(PROTOTYPE_KINDS)}.")
+    if cfg.contrast_targets not in CONTRAST_TARGETS:
+        raise CropsError(f"CONTRAST_TARGETS {cfg.contrast_targets!r} is not one of {', '.join(CONTRAST_TARGETS)}.")
+    if not 0.0 <= cfg.prototype_momentum < 1.0:
+        raise CropsError(
+            f"PROTOTYPE_MOMENTUM must be in [0, 1) (0: the cumulative mean), got {cfg.prototype_momentum}."
+        )
+    if cfg.prototype_momentum > 0 and cfg.prototypes != "point":
+        raise CropsError(f"PROTOTYPE_MOMENTUM {cfg.prototype_momentum:g} needs PROTOTYPES point: probabilistic "
+                         "prototypes are exact running sums; set PROTOTYPE_MOMENTUM 0 or PROTOTYPES point.")
 
 
 class SPCL(AdaptationMethod):
@@ -160,6 +184,8 @@ class SPCL(AdaptationMethod):
         self.teacher_variance: EmaTeacher | None = None
         self.last_variance = float("nan")
         self._teacher_log_var: Tensor | None = None  # of the last teacher view with an embedding (PPPC)
+        self.soft_contrast = config.contrast_targets == "soft"
+        self._teacher_margin: Tensor | None = None  # of the last teacher view (CONTRAST_TARGETS soft)
 
     def trainable_parameters(self) -> list[nn.Parameter]:
         params = super().trainable_parameters()
@@ -195,11 +221,13 @@ class SPCL(AdaptationMethod):
             self.prototypes = GaussianPrototypeEstimator(self.num_classes, dim, self.device)
         else:
             self.prototypes = PrototypeEstimator(self.num_classes, dim, self.device)
-        if context.resuming:
-            return  # teacher, prototypes, class distributions and the collapse watch come from the resume state
-        if self.cfg.distribution_alignment:  # first, so the prototypes start from aligned pseudo-labels
-            self._initial_distribution(everything, context)
-        self._initial_prototypes(dataset, context)
+        if not context.resuming:  # else the teacher, prototypes, class distributions and watch come from the state
+            if self.cfg.distribution_alignment:  # first, so the prototypes start from aligned pseudo-labels
+                self._initial_distribution(everything, context)
+            self._initial_prototypes(dataset, context)
+        # The first pass's prototypes are the exact mean (the source model does not change during it); the steps'
+        # updates then move them with PROTOTYPE_MOMENTUM (0: the cumulative mean goes on).
+        self.prototypes.momentum = float(self.cfg.prototype_momentum)
 
     def _positions(self, n: int, stream: int) -> np.ndarray:
         """Dataset positions of a first pass: all `n`, or INIT_BLOCKS of them drawn for the seed."""
@@ -304,6 +332,7 @@ class SPCL(AdaptationMethod):
         self._teacher_log_var = None if log_var is None or not embed else log_var.float()
         if not embed:
             embedding = None
+        self._teacher_margin = margin_weights(probs) if self.soft_contrast else None
         confidence, labels = probs.max(dim=1)
         valid = valid.bool()
         ignore = torch.full_like(labels, IGNORE_INDEX)
@@ -367,7 +396,10 @@ class SPCL(AdaptationMethod):
         # hard half returns no embedding (the projection head runs there only for the rectification).
         easy_labels, easy_confident, easy_confidence, embedding = self._teacher_view(easy_x, easy_valid)
         easy_log_var = self._teacher_log_var  # the easy pixels' variances (PPPC; None with point prototypes)
-        hard_labels, hard_confident, hard_confidence, _ = self._teacher_view(hard_x, hard_valid, embed=False)
+        # CONTRAST_TARGETS soft: the teacher's hard embedding gives the targets, its margin the weights
+        hard_labels, hard_confident, hard_confidence, hard_embedding = self._teacher_view(
+            hard_x, hard_valid, embed=self.soft_contrast)
+        hard_log_var, hard_margin = self._teacher_log_var, self._teacher_margin
         assert embedding is not None
         self._update_prototypes(embedding, easy_confident, easy_log_var)
         if self.watch is not None:
@@ -397,13 +429,22 @@ class SPCL(AdaptationMethod):
 
         mix_ce = masked_cross_entropy(logits[:b], mixed.labels, mixed.weight)
         contrast_labels, contrast_mask = hard_confident[..., ::step, ::step], ~mixed.mask[..., ::step, ::step]
-        if student_log_var is not None:  # PPPC: the MLS of the student's Gaussians against the prototypes
+        if student_log_var is not None:
             student_log_var = student_log_var.float()[:b]
+            self.last_variance = float(student_log_var.detach().exp().mean())
+        if self.soft_contrast:  # every valid hard pixel of the mixed block, soft target, margin weight
+            assert hard_embedding is not None and hard_margin is not None
+            pixels = contrast_mask & (hard_labels[..., ::step, ::step] != IGNORE_INDEX)
+            contrast = soft_contrastive_loss(
+                self._similarity(student_embedding[:b], student_log_var),
+                self._similarity(hard_embedding, hard_log_var),
+                hard_margin[..., ::step, ::step], pixels, self.prototypes.initialised,
+            )
+        elif student_log_var is not None:  # PPPC: the MLS of the student's Gaussians against the prototypes
             contrast = dense_contrastive_loss(
                 self._similarity(student_embedding[:b], student_log_var), contrast_labels, contrast_mask,
                 self.prototypes.initialised,
             )
-            self.last_variance = float(student_log_var.detach().exp().mean())
         else:
             contrast = prototype_contrastive_loss(
                 student_embedding[:b], contrast_labels, self.prototypes.prototypes(), cfg.temperature,

@@ -45,6 +45,15 @@ SPEC = Command(
         "(high variance) pulls less and weighs less in its prototype. The variance head is used only while adapting.\n"
         "\n"
         "Advanced parameters:\n"
+        "Contrast targets: which hard pixels the contrastive loss reaches. Confident: those the teacher labels "
+        "with confidence >= Confidence threshold, pulled to their label's prototype. Soft: every hard pixel of the "
+        "mixed block, its target the softmax of the teacher's embedding's similarities to the prototypes, weighted by "
+        "the teacher's margin (its top class's probability minus the second's), so the pull fades to nothing at the "
+        "decision boundary; it costs the projection head on the hard batch's teacher pass.\n"
+        "Prototype momentum (0: running mean): 0 keeps each prototype the mean of every confident easy pixel seen; "
+        "above 0, after the first pass each step moves the prototypes of the classes in its easy batch towards that "
+        "batch's mean (prototype = momentum x prototype + (1 - momentum) x batch mean, then unit length), so they "
+        "follow the adapting features. Point prototypes only.\n"
         "Share of hard blocks at the start (linear): with Hard schedule linear, the share of hard blocks in the hard "
         "batch at the first step; it grows to all hard blocks at the last.\n"
         "ClassMix weighting: how much a mixed block counts: the share of its pixels the teacher is confident about "
@@ -104,6 +113,14 @@ SPEC = Command(
               choices=("constant", "linear"),
               labels={"constant": "Constant (all hard blocks)", "linear": "Linear (from the start share to all)"}),
         *ADAPTATION_RUN,
+        Param("CONTRAST_TARGETS", "choice", "Contrast targets",
+              "contrast on hard pixels: confident ones with their label, or all with soft prototype targets",
+              default="confident", choices=("confident", "soft"), advanced=True,
+              labels={"confident": "Confident hard pixels (their label)",
+                      "soft": "All hard pixels (soft prototype targets, margin-weighted)"}),
+        Param("PROTOTYPE_MOMENTUM", "float", "Prototype momentum (0: running mean)",
+              "0: cumulative mean of the prototypes; > 0: moving prototypes with this momentum", default=0.0,
+              minimum=0.0, maximum=0.9999, advanced=True),
         Param("HARD_START", "float", "Share of hard blocks at the start (linear)",
               "linear schedule: share of hard blocks at the first step", default=0.5, minimum=0.0, maximum=1.0,
               advanced=True),
