@@ -121,6 +121,11 @@ def patch_inputs(name: str, six: bool, cutoff: str, labelled: bool, work: Path) 
     return out
 
 
+# input kind, architecture and store of each model the benchmark trains (the report pairs "temporal" with "composite")
+MODELS = {"unet": ("composite", "unet", "blocks"), "utae": ("temporal", "utae", "series"),
+          "agrifm": ("temporal-agrifm", "agrifm", "series")}
+
+
 def map_target(model: Path, kind: str, target: dict[str, Any], out: Path) -> None:
     from crops_engine.infer import InferOptions, Outputs, infer
     from crops_engine.series.infer import infer_series
@@ -128,7 +133,7 @@ def map_target(model: Path, kind: str, target: dict[str, Any], out: Path) -> Non
     opts = InferOptions(tile_size=64, overlap=0, device="cpu")
     if kind == "composite":
         infer(model, target["composite"], Outputs(out), opts)
-    else:
+    else:  # both temporal models map the series
         infer_series(model, target["scenes"], Outputs(out), STEP_DAYS, target["options"], opts)
 
 
@@ -172,7 +177,7 @@ def run(args: argparse.Namespace) -> None:
             source = patch_inputs(source_name, six, cutoff, True, work)
             target = patch_inputs(target_name, six, cutoff, False, work)
             for seed in args.seeds:
-                for kind, arch, store in (("composite", "unet", "blocks"), ("temporal", "utae", "series")):
+                for kind, arch, store in (MODELS[m] for m in args.models):
                     tag = f"{pair}_{cutoff}_{arch}_{seed}"
                     model = work / f"{tag}.safetensors"
                     t0 = time.perf_counter()
@@ -241,7 +246,7 @@ def report(args: argparse.Namespace) -> None:
             return [r[key] for r in items if r.get(key) is not None]
 
         margin_iou = margin_wc = ""
-        if kind == "temporal":
+        if kind.startswith("temporal"):
             comp = {r["seed"]: r for r in groups.get((pair, cutoff, adaptation, "composite"), [])}
             both = [(r, comp[r["seed"]]) for r in got if r["seed"] in comp]
             margin_iou = _ms([t["maize_iou"] - c["maize_iou"] for t, c in both])
@@ -271,7 +276,7 @@ def report(args: argparse.Namespace) -> None:
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     for ax, key, title in ((axes[0], "maize_iou", "2019 maize IoU"),
                            (axes[1], "winter_cereals_as_maize", "2019 winter cereals mapped as maize")):
-        for kind, colour in (("composite", "tab:blue"), ("temporal", "tab:orange")):
+        for kind, colour in (("composite", "tab:blue"), ("temporal", "tab:orange"), ("temporal-agrifm", "tab:green")):
             for adaptation, style in (("source", "-"), *((a, "--") for a in
                                                         sorted({s["adaptation"] for s in inseason} - {"source"}))):
                 pts = sorted((s["cutoff"], s[key]) for s in inseason if s["kind"] == kind
@@ -300,6 +305,8 @@ def main() -> None:
     r.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     r.add_argument("--iterations", type=int, default=150)
     r.add_argument("--adapt-iterations", type=int, default=60)
+    r.add_argument("--models", nargs="+", default=["unet", "utae"], choices=sorted(MODELS),
+                   help="unet on the composite; utae (U-TAE) and agrifm (the AgriFM-style transformer) on the series")
     r.add_argument("--method", default="spcl", help="spcl, self_training, entropy or none")
     r.add_argument("--workdir", default="/tmp/crops-bench-temporal")
     r.add_argument("--results", default="/tmp/crops-bench-temporal/rows.jsonl")
