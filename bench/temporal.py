@@ -9,7 +9,9 @@ run without a partition). Scores on the target labels: maize IoU, and the share 
 cereals (winter wheat, winter barley, barley, winter cereal: codes 1110, 1510, 1500, 1910) mapped as maize -
 the confusion a single peak composite invites (None where the target has no winter cereals, e.g. 2018).
 
-Pairs: 2018-2019 on all ten bands (NDVI from B04 / B08); the pairs with the 2019b patch, and 2019-2018, on
+Pairs: ssource-starget, the synthetic pair of the sample generator (`crops_engine.synth`, presets source / target,
+seed 7, 128 px: class 1 maize, 2 winter wheat as the winter cereal), on all ten bands; 2018-2019 on all ten
+bands (NDVI from B04 / B08); the pairs with the 2019b patch, and 2019-2018, on
 the six 20 m bands all three patches share (B05 B06 B07 B8A B11 B12), the quality mosaic and the series ranking
 dates by a red-edge index (RED_BAND B05, NIR_BAND B8A by name).
 Tiny data (64 x 64 px, 3 training blocks of 32 px): the spread over seeds is part of the figure.
@@ -37,24 +39,41 @@ sys.path.insert(0, str(ROOT))
 
 DATA = ROOT.parent / "shared" / "data" / "worldcereal"
 RESULTS = ROOT / "bench" / "results"
-CLASS_MAP = "1200=maize; *=other; 0=ignore"
 WINTER_CEREALS = (1110, 1510, 1500, 1910)
 PATCHES = {"2018": ("flanders2018_31UDS", 2018, True), "2019": ("flanders2019_31UES", 2019, True),
            "2019b": ("flanders2019b_31UES", 2019, False)}
-PAIRS = ("2018-2019", "2018-2019b", "2019-2019b", "2019b-2019", "2019b-2018", "2019-2018")
+PAIRS = ("2018-2019", "2018-2019b", "2019-2019b", "2019b-2019", "2019b-2018", "2019-2018", "ssource-starget")
+# the synthetic pair (crops_engine.synth's `source` and `target` presets, seed SYNTH_SEED, SYNTH_SIZE px): class ids
+# 1 maize, 2 winter wheat; a 2019 season on all ten bands, made in the work folder
+SYNTH = {"ssource": "source", "starget": "target"}
+SYNTH_SEED, SYNTH_SIZE = 7, 128
+LABEL_CODES = {"real": ("labels_crop_type.tif", 1200, WINTER_CEREALS), "synthetic": ("labels.tif", 1, (2,))}
 SIX_BANDS = (4, 5, 6, 8, 9, 10)  # B05 B06 B07 B8A B11 B12 of the ten-band scenes: what 2019b holds
 START = "04-01"
 STEP_DAYS = 30
 
 
-def scores(class_map: Path, labels: Path) -> dict[str, Any]:
+def patch_folder(name: str, work: Path) -> Path:
+    """The folder of patch `name` (scenes/, labels): a Flanders patch, or the synthetic pair, made once in `work`."""
+    if name not in SYNTH:
+        return DATA / PATCHES[name][0]
+    pair = work / f"synth_{SYNTH_SEED}_{SYNTH_SIZE}"
+    if not pair.is_dir():
+        from crops_engine.synth import generate_pair
+
+        generate_pair(pair, seed=SYNTH_SEED, size=SYNTH_SIZE)
+    return pair / SYNTH[name]
+
+
+def scores(class_map: Path, labels: Path, maize_code: int = 1200,
+           winter_codes: tuple[int, ...] = WINTER_CEREALS) -> dict[str, Any]:
     from osgeo import gdal
 
     pred, codes = gdal.Open(str(class_map)).ReadAsArray(), gdal.Open(str(labels)).ReadAsArray()
     labelled = codes != 0
-    maize_true, maize_pred = (codes == 1200) & labelled, (pred == 0) & labelled
+    maize_true, maize_pred = (codes == maize_code) & labelled, (pred == 0) & labelled
     union = (maize_true | maize_pred).sum()
-    winter = np.isin(codes, WINTER_CEREALS)
+    winter = np.isin(codes, winter_codes)
     other_true = labelled & ~maize_true
     return {
         "maize_iou": float((maize_true & maize_pred).sum() / union) if union else float("nan"),
@@ -91,9 +110,10 @@ def patch_inputs(name: str, six: bool, cutoff: str, labelled: bool, work: Path) 
     from crops_engine.scenes import load_scenes
     from crops_engine.series import build_series_store
 
-    folder, year, ten = PATCHES[name]
+    _, year, ten = PATCHES.get(name, (None, 2019, True))
     start, end = date.fromisoformat(f"{year}-{START}"), date.fromisoformat(f"{year}-{cutoff}")
-    scene_folder = six_band_scenes(name, work) if six and ten else DATA / folder / "scenes"
+    root = patch_folder(name, work)
+    scene_folder = six_band_scenes(name, work) if six and ten else root / "scenes"
     bands = {"red_band": "B05", "nir_band": "B8A"} if six else {"red_band": "B04", "nir_band": "B08"}
     options = CompositeOptions(start_date=start, end_date=end, workers=1, **bands)
     scenes = load_scenes(folder=scene_folder, pattern="S2_L2A_????????.tif", start=start, end=end)
@@ -101,15 +121,18 @@ def patch_inputs(name: str, six: bool, cutoff: str, labelled: bool, work: Path) 
     composite = work / f"qm_{tag}.tif"
     if not composite.is_file():
         ndvi_quality_mosaic(scenes, composite, options)
-    labels = DATA / folder / "labels_crop_type.tif"
-    out = {"scenes": scenes, "options": options, "composite": composite, "labels": labels}
+    label_file, maize_code, winter_codes = LABEL_CODES["synthetic" if name in SYNTH else "real"]
+    labels = root / label_file
+    class_map = f"{maize_code}=maize; *=other; 0=ignore"
+    out = {"scenes": scenes, "options": options, "composite": composite, "labels": labels,
+           "codes": (maize_code, winter_codes)}
     if labelled:  # source: labelled stores as bench/temporal.py always built them
         blocks, series = work / f"blocks_{tag}.h5", work / f"series_{tag}.h5"
         if not blocks.is_file():
-            build_block_store(composite, blocks, labels=labels, class_map=CLASS_MAP, block_size=32, val_fraction=0.25,
+            build_block_store(composite, blocks, labels=labels, class_map=class_map, block_size=32, val_fraction=0.25,
                               val_group_size=1)
         if not series.is_file():
-            build_series_store(scenes, series, STEP_DAYS, options, labels=labels, class_map=CLASS_MAP, block_size=32,
+            build_series_store(scenes, series, STEP_DAYS, options, labels=labels, class_map=class_map, block_size=32,
                                val_fraction=0.25, val_group_size=1)
     else:  # target: unlabelled stores to adapt on (labels are for scoring only)
         blocks, series = work / f"tblocks_{tag}.h5", work / f"tseries_{tag}.h5"
@@ -172,7 +195,7 @@ def run(args: argparse.Namespace) -> None:
     results = Path(args.results)
     for pair in args.pairs:
         source_name, target_name = pair.split("-")
-        six = pair != "2018-2019"
+        six = pair not in ("2018-2019", "ssource-starget")
         for cutoff in args.cutoffs:
             source = patch_inputs(source_name, six, cutoff, True, work)
             target = patch_inputs(target_name, six, cutoff, False, work)
@@ -192,7 +215,7 @@ def run(args: argparse.Namespace) -> None:
                     out = work / f"map_{tag}.tif"
                     map_target(model, kind, target, out)
                     row = base | {"adaptation": "source", "train_seconds": round(seconds, 1),
-                                  **scores(out, target["labels"])}
+                                  **scores(out, target["labels"], *target["codes"])}
                     _append(results, row)
                     if args.method == "none":
                         continue
@@ -205,7 +228,7 @@ def run(args: argparse.Namespace) -> None:
                     out = work / f"map_{tag}_{args.method}.tif"
                     map_target(adapted, kind, target, out)
                     _append(results, base | {"adaptation": args.method, "adapt_iterations": args.adapt_iterations,
-                                             **info, **scores(out, target["labels"])})
+                                             **info, **scores(out, target["labels"], *target["codes"])})
 
 
 def _append(path: Path, row: dict[str, Any]) -> None:
