@@ -80,15 +80,47 @@ def child_map(folder: Path, out: Path, step_days: int, width: int = 0, height: i
     start, cpu = time.perf_counter(), season._cpu_seconds()
     x0, y0 = 500000.0, 5600000.0  # the season's origin (bench/ndvi_qm.py), 10 m pixels
     extent = (x0, y0 - 10 * height, x0 + 10 * width, y0, None) if width and height else None
-    result = infer_series(out / "utae.safetensors", scenes, Outputs(out / "map.tif"), step_days,
-                          CompositeOptions(extent=extent), InferOptions(tile_size=TILE, batch_size=BATCH, device="cpu",
-                                                                 threads=1))
+    with RssSampler() as rss:
+        result = infer_series(out / "utae.safetensors", scenes, Outputs(out / "map.tif"), step_days,
+                              CompositeOptions(extent=extent),
+                              InferOptions(tile_size=TILE, batch_size=BATCH, device="cpu", threads=1))
     seconds, cpu = time.perf_counter() - start, season._cpu_seconds() - cpu
     peak = season._peak_mib()
     # the bare forward of the same model on as many tiles (random tensors, on a thread as infer runs it)
     floor = bench_infer.forward_floor(out / "utae.safetensors", "cpu", TILE, BATCH, 3, in_thread=True)
     bare = result["tiles"] * TILE * TILE / floor["pixels_per_second"]
-    return {"seconds": seconds, "cpu": cpu, "peak_mib": peak, "tiles": result["tiles"], "bare_forward_s": bare}
+    return {"seconds": seconds, "cpu": cpu, "peak_mib": peak, "tiles": result["tiles"], "bare_forward_s": bare,
+            "rss_quarter_peaks_mib": rss.quarter_peaks()}
+
+
+class RssSampler:
+    """Samples the process's resident memory every 50 ms while mapping: a peak that grew with the raster's
+    height would rise from one quarter of the run to the next, where one spike of overlapping stages does not."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.samples: list[float] = []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self.stop.wait(0.05):
+            for line in Path("/proc/self/status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    self.samples.append(int(line.split()[1]) / 1024)
+
+    def __enter__(self) -> RssSampler:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        self.thread.join()
+
+    def quarter_peaks(self) -> list[float]:
+        n = len(self.samples)
+        return [max(self.samples[i * n // 4:max((i + 1) * n // 4, i * n // 4 + 1)], default=0.0) for i in range(4)]
 
 
 def run_child(*args: str) -> dict:
@@ -162,8 +194,9 @@ def main() -> None:
     if strips:
         print(f"infer-series over {args.map_width} px wide windows of the {max(args.sizes)} px season (tiles of 256):")
         for height, m in strips:
+            quarters = " / ".join(f"{q:.0f}" for q in m["rss_quarter_peaks_mib"])
             print(f"  {args.map_width:>5} x {height:<5}: {m['seconds']:7.1f} s, {m['tiles']:4} tiles, peak "
-                  f"{m['peak_mib']:6.0f} MiB")
+                  f"{m['peak_mib']:6.0f} MiB, resident peak per quarter of the run {quarters} MiB")
 
 
 if __name__ == "__main__":
