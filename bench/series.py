@@ -24,6 +24,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -98,17 +99,14 @@ class RssSampler:
     height would rise from one quarter of the run to the next, where one spike of overlapping stages does not."""
 
     def __init__(self) -> None:
-        import threading
-
         self.samples: list[float] = []
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
         while not self.stop.wait(0.05):
-            for line in Path("/proc/self/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    self.samples.append(int(line.split()[1]) / 1024)
+            if (rss := season._status_mib("VmRSS")) is not None:
+                self.samples.append(rss)
 
     def __enter__(self) -> RssSampler:
         self.thread.start()
