@@ -251,7 +251,9 @@ def score(pred: np.ndarray, store: BlockStore, indices: np.ndarray, names: list[
     acc = ConfusionAccumulator(len(names))
     acc.update(pred, store.labels(indices))
     iou = per_class_iou(acc.matrix)
+    mapped = acc.matrix.sum(axis=0) / max(float(acc.matrix.sum()), 1.0)  # rows: reference, columns: predicted
     return {
+        "mapped_share": {n: float(v) for n, v in zip(names, mapped, strict=True)},
         "miou": acc.mean_iou,
         "overall_accuracy": acc.overall_accuracy,
         "iou": {n: (None if math.isnan(v) else float(v)) for n, v in zip(names, iou, strict=True)},
@@ -402,6 +404,7 @@ def run_pair(pair: dict[str, Any], work: Path, args: argparse.Namespace, seed: i
         blocks, band_map = (target_store, None) if kind == "none" else aligned_inputs(work, source_model, kind, args)
         view = scoring_view(work, band_map)
         started = time.perf_counter()
+        shares: dict[str, Any] = {}
         if method == "source":  # the source model on the aligned target
             out = source_model
         else:
@@ -409,11 +412,14 @@ def run_pair(pair: dict[str, Any], work: Path, args: argparse.Namespace, seed: i
             values = {"iterations": args.adapt_iterations, "seed": seed} | overrides
             cfg = make_config(method, model=str(source_model), blocks=str(blocks), output=str(out),
                               device="cpu", **values)
-            adapt(method, cfg, Progress())
+            done = adapt(method, cfg, Progress())
+            # what the method held and labelled, per class: the evidence when a class fades (issue 14)
+            shares = {k: v for k, v in done.items() if k.endswith(("class_shares", "class_distribution"))}
         seconds = time.perf_counter() - started
         result = score(predict_store(out, view, everything), scoring, everything, names)
         view.close()
         result["seconds"] = seconds
+        result.update(shares)
         item["methods"][label] = result
     scoring.close()
     gap = item["oracle"]["miou"] - item["source"]["miou"]

@@ -84,7 +84,7 @@
         <translation>self_training: photometrisches Jittering</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="264"/>
+        <location filename="../build/i18n/spec_strings.py" line="266"/>
         <source>Blocks of the initial calibration pass</source>
         <translation>Blöcke des ersten Kalibrierungsdurchlaufs</translation>
     </message>
@@ -127,25 +127,6 @@
         <location filename="../build/i18n/spec_strings.py" line="261"/>
         <source>co_training: how the two models differ</source>
         <translation>co_training: wie sich die beiden Modelle unterscheiden</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="223"/>
-        <source>Adapts a source model to the target area without any source data, with a baseline method (to measure what SPCL adds).
-
-entropy: entropy minimisation with a diversity term (Tent / SHOT). Parameters: norm (only the normalisation layers, Tent), encoder (all but the heads, SHOT) or all. The diversity term, times Diversity weight, keeps the batch&apos;s class shares near equal shares (prior uniform) or near the source model&apos;s shares on the target (source).
-self_training: a teacher (moving average of the student, momentum EMA) labels target pixels whose confidence reaches a per-class threshold: each class keeps its most confident Portion of pixels, never demanding more than Confidence threshold; thresholds are refreshed in each of Rounds rounds. The student learns them from a jittered view. The teacher is the adapted model.
-co_training: two models collaborate through pseudo-labels. A self-training stage (the self_training settings, Iterations steps) gives two models: two snapshots of it (half-way and at the end) or two runs with different seeds (co_training: how the two models differ). Then, in each of the co_training: rounds, both models label the target and their labels are fused (agreement: where they agree; confidence: the more confident where they disagree; mean: their mean probabilities); each class keeps its most confident share of pixels (co_training: share kept per class), and a block keeps a class only with at least co_training: minimum pixels per class per block of it. Each model is then retrained for co_training: epochs per round on these pseudo-labels, mixed by ClassMix between target blocks. A final model, started from the source model, learns the last fused pseudo-labels (co_training: final epochs); it is the adapted model. co_training: models 1 leaves out the second model (an ablation). The stages&apos; models and labels are kept in name.co_training beside the output; the log holds each round&apos;s class shares, agreement and thresholds.
-
-Blocks: all target blocks, or the easy / hard split of Partition. Learning rate empty: the method&apos;s default (entropy 0.001, self_training and co_training 0.00003).
-Output: the adapted model (.safetensors; provenance: the source model&apos;s SHA-256, the target store and every hyper-parameter). Beside it: name.adapt.json (configuration and loss history) and name.resume.safetensors (give it to Resume to continue). Cancel keeps the last complete checkpoint.</source>
-        <translation>Passt ein Quellmodell ohne jegliche Quelldaten an das Zielgebiet an, mit einem Vergleichsverfahren (um zu messen, was SPCL zusätzlich bringt).
-
-entropy: Entropieminimierung mit einem Diversitätsterm (Tent / SHOT). Parameter: norm (nur die Normalisierungsschichten, Tent), encoder (alles außer den Köpfen, SHOT) oder all. Der Diversitätsterm, multipliziert mit dem Diversitätsgewicht, hält die Klassenanteile des Batches nahe an gleichen Anteilen (Prior uniform) oder nahe an den Anteilen des Quellmodells im Zielgebiet (source).
-self_training: Ein Lehrer (gleitender Mittelwert des Schülers, Momentum EMA) labelt Zielpixel, deren Konfidenz eine klassenspezifische Schwelle erreicht: Jede Klasse behält ihren Anteil der sichersten Pixel, ohne je mehr als die Konfidenzschwelle zu verlangen; die Schwellen werden in jeder der Runden neu bestimmt. Der Schüler lernt sie an einer photometrisch verrauschten Ansicht. Der Lehrer ist das angepasste Modell.
-co_training: Zwei Modelle arbeiten über Pseudo-Labels zusammen. Eine Self-Training-Phase (die self_training-Einstellungen, Iterationen Schritte) liefert zwei Modelle: zwei Schnappschüsse davon (auf halbem Weg und am Ende) oder zwei Läufe mit verschiedenen Seeds (co_training: wie sich die beiden Modelle unterscheiden). Dann labeln in jeder der co_training: Runden beide Modelle das Ziel, und ihre Labels werden zusammengeführt (agreement: wo sie übereinstimmen; confidence: das sicherere, wo sie sich widersprechen; mean: ihre mittleren Wahrscheinlichkeiten); jede Klasse behält ihren sichersten Anteil an Pixeln (co_training: je Klasse behaltener Anteil), und ein Block behält eine Klasse nur mit mindestens co_training: Mindestpixel je Klasse und Block davon. Jedes Modell wird dann co_training: Epochen je Runde lang auf diesen Pseudo-Labels nachtrainiert, gemischt per ClassMix zwischen Zielblöcken. Ein finales Modell, vom Quellmodell ausgehend, lernt die letzten zusammengeführten Pseudo-Labels (co_training: finale Epochen); es ist das angepasste Modell. co_training: Modelle 1 lässt das zweite Modell weg (eine Ablation). Die Modelle und Labels der Phasen bleiben in name.co_training neben der Ausgabe; das Protokoll enthält je Runde die Klassenanteile, die Übereinstimmung und die Schwellen.
-
-Blöcke: alle Zielblöcke oder die leichte / schwere Aufteilung aus Aufteilung leicht / schwer. Lernrate leer: der Standardwert der Methode (entropy 0.001, self_training und co_training 0.00003).
-Ausgabe: das angepasste Modell (.safetensors; Herkunft: SHA-256 des Quellmodells, der Zielspeicher und jeder Hyperparameter). Daneben: name.adapt.json (Konfiguration und Verlustverlauf) und name.resume.safetensors (an Fortsetzen von übergeben, um weiterzumachen). Abbrechen behält den letzten vollständigen Checkpoint.</translation>
     </message>
     <message>
         <location filename="../build/i18n/spec_strings.py" line="225"/>
@@ -227,146 +208,199 @@ Ausgabe: das angepasste Modell (.safetensors; Herkunft: SHA-256 des Quellmodells
         <source>Two runs with other seeds</source>
         <translation>Zwei Läufe mit anderen Seeds</translation>
     </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="223"/>
+        <source>Adapts a source model to the target area without any source data, with a baseline method (to measure what SPCL adds).
+
+entropy: entropy minimisation with a diversity term (Tent / SHOT). Parameters: norm (only the normalisation layers, Tent), encoder (all but the heads, SHOT) or all. The diversity term, times Diversity weight, keeps the batch&apos;s class shares near equal shares (prior uniform) or near the source model&apos;s shares on the target (source).
+self_training: a teacher (moving average of the student, momentum EMA) labels target pixels whose confidence reaches a per-class threshold: each class keeps its most confident Portion of pixels, never demanding more than Confidence threshold; thresholds are refreshed in each of Rounds rounds. The student learns them from a jittered view. The teacher is the adapted model.
+co_training: two models collaborate through pseudo-labels. A self-training stage (the self_training settings, Iterations steps) gives two models: two snapshots of it (half-way and at the end) or two runs with different seeds (co_training: how the two models differ). Then, in each of the co_training: rounds, both models label the target and their labels are fused (agreement: where they agree; confidence: the more confident where they disagree; mean: their mean probabilities); each class keeps its most confident share of pixels (co_training: share kept per class), and a block keeps a class only with at least co_training: minimum pixels per class per block of it. Each model is then retrained for co_training: epochs per round on these pseudo-labels, mixed by ClassMix between target blocks. A final model, started from the source model, learns the last fused pseudo-labels (co_training: final epochs); it is the adapted model. co_training: models 1 leaves out the second model (an ablation). The stages&apos; models and labels are kept in name.co_training beside the output; the log holds each round&apos;s class shares, agreement and thresholds.
+
+Generic add-ons, off by default so the baselines stay what they are named (the SPCL command has both on): Re-estimate BatchNorm statistics (AdaBN: the statistics of the source model&apos;s BatchNorm layers are replaced by their average over the target blocks before anything else) and Hold the class distribution (the probabilities that are pseudo-labelled, or whose entropy is minimised, are multiplied by the first model&apos;s class distribution on the target over their running one, ReMixMatch&apos;s distribution alignment). With both on, entropy and self_training get what SPCL gets before its own parts.
+
+Blocks: all target blocks, or the easy / hard split of Partition. Learning rate empty: the method&apos;s default (entropy 0.001, self_training and co_training 0.00003).
+Output: the adapted model (.safetensors; provenance: the source model&apos;s SHA-256, the target store and every hyper-parameter). Beside it: name.adapt.json (configuration and loss history) and name.resume.safetensors (give it to Resume to continue). Cancel keeps the last complete checkpoint.</source>
+        <translation>Passt ein Quellmodell ohne jegliche Quelldaten an das Zielgebiet an, mit einem Vergleichsverfahren (um zu messen, was SPCL zusätzlich bringt).
+
+entropy: Entropieminimierung mit einem Diversitätsterm (Tent / SHOT). Parameter: norm (nur die Normalisierungsschichten, Tent), encoder (alles außer den Köpfen, SHOT) oder all. Der Diversitätsterm, multipliziert mit dem Diversitätsgewicht, hält die Klassenanteile des Batches nahe an gleichen Anteilen (Prior uniform) oder nahe an den Anteilen des Quellmodells im Zielgebiet (source).
+self_training: Ein Lehrer (gleitender Mittelwert des Schülers, Momentum EMA) labelt Zielpixel, deren Konfidenz eine klassenspezifische Schwelle erreicht: Jede Klasse behält ihren Anteil der sichersten Pixel, ohne je mehr als die Konfidenzschwelle zu verlangen; die Schwellen werden in jeder der Runden neu bestimmt. Der Schüler lernt sie an einer photometrisch verrauschten Ansicht. Der Lehrer ist das angepasste Modell.
+co_training: Zwei Modelle arbeiten über Pseudo-Labels zusammen. Eine Self-Training-Phase (die self_training-Einstellungen, Iterationen Schritte) liefert zwei Modelle: zwei Schnappschüsse davon (auf halbem Weg und am Ende) oder zwei Läufe mit verschiedenen Seeds (co_training: wie sich die beiden Modelle unterscheiden). Dann labeln in jeder der co_training: Runden beide Modelle das Ziel, und ihre Labels werden zusammengeführt (agreement: wo sie übereinstimmen; confidence: das sicherere, wo sie sich widersprechen; mean: ihre mittleren Wahrscheinlichkeiten); jede Klasse behält ihren sichersten Anteil an Pixeln (co_training: je Klasse behaltener Anteil), und ein Block behält eine Klasse nur mit mindestens co_training: Mindestpixel je Klasse und Block davon. Jedes Modell wird dann co_training: Epochen je Runde lang auf diesen Pseudo-Labels nachtrainiert, gemischt per ClassMix zwischen Zielblöcken. Ein finales Modell, vom Quellmodell ausgehend, lernt die letzten zusammengeführten Pseudo-Labels (co_training: finale Epochen); es ist das angepasste Modell. co_training: Modelle 1 lässt das zweite Modell weg (eine Ablation). Die Modelle und Labels der Phasen bleiben in name.co_training neben der Ausgabe; das Protokoll enthält je Runde die Klassenanteile, die Übereinstimmung und die Schwellen.
+
+Allgemeine Zusätze, standardmäßig aus, damit die Vergleichsverfahren bleiben, was ihr Name sagt (der SPCL-Befehl hat beide an): BatchNorm-Statistiken neu schätzen (AdaBN: die Statistiken der BatchNorm-Schichten des Quellmodells werden vor allem anderen durch ihren Mittelwert über die Zielblöcke ersetzt) und Klassenverteilung halten (die Wahrscheinlichkeiten, die pseudo-gelabelt werden oder deren Entropie minimiert wird, werden mit der Klassenverteilung des ersten Modells im Zielgebiet geteilt durch ihre laufende multipliziert, die Verteilungsangleichung von ReMixMatch). Mit beiden an bekommen entropy und self_training, was SPCL vor seinen eigenen Teilen bekommt.
+
+Blöcke: alle Zielblöcke oder die leichte / schwere Aufteilung aus Aufteilung leicht / schwer. Lernrate leer: der Standardwert der Methode (entropy 0.001, self_training und co_training 0.00003).
+Ausgabe: das angepasste Modell (.safetensors; Herkunft: SHA-256 des Quellmodells, der Zielspeicher und jeder Hyperparameter). Daneben: name.adapt.json (Konfiguration und Verlustverlauf) und name.resume.safetensors (an Fortsetzen von übergeben, um weiterzumachen). Abbrechen behält den letzten vollständigen Checkpoint.</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="264"/>
+        <source>entropy, self_training: re-estimate BatchNorm statistics on the target</source>
+        <translation>entropy, self_training: BatchNorm-Statistiken im Zielgebiet neu schätzen</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="265"/>
+        <source>entropy, self_training: hold the class distribution</source>
+        <translation>entropy, self_training: Klassenverteilung halten</translation>
+    </message>
 </context>
 <context>
     <name>AdaptSpclAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="275"/>
+        <location filename="../build/i18n/spec_strings.py" line="277"/>
         <source>Adapt with SPCL</source>
         <translation>Mit SPCL anpassen</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="277"/>
+        <location filename="../build/i18n/spec_strings.py" line="279"/>
         <source>Source model</source>
         <translation>Quellmodell</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="278"/>
+        <location filename="../build/i18n/spec_strings.py" line="280"/>
         <source>Target block store (partitioned)</source>
         <translation>Ziel-Blockspeicher (aufgeteilt)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="279"/>
+        <location filename="../build/i18n/spec_strings.py" line="281"/>
         <source>Iterations</source>
         <translation>Iterationen</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="280"/>
+        <location filename="../build/i18n/spec_strings.py" line="282"/>
         <source>Batch size (easy and hard blocks each)</source>
         <translation>Batchgröße (je leichte und schwere Blöcke)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="281"/>
+        <location filename="../build/i18n/spec_strings.py" line="283"/>
         <source>Learning rate</source>
         <translation>Lernrate</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="282"/>
+        <location filename="../build/i18n/spec_strings.py" line="284"/>
         <source>Teacher EMA momentum</source>
         <translation>EMA-Momentum des Lehrers</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="283"/>
+        <location filename="../build/i18n/spec_strings.py" line="285"/>
         <source>Temperature</source>
         <translation>Temperatur</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="284"/>
+        <location filename="../build/i18n/spec_strings.py" line="286"/>
         <source>Confidence threshold</source>
         <translation>Konfidenzschwelle</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="285"/>
+        <location filename="../build/i18n/spec_strings.py" line="287"/>
         <source>Contrastive weight</source>
         <translation>Kontrastgewicht</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="289"/>
+        <location filename="../build/i18n/spec_strings.py" line="291"/>
         <source>Hard schedule</source>
         <translation>Zeitplan der schweren Blöcke</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="296"/>
+        <location filename="../build/i18n/spec_strings.py" line="298"/>
         <source>Share of hard blocks at the start (linear)</source>
         <translation>Anteil schwerer Blöcke zu Beginn (linear)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="300"/>
+        <location filename="../build/i18n/spec_strings.py" line="302"/>
         <source>Easy-block pseudo-label weight (0: off)</source>
         <translation>Pseudo-Label-Gewicht der leichten Blöcke (0: aus)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="301"/>
+        <location filename="../build/i18n/spec_strings.py" line="303"/>
         <source>Photometric jitter of the mixed view</source>
         <translation>Photometrisches Jittering der gemischten Ansicht</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="297"/>
+        <location filename="../build/i18n/spec_strings.py" line="299"/>
         <source>ClassMix weighting</source>
         <translation>ClassMix-Gewichtung</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="302"/>
+        <location filename="../build/i18n/spec_strings.py" line="304"/>
         <source>Re-estimate BatchNorm statistics on the target</source>
         <translation>BatchNorm-Statistiken auf dem Zielgebiet neu schätzen</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="305"/>
+        <location filename="../build/i18n/spec_strings.py" line="311"/>
         <source>Embedding pixel stride (1: every pixel)</source>
         <translation>Pixelschrittweite der Einbettungen (1: jedes Pixel)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="306"/>
+        <location filename="../build/i18n/spec_strings.py" line="312"/>
         <source>Blocks of the first passes (0: all)</source>
         <translation>Blöcke der ersten Durchläufe (0: alle)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="303"/>
+        <location filename="../build/i18n/spec_strings.py" line="305"/>
         <source>Hold the pseudo-labels&apos; class distribution (alignment)</source>
         <translation>Klassenverteilung der Pseudo-Labels halten (Angleichung)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="304"/>
+        <location filename="../build/i18n/spec_strings.py" line="310"/>
         <source>Rectify pseudo-labels with the class prototypes</source>
         <translation>Pseudo-Labels mit den Klassenprototypen rektifizieren</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="286"/>
+        <location filename="../build/i18n/spec_strings.py" line="288"/>
         <source>Prototypes</source>
         <translation>Prototypen</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="287"/>
+        <location filename="../build/i18n/spec_strings.py" line="289"/>
         <source>Point (mean embedding per class)</source>
         <translation>Punkt (mittlere Einbettung je Klasse)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="288"/>
+        <location filename="../build/i18n/spec_strings.py" line="290"/>
         <source>Probabilistic (PPPC)</source>
         <translation>Probabilistisch (PPPC)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="290"/>
+        <location filename="../build/i18n/spec_strings.py" line="292"/>
         <source>Constant (all hard blocks)</source>
         <translation>Konstant (alle schweren Blöcke)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="291"/>
+        <location filename="../build/i18n/spec_strings.py" line="293"/>
         <source>Linear (from the start share to all)</source>
         <translation>Linear (vom Anfangsanteil bis alle)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="298"/>
+        <location filename="../build/i18n/spec_strings.py" line="300"/>
         <source>Block&apos;s confident share</source>
         <translation>Sicherer Anteil des Blocks</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="299"/>
+        <location filename="../build/i18n/spec_strings.py" line="301"/>
         <source>Pixel&apos;s confidence</source>
         <translation>Konfidenz des Pixels</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="276"/>
+        <location filename="../build/i18n/spec_strings.py" line="294"/>
+        <source>Contrast targets</source>
+        <translation>Kontrastziele</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="295"/>
+        <source>Confident hard pixels (their label)</source>
+        <translation>Sichere schwierige Pixel (ihr Label)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="296"/>
+        <source>All hard pixels (soft prototype targets, margin-weighted)</source>
+        <translation>Alle schwierigen Pixel (weiche Prototyp-Ziele, nach Abstand gewichtet)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="297"/>
+        <source>Prototype momentum (0: running mean)</source>
+        <translation>Prototyp-Momentum (0: laufender Mittelwert)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="278"/>
         <source>Adapts a source model to the target area without any source data: Semantic Prototypical Contrastive Learning on a target block store split into easy and hard blocks (run Partition first).
 
 The source model&apos;s BatchNorm statistics are first re-estimated on the target blocks. A teacher (an exponential moving average of the student, momentum EMA) then labels an easy and a hard batch each step. Class prototypes are the running means of the teacher&apos;s embeddings of easy pixels it is confident about (confidence &gt;= Confidence threshold), started with one pass over the easy blocks. The student learns a ClassMix of easy-block classes pasted onto hard blocks, weighted by how many of the mixed block&apos;s pixels the teacher is confident about (or by each pixel&apos;s confidence), plus Contrastive weight x a prototype contrastive loss on confident hard pixels (Temperature scales the similarities). The teacher&apos;s probabilities are rescaled so that its pseudo-labels keep the class distribution it predicted on the target at the start (distribution alignment), which stops small classes from fading, and weighted by each pixel&apos;s similarity to the class prototypes (prototype rectification), so a pixel whose embedding lies by another class&apos;s prototype loses confidence or changes label. Hard schedule constant fills the hard batch with hard blocks only; linear starts with half hard blocks and ends with only hard blocks.
@@ -381,6 +415,8 @@ Easy-block pseudo-label weight (0: off): adds the cross-entropy of the teacher&a
 Photometric jitter of the mixed view: a random gain and offset per block and band (1 +- and +- this value, in normalised units) and pixel noise on the student&apos;s mixed view (0: none), a stronger view than the teacher&apos;s.
 Re-estimate BatchNorm statistics on the target: one pass over the target blocks before adapting, so the source&apos;s normalisation fits the target&apos;s reflectances.
 Hold the pseudo-labels&apos; class distribution (alignment) and Rectify pseudo-labels with the class prototypes: the distribution alignment and prototype rectification described above; untick to turn them off.
+Class distribution held (alignment): the first teacher&apos;s (its predictions after the BatchNorm re-estimation) or the source model&apos;s own, measured before it: where the re-estimation shifts the class shares (a minority class fading), the source&apos;s keeps them.
+Mix easy classes into the hard blocks (ClassMix): untick to have the student learn the hard blocks&apos; own pseudo-labels, weighted alike, with nothing pasted (an ablation of ClassMix).
 Embedding pixel stride (1: every pixel): prototypes and the contrastive loss use every n-th pixel of the rows and columns: 2 uses a quarter of the pixels, faster and lighter on memory.
 Blocks of the first passes (0: all): how many target blocks the BatchNorm pass and the first prototypes read (0: every block); fewer starts faster on a large store.
 Align the target&apos;s statistics to the model&apos;s: maps each target band onto the source statistics recorded in the model (mean and standard deviation, or histogram matching) before anything else.
@@ -405,6 +441,8 @@ Pseudo-Label-Gewicht der leichten Blöcke (0: aus): addiert die Kreuzentropie de
 Photometrisches Jittering der gemischten Ansicht: ein zufälliger Faktor und Versatz je Block und Band (1 +- und +- dieser Wert, in normierten Einheiten) und Pixelrauschen auf der gemischten Ansicht des Schülers (0: keines), eine stärkere Ansicht als die des Lehrers.
 BatchNorm-Statistiken auf dem Zielgebiet neu schätzen: ein Durchlauf über die Zielblöcke vor der Anpassung, damit die Normalisierung der Quelle zu den Reflektanzen des Zielgebiets passt.
 Klassenverteilung der Pseudo-Labels halten (Angleichung) und Pseudo-Labels mit den Klassenprototypen rektifizieren: die oben beschriebene Verteilungsangleichung und Prototyp-Rektifizierung; abwählen, um sie auszuschalten.
+Gehaltene Klassenverteilung (Angleichung): die des ersten Lehrers (seine Vorhersagen nach der BatchNorm-Neuschätzung) oder die des Quellmodells selbst, vor ihr gemessen: wo die Neuschätzung die Klassenanteile verschiebt (eine Minderheitsklasse schwindet), behält die des Quellmodells sie bei.
+Klassen leichter Blöcke in die schweren mischen (ClassMix): abwählen, damit der Schüler die eigenen Pseudo-Labels der schweren Blöcke lernt, gleich gewichtet, ohne Einfügen (eine Ablation von ClassMix).
 Pixelschrittweite der Einbettungen (1: jedes Pixel): Prototypen und kontrastiver Verlust nutzen jedes n-te Pixel der Zeilen und Spalten: 2 nutzt ein Viertel der Pixel, schneller und sparsamer im Speicher.
 Blöcke der ersten Durchläufe (0: alle): wie viele Zielblöcke der BatchNorm-Durchlauf und die ersten Prototypen lesen (0: jeden Block); weniger startet schneller bei einem großen Blockspeicher.
 Zielstatistiken an die des Modells angleichen: bildet jedes Zielband vor allem anderen auf die im Modell gespeicherten Quellstatistiken ab (Mittelwert und Standardabweichung oder Histogrammangleichung).
@@ -417,24 +455,24 @@ SyncBatchNorm über alle Prozesse (torchrun): unter torchrun BatchNorm-Statistik
 Ausgabe: das angepasste Modell (.safetensors, der Lehrer; seine Herkunftsangaben nennen SHA-256 des Quellmodells, den Zielspeicher und jeden Hyperparameter). Daneben: name.adapt.json (Konfiguration, Verlust je Schritt, Prototypnormen und Klassenanteile der Pseudo-Labels: Eine Klasse, deren Anteil stetig sinkt, warnt vor einem Kollaps) und name.resume.safetensors. Fortsetzen: diese Datei übergeben, um weiterzumachen. Abbrechen behält den letzten vollständigen Checkpoint. Kartieren Sie mit dem angepassten Modell über Kulturen kartieren (crops:infer).</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="292"/>
-        <source>Contrast targets</source>
-        <translation>Kontrastziele</translation>
+        <location filename="../build/i18n/spec_strings.py" line="306"/>
+        <source>Class distribution held (alignment)</source>
+        <translation>Gehaltene Klassenverteilung (Angleichung)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="293"/>
-        <source>Confident hard pixels (their label)</source>
-        <translation>Sichere schwierige Pixel (ihr Label)</translation>
+        <location filename="../build/i18n/spec_strings.py" line="307"/>
+        <source>The first teacher&apos;s (after BatchNorm re-estimation)</source>
+        <translation>Die des ersten Lehrers (nach der BatchNorm-Neuschätzung)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="294"/>
-        <source>All hard pixels (soft prototype targets, margin-weighted)</source>
-        <translation>Alle schwierigen Pixel (weiche Prototyp-Ziele, nach Abstand gewichtet)</translation>
+        <location filename="../build/i18n/spec_strings.py" line="308"/>
+        <source>The source model&apos;s, before BatchNorm re-estimation</source>
+        <translation>Die des Quellmodells, vor der BatchNorm-Neuschätzung</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="295"/>
-        <source>Prototype momentum (0: running mean)</source>
-        <translation>Prototyp-Momentum (0: laufender Mittelwert)</translation>
+        <location filename="../build/i18n/spec_strings.py" line="309"/>
+        <source>Mix easy classes into the hard blocks (ClassMix)</source>
+        <translation>Klassen leichter Blöcke in die schweren mischen (ClassMix)</translation>
     </message>
 </context>
 <context>
@@ -498,12 +536,12 @@ Ausgabe: ein Float32-GeoTIFF mit den Bändern und Bandnamen des Komposits (NoDat
 <context>
     <name>BatchAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="383"/>
+        <location filename="../build/i18n/spec_strings.py" line="389"/>
         <source>Run a batch plan</source>
         <translation>Stapelplan ausführen</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="384"/>
+        <location filename="../build/i18n/spec_strings.py" line="390"/>
         <source>Runs the runs of a plan in order, each with its own outputs and .run.json, and ends with a summary table (run, command, status, seconds, message).
 
 Plan: a JSON file {&quot;on_failure&quot;: &quot;stop&quot;, &quot;runs&quot;: [...]} (on_failure: stop or continue); each run is {&quot;name&quot;: ..., &quot;command&quot;: &quot;adapt-spcl&quot;, &quot;parameters&quot;: {&quot;MODEL&quot;: ..., ...}} or {&quot;config&quot;: &quot;earlier.run.json&quot;, &quot;set&quot;: {&quot;SEED&quot;: 3}} (a recorded run repeated with changes). Relative paths in a plan are relative to the plan&apos;s folder. On failure, stop (the default) skips the remaining runs; continue runs them. The batch fails when any run failed.
@@ -514,27 +552,27 @@ Plan: eine JSON-Datei {&quot;on_failure&quot;: &quot;stop&quot;, &quot;runs&quot
 Zusammenfassung: eine optionale JSON-Datei mit der Tabelle.</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="385"/>
+        <location filename="../build/i18n/spec_strings.py" line="391"/>
         <source>Plan (.json)</source>
         <translation>Plan (.json)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="386"/>
+        <location filename="../build/i18n/spec_strings.py" line="392"/>
         <source>Summary (JSON)</source>
         <translation>Zusammenfassung (JSON)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="387"/>
+        <location filename="../build/i18n/spec_strings.py" line="393"/>
         <source>JSON files (*.json)</source>
         <translation>JSON-Dateien (*.json)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="388"/>
+        <location filename="../build/i18n/spec_strings.py" line="394"/>
         <source>Runs that succeeded</source>
         <translation>Erfolgreiche Läufe</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="389"/>
+        <location filename="../build/i18n/spec_strings.py" line="395"/>
         <source>Runs that failed</source>
         <translation>Fehlgeschlagene Läufe</translation>
     </message>
@@ -777,32 +815,32 @@ Labels, Klassenzuordnung, Blockgröße, Schrittweite und Validierungsaufteilung:
         <translation>Fortsetzen von (Fortsetzungszustand oder angepasstes Modell)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="265"/>
+        <location filename="../build/i18n/spec_strings.py" line="267"/>
         <source>Adapted model</source>
         <translation>Angepasstes Modell</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="266"/>
+        <location filename="../build/i18n/spec_strings.py" line="268"/>
         <source>Model (*.safetensors)</source>
         <translation>Modell (*.safetensors)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="267"/>
+        <location filename="../build/i18n/spec_strings.py" line="269"/>
         <source>Adaptation log (JSON)</source>
         <translation>Anpassungsprotokoll (JSON)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="272"/>
+        <location filename="../build/i18n/spec_strings.py" line="274"/>
         <source>Resume state</source>
         <translation>Fortsetzungszustand</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="273"/>
+        <location filename="../build/i18n/spec_strings.py" line="275"/>
         <source>Steps done</source>
         <translation>Ausgeführte Schritte</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="274"/>
+        <location filename="../build/i18n/spec_strings.py" line="276"/>
         <source>Final loss</source>
         <translation>Endgültiger Verlust</translation>
     </message>
@@ -827,7 +865,7 @@ Labels, Klassenzuordnung, Blockgröße, Schrittweite und Validierungsaufteilung:
         <translation>Zielstatistiken an die des Modells angleichen</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="268"/>
+        <location filename="../build/i18n/spec_strings.py" line="270"/>
         <source>Adaptation curves (PNG)</source>
         <translation>Anpassungskurven (PNG)</translation>
     </message>
@@ -862,17 +900,17 @@ Labels, Klassenzuordnung, Blockgröße, Schrittweite und Validierungsaufteilung:
         <translation>Histogrammangleichung</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="269"/>
+        <location filename="../build/i18n/spec_strings.py" line="271"/>
         <source>Trust report: what the adaptation changed (HTML)</source>
         <translation>Vertrauensbericht: was die Anpassung geändert hat (HTML)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="270"/>
+        <location filename="../build/i18n/spec_strings.py" line="272"/>
         <source>Agreement of the source and adapted maps (unchanged / changed)</source>
         <translation>Übereinstimmung der Quell- und angepassten Karte (unverändert / geändert)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="271"/>
+        <location filename="../build/i18n/spec_strings.py" line="273"/>
         <source>Share of pixels that changed class</source>
         <translation>Anteil der Pixel mit geänderter Klasse</translation>
     </message>
@@ -1166,87 +1204,87 @@ Führen Sie dieses Werkzeug beim Einrichten von CROPS als Erstes aus und hängen
 <context>
     <name>EvaluateAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="345"/>
+        <location filename="../build/i18n/spec_strings.py" line="351"/>
         <source>Evaluate class map</source>
         <translation>Klassenkarte bewerten</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="347"/>
+        <location filename="../build/i18n/spec_strings.py" line="353"/>
         <source>Class map</source>
         <translation>Klassenkarte</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="348"/>
+        <location filename="../build/i18n/spec_strings.py" line="354"/>
         <source>Reference labels (raster or polygons)</source>
         <translation>Referenzlabels (Raster oder Polygone)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="349"/>
+        <location filename="../build/i18n/spec_strings.py" line="355"/>
         <source>Label field (polygons)</source>
         <translation>Labelfeld (Polygone)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="350"/>
+        <location filename="../build/i18n/spec_strings.py" line="356"/>
         <source>Class map (codes to classes)</source>
         <translation>Klassenzuordnung (Codes zu Klassen)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="353"/>
+        <location filename="../build/i18n/spec_strings.py" line="359"/>
         <source>Model (names the class map&apos;s values)</source>
         <translation>Modell (benennt die Werte der Klassenkarte)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="354"/>
+        <location filename="../build/i18n/spec_strings.py" line="360"/>
         <source>Report</source>
         <translation>Bericht</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="355"/>
+        <location filename="../build/i18n/spec_strings.py" line="361"/>
         <source>HTML files (*.html)</source>
         <translation>HTML-Dateien (*.html)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="356"/>
+        <location filename="../build/i18n/spec_strings.py" line="362"/>
         <source>Metrics (JSON)</source>
         <translation>Metriken (JSON)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="357"/>
+        <location filename="../build/i18n/spec_strings.py" line="363"/>
         <source>JSON files (*.json)</source>
         <translation>JSON-Dateien (*.json)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="358"/>
+        <location filename="../build/i18n/spec_strings.py" line="364"/>
         <source>Overall accuracy</source>
         <translation>Gesamtgenauigkeit</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="359"/>
+        <location filename="../build/i18n/spec_strings.py" line="365"/>
         <source>Mean IoU</source>
         <translation>Mittlere IoU</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="360"/>
+        <location filename="../build/i18n/spec_strings.py" line="366"/>
         <source>Mean F1</source>
         <translation>Mittlerer F1-Wert</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="361"/>
+        <location filename="../build/i18n/spec_strings.py" line="367"/>
         <source>Kappa</source>
         <translation>Kappa</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="362"/>
+        <location filename="../build/i18n/spec_strings.py" line="368"/>
         <source>Pixels evaluated</source>
         <translation>Ausgewertete Pixel</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="351"/>
+        <location filename="../build/i18n/spec_strings.py" line="357"/>
         <source>CRS of a reference that has none</source>
         <translation>KBS einer Referenz, die keines hat</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="346"/>
+        <location filename="../build/i18n/spec_strings.py" line="352"/>
         <source>Compares a class map (e.g. the output of crops:infer) with reference labels and reports overall accuracy, Cohen&apos;s kappa, and per class IoU, F1, precision and recall, with the confusion matrix.
 
 Reference: a raster of label codes, or polygons with a Label field (any CRS: reprojected), put on the class map&apos;s grid. Class map: codes to classes, e.g. &apos;1200=maize; *=other; 0=ignore&apos;; empty: the model&apos;s training class map when the model is known, else the label values are the classes (names from a classes.csv beside the labels).
@@ -1267,17 +1305,17 @@ Referenz ist eine Wahrscheinlichkeitsstichprobe: ankreuzen, wenn die Referenz zu
 Ausgaben: ein HTML-Bericht (Bilder, Flächen je Klasse) und dieselben Kennzahlen als JSON.</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="352"/>
+        <location filename="../build/i18n/spec_strings.py" line="358"/>
         <source>Reference is a probability sample (area-adjusted estimates)</source>
         <translation>Referenz ist eine Wahrscheinlichkeitsstichprobe (flächenbereinigte Schätzungen)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="363"/>
+        <location filename="../build/i18n/spec_strings.py" line="369"/>
         <source>Overall accuracy of the fields (polygon reference)</source>
         <translation>Gesamtgenauigkeit der Felder (Polygonreferenz)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="364"/>
+        <location filename="../build/i18n/spec_strings.py" line="370"/>
         <source>Area-adjusted overall accuracy (probability sample)</source>
         <translation>Flächenbereinigte Gesamtgenauigkeit (Wahrscheinlichkeitsstichprobe)</translation>
     </message>
@@ -1322,12 +1360,12 @@ Ein aus AgriFM importierter Speicher behält seine Quellen und Stichprobennamen;
 <context>
     <name>FieldClassesAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="365"/>
+        <location filename="../build/i18n/spec_strings.py" line="371"/>
         <source>Crop per field</source>
         <translation>Kultur je Feld</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="366"/>
+        <location filename="../build/i18n/spec_strings.py" line="372"/>
         <source>Gives every field (a parcel polygon, any CRS) the crop the class map shows in it, and writes the fields as a GeoPackage styled by crop with the map&apos;s colours.
 
 Rule: majority (the class with the most pixels whose centre lies in the field) or mean_probability (the class with the highest mean probability; needs Class probabilities from Map crops). Each field gets class_value, class_name, class_share (the winning class&apos;s share of the field&apos;s pixels), confidence (the mean of the Confidence raster, or the winning class&apos;s mean probability), pixels and area_ha (in the map&apos;s CRS, or an equal-area CRS when the map is in degrees), beside its own attributes. Fields with no mapped pixel keep an empty class.
@@ -1338,57 +1376,57 @@ Regel: majority (die Klasse mit den meisten Pixeln, deren Mitte im Feld liegt) o
 Das Protokoll nennt die Hektar je Kultur, in den Feldern und auf der ganzen Karte. Modell: der Checkpoint, der die Klassenkarte erzeugt hat, wenn die Karte ihre Klassen nicht selbst benennt.</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="367"/>
+        <location filename="../build/i18n/spec_strings.py" line="373"/>
         <source>Fields (parcel polygons)</source>
         <translation>Felder (Flurstückspolygone)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="368"/>
+        <location filename="../build/i18n/spec_strings.py" line="374"/>
         <source>Class map</source>
         <translation>Klassenkarte</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="369"/>
+        <location filename="../build/i18n/spec_strings.py" line="375"/>
         <source>Class of a field</source>
         <translation>Klasse eines Feldes</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="372"/>
+        <location filename="../build/i18n/spec_strings.py" line="378"/>
         <source>Confidence (optional)</source>
         <translation>Konfidenz (optional)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="373"/>
+        <location filename="../build/i18n/spec_strings.py" line="379"/>
         <source>Class probabilities (optional)</source>
         <translation>Klassenwahrscheinlichkeiten (optional)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="374"/>
+        <location filename="../build/i18n/spec_strings.py" line="380"/>
         <source>Model (names the class map&apos;s values)</source>
         <translation>Modell (benennt die Werte der Klassenkarte)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="375"/>
+        <location filename="../build/i18n/spec_strings.py" line="381"/>
         <source>Fields with their crop</source>
         <translation>Felder mit ihrer Kultur</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="376"/>
+        <location filename="../build/i18n/spec_strings.py" line="382"/>
         <source>Fields</source>
         <translation>Felder</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="377"/>
+        <location filename="../build/i18n/spec_strings.py" line="383"/>
         <source>Fields without a mapped pixel</source>
         <translation>Felder ohne kartiertes Pixel</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="370"/>
+        <location filename="../build/i18n/spec_strings.py" line="376"/>
         <source>Majority of its pixels</source>
         <translation>Mehrheit seiner Pixel</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="371"/>
+        <location filename="../build/i18n/spec_strings.py" line="377"/>
         <source>Highest mean probability</source>
         <translation>Höchste mittlere Wahrscheinlichkeit</translation>
     </message>
@@ -1526,12 +1564,12 @@ Ausgabe: der .safetensors-Encoder (sein Header nennt die Argumente, zu denen er 
 <context>
     <name>InferAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="317"/>
+        <location filename="../build/i18n/spec_strings.py" line="323"/>
         <source>Map crops (inference)</source>
         <translation>Kulturen kartieren (Inferenz)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="318"/>
+        <location filename="../build/i18n/spec_strings.py" line="324"/>
         <source>Runs a model (from Train source model or an adaptation) over a composite and writes the class map, coloured and labelled with the model&apos;s classes.
 
 Composite: a raster with exactly the features the model was trained on (same bands, same order; Extra bands as used for training, PATH or PATH@BANDS separated by &apos;;&apos;). A clear error lists missing or extra features.
@@ -1548,67 +1586,67 @@ Das Raster wird in überlappenden Kacheln verarbeitet, die mit einem glatten Fen
 Ausgaben: Klassenkarte (Byte, 255 = NoData) und optional die Konfidenz (die Wahrscheinlichkeit der siegreichen Klasse), die normalisierte Entropie (0 sicher .. 1 unentschieden) und die Wahrscheinlichkeiten (ein Band je Klasse), Float32 mit -1 = NoData. Alle sind gekachelte, komprimierte GeoTIFFs mit Pyramiden und einem .qml-Stil.</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="319"/>
+        <location filename="../build/i18n/spec_strings.py" line="325"/>
         <source>Model (.safetensors)</source>
         <translation>Modell (.safetensors)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="320"/>
+        <location filename="../build/i18n/spec_strings.py" line="326"/>
         <source>Composite</source>
         <translation>Komposit</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="321"/>
+        <location filename="../build/i18n/spec_strings.py" line="327"/>
         <source>Extent</source>
         <translation>Ausdehnung</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="322"/>
+        <location filename="../build/i18n/spec_strings.py" line="328"/>
         <source>Area of interest (polygons)</source>
         <translation>Untersuchungsgebiet (Polygone)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="323"/>
+        <location filename="../build/i18n/spec_strings.py" line="329"/>
         <source>Extra bands (PATH or PATH@BANDS; &apos;;&apos; separated)</source>
         <translation>Zusätzliche Bänder (PATH oder PATH@BANDS; durch ';' getrennt)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="324"/>
+        <location filename="../build/i18n/spec_strings.py" line="330"/>
         <source>Tile size (pixels; 0: automatic)</source>
         <translation>Kachelgröße (Pixel; 0: automatisch)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="325"/>
+        <location filename="../build/i18n/spec_strings.py" line="331"/>
         <source>Overlap (pixels; -1: a quarter of the tile)</source>
         <translation>Überlappung (Pixel; -1: ein Viertel der Kachel)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="326"/>
+        <location filename="../build/i18n/spec_strings.py" line="332"/>
         <source>Batch size (tiles; 0: automatic)</source>
         <translation>Batchgröße (Kacheln; 0: automatisch)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="327"/>
+        <location filename="../build/i18n/spec_strings.py" line="333"/>
         <source>Class map</source>
         <translation>Klassenkarte</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="328"/>
+        <location filename="../build/i18n/spec_strings.py" line="334"/>
         <source>Confidence</source>
         <translation>Konfidenz</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="329"/>
+        <location filename="../build/i18n/spec_strings.py" line="335"/>
         <source>Entropy</source>
         <translation>Entropie</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="330"/>
+        <location filename="../build/i18n/spec_strings.py" line="336"/>
         <source>Class probabilities</source>
         <translation>Klassenwahrscheinlichkeiten</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="331"/>
+        <location filename="../build/i18n/spec_strings.py" line="337"/>
         <source>Mapped pixels</source>
         <translation>Kartierte Pixel</translation>
     </message>
@@ -1616,12 +1654,12 @@ Ausgaben: Klassenkarte (Byte, 255 = NoData) und optional die Konfidenz (die Wahr
 <context>
     <name>InferSeriesAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="332"/>
+        <location filename="../build/i18n/spec_strings.py" line="338"/>
         <source>Map crops from a time series (inference)</source>
         <translation>Kulturen aus einer Zeitreihe kartieren (Inferenz)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="333"/>
+        <location filename="../build/i18n/spec_strings.py" line="339"/>
         <source>Runs a model trained on a time series (Build time-series blocks, then Train source model, e.g. with the U-TAE architecture, or an adaptation of it) over the scenes and writes the class map.
 
 Scenes, cloud mask, bands, Start / End date and Step days: as for Build time-series blocks. The series must have as many steps and the same bands as the model&apos;s (a clear error says otherwise): for a map in season, an earlier End date with a model trained on as many steps.
@@ -1636,57 +1674,57 @@ Jede überlappende Kachel wird Schritt für Schritt aus den Szenen zusammengeset
 Ausgaben: Klassenkarte (Byte, 255 = nodata) und optional die Konfidenz, die normierte Entropie und die Wahrscheinlichkeiten, wie Kulturen kartieren sie schreibt.</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="334"/>
+        <location filename="../build/i18n/spec_strings.py" line="340"/>
         <source>Model (.safetensors)</source>
         <translation>Modell (.safetensors)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="335"/>
+        <location filename="../build/i18n/spec_strings.py" line="341"/>
         <source>Extent</source>
         <translation>Ausdehnung</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="336"/>
+        <location filename="../build/i18n/spec_strings.py" line="342"/>
         <source>Tile size (pixels; 0: automatic)</source>
         <translation>Kachelgröße (Pixel; 0: automatisch)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="337"/>
+        <location filename="../build/i18n/spec_strings.py" line="343"/>
         <source>Overlap (pixels; -1: a quarter of the tile)</source>
         <translation>Überlappung (Pixel; -1: ein Viertel der Kachel)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="338"/>
+        <location filename="../build/i18n/spec_strings.py" line="344"/>
         <source>Batch size (tiles; 0: automatic)</source>
         <translation>Batchgröße (Kacheln; 0: automatisch)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="339"/>
+        <location filename="../build/i18n/spec_strings.py" line="345"/>
         <source>Class map</source>
         <translation>Klassenkarte</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="340"/>
+        <location filename="../build/i18n/spec_strings.py" line="346"/>
         <source>Confidence</source>
         <translation>Konfidenz</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="341"/>
+        <location filename="../build/i18n/spec_strings.py" line="347"/>
         <source>Entropy</source>
         <translation>Entropie</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="342"/>
+        <location filename="../build/i18n/spec_strings.py" line="348"/>
         <source>Class probabilities</source>
         <translation>Klassenwahrscheinlichkeiten</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="343"/>
+        <location filename="../build/i18n/spec_strings.py" line="349"/>
         <source>Mapped pixels</source>
         <translation>Kartierte Pixel</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="344"/>
+        <location filename="../build/i18n/spec_strings.py" line="350"/>
         <source>Time steps</source>
         <translation>Zeitschritte</translation>
     </message>
@@ -2163,12 +2201,12 @@ Ausgabe: ein .safetensors-Encoder, der sich selbst beschreibt (Encoder, Merkmale
 <context>
     <name>RunConfigAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="378"/>
+        <location filename="../build/i18n/spec_strings.py" line="384"/>
         <source>Repeat a run</source>
         <translation>Lauf wiederholen</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="379"/>
+        <location filename="../build/i18n/spec_strings.py" line="385"/>
         <source>Repeats a run exactly as it was recorded: every CROPS step writes name.run.json beside its main output (the command, every parameter as resolved, the inputs&apos; sizes and times, versions, device).
 
 Run record: that .run.json. Changes: NAME=VALUE items separated by &apos;;&apos; (e.g. SEED=3; OUTPUT=/data/map2019.tif), names as in the algorithm&apos;s parameters; a name the recorded command does not have is an error. A warning names every input whose size or time changed since the run was recorded. The repeated run writes its own .run.json.</source>
@@ -2177,17 +2215,17 @@ Run record: that .run.json. Changes: NAME=VALUE items separated by &apos;;&apos;
 Laufprotokoll: diese .run.json. Änderungen: NAME=WERT-Einträge, durch ';' getrennt (z. B. SEED=3; OUTPUT=/data/map2019.tif), Namen wie die Parameter des Algorithmus; ein Name, den der protokollierte Befehl nicht hat, ist ein Fehler. Eine Warnung nennt jede Eingabe, deren Größe oder Zeit sich seit dem Protokoll geändert hat. Der wiederholte Lauf schreibt seine eigene .run.json.</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="380"/>
+        <location filename="../build/i18n/spec_strings.py" line="386"/>
         <source>Run record (.run.json)</source>
         <translation>Laufprotokoll (.run.json)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="381"/>
+        <location filename="../build/i18n/spec_strings.py" line="387"/>
         <source>Changes (NAME=VALUE; ...)</source>
         <translation>Änderungen (NAME=WERT; ...)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="382"/>
+        <location filename="../build/i18n/spec_strings.py" line="388"/>
         <source>Run record of the repeat</source>
         <translation>Laufprotokoll der Wiederholung</translation>
     </message>
@@ -2442,12 +2480,12 @@ Ausgabe: ein .safetensors-Modell, das sich selbst beschreibt (Merkmale, Normalis
 <context>
     <name>TrustReportAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="307"/>
+        <location filename="../build/i18n/spec_strings.py" line="313"/>
         <source>What the adaptation changed (trust report)</source>
         <translation>Was die Anpassung geändert hat (Vertrauensbericht)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="308"/>
+        <location filename="../build/i18n/spec_strings.py" line="314"/>
         <source>Shows what an adaptation changed on the target, without any label: the source model and the adapted model both predict every block of the target store.
 
 Report (HTML, with pictures): the share of pixels whose class changed; class shares before and after; confidence and entropy histograms before and after; which classes moved to which. A warning names every class whose share collapsed (less than a third of its share before) or exploded (at least doubled, by at least 10 points of the pixels): then check the map before using it.
@@ -2458,42 +2496,42 @@ Bericht (HTML, mit Bildern): der Anteil der Pixel, deren Klasse sich geändert h
 Übereinstimmung: ein Raster im Raster des Speichers, 1 unverändert (grau) und 2 geändert (orange).</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="309"/>
+        <location filename="../build/i18n/spec_strings.py" line="315"/>
         <source>Source model</source>
         <translation>Quellmodell</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="310"/>
+        <location filename="../build/i18n/spec_strings.py" line="316"/>
         <source>Adapted model</source>
         <translation>Angepasstes Modell</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="311"/>
+        <location filename="../build/i18n/spec_strings.py" line="317"/>
         <source>Target block store</source>
         <translation>Ziel-Blockspeicher</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="312"/>
+        <location filename="../build/i18n/spec_strings.py" line="318"/>
         <source>Batch size (blocks)</source>
         <translation>Stapelgröße (Blöcke)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="313"/>
+        <location filename="../build/i18n/spec_strings.py" line="319"/>
         <source>Trust report</source>
         <translation>Vertrauensbericht</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="314"/>
+        <location filename="../build/i18n/spec_strings.py" line="320"/>
         <source>HTML files (*.html)</source>
         <translation>HTML-Dateien (*.html)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="315"/>
+        <location filename="../build/i18n/spec_strings.py" line="321"/>
         <source>Agreement (unchanged / changed)</source>
         <translation>Übereinstimmung (unverändert / geändert)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="316"/>
+        <location filename="../build/i18n/spec_strings.py" line="322"/>
         <source>Share of pixels that changed class</source>
         <translation>Anteil der Pixel mit geänderter Klasse</translation>
     </message>

@@ -84,7 +84,7 @@
         <translation>self_training : perturbation photométrique</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="264"/>
+        <location filename="../build/i18n/spec_strings.py" line="266"/>
         <source>Blocks of the initial calibration pass</source>
         <translation>Blocs de la passe de calibrage initiale</translation>
     </message>
@@ -127,25 +127,6 @@
         <location filename="../build/i18n/spec_strings.py" line="261"/>
         <source>co_training: how the two models differ</source>
         <translation>co_training : en quoi les deux modèles diffèrent</translation>
-    </message>
-    <message>
-        <location filename="../build/i18n/spec_strings.py" line="223"/>
-        <source>Adapts a source model to the target area without any source data, with a baseline method (to measure what SPCL adds).
-
-entropy: entropy minimisation with a diversity term (Tent / SHOT). Parameters: norm (only the normalisation layers, Tent), encoder (all but the heads, SHOT) or all. The diversity term, times Diversity weight, keeps the batch&apos;s class shares near equal shares (prior uniform) or near the source model&apos;s shares on the target (source).
-self_training: a teacher (moving average of the student, momentum EMA) labels target pixels whose confidence reaches a per-class threshold: each class keeps its most confident Portion of pixels, never demanding more than Confidence threshold; thresholds are refreshed in each of Rounds rounds. The student learns them from a jittered view. The teacher is the adapted model.
-co_training: two models collaborate through pseudo-labels. A self-training stage (the self_training settings, Iterations steps) gives two models: two snapshots of it (half-way and at the end) or two runs with different seeds (co_training: how the two models differ). Then, in each of the co_training: rounds, both models label the target and their labels are fused (agreement: where they agree; confidence: the more confident where they disagree; mean: their mean probabilities); each class keeps its most confident share of pixels (co_training: share kept per class), and a block keeps a class only with at least co_training: minimum pixels per class per block of it. Each model is then retrained for co_training: epochs per round on these pseudo-labels, mixed by ClassMix between target blocks. A final model, started from the source model, learns the last fused pseudo-labels (co_training: final epochs); it is the adapted model. co_training: models 1 leaves out the second model (an ablation). The stages&apos; models and labels are kept in name.co_training beside the output; the log holds each round&apos;s class shares, agreement and thresholds.
-
-Blocks: all target blocks, or the easy / hard split of Partition. Learning rate empty: the method&apos;s default (entropy 0.001, self_training and co_training 0.00003).
-Output: the adapted model (.safetensors; provenance: the source model&apos;s SHA-256, the target store and every hyper-parameter). Beside it: name.adapt.json (configuration and loss history) and name.resume.safetensors (give it to Resume to continue). Cancel keeps the last complete checkpoint.</source>
-        <translation>Adapte un modèle source à la zone cible sans aucune donnée source, avec une méthode de référence (pour mesurer l'apport de SPCL).
-
-entropy : minimisation de l'entropie avec un terme de diversité (Tent / SHOT). Paramètres : norm (uniquement les couches de normalisation, Tent), encoder (tout sauf les têtes, SHOT) ou all. Le terme de diversité, multiplié par le poids de diversité, maintient les proportions de classes du lot proches de proportions égales (a priori uniform) ou de celles du modèle source sur la cible (source).
-self_training : un enseignant (moyenne mobile de l'élève, momentum EMA) étiquette les pixels cibles dont la confiance atteint un seuil propre à chaque classe : chaque classe garde sa proportion de pixels les plus sûrs, sans jamais exiger plus que le seuil de confiance ; les seuils sont réactualisés à chacun des tours. L'élève les apprend sur une vue perturbée photométriquement. L'enseignant est le modèle adapté.
-co_training : deux modèles collaborent par des pseudo-étiquettes. Une phase d'auto-apprentissage (les réglages de self_training, Itérations pas) donne deux modèles : deux instantanés de celle-ci (à mi-parcours et à la fin) ou deux exécutions avec des graines différentes (co_training : en quoi les deux modèles diffèrent). Puis, à chacun des co_training : tours, les deux modèles étiquettent la cible et leurs étiquettes sont fusionnées (agreement : là où ils sont d'accord ; confidence : le plus sûr là où ils divergent ; mean : leurs probabilités moyennes) ; chaque classe garde sa part de pixels les plus sûrs (co_training : part gardée par classe), et un bloc ne garde une classe qu'avec au moins co_training : pixels minimum par classe et par bloc de celle-ci. Chaque modèle est ensuite réentraîné pendant co_training : époques par tour sur ces pseudo-étiquettes, mélangées par ClassMix entre blocs cibles. Un modèle final, parti du modèle source, apprend les dernières pseudo-étiquettes fusionnées (co_training : époques finales) ; c'est le modèle adapté. co_training : modèles 1 omet le second modèle (une ablation). Les modèles et étiquettes des phases sont conservés dans name.co_training à côté de la sortie ; le journal contient, pour chaque tour, les proportions de classes, l'accord et les seuils.
-
-Blocs : tous les blocs cibles, ou la répartition faciles / difficiles de Partition faciles / difficiles. Taux d'apprentissage vide : la valeur par défaut de la méthode (entropy 0.001, self_training et co_training 0.00003).
-Sortie : le modèle adapté (.safetensors ; provenance : le SHA-256 du modèle source, le stock cible et chaque hyperparamètre). À côté : name.adapt.json (configuration et historique de la perte) et name.resume.safetensors (à donner à Reprendre depuis pour continuer). Annuler conserve le dernier point de contrôle complet.</translation>
     </message>
     <message>
         <location filename="../build/i18n/spec_strings.py" line="225"/>
@@ -227,146 +208,199 @@ Sortie : le modèle adapté (.safetensors ; provenance : le SHA-256 du modèle s
         <source>Two runs with other seeds</source>
         <translation>Deux exécutions avec d'autres graines</translation>
     </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="223"/>
+        <source>Adapts a source model to the target area without any source data, with a baseline method (to measure what SPCL adds).
+
+entropy: entropy minimisation with a diversity term (Tent / SHOT). Parameters: norm (only the normalisation layers, Tent), encoder (all but the heads, SHOT) or all. The diversity term, times Diversity weight, keeps the batch&apos;s class shares near equal shares (prior uniform) or near the source model&apos;s shares on the target (source).
+self_training: a teacher (moving average of the student, momentum EMA) labels target pixels whose confidence reaches a per-class threshold: each class keeps its most confident Portion of pixels, never demanding more than Confidence threshold; thresholds are refreshed in each of Rounds rounds. The student learns them from a jittered view. The teacher is the adapted model.
+co_training: two models collaborate through pseudo-labels. A self-training stage (the self_training settings, Iterations steps) gives two models: two snapshots of it (half-way and at the end) or two runs with different seeds (co_training: how the two models differ). Then, in each of the co_training: rounds, both models label the target and their labels are fused (agreement: where they agree; confidence: the more confident where they disagree; mean: their mean probabilities); each class keeps its most confident share of pixels (co_training: share kept per class), and a block keeps a class only with at least co_training: minimum pixels per class per block of it. Each model is then retrained for co_training: epochs per round on these pseudo-labels, mixed by ClassMix between target blocks. A final model, started from the source model, learns the last fused pseudo-labels (co_training: final epochs); it is the adapted model. co_training: models 1 leaves out the second model (an ablation). The stages&apos; models and labels are kept in name.co_training beside the output; the log holds each round&apos;s class shares, agreement and thresholds.
+
+Generic add-ons, off by default so the baselines stay what they are named (the SPCL command has both on): Re-estimate BatchNorm statistics (AdaBN: the statistics of the source model&apos;s BatchNorm layers are replaced by their average over the target blocks before anything else) and Hold the class distribution (the probabilities that are pseudo-labelled, or whose entropy is minimised, are multiplied by the first model&apos;s class distribution on the target over their running one, ReMixMatch&apos;s distribution alignment). With both on, entropy and self_training get what SPCL gets before its own parts.
+
+Blocks: all target blocks, or the easy / hard split of Partition. Learning rate empty: the method&apos;s default (entropy 0.001, self_training and co_training 0.00003).
+Output: the adapted model (.safetensors; provenance: the source model&apos;s SHA-256, the target store and every hyper-parameter). Beside it: name.adapt.json (configuration and loss history) and name.resume.safetensors (give it to Resume to continue). Cancel keeps the last complete checkpoint.</source>
+        <translation>Adapte un modèle source à la zone cible sans aucune donnée source, avec une méthode de référence (pour mesurer l'apport de SPCL).
+
+entropy : minimisation de l'entropie avec un terme de diversité (Tent / SHOT). Paramètres : norm (uniquement les couches de normalisation, Tent), encoder (tout sauf les têtes, SHOT) ou all. Le terme de diversité, multiplié par le poids de diversité, maintient les proportions de classes du lot proches de proportions égales (a priori uniform) ou de celles du modèle source sur la cible (source).
+self_training : un enseignant (moyenne mobile de l'élève, momentum EMA) étiquette les pixels cibles dont la confiance atteint un seuil propre à chaque classe : chaque classe garde sa proportion de pixels les plus sûrs, sans jamais exiger plus que le seuil de confiance ; les seuils sont réactualisés à chacun des tours. L'élève les apprend sur une vue perturbée photométriquement. L'enseignant est le modèle adapté.
+co_training : deux modèles collaborent par des pseudo-étiquettes. Une phase d'auto-apprentissage (les réglages de self_training, Itérations pas) donne deux modèles : deux instantanés de celle-ci (à mi-parcours et à la fin) ou deux exécutions avec des graines différentes (co_training : en quoi les deux modèles diffèrent). Puis, à chacun des co_training : tours, les deux modèles étiquettent la cible et leurs étiquettes sont fusionnées (agreement : là où ils sont d'accord ; confidence : le plus sûr là où ils divergent ; mean : leurs probabilités moyennes) ; chaque classe garde sa part de pixels les plus sûrs (co_training : part gardée par classe), et un bloc ne garde une classe qu'avec au moins co_training : pixels minimum par classe et par bloc de celle-ci. Chaque modèle est ensuite réentraîné pendant co_training : époques par tour sur ces pseudo-étiquettes, mélangées par ClassMix entre blocs cibles. Un modèle final, parti du modèle source, apprend les dernières pseudo-étiquettes fusionnées (co_training : époques finales) ; c'est le modèle adapté. co_training : modèles 1 omet le second modèle (une ablation). Les modèles et étiquettes des phases sont conservés dans name.co_training à côté de la sortie ; le journal contient, pour chaque tour, les proportions de classes, l'accord et les seuils.
+
+Compléments génériques, désactivés par défaut pour que les méthodes de référence restent ce que leur nom dit (la commande SPCL a les deux activés) : Réestimer les statistiques BatchNorm (AdaBN : les statistiques des couches BatchNorm du modèle source sont remplacées, avant toute autre chose, par leur moyenne sur les blocs cibles) et Maintenir la distribution des classes (les probabilités pseudo-étiquetées, ou dont l&apos;entropie est minimisée, sont multipliées par la distribution des classes du premier modèle sur la cible divisée par leur distribution courante : l&apos;alignement de distribution de ReMixMatch). Avec les deux activés, entropy et self_training reçoivent ce que SPCL reçoit avant ses propres parties.
+
+Blocs : tous les blocs cibles, ou la répartition faciles / difficiles de Partition faciles / difficiles. Taux d'apprentissage vide : la valeur par défaut de la méthode (entropy 0.001, self_training et co_training 0.00003).
+Sortie : le modèle adapté (.safetensors ; provenance : le SHA-256 du modèle source, le stock cible et chaque hyperparamètre). À côté : name.adapt.json (configuration et historique de la perte) et name.resume.safetensors (à donner à Reprendre depuis pour continuer). Annuler conserve le dernier point de contrôle complet.</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="264"/>
+        <source>entropy, self_training: re-estimate BatchNorm statistics on the target</source>
+        <translation>entropy, self_training : réestimer les statistiques BatchNorm sur la cible</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="265"/>
+        <source>entropy, self_training: hold the class distribution</source>
+        <translation>entropy, self_training : maintenir la distribution des classes</translation>
+    </message>
 </context>
 <context>
     <name>AdaptSpclAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="275"/>
+        <location filename="../build/i18n/spec_strings.py" line="277"/>
         <source>Adapt with SPCL</source>
         <translation>Adapter avec SPCL</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="277"/>
+        <location filename="../build/i18n/spec_strings.py" line="279"/>
         <source>Source model</source>
         <translation>Modèle source</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="278"/>
+        <location filename="../build/i18n/spec_strings.py" line="280"/>
         <source>Target block store (partitioned)</source>
         <translation>Stock de blocs cible (partitionné)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="279"/>
+        <location filename="../build/i18n/spec_strings.py" line="281"/>
         <source>Iterations</source>
         <translation>Itérations</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="280"/>
+        <location filename="../build/i18n/spec_strings.py" line="282"/>
         <source>Batch size (easy and hard blocks each)</source>
         <translation>Taille de lot (blocs faciles et difficiles, chacun)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="281"/>
+        <location filename="../build/i18n/spec_strings.py" line="283"/>
         <source>Learning rate</source>
         <translation>Taux d'apprentissage</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="282"/>
+        <location filename="../build/i18n/spec_strings.py" line="284"/>
         <source>Teacher EMA momentum</source>
         <translation>Momentum EMA de l'enseignant</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="283"/>
+        <location filename="../build/i18n/spec_strings.py" line="285"/>
         <source>Temperature</source>
         <translation>Température</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="284"/>
+        <location filename="../build/i18n/spec_strings.py" line="286"/>
         <source>Confidence threshold</source>
         <translation>Seuil de confiance</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="285"/>
+        <location filename="../build/i18n/spec_strings.py" line="287"/>
         <source>Contrastive weight</source>
         <translation>Poids contrastif</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="289"/>
+        <location filename="../build/i18n/spec_strings.py" line="291"/>
         <source>Hard schedule</source>
         <translation>Calendrier des blocs difficiles</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="296"/>
+        <location filename="../build/i18n/spec_strings.py" line="298"/>
         <source>Share of hard blocks at the start (linear)</source>
         <translation>Proportion de blocs difficiles au début (linear)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="300"/>
+        <location filename="../build/i18n/spec_strings.py" line="302"/>
         <source>Easy-block pseudo-label weight (0: off)</source>
         <translation>Poids des pseudo-étiquettes des blocs faciles (0 : désactivé)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="301"/>
+        <location filename="../build/i18n/spec_strings.py" line="303"/>
         <source>Photometric jitter of the mixed view</source>
         <translation>Perturbation photométrique de la vue mélangée</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="297"/>
+        <location filename="../build/i18n/spec_strings.py" line="299"/>
         <source>ClassMix weighting</source>
         <translation>Pondération du ClassMix</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="302"/>
+        <location filename="../build/i18n/spec_strings.py" line="304"/>
         <source>Re-estimate BatchNorm statistics on the target</source>
         <translation>Réestimer les statistiques BatchNorm sur la cible</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="305"/>
+        <location filename="../build/i18n/spec_strings.py" line="311"/>
         <source>Embedding pixel stride (1: every pixel)</source>
         <translation>Pas en pixels des plongements (1 : chaque pixel)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="306"/>
+        <location filename="../build/i18n/spec_strings.py" line="312"/>
         <source>Blocks of the first passes (0: all)</source>
         <translation>Blocs des premiers passages (0 : tous)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="303"/>
+        <location filename="../build/i18n/spec_strings.py" line="305"/>
         <source>Hold the pseudo-labels&apos; class distribution (alignment)</source>
         <translation>Maintenir la distribution de classes des pseudo-étiquettes (alignement)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="304"/>
+        <location filename="../build/i18n/spec_strings.py" line="310"/>
         <source>Rectify pseudo-labels with the class prototypes</source>
         <translation>Rectifier les pseudo-étiquettes avec les prototypes de classes</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="286"/>
+        <location filename="../build/i18n/spec_strings.py" line="288"/>
         <source>Prototypes</source>
         <translation>Prototypes</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="287"/>
+        <location filename="../build/i18n/spec_strings.py" line="289"/>
         <source>Point (mean embedding per class)</source>
         <translation>Ponctuel (plongement moyen par classe)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="288"/>
+        <location filename="../build/i18n/spec_strings.py" line="290"/>
         <source>Probabilistic (PPPC)</source>
         <translation>Probabiliste (PPPC)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="290"/>
+        <location filename="../build/i18n/spec_strings.py" line="292"/>
         <source>Constant (all hard blocks)</source>
         <translation>Constant (tous les blocs difficiles)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="291"/>
+        <location filename="../build/i18n/spec_strings.py" line="293"/>
         <source>Linear (from the start share to all)</source>
         <translation>Linéaire (de la proportion de départ à tous)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="298"/>
+        <location filename="../build/i18n/spec_strings.py" line="300"/>
         <source>Block&apos;s confident share</source>
         <translation>Part confiante du bloc</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="299"/>
+        <location filename="../build/i18n/spec_strings.py" line="301"/>
         <source>Pixel&apos;s confidence</source>
         <translation>Confiance du pixel</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="276"/>
+        <location filename="../build/i18n/spec_strings.py" line="294"/>
+        <source>Contrast targets</source>
+        <translation>Cibles du contraste</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="295"/>
+        <source>Confident hard pixels (their label)</source>
+        <translation>Pixels difficiles confiants (leur étiquette)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="296"/>
+        <source>All hard pixels (soft prototype targets, margin-weighted)</source>
+        <translation>Tous les pixels difficiles (cibles souples des prototypes, pondérées par la marge)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="297"/>
+        <source>Prototype momentum (0: running mean)</source>
+        <translation>Momentum des prototypes (0 : moyenne courante)</translation>
+    </message>
+    <message>
+        <location filename="../build/i18n/spec_strings.py" line="278"/>
         <source>Adapts a source model to the target area without any source data: Semantic Prototypical Contrastive Learning on a target block store split into easy and hard blocks (run Partition first).
 
 The source model&apos;s BatchNorm statistics are first re-estimated on the target blocks. A teacher (an exponential moving average of the student, momentum EMA) then labels an easy and a hard batch each step. Class prototypes are the running means of the teacher&apos;s embeddings of easy pixels it is confident about (confidence &gt;= Confidence threshold), started with one pass over the easy blocks. The student learns a ClassMix of easy-block classes pasted onto hard blocks, weighted by how many of the mixed block&apos;s pixels the teacher is confident about (or by each pixel&apos;s confidence), plus Contrastive weight x a prototype contrastive loss on confident hard pixels (Temperature scales the similarities). The teacher&apos;s probabilities are rescaled so that its pseudo-labels keep the class distribution it predicted on the target at the start (distribution alignment), which stops small classes from fading, and weighted by each pixel&apos;s similarity to the class prototypes (prototype rectification), so a pixel whose embedding lies by another class&apos;s prototype loses confidence or changes label. Hard schedule constant fills the hard batch with hard blocks only; linear starts with half hard blocks and ends with only hard blocks.
@@ -381,6 +415,8 @@ Easy-block pseudo-label weight (0: off): adds the cross-entropy of the teacher&a
 Photometric jitter of the mixed view: a random gain and offset per block and band (1 +- and +- this value, in normalised units) and pixel noise on the student&apos;s mixed view (0: none), a stronger view than the teacher&apos;s.
 Re-estimate BatchNorm statistics on the target: one pass over the target blocks before adapting, so the source&apos;s normalisation fits the target&apos;s reflectances.
 Hold the pseudo-labels&apos; class distribution (alignment) and Rectify pseudo-labels with the class prototypes: the distribution alignment and prototype rectification described above; untick to turn them off.
+Class distribution held (alignment): the first teacher&apos;s (its predictions after the BatchNorm re-estimation) or the source model&apos;s own, measured before it: where the re-estimation shifts the class shares (a minority class fading), the source&apos;s keeps them.
+Mix easy classes into the hard blocks (ClassMix): untick to have the student learn the hard blocks&apos; own pseudo-labels, weighted alike, with nothing pasted (an ablation of ClassMix).
 Embedding pixel stride (1: every pixel): prototypes and the contrastive loss use every n-th pixel of the rows and columns: 2 uses a quarter of the pixels, faster and lighter on memory.
 Blocks of the first passes (0: all): how many target blocks the BatchNorm pass and the first prototypes read (0: every block); fewer starts faster on a large store.
 Align the target&apos;s statistics to the model&apos;s: maps each target band onto the source statistics recorded in the model (mean and standard deviation, or histogram matching) before anything else.
@@ -405,6 +441,8 @@ Poids des pseudo-étiquettes des blocs faciles (0 : désactivé) : ajoute l'entr
 Perturbation photométrique de la vue mélangée : un gain et un décalage aléatoires par bloc et par bande (1 +- et +- cette valeur, en unités normalisées) et un bruit par pixel sur la vue mélangée de l'élève (0 : aucune), une vue plus forte que celle de l'enseignant.
 Réestimer les statistiques BatchNorm sur la cible : un passage sur les blocs cibles avant l'adaptation, pour que la normalisation de la source convienne aux réflectances de la cible.
 Maintenir la distribution de classes des pseudo-étiquettes (alignement) et Rectifier les pseudo-étiquettes avec les prototypes de classes : l'alignement de distribution et la rectification par prototypes décrits ci-dessus ; décochez pour les désactiver.
+Distribution des classes maintenue (alignement) : celle du premier enseignant (ses prédictions après la réestimation BatchNorm) ou celle du modèle source lui-même, mesurée avant elle : là où la réestimation déplace les parts des classes (une classe minoritaire qui s&apos;efface), celle du modèle source les conserve.
+Mélanger les classes des blocs faciles dans les blocs difficiles (ClassMix) : décocher pour que l&apos;élève apprenne les pseudo-étiquettes propres des blocs difficiles, pondérées de même, sans rien coller (une ablation de ClassMix).
 Pas en pixels des plongements (1 : chaque pixel) : les prototypes et la perte contrastive utilisent un pixel sur n des lignes et des colonnes : 2 utilise un quart des pixels, plus rapide et plus léger en mémoire.
 Blocs des premiers passages (0 : tous) : combien de blocs cibles lisent le passage BatchNorm et les premiers prototypes (0 : chaque bloc) ; moins démarre plus vite sur un grand magasin.
 Aligner les statistiques de la cible sur celles du modèle : ramène chaque bande cible, avant tout le reste, sur les statistiques de la source enregistrées dans le modèle (moyenne et écart type, ou appariement d'histogrammes).
@@ -417,24 +455,24 @@ SyncBatchNorm sur tous les processus (torchrun) : sous torchrun, statistiques Ba
 Sortie : le modèle adapté (.safetensors, l'enseignant ; sa provenance indique le SHA-256 du modèle source, le stock cible et chaque hyperparamètre). À côté : name.adapt.json (configuration, perte par pas, normes des prototypes et proportions de classes des pseudo-étiquettes : une classe dont la proportion ne cesse de baisser signale un effondrement) et name.resume.safetensors. Reprise : donnez ce fichier pour continuer. Annuler conserve le dernier point de contrôle complet. Cartographiez avec le modèle adapté via Cartographier les cultures (crops:infer).</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="292"/>
-        <source>Contrast targets</source>
-        <translation>Cibles du contraste</translation>
+        <location filename="../build/i18n/spec_strings.py" line="306"/>
+        <source>Class distribution held (alignment)</source>
+        <translation>Distribution des classes maintenue (alignement)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="293"/>
-        <source>Confident hard pixels (their label)</source>
-        <translation>Pixels difficiles confiants (leur étiquette)</translation>
+        <location filename="../build/i18n/spec_strings.py" line="307"/>
+        <source>The first teacher&apos;s (after BatchNorm re-estimation)</source>
+        <translation>Celle du premier enseignant (après la réestimation BatchNorm)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="294"/>
-        <source>All hard pixels (soft prototype targets, margin-weighted)</source>
-        <translation>Tous les pixels difficiles (cibles souples des prototypes, pondérées par la marge)</translation>
+        <location filename="../build/i18n/spec_strings.py" line="308"/>
+        <source>The source model&apos;s, before BatchNorm re-estimation</source>
+        <translation>Celle du modèle source, avant la réestimation BatchNorm</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="295"/>
-        <source>Prototype momentum (0: running mean)</source>
-        <translation>Momentum des prototypes (0 : moyenne courante)</translation>
+        <location filename="../build/i18n/spec_strings.py" line="309"/>
+        <source>Mix easy classes into the hard blocks (ClassMix)</source>
+        <translation>Mélanger les classes des blocs faciles dans les blocs difficiles (ClassMix)</translation>
     </message>
 </context>
 <context>
@@ -498,12 +536,12 @@ Sortie : un GeoTIFF Float32 avec les bandes et les noms de bandes du composite (
 <context>
     <name>BatchAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="383"/>
+        <location filename="../build/i18n/spec_strings.py" line="389"/>
         <source>Run a batch plan</source>
         <translation>Exécuter un plan de lot</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="384"/>
+        <location filename="../build/i18n/spec_strings.py" line="390"/>
         <source>Runs the runs of a plan in order, each with its own outputs and .run.json, and ends with a summary table (run, command, status, seconds, message).
 
 Plan: a JSON file {&quot;on_failure&quot;: &quot;stop&quot;, &quot;runs&quot;: [...]} (on_failure: stop or continue); each run is {&quot;name&quot;: ..., &quot;command&quot;: &quot;adapt-spcl&quot;, &quot;parameters&quot;: {&quot;MODEL&quot;: ..., ...}} or {&quot;config&quot;: &quot;earlier.run.json&quot;, &quot;set&quot;: {&quot;SEED&quot;: 3}} (a recorded run repeated with changes). Relative paths in a plan are relative to the plan&apos;s folder. On failure, stop (the default) skips the remaining runs; continue runs them. The batch fails when any run failed.
@@ -514,27 +552,27 @@ Plan : un fichier JSON {&quot;on_failure&quot;: &quot;stop&quot;, &quot;runs&quo
 Résumé : un fichier JSON facultatif contenant le tableau.</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="385"/>
+        <location filename="../build/i18n/spec_strings.py" line="391"/>
         <source>Plan (.json)</source>
         <translation>Plan (.json)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="386"/>
+        <location filename="../build/i18n/spec_strings.py" line="392"/>
         <source>Summary (JSON)</source>
         <translation>Résumé (JSON)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="387"/>
+        <location filename="../build/i18n/spec_strings.py" line="393"/>
         <source>JSON files (*.json)</source>
         <translation>Fichiers JSON (*.json)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="388"/>
+        <location filename="../build/i18n/spec_strings.py" line="394"/>
         <source>Runs that succeeded</source>
         <translation>Exécutions réussies</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="389"/>
+        <location filename="../build/i18n/spec_strings.py" line="395"/>
         <source>Runs that failed</source>
         <translation>Exécutions échouées</translation>
     </message>
@@ -777,32 +815,32 @@ Scènes, masque de nuages, bande rouge / PIR, échelle et décalage : comme pour
         <translation>Reprendre depuis (état de reprise ou modèle adapté)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="265"/>
+        <location filename="../build/i18n/spec_strings.py" line="267"/>
         <source>Adapted model</source>
         <translation>Modèle adapté</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="266"/>
+        <location filename="../build/i18n/spec_strings.py" line="268"/>
         <source>Model (*.safetensors)</source>
         <translation>Modèle (*.safetensors)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="267"/>
+        <location filename="../build/i18n/spec_strings.py" line="269"/>
         <source>Adaptation log (JSON)</source>
         <translation>Journal d'adaptation (JSON)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="272"/>
+        <location filename="../build/i18n/spec_strings.py" line="274"/>
         <source>Resume state</source>
         <translation>État de reprise</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="273"/>
+        <location filename="../build/i18n/spec_strings.py" line="275"/>
         <source>Steps done</source>
         <translation>Pas effectués</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="274"/>
+        <location filename="../build/i18n/spec_strings.py" line="276"/>
         <source>Final loss</source>
         <translation>Perte finale</translation>
     </message>
@@ -827,7 +865,7 @@ Scènes, masque de nuages, bande rouge / PIR, échelle et décalage : comme pour
         <translation>Aligner les statistiques de la cible sur celles du modèle</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="268"/>
+        <location filename="../build/i18n/spec_strings.py" line="270"/>
         <source>Adaptation curves (PNG)</source>
         <translation>Courbes d'adaptation (PNG)</translation>
     </message>
@@ -862,17 +900,17 @@ Scènes, masque de nuages, bande rouge / PIR, échelle et décalage : comme pour
         <translation>Appariement d'histogrammes</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="269"/>
+        <location filename="../build/i18n/spec_strings.py" line="271"/>
         <source>Trust report: what the adaptation changed (HTML)</source>
         <translation>Rapport de confiance : ce que l'adaptation a changé (HTML)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="270"/>
+        <location filename="../build/i18n/spec_strings.py" line="272"/>
         <source>Agreement of the source and adapted maps (unchanged / changed)</source>
         <translation>Accord des cartes source et adaptée (inchangé / changé)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="271"/>
+        <location filename="../build/i18n/spec_strings.py" line="273"/>
         <source>Share of pixels that changed class</source>
         <translation>Part des pixels ayant changé de classe</translation>
     </message>
@@ -1166,87 +1204,87 @@ Lancez-le en premier lors de l'installation de CROPS et joignez le rapport à vo
 <context>
     <name>EvaluateAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="345"/>
+        <location filename="../build/i18n/spec_strings.py" line="351"/>
         <source>Evaluate class map</source>
         <translation>Évaluer la carte des classes</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="347"/>
+        <location filename="../build/i18n/spec_strings.py" line="353"/>
         <source>Class map</source>
         <translation>Carte des classes</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="348"/>
+        <location filename="../build/i18n/spec_strings.py" line="354"/>
         <source>Reference labels (raster or polygons)</source>
         <translation>Étiquettes de référence (raster ou polygones)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="349"/>
+        <location filename="../build/i18n/spec_strings.py" line="355"/>
         <source>Label field (polygons)</source>
         <translation>Champ d'étiquette (polygones)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="350"/>
+        <location filename="../build/i18n/spec_strings.py" line="356"/>
         <source>Class map (codes to classes)</source>
         <translation>Correspondance des classes (codes vers classes)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="353"/>
+        <location filename="../build/i18n/spec_strings.py" line="359"/>
         <source>Model (names the class map&apos;s values)</source>
         <translation>Modèle (nomme les valeurs de la carte des classes)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="354"/>
+        <location filename="../build/i18n/spec_strings.py" line="360"/>
         <source>Report</source>
         <translation>Rapport</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="355"/>
+        <location filename="../build/i18n/spec_strings.py" line="361"/>
         <source>HTML files (*.html)</source>
         <translation>Fichiers HTML (*.html)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="356"/>
+        <location filename="../build/i18n/spec_strings.py" line="362"/>
         <source>Metrics (JSON)</source>
         <translation>Métriques (JSON)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="357"/>
+        <location filename="../build/i18n/spec_strings.py" line="363"/>
         <source>JSON files (*.json)</source>
         <translation>Fichiers JSON (*.json)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="358"/>
+        <location filename="../build/i18n/spec_strings.py" line="364"/>
         <source>Overall accuracy</source>
         <translation>Précision globale</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="359"/>
+        <location filename="../build/i18n/spec_strings.py" line="365"/>
         <source>Mean IoU</source>
         <translation>IoU moyenne</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="360"/>
+        <location filename="../build/i18n/spec_strings.py" line="366"/>
         <source>Mean F1</source>
         <translation>F1 moyen</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="361"/>
+        <location filename="../build/i18n/spec_strings.py" line="367"/>
         <source>Kappa</source>
         <translation>Kappa</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="362"/>
+        <location filename="../build/i18n/spec_strings.py" line="368"/>
         <source>Pixels evaluated</source>
         <translation>Pixels évalués</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="351"/>
+        <location filename="../build/i18n/spec_strings.py" line="357"/>
         <source>CRS of a reference that has none</source>
         <translation>SCR d'une référence qui n'en a pas</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="346"/>
+        <location filename="../build/i18n/spec_strings.py" line="352"/>
         <source>Compares a class map (e.g. the output of crops:infer) with reference labels and reports overall accuracy, Cohen&apos;s kappa, and per class IoU, F1, precision and recall, with the confusion matrix.
 
 Reference: a raster of label codes, or polygons with a Label field (any CRS: reprojected), put on the class map&apos;s grid. Class map: codes to classes, e.g. &apos;1200=maize; *=other; 0=ignore&apos;; empty: the model&apos;s training class map when the model is known, else the label values are the classes (names from a classes.csv beside the labels).
@@ -1267,17 +1305,17 @@ La référence est un échantillon probabiliste : cochez-le quand la référence
 Sorties : un rapport HTML (images, surfaces par classe) et les mêmes chiffres en JSON.</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="352"/>
+        <location filename="../build/i18n/spec_strings.py" line="358"/>
         <source>Reference is a probability sample (area-adjusted estimates)</source>
         <translation>La référence est un échantillon probabiliste (estimations ajustées des surfaces)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="363"/>
+        <location filename="../build/i18n/spec_strings.py" line="369"/>
         <source>Overall accuracy of the fields (polygon reference)</source>
         <translation>Exactitude globale des parcelles (référence polygones)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="364"/>
+        <location filename="../build/i18n/spec_strings.py" line="370"/>
         <source>Area-adjusted overall accuracy (probability sample)</source>
         <translation>Exactitude globale ajustée des surfaces (échantillon probabiliste)</translation>
     </message>
@@ -1322,12 +1360,12 @@ Un stock importé d'AgriFM garde ses sources et les noms de ses échantillons ; 
 <context>
     <name>FieldClassesAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="365"/>
+        <location filename="../build/i18n/spec_strings.py" line="371"/>
         <source>Crop per field</source>
         <translation>Culture par parcelle</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="366"/>
+        <location filename="../build/i18n/spec_strings.py" line="372"/>
         <source>Gives every field (a parcel polygon, any CRS) the crop the class map shows in it, and writes the fields as a GeoPackage styled by crop with the map&apos;s colours.
 
 Rule: majority (the class with the most pixels whose centre lies in the field) or mean_probability (the class with the highest mean probability; needs Class probabilities from Map crops). Each field gets class_value, class_name, class_share (the winning class&apos;s share of the field&apos;s pixels), confidence (the mean of the Confidence raster, or the winning class&apos;s mean probability), pixels and area_ha (in the map&apos;s CRS, or an equal-area CRS when the map is in degrees), beside its own attributes. Fields with no mapped pixel keep an empty class.
@@ -1338,57 +1376,57 @@ Règle : majority (la classe ayant le plus de pixels dont le centre est dans la 
 Le journal indique les hectares par culture, dans les parcelles et sur toute la carte. Modèle : le point de contrôle qui a produit la carte, quand la carte ne nomme pas elle-même ses classes.</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="367"/>
+        <location filename="../build/i18n/spec_strings.py" line="373"/>
         <source>Fields (parcel polygons)</source>
         <translation>Parcelles (polygones)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="368"/>
+        <location filename="../build/i18n/spec_strings.py" line="374"/>
         <source>Class map</source>
         <translation>Carte des classes</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="369"/>
+        <location filename="../build/i18n/spec_strings.py" line="375"/>
         <source>Class of a field</source>
         <translation>Classe d'une parcelle</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="372"/>
+        <location filename="../build/i18n/spec_strings.py" line="378"/>
         <source>Confidence (optional)</source>
         <translation>Confiance (facultatif)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="373"/>
+        <location filename="../build/i18n/spec_strings.py" line="379"/>
         <source>Class probabilities (optional)</source>
         <translation>Probabilités des classes (facultatif)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="374"/>
+        <location filename="../build/i18n/spec_strings.py" line="380"/>
         <source>Model (names the class map&apos;s values)</source>
         <translation>Modèle (nomme les valeurs de la carte des classes)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="375"/>
+        <location filename="../build/i18n/spec_strings.py" line="381"/>
         <source>Fields with their crop</source>
         <translation>Parcelles avec leur culture</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="376"/>
+        <location filename="../build/i18n/spec_strings.py" line="382"/>
         <source>Fields</source>
         <translation>Parcelles</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="377"/>
+        <location filename="../build/i18n/spec_strings.py" line="383"/>
         <source>Fields without a mapped pixel</source>
         <translation>Parcelles sans pixel cartographié</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="370"/>
+        <location filename="../build/i18n/spec_strings.py" line="376"/>
         <source>Majority of its pixels</source>
         <translation>Majorité de ses pixels</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="371"/>
+        <location filename="../build/i18n/spec_strings.py" line="377"/>
         <source>Highest mean probability</source>
         <translation>Plus forte probabilité moyenne</translation>
     </message>
@@ -1526,12 +1564,12 @@ Sortie : l'encodeur .safetensors (son en-tête indique les arguments auxquels il
 <context>
     <name>InferAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="317"/>
+        <location filename="../build/i18n/spec_strings.py" line="323"/>
         <source>Map crops (inference)</source>
         <translation>Cartographier les cultures (inférence)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="318"/>
+        <location filename="../build/i18n/spec_strings.py" line="324"/>
         <source>Runs a model (from Train source model or an adaptation) over a composite and writes the class map, coloured and labelled with the model&apos;s classes.
 
 Composite: a raster with exactly the features the model was trained on (same bands, same order; Extra bands as used for training, PATH or PATH@BANDS separated by &apos;;&apos;). A clear error lists missing or extra features.
@@ -1548,67 +1586,67 @@ Le raster est traité par tuiles qui se chevauchent, fondues avec une fenêtre l
 Sorties : carte des classes (Byte, 255 = NoData) et, en option, la confiance (probabilité de la classe retenue), l'entropie normalisée (0 certain .. 1 indécis) et les probabilités (une bande par classe), en Float32 avec -1 = NoData. Tous sont des GeoTIFF tuilés et compressés, avec pyramides et un style .qml.</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="319"/>
+        <location filename="../build/i18n/spec_strings.py" line="325"/>
         <source>Model (.safetensors)</source>
         <translation>Modèle (.safetensors)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="320"/>
+        <location filename="../build/i18n/spec_strings.py" line="326"/>
         <source>Composite</source>
         <translation>Composite</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="321"/>
+        <location filename="../build/i18n/spec_strings.py" line="327"/>
         <source>Extent</source>
         <translation>Emprise</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="322"/>
+        <location filename="../build/i18n/spec_strings.py" line="328"/>
         <source>Area of interest (polygons)</source>
         <translation>Zone d'intérêt (polygones)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="323"/>
+        <location filename="../build/i18n/spec_strings.py" line="329"/>
         <source>Extra bands (PATH or PATH@BANDS; &apos;;&apos; separated)</source>
         <translation>Bandes supplémentaires (PATH ou PATH@BANDS ; séparées par ';')</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="324"/>
+        <location filename="../build/i18n/spec_strings.py" line="330"/>
         <source>Tile size (pixels; 0: automatic)</source>
         <translation>Taille des tuiles (pixels ; 0 : automatique)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="325"/>
+        <location filename="../build/i18n/spec_strings.py" line="331"/>
         <source>Overlap (pixels; -1: a quarter of the tile)</source>
         <translation>Chevauchement (pixels ; -1 : un quart de la tuile)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="326"/>
+        <location filename="../build/i18n/spec_strings.py" line="332"/>
         <source>Batch size (tiles; 0: automatic)</source>
         <translation>Taille de lot (tuiles ; 0 : automatique)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="327"/>
+        <location filename="../build/i18n/spec_strings.py" line="333"/>
         <source>Class map</source>
         <translation>Carte des classes</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="328"/>
+        <location filename="../build/i18n/spec_strings.py" line="334"/>
         <source>Confidence</source>
         <translation>Confiance</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="329"/>
+        <location filename="../build/i18n/spec_strings.py" line="335"/>
         <source>Entropy</source>
         <translation>Entropie</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="330"/>
+        <location filename="../build/i18n/spec_strings.py" line="336"/>
         <source>Class probabilities</source>
         <translation>Probabilités des classes</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="331"/>
+        <location filename="../build/i18n/spec_strings.py" line="337"/>
         <source>Mapped pixels</source>
         <translation>Pixels cartographiés</translation>
     </message>
@@ -1616,12 +1654,12 @@ Sorties : carte des classes (Byte, 255 = NoData) et, en option, la confiance (pr
 <context>
     <name>InferSeriesAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="332"/>
+        <location filename="../build/i18n/spec_strings.py" line="338"/>
         <source>Map crops from a time series (inference)</source>
         <translation>Cartographier les cultures à partir d'une série temporelle (inférence)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="333"/>
+        <location filename="../build/i18n/spec_strings.py" line="339"/>
         <source>Runs a model trained on a time series (Build time-series blocks, then Train source model, e.g. with the U-TAE architecture, or an adaptation of it) over the scenes and writes the class map.
 
 Scenes, cloud mask, bands, Start / End date and Step days: as for Build time-series blocks. The series must have as many steps and the same bands as the model&apos;s (a clear error says otherwise): for a map in season, an earlier End date with a model trained on as many steps.
@@ -1636,57 +1674,57 @@ Chaque tuile chevauchante est composée à partir des scènes pas par pas (le ND
 Sorties : carte des classes (Byte, 255 = nodata) et, en option, la confiance, l'entropie normalisée et les probabilités, comme les écrit Cartographier les cultures.</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="334"/>
+        <location filename="../build/i18n/spec_strings.py" line="340"/>
         <source>Model (.safetensors)</source>
         <translation>Modèle (.safetensors)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="335"/>
+        <location filename="../build/i18n/spec_strings.py" line="341"/>
         <source>Extent</source>
         <translation>Emprise</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="336"/>
+        <location filename="../build/i18n/spec_strings.py" line="342"/>
         <source>Tile size (pixels; 0: automatic)</source>
         <translation>Taille des tuiles (pixels ; 0 : automatique)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="337"/>
+        <location filename="../build/i18n/spec_strings.py" line="343"/>
         <source>Overlap (pixels; -1: a quarter of the tile)</source>
         <translation>Chevauchement (pixels ; -1 : un quart de la tuile)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="338"/>
+        <location filename="../build/i18n/spec_strings.py" line="344"/>
         <source>Batch size (tiles; 0: automatic)</source>
         <translation>Taille de lot (tuiles ; 0 : automatique)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="339"/>
+        <location filename="../build/i18n/spec_strings.py" line="345"/>
         <source>Class map</source>
         <translation>Carte des classes</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="340"/>
+        <location filename="../build/i18n/spec_strings.py" line="346"/>
         <source>Confidence</source>
         <translation>Confiance</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="341"/>
+        <location filename="../build/i18n/spec_strings.py" line="347"/>
         <source>Entropy</source>
         <translation>Entropie</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="342"/>
+        <location filename="../build/i18n/spec_strings.py" line="348"/>
         <source>Class probabilities</source>
         <translation>Probabilités des classes</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="343"/>
+        <location filename="../build/i18n/spec_strings.py" line="349"/>
         <source>Mapped pixels</source>
         <translation>Pixels cartographiés</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="344"/>
+        <location filename="../build/i18n/spec_strings.py" line="350"/>
         <source>Time steps</source>
         <translation>Pas de temps</translation>
     </message>
@@ -2163,12 +2201,12 @@ Sortie : un encodeur .safetensors qui se décrit lui-même (encodeur, variables,
 <context>
     <name>RunConfigAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="378"/>
+        <location filename="../build/i18n/spec_strings.py" line="384"/>
         <source>Repeat a run</source>
         <translation>Répéter une exécution</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="379"/>
+        <location filename="../build/i18n/spec_strings.py" line="385"/>
         <source>Repeats a run exactly as it was recorded: every CROPS step writes name.run.json beside its main output (the command, every parameter as resolved, the inputs&apos; sizes and times, versions, device).
 
 Run record: that .run.json. Changes: NAME=VALUE items separated by &apos;;&apos; (e.g. SEED=3; OUTPUT=/data/map2019.tif), names as in the algorithm&apos;s parameters; a name the recorded command does not have is an error. A warning names every input whose size or time changed since the run was recorded. The repeated run writes its own .run.json.</source>
@@ -2177,17 +2215,17 @@ Run record: that .run.json. Changes: NAME=VALUE items separated by &apos;;&apos;
 Journal d'exécution : ce .run.json. Modifications : des entrées NOM=VALEUR séparées par ';' (p. ex. SEED=3; OUTPUT=/data/map2019.tif), noms comme les paramètres de l'algorithme ; un nom que la commande enregistrée n'a pas est une erreur. Un avertissement nomme chaque entrée dont la taille ou la date a changé depuis l'enregistrement. L'exécution répétée écrit son propre .run.json.</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="380"/>
+        <location filename="../build/i18n/spec_strings.py" line="386"/>
         <source>Run record (.run.json)</source>
         <translation>Journal d'exécution (.run.json)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="381"/>
+        <location filename="../build/i18n/spec_strings.py" line="387"/>
         <source>Changes (NAME=VALUE; ...)</source>
         <translation>Modifications (NOM=VALEUR ; ...)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="382"/>
+        <location filename="../build/i18n/spec_strings.py" line="388"/>
         <source>Run record of the repeat</source>
         <translation>Journal d'exécution de la répétition</translation>
     </message>
@@ -2442,12 +2480,12 @@ Sortie : un modèle .safetensors qui se décrit lui-même (variables, normalisat
 <context>
     <name>TrustReportAlgorithm</name>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="307"/>
+        <location filename="../build/i18n/spec_strings.py" line="313"/>
         <source>What the adaptation changed (trust report)</source>
         <translation>Ce que l'adaptation a changé (rapport de confiance)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="308"/>
+        <location filename="../build/i18n/spec_strings.py" line="314"/>
         <source>Shows what an adaptation changed on the target, without any label: the source model and the adapted model both predict every block of the target store.
 
 Report (HTML, with pictures): the share of pixels whose class changed; class shares before and after; confidence and entropy histograms before and after; which classes moved to which. A warning names every class whose share collapsed (less than a third of its share before) or exploded (at least doubled, by at least 10 points of the pixels): then check the map before using it.
@@ -2458,42 +2496,42 @@ Rapport (HTML, avec images) : la part des pixels dont la classe a changé ; les 
 Concordance : un raster sur la grille du magasin, 1 inchangé (gris) et 2 changé (orange).</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="309"/>
+        <location filename="../build/i18n/spec_strings.py" line="315"/>
         <source>Source model</source>
         <translation>Modèle source</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="310"/>
+        <location filename="../build/i18n/spec_strings.py" line="316"/>
         <source>Adapted model</source>
         <translation>Modèle adapté</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="311"/>
+        <location filename="../build/i18n/spec_strings.py" line="317"/>
         <source>Target block store</source>
         <translation>Magasin de blocs cible</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="312"/>
+        <location filename="../build/i18n/spec_strings.py" line="318"/>
         <source>Batch size (blocks)</source>
         <translation>Taille de lot (blocs)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="313"/>
+        <location filename="../build/i18n/spec_strings.py" line="319"/>
         <source>Trust report</source>
         <translation>Rapport de confiance</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="314"/>
+        <location filename="../build/i18n/spec_strings.py" line="320"/>
         <source>HTML files (*.html)</source>
         <translation>Fichiers HTML (*.html)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="315"/>
+        <location filename="../build/i18n/spec_strings.py" line="321"/>
         <source>Agreement (unchanged / changed)</source>
         <translation>Concordance (inchangé / changé)</translation>
     </message>
     <message>
-        <location filename="../build/i18n/spec_strings.py" line="316"/>
+        <location filename="../build/i18n/spec_strings.py" line="322"/>
         <source>Share of pixels that changed class</source>
         <translation>Part des pixels ayant changé de classe</translation>
     </message>

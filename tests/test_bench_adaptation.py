@@ -17,7 +17,7 @@ import adaptation as bench  # noqa: E402
 
 
 @pytest.mark.parametrize(("text", "why"), [
-    ("self_training:recalibrate_bn=true", "self_training has no setting recalibrate_bn"),
+    ("self_training:lambda_contrast=0", "self_training has no setting lambda_contrast"),
     ("spcl:lambda_contrst=0", "spcl has no setting lambda_contrst"),
     ("spcl:recalibrate_bn=yes", "is not a bool"),
     ("spcl:pixel_stride=1.5", "is not a int"),

@@ -248,6 +248,53 @@ def test_classmix_pastes_easy_classes_onto_the_hard_blocks_and_weights_the_loss(
         assert abs(weighted - float(per_pixel[counted].mean())) > 1e-4  # the weights change the loss
 
 
+def test_without_classmix_the_student_learns_the_hard_blocks_own_pseudo_labels(pair, tmp_path, monkeypatch):  # noqa: F811
+    """CLASSMIX off (the ablation): nothing is pasted; the mixed batch's cross-entropy is the teacher's labels of the
+    hard batch itself with the same per-pixel weights, and the contrast reaches every hard pixel."""
+    with spcl_setup(pair, tmp_path, classmix=False, mix_weighting="confidence") as (method, _, hard, source):
+        cfg = method.cfg
+        batch = hard_batch(hard)
+        step = one_step(method, batch, monkeypatch)
+        assert not step["spies"]["class_mix"].calls
+        h = plain_teacher(source, batch["image"], batch["valid"], cfg.conf_threshold, cfg.pixel_stride)
+        (_, ce_labels, weight), _, _ = step["spies"]["ce"].calls[0]
+        assert torch.equal(ce_labels, h["labels"])
+        torch.testing.assert_close(weight.double(), h["confidence"].double() * batch["valid"].double(), rtol=0,
+                                   atol=1e-6)
+        args, kwargs, _ = step["spies"]["contrast"].calls[0]
+        assert bool(kwargs["mask"].all())
+        assert torch.equal(args[1], h["confident"])
+
+
+@torch.no_grad()
+def mean_probabilities(model: torch.nn.Module, dataset: TargetBlocks) -> torch.Tensor:
+    """The model's mean class probability over the valid pixels of every block of `dataset` (float64)."""
+    total, pixels = None, 0.0
+    for i in range(len(dataset)):
+        sample = dataset[i]
+        probs = model(sample["image"][None], embed=False).logits.float().softmax(dim=1)[0].double()
+        valid = sample["valid"].double()
+        part = (probs * valid).sum(dim=(1, 2))
+        total = part if total is None else total + part
+        pixels += float(valid.sum())
+    return total / pixels
+
+
+@pytest.mark.parametrize("reference", ["first_teacher", "source"])
+def test_alignment_holds_the_distribution_of_the_model_its_reference_names(pair, tmp_path, reference):  # noqa: F811
+    """DISTRIBUTION_ALIGNMENT holds the pseudo-labels at the mean prediction over every target block (easy and hard)
+    of the first teacher (after AdaBN) or, with ALIGNMENT_REFERENCE source, of the source model before AdaBN."""
+    with spcl_setup(pair, tmp_path, recalibrate_bn=True, distribution_alignment=True,
+                    alignment_reference=reference) as (method, store, hard, source):
+        mean, std = store_norm(pair)
+        everything = TargetBlocks(store, mean, std, np.concatenate([store.split("easy"), store.split("hard")]))
+        of_source = mean_probabilities(source, everything)
+        of_teacher = mean_probabilities(method.teacher.model, everything)
+        assert float((of_source - of_teacher).abs().max()) > 1e-3, "AdaBN moves the distribution: the test can tell"
+        expected = of_source if reference == "source" else of_teacher
+        torch.testing.assert_close(method.alignment.reference, expected, rtol=0, atol=1e-5)
+
+
 # -- the EMA teacher: updated after each step, and what is saved ---------------------------------------------------
 
 

@@ -8,12 +8,20 @@ the batches it sees, the reference is set once (in SPCL: the first teacher's mea
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import Tensor
 
 from ..distributed import reduce_sum
 
 ALIGNMENT_MOMENTUM = 0.99  # running class distribution of the teacher's predictions (two batches a step)
+
+
+def log_distribution(progress: Any, class_names: list[str], distribution: Any) -> None:
+    """Log the class distribution that DISTRIBUTION_ALIGNMENT holds the predictions at."""
+    parts = ", ".join(f"{c} {float(v):.1%}" for c, v in zip(class_names, list(distribution), strict=True))
+    progress.log(f"Target class distribution the predictions are held at: {parts}")
 
 
 def class_distribution(probs: Tensor, valid: Tensor) -> Tensor:
@@ -44,7 +52,8 @@ class DistributionAlignment:
         if self.reference is None or self.running is None:
             return probs
         weight = valid.to(probs.dtype)[:, None]  # class_distribution's sums, of every process's batch under torchrun
-        sums = torch.cat([(probs * weight).sum(dim=(0, 2, 3)), weight.sum().reshape(1)])
+        # the running distribution is a statistic, never part of a graph (entropy aligns the student's own probs)
+        sums = torch.cat([(probs.detach() * weight).sum(dim=(0, 2, 3)), weight.sum().reshape(1)])
         reduce_sum(sums)
         if float(sums[-1]) > 0:
             batch, m = (sums[:-1] / sums[-1].clamp_min(1.0)).double().cpu(), self.momentum

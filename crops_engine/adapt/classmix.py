@@ -134,3 +134,12 @@ def class_mix(
     confidence = mix(mask, pasted_confidence, base_confidence)
     weight = mix_weights(confidence, valid, weighting, threshold)
     return MixedBatch(image, valid, labels, weight, mask)
+
+
+def unmixed(image: Tensor, valid: Tensor, labels: Tensor, confidence: Tensor, weighting: str = "confidence",
+            threshold: float = 0.9) -> MixedBatch:
+    """The blocks as they are, as a MixedBatch with nothing pasted and the same weights: SPCL without ClassMix."""
+    valid = valid.bool()
+    labels = torch.where(valid, labels, torch.full_like(labels, IGNORE_INDEX))
+    return MixedBatch(image, valid, labels, mix_weights(confidence, valid, weighting, threshold),
+                      torch.zeros_like(valid))

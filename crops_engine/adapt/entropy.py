@@ -12,6 +12,11 @@ PARAMETERS chooses what changes: `norm` (Tent: only the affine weights of normal
 BatchNorm statistics re-estimated on target batches), `encoder` (SHOT: everything but the
 classification and projection heads, the source hypothesis stays fixed) or `all`.
 Entropies are divided by log K, so both terms lie in [0, 1] whatever the number of classes.
+
+Generic add-ons (off by default, on in SPCL): RECALIBRATE_BN re-estimates the BatchNorm statistics on the
+target blocks first (AdaBN); DISTRIBUTION_ALIGNMENT minimises the entropy of the probabilities held at the
+first model's class distribution on the target (`alignment`; the factor is a statistic, no gradient flows
+through it), so the confidence it rewards is that of the aligned prediction.
 """
 
 from __future__ import annotations
@@ -28,8 +33,10 @@ from ..commands import declared, declared_choices
 from ..device import autocast
 from ..errors import CropsError
 from ..losses import entropy_map, masked_mean
-from .method import AdaptationContext, AdaptationMethod, AdaptConfig
+from .alignment import DistributionAlignment, log_distribution
+from .method import AdaptationContext, AdaptationMethod, AdaptConfig, split_prefixed
 from .pseudo_labels import calibrate
+from .teacher import recalibrate_on_blocks
 
 PARAMETER_SETS = declared_choices("adapt", "PARAMETERS")
 DIVERSITY_PRIORS = declared_choices("adapt", "DIVERSITY_PRIOR")
@@ -45,6 +52,8 @@ class EntropyConfig(AdaptConfig):
     diversity_weight: float = declared("adapt", "DIVERSITY_WEIGHT")
     diversity_prior: str = declared("adapt", "DIVERSITY_PRIOR")
     calibration_blocks: int = declared("adapt", "CALIBRATION_BLOCKS")  # blocks the source model's prior is measured on
+    recalibrate_bn: bool = declared("adapt", "RECALIBRATE_BN")
+    distribution_alignment: bool = declared("adapt", "DISTRIBUTION_ALIGNMENT")
 
 
 def norm_parameters(model: nn.Module) -> list[nn.Parameter]:
@@ -82,6 +91,7 @@ class EntropyMinimisation(AdaptationMethod):
             raise CropsError(f"DIVERSITY_WEIGHT must be 0 or more, got {config.diversity_weight}.")
         self.cfg = config
         self.prior: Tensor | None = None
+        self.alignment = DistributionAlignment()
 
     def trainable_parameters(self) -> list[nn.Parameter]:
         if self.cfg.parameters == "norm":
@@ -94,11 +104,17 @@ class EntropyMinimisation(AdaptationMethod):
 
     def setup(self, context: AdaptationContext) -> None:
         k = context.meta.num_classes
-        if self.cfg.diversity_prior == "uniform" or context.resuming:
-            prior = np.full(k, 1.0 / k)
-        else:
-            context.progress.log("Measuring the source model's class shares on the target (the diversity prior).")
-            _, prior = calibrate(self.student, context, self.cfg.calibration_blocks)
+        if self.cfg.recalibrate_bn and not context.resuming:
+            recalibrate_on_blocks(self.student, context.dataset, np.arange(len(context.dataset)),
+                                  self.cfg.batch_size, context.device, context.amp, context.progress)
+        measured = None
+        if not context.resuming and (self.cfg.diversity_prior == "source" or self.cfg.distribution_alignment):
+            context.progress.log("Measuring the source model's class shares on the target.")
+            _, measured = calibrate(self.student, context, self.cfg.calibration_blocks)
+            if self.cfg.distribution_alignment:
+                self.alignment.start(torch.as_tensor(measured))
+                log_distribution(context.progress, context.meta.class_names, measured)
+        prior = measured if self.cfg.diversity_prior == "source" and measured is not None else np.full(k, 1.0 / k)
         self.prior = torch.as_tensor(prior, dtype=torch.float32, device=context.device)
         if not context.resuming:  # a resumed run gets its prior from the resume state
             self._log_prior(context)
@@ -115,7 +131,7 @@ class EntropyMinimisation(AdaptationMethod):
         with autocast(batch["image"].device, self.cfg.amp):
             logits = self.student(batch["image"]).logits
         probs = logits.float().softmax(dim=1)
-        ent = masked_mean(entropy_map(probs), valid)
+        ent = masked_mean(entropy_map(self.alignment(probs, valid)), valid)
         v = valid.unsqueeze(1).to(probs.dtype)
         mean_probs = (probs * v).sum(dim=(0, 2, 3)) / v.sum().clamp_min(1.0)
         div = diversity(mean_probs, self.prior)
@@ -123,11 +139,14 @@ class EntropyMinimisation(AdaptationMethod):
         return loss, {"entropy": float(ent.detach()), "diversity": float(div.detach())}
 
     def state_tensors(self) -> dict[str, Tensor]:
-        return {"prior": self.prior.detach().cpu()} if self.prior is not None else {}
+        out = {"prior": self.prior.detach().cpu()} if self.prior is not None else {}
+        out.update({f"alignment.{k}": v for k, v in self.alignment.state_tensors().items()})
+        return out
 
     def load_state(self, tensors: dict[str, Tensor], info: dict[str, Any]) -> None:
         if "prior" in tensors and self.prior is not None:
             self.prior = tensors["prior"].to(self.prior.device, torch.float32)
+        self.alignment.load_state(split_prefixed(tensors, "alignment."))
 
     def summary(self) -> dict[str, Any]:
         return {"diversity_prior": None if self.prior is None else [round(float(v), 4) for v in self.prior.tolist()]}

@@ -9,6 +9,11 @@ CALIBRATION_BLOCKS target blocks, then refreshed at the end of each of ROUNDS ro
 teacher predictions seen during that round. The student learns the pseudo-labels (cross-entropy)
 from a photometrically jittered view of the block (the teacher sees the clean one), a
 consistency that keeps it from simply copying the teacher. The adapted checkpoint is the teacher.
+
+Generic add-ons (off by default, on in SPCL): RECALIBRATE_BN re-estimates the student's BatchNorm statistics
+on the target blocks before the teacher is made (AdaBN); DISTRIBUTION_ALIGNMENT holds the teacher's
+probabilities at the first teacher's class distribution on the target (measured in the calibration pass)
+before they are thresholded (`alignment`).
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
@@ -25,9 +31,10 @@ from ..device import autocast
 from ..errors import CropsError
 from ..losses import masked_cross_entropy
 from ..metrics import IGNORE_INDEX
+from .alignment import DistributionAlignment, log_distribution
 from .method import AdaptationContext, AdaptationMethod, AdaptConfig, split_prefixed
 from .pseudo_labels import ConfidenceHistogram, calibrate, pseudo_labels
-from .teacher import EmaTeacher, photometric_jitter
+from .teacher import EmaTeacher, photometric_jitter, recalibrate_on_blocks
 
 
 @dataclass
@@ -41,6 +48,8 @@ class SelfTrainingConfig(AdaptConfig):
     rounds: int = declared("adapt", "ROUNDS")
     jitter: float = declared("adapt", "JITTER")  # strength of the student's photometric jitter (normalised units)
     calibration_blocks: int = declared("adapt", "CALIBRATION_BLOCKS")
+    recalibrate_bn: bool = declared("adapt", "RECALIBRATE_BN")
+    distribution_alignment: bool = declared("adapt", "DISTRIBUTION_ALIGNMENT")
 
 
 class SelfTraining(AdaptationMethod):
@@ -68,6 +77,7 @@ class SelfTraining(AdaptationMethod):
         self.class_names: list[str] = []
         self.labelled_share = 0.0
         self._generator = torch.Generator()
+        self.alignment = DistributionAlignment()
 
     def trainable_parameters(self) -> list[nn.Parameter]:
         projection = {id(p) for p in self.student.projection_head.parameters()}  # unused by this loss
@@ -75,6 +85,9 @@ class SelfTraining(AdaptationMethod):
 
     def setup(self, context: AdaptationContext) -> None:
         self.class_names = context.meta.class_names
+        if self.cfg.recalibrate_bn and not context.resuming:  # before the teacher, which copies the student
+            recalibrate_on_blocks(self.student, context.dataset, np.arange(len(context.dataset)),
+                                  self.cfg.batch_size, context.device, context.amp, context.progress)
         self.teacher = EmaTeacher(self.student, self.cfg.ema)
         self.round_length = max(1, math.ceil(context.total_steps / self.cfg.rounds))
         k = context.meta.num_classes
@@ -83,7 +96,10 @@ class SelfTraining(AdaptationMethod):
             self.thresholds = torch.full((k,), self.cfg.conf_threshold)
             return
         context.progress.log("Measuring the source model's confidence per class on the target (round 1 thresholds).")
-        calibration, _ = calibrate(self.teacher.model, context, self.cfg.calibration_blocks)
+        calibration, prior = calibrate(self.teacher.model, context, self.cfg.calibration_blocks)
+        if self.cfg.distribution_alignment:
+            self.alignment.start(torch.as_tensor(prior))
+            log_distribution(context.progress, self.class_names, prior)
         self._refresh(calibration)
         self.histogram = ConfidenceHistogram(k)
 
@@ -99,7 +115,7 @@ class SelfTraining(AdaptationMethod):
     def loss(self, batch: dict[str, Tensor], step: int) -> tuple[Tensor, dict[str, float]]:
         assert self.teacher is not None and self.histogram is not None and self.thresholds is not None
         x, valid = batch["image"], batch["valid"]
-        probs = self.teacher.probabilities(x, self.cfg.amp)
+        probs = self.alignment(self.teacher.probabilities(x, self.cfg.amp), valid)
         self.histogram.update(probs, valid)
         labels, _ = pseudo_labels(probs, valid, self.thresholds)
         self._generator.manual_seed(int(self.cfg.seed) * 1_000_003 + step)
@@ -129,6 +145,7 @@ class SelfTraining(AdaptationMethod):
         out = {f"teacher.{k}": v for k, v in self.teacher.state_dict().items()}
         out["thresholds"] = self.thresholds.clone()
         out["histogram"] = self.histogram.counts.clone()
+        out.update({f"alignment.{k}": v for k, v in self.alignment.state_tensors().items()})
         return out
 
     def state_info(self) -> dict[str, Any]:
@@ -140,6 +157,7 @@ class SelfTraining(AdaptationMethod):
         self.thresholds = tensors["thresholds"].float()
         self.histogram.counts = tensors["histogram"].double().clone()
         self.round = int(info.get("round", 0))
+        self.alignment.load_state(split_prefixed(tensors, "alignment."))
 
     def summary(self) -> dict[str, Any]:
         out: dict[str, Any] = {"rounds_done": self.round + 1}
@@ -148,6 +166,9 @@ class SelfTraining(AdaptationMethod):
         if self.histogram is not None:
             out["pseudo_label_class_shares"] = [round(float(s), 4) for s in self.histogram.class_shares()]
         out["labelled_share"] = round(self.labelled_share, 4)
+        if self.alignment.active:
+            assert self.alignment.reference is not None
+            out["aligned_class_distribution"] = [round(float(v), 4) for v in self.alignment.reference]
         return out
 
 

@@ -47,8 +47,8 @@ from ..distributed import world
 from ..errors import CropsError
 from ..losses import masked_cross_entropy
 from ..metrics import IGNORE_INDEX
-from .alignment import DistributionAlignment, class_distribution
-from .classmix import WEIGHTINGS, class_mix
+from .alignment import DistributionAlignment, class_distribution, log_distribution
+from .classmix import WEIGHTINGS, class_mix, unmixed
 from .curriculum import HARD_SCHEDULES, EasyBlocks, hard_count, hard_share
 from .method import LOG_EVERY, AdaptationContext, AdaptationMethod, AdaptConfig, split_prefixed
 from .pppc import (
@@ -68,14 +68,14 @@ from .prototypes import (
     soft_contrastive_loss,
 )
 from .target import TargetBlocks
-from .teacher import EmaTeacher, photometric_jitter, recalibrate_batchnorm
+from .teacher import EmaTeacher, photometric_jitter, recalibrate_batchnorm, recalibrate_on_blocks
 from .watch import CollapseWatch, max_similarity
 
 __all__ = ["HARD_SCHEDULES", "SPCL", "EasyBlocks", "SpclConfig", "class_distribution", "hard_count", "hard_share",
            "recalibrate_batchnorm", "rectified"]
 
 CONTRAST_TARGETS = declared_choices("adapt-spcl", "CONTRAST_TARGETS")
-RECALIBRATION_BATCHES = 4  # BatchNorm re-estimation batches hold this many times BATCH_SIZE blocks
+ALIGNMENT_REFERENCES = declared_choices("adapt-spcl", "ALIGNMENT_REFERENCE")
 
 
 @dataclass
@@ -106,6 +106,10 @@ class SpclConfig(AdaptConfig):
     pixel_stride: int = declared("adapt-spcl", "PIXEL_STRIDE")
     # hold the pseudo-labels' class distribution at the first teacher's
     distribution_alignment: bool = declared("adapt-spcl", "DISTRIBUTION_ALIGNMENT")
+    # the distribution held: the first teacher's (after AdaBN) or the source model's (before it)
+    alignment_reference: str = declared("adapt-spcl", "ALIGNMENT_REFERENCE")
+    # paste easy-block classes onto the hard blocks; off: the student learns the hard blocks' own pseudo-labels
+    classmix: bool = declared("adapt-spcl", "CLASSMIX")
     # weight the teacher's probabilities by prototype similarity (ProDA)
     prototype_rectification: bool = declared("adapt-spcl", "PROTOTYPE_RECTIFICATION")
     # point prototypes (embedding . prototype) or probabilistic ones (Gaussians compared by MLS, PPPC)
@@ -145,6 +149,9 @@ def check_spcl_config(cfg: SpclConfig) -> None:
         raise CropsError(f"INIT_BLOCKS must be 0 (all blocks) or more, got {cfg.init_blocks}.")
     if cfg.prototypes not in PROTOTYPE_KINDS:
         raise CropsError(f"PROTOTYPES {cfg.prototypes!r} is not one of {', '.join(PROTOTYPE_KINDS)}.")
+    if cfg.alignment_reference not in ALIGNMENT_REFERENCES:
+        raise CropsError(f"ALIGNMENT_REFERENCE {cfg.alignment_reference!r} is not one of "
+                         f"{', '.join(ALIGNMENT_REFERENCES)}.")
     if cfg.contrast_targets not in CONTRAST_TARGETS:
         raise CropsError(f"CONTRAST_TARGETS {cfg.contrast_targets!r} is not one of {', '.join(CONTRAST_TARGETS)}.")
     if not 0.0 <= cfg.prototype_momentum < 1.0:
@@ -211,6 +218,9 @@ class SPCL(AdaptationMethod):
         dataset = TargetBlocks(store, mean, std, easy)
         self.easy = EasyBlocks(dataset, seed=self.cfg.seed + 1, per_step=2 * self.cfg.batch_size)
         everything = TargetBlocks(store, mean, std, np.concatenate([easy, context.dataset.indices]))
+        align_to_source = self.cfg.distribution_alignment and self.cfg.alignment_reference == "source"
+        if align_to_source and not context.resuming:  # the source model's distribution, before AdaBN moves it
+            self._initial_distribution(self.student, everything, context)
         if self.cfg.recalibrate_bn and not context.resuming:
             self._recalibrate(everything, context)
         self.teacher = EmaTeacher(self.student, self.cfg.ema)
@@ -222,8 +232,8 @@ class SPCL(AdaptationMethod):
         else:
             self.prototypes = PrototypeEstimator(self.num_classes, dim, self.device)
         if not context.resuming:  # else the teacher, prototypes, class distributions and watch come from the state
-            if self.cfg.distribution_alignment:  # first, so the prototypes start from aligned pseudo-labels
-                self._initial_distribution(everything, context)
+            if self.cfg.distribution_alignment and not align_to_source:  # first: prototypes from aligned labels
+                self._initial_distribution(self.teacher.model, everything, context)
             self._initial_prototypes(dataset, context)
         # The first pass's prototypes are the exact mean (the source model does not change during it); the steps'
         # updates then move them with PROTOTYPE_MOMENTUM (0: the cumulative mean goes on).
@@ -237,24 +247,9 @@ class SPCL(AdaptationMethod):
         return np.arange(n)
 
     def _recalibrate(self, dataset: TargetBlocks, context: AdaptationContext) -> None:
-        """Re-estimate the student's BatchNorm statistics on target blocks (AdaBN) so the first teacher,
-        its pseudo-labels and the prototypes see target, not source, feature statistics."""
-        positions = self._positions(len(dataset), 13)
-        context.progress.log(f"Re-estimating BatchNorm statistics on {len(positions)} target blocks.")
-        n = len(positions)
-        # Large batches (no gradient is kept): the statistics are averages of per-batch ones, and a batch
-        # of a few neighbouring blocks underestimates the variance (4x BATCH_SIZE was clearly better than
-        # 1x on the synthetic suite). Near-equal sizes, none of a single block where there are two or
-        # more: one sample can leave a deep BatchNorm layer one value per channel, which train mode refuses.
-        size = self.cfg.batch_size * world().size * RECALIBRATION_BATCHES  # the global batch under torchrun
-        parts = np.array_split(positions, max(1, min(-(-n // size), n // 2)))
-
-        def batches():
-            for k, part in enumerate(parts):
-                context.progress(k / len(parts), "BatchNorm statistics on the target")
-                yield torch.stack([dataset[int(p)]["image"] for p in part]).to(self.device)
-
-        recalibrate_batchnorm(self.student, batches(), self.amp)
+        """AdaBN on the target blocks (up to INIT_BLOCKS of them), before the first teacher exists."""
+        recalibrate_on_blocks(self.student, dataset, self._positions(len(dataset), 13), self.cfg.batch_size,
+                              self.device, self.amp, context.progress)
 
     def _first_pass(
         self, dataset: TargetBlocks, positions: np.ndarray, context: AdaptationContext, text: str
@@ -288,23 +283,24 @@ class SPCL(AdaptationMethod):
             )
 
     @torch.no_grad()
-    def _initial_distribution(self, dataset: TargetBlocks, context: AdaptationContext) -> None:
-        """One pass of the first teacher over the target blocks (up to INIT_BLOCKS): the class distribution
-        of its predictions is the one the pseudo-labels are held at (DISTRIBUTION_ALIGNMENT)."""
-        assert self.teacher is not None
+    def _initial_distribution(self, model: nn.Module, dataset: TargetBlocks, context: AdaptationContext) -> None:
+        """One pass of `model` (the first teacher, or the source model with ALIGNMENT_REFERENCE source) over the
+        target blocks (up to INIT_BLOCKS): the class distribution of its predictions is the one the pseudo-labels
+        are held at (DISTRIBUTION_ALIGNMENT)."""
+        was_training = model.training
+        model.eval()
         positions = self._positions(len(dataset), 17)
         total = torch.zeros(self.num_classes, dtype=torch.float64)
         for x, valid in self._first_pass(dataset, positions, context, "Class distribution of the target"):
             with autocast(x.device, self.amp):
-                logits = self.teacher.model(x, embed=False).logits
+                logits = model(x, embed=False).logits
             total += class_distribution(logits.float().softmax(dim=1), valid).cpu() * float(valid.sum())
+        model.train(was_training)
         if float(total.sum()) <= 0:
             return  # no valid pixel: nothing to align to (the steps then find none either)
         self.alignment.start(total / total.sum())
         assert self.alignment.reference is not None
-        parts = ", ".join(f"{c} {v:.1%}" for c, v in zip(self.class_names, self.alignment.reference.tolist(),
-                                                          strict=True))
-        context.progress.log(f"Target class distribution the pseudo-labels are held at: {parts}")
+        log_distribution(context.progress, self.class_names, self.alignment.reference.tolist())
 
     # -- one step --------------------------------------------------------------------------------
     @torch.no_grad()
@@ -407,11 +403,14 @@ class SPCL(AdaptationMethod):
             self.watch.count(hard_labels)
 
         self._generator.manual_seed(int(cfg.seed) * 1_000_003 + step)
-        mixed = class_mix(
-            easy_x, easy_valid, easy_labels, easy_confidence,
-            hard_x, hard_valid, hard_labels, hard_confidence,
-            self.num_classes, self._generator, cfg.mix_weighting, cfg.conf_threshold,
-        )
+        if cfg.classmix:
+            mixed = class_mix(
+                easy_x, easy_valid, easy_labels, easy_confidence,
+                hard_x, hard_valid, hard_labels, hard_confidence,
+                self.num_classes, self._generator, cfg.mix_weighting, cfg.conf_threshold,
+            )
+        else:  # the ablation: the hard blocks alone, weighted alike (nothing pasted)
+            mixed = unmixed(hard_x, hard_valid, hard_labels, hard_confidence, cfg.mix_weighting, cfg.conf_threshold)
         view = photometric_jitter(mixed.image, mixed.valid, cfg.jitter, self._generator)
         if cfg.easy_weight > 0:
             easy_view = photometric_jitter(easy_x, easy_valid, cfg.jitter, self._generator)

@@ -5,12 +5,17 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterable
+from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
 from ..device import autocast
+from ..distributed import world
 from ..errors import CropsError
+
+RECALIBRATION_BATCHES = 4  # BatchNorm re-estimation batches hold this many times BATCH_SIZE blocks
 
 
 class EmaTeacher:
@@ -89,6 +94,29 @@ def recalibrate_batchnorm(model: nn.Module, batches: Iterable[Tensor], amp: bool
                 m.num_batches_tracked.copy_(count)
         model.train(was_training)
     return seen
+
+
+def recalibrate_on_blocks(model: nn.Module, dataset: Any, positions: np.ndarray, batch_size: int,
+                          device: torch.device, amp: bool, progress: Any) -> int:
+    """AdaBN on target blocks: `recalibrate_batchnorm` over the blocks of `dataset` at `positions`, so the
+    first pseudo-labels see target, not source, feature statistics. Returns the batches seen.
+
+    Large batches (no gradient is kept): the statistics are averages of per-batch ones, and a batch of a few
+    neighbouring blocks underestimates the variance (bench/results/adaptation_notes.md). Near-equal sizes, none
+    of a single block where there are two or more: one sample can leave a deep BatchNorm layer one value per
+    channel, which train mode refuses.
+    """
+    n = len(positions)
+    progress.log(f"Re-estimating BatchNorm statistics on {n} target blocks.")
+    size = batch_size * world().size * RECALIBRATION_BATCHES  # the global batch under torchrun
+    parts = np.array_split(np.asarray(positions), max(1, min(-(-n // size), n // 2)))
+
+    def batches() -> Iterable[Tensor]:
+        for k, part in enumerate(parts):
+            progress(k / len(parts), "BatchNorm statistics on the target")
+            yield torch.stack([dataset[int(p)]["image"] for p in part]).to(device)
+
+    return recalibrate_batchnorm(model, batches(), amp)
 
 
 def photometric_jitter(x: Tensor, valid: Tensor, strength: float, generator: torch.Generator) -> Tensor:

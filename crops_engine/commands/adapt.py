@@ -46,6 +46,13 @@ SPEC = Command(
         "1 leaves out the second model (an ablation). The stages' models and labels are kept in name.co_training "
         "beside the output; the log holds each round's class shares, agreement and thresholds.\n"
         "\n"
+        "Generic add-ons, off by default so the baselines stay what they are named (the SPCL command has both on): "
+        "Re-estimate BatchNorm statistics (AdaBN: the statistics of the source model's BatchNorm layers are replaced "
+        "by their average over the target blocks before anything else) and Hold the class distribution (the "
+        "probabilities that are pseudo-labelled, or whose entropy is minimised, are multiplied by the first model's "
+        "class distribution on the target over their running one, ReMixMatch's distribution alignment). With both on, "
+        "entropy and self_training get what SPCL gets before its own parts.\n"
+        "\n"
         "Blocks: all target blocks, or the easy / hard split of Partition. Learning rate empty: the method's default "
         "(entropy 0.001, self_training and co_training 0.00003).\n"
         "Output: the adapted model (.safetensors; provenance: the source model's SHA-256, the target store and every "
@@ -112,6 +119,12 @@ SPEC = Command(
               "co_training: snapshots of one self-training run, or two runs with other seeds", default="snapshots",
               choices=("snapshots", "seeds"), advanced=True,
               labels={"snapshots": "Snapshots of one run", "seeds": "Two runs with other seeds"}),
+        Param("RECALIBRATE_BN", "bool", "entropy, self_training: re-estimate BatchNorm statistics on the target",
+              "entropy, self_training, co_training: re-estimate BatchNorm statistics on the target first (AdaBN)",
+              default=False, advanced=True),
+        Param("DISTRIBUTION_ALIGNMENT", "bool", "entropy, self_training: hold the class distribution",
+              "entropy, self_training, co_training: hold the predictions' class distribution at the first model's",
+              default=False, advanced=True),
         Param("CALIBRATION_BLOCKS", "int", "Blocks of the initial calibration pass",
               "blocks of the initial pass measuring class shares / thresholds", default=64, minimum=1, advanced=True),
         STATISTICS_ALIGNMENT,

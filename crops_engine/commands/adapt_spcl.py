@@ -67,6 +67,11 @@ SPEC = Command(
         "source's normalisation fits the target's reflectances.\n"
         "Hold the pseudo-labels' class distribution (alignment) and Rectify pseudo-labels with the class prototypes: "
         "the distribution alignment and prototype rectification described above; untick to turn them off.\n"
+        "Class distribution held (alignment): the first teacher's (its predictions after the BatchNorm "
+        "re-estimation) or the source model's own, measured before it: where the re-estimation shifts the class "
+        "shares (a minority class fading), the source's keeps them.\n"
+        "Mix easy classes into the hard blocks (ClassMix): untick to have the student learn the hard blocks' own "
+        "pseudo-labels, weighted alike, with nothing pasted (an ablation of ClassMix).\n"
         "Embedding pixel stride (1: every pixel): prototypes and the contrastive loss use every n-th pixel of the "
         "rows and columns: 2 uses a quarter of the pixels, faster and lighter on memory.\n"
         "Blocks of the first passes (0: all): how many target blocks the BatchNorm pass and the first prototypes "
@@ -137,6 +142,14 @@ SPEC = Command(
               "re-estimate BatchNorm statistics on the target first", default=True, advanced=True),
         Param("DISTRIBUTION_ALIGNMENT", "bool", "Hold the pseudo-labels' class distribution (alignment)",
               "hold the pseudo-labels' class distribution at the first teacher's", default=True, advanced=True),
+        Param("ALIGNMENT_REFERENCE", "choice", "Class distribution held (alignment)",
+              "the class distribution alignment holds: the first teacher's (after AdaBN) or the source model's",
+              default="first_teacher", choices=("first_teacher", "source"), advanced=True,
+              labels={"first_teacher": "The first teacher's (after BatchNorm re-estimation)",
+                      "source": "The source model's, before BatchNorm re-estimation"}),
+        Param("CLASSMIX", "bool", "Mix easy classes into the hard blocks (ClassMix)",
+              "paste easy-block classes onto the hard blocks (off: the hard blocks' own pseudo-labels)", default=True,
+              advanced=True),
         Param("PROTOTYPE_RECTIFICATION", "bool", "Rectify pseudo-labels with the class prototypes",
               "weight the teacher's probabilities by each pixel's similarity to the class prototypes", default=True,
               advanced=True),
