@@ -84,6 +84,8 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -94,11 +96,12 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from crops_engine.adapt import METHODS, adapt, make_config  # noqa: E402
-from crops_engine.block_dataset import model_inputs  # noqa: E402
+from crops_engine.block_dataset import BlockDataset, model_inputs  # noqa: E402
 from crops_engine.blocks import BlockStore, build_block_store  # noqa: E402
 from crops_engine.checkpoint import load_model  # noqa: E402
 from crops_engine.composite import CompositeOptions, ndvi_quality_mosaic  # noqa: E402
 from crops_engine.metrics import ConfusionAccumulator, per_class_iou  # noqa: E402
+from crops_engine.models import SegmentationModel  # noqa: E402
 from crops_engine.partition import PartitionOptions, partition  # noqa: E402
 from crops_engine.progress import Progress  # noqa: E402
 from crops_engine.scenes import load_scenes  # noqa: E402
@@ -384,6 +387,34 @@ def scoring_view(work: Path, band_map: Any) -> BlockStore:
     return BlockStore(path) if band_map is None else AlignedBlockStore(path, band_map)
 
 
+@contextmanager
+def counted_compute(iterations: int) -> Iterator[dict[str, Any]]:
+    """Count, while a method runs, the blocks that go through a model (with gradient: the student's training
+    passes; without: teacher, calibration, BatchNorm and prototype passes) and the blocks read from the store:
+    each method's compute, measured rather than stated. Per step figures include the set-up passes (and the
+    few batches the data thread prefetches past the last step)."""
+    counts = {"forward_blocks_with_grad": 0, "forward_blocks_no_grad": 0, "forward_calls": 0, "blocks_read": 0}
+    call, get = SegmentationModel.__call__, BlockDataset.__getitem__
+
+    def counted_call(model: Any, x: Any, *a: Any, **k: Any) -> Any:
+        grad = torch.is_grad_enabled() and model.training
+        counts["forward_blocks_with_grad" if grad else "forward_blocks_no_grad"] += int(x.shape[0])
+        counts["forward_calls"] += 1
+        return call(model, x, *a, **k)
+
+    def counted_get(dataset: Any, i: int) -> Any:
+        counts["blocks_read"] += 1
+        return get(dataset, i)
+
+    SegmentationModel.__call__, BlockDataset.__getitem__ = counted_call, counted_get  # type: ignore[method-assign]
+    try:
+        yield counts
+    finally:
+        SegmentationModel.__call__, BlockDataset.__getitem__ = call, get  # type: ignore[method-assign]
+        for key in ("forward_blocks_with_grad", "forward_blocks_no_grad", "blocks_read"):
+            counts[f"{key}_per_step"] = round(counts[key] / max(iterations, 1), 2)
+
+
 def run_pair(pair: dict[str, Any], work: Path, args: argparse.Namespace, seed: int, block: int, stride: int,
              methods: list[tuple[str, str, dict[str, Any]]]) -> dict[str, Any]:
     """Stores, source model, partition and oracle of one pair (or, with --reuse, those a previous run left in
@@ -412,9 +443,11 @@ def run_pair(pair: dict[str, Any], work: Path, args: argparse.Namespace, seed: i
             values = {"iterations": args.adapt_iterations, "seed": seed} | overrides
             cfg = make_config(method, model=str(source_model), blocks=str(blocks), output=str(out),
                               device="cpu", **values)
-            done = adapt(method, cfg, Progress())
+            with counted_compute(args.adapt_iterations) as compute:
+                done = adapt(method, cfg, Progress())
             # what the method held and labelled, per class: the evidence when a class fades (issue 14)
             shares = {k: v for k, v in done.items() if k.endswith(("class_shares", "class_distribution"))}
+            shares["compute"] = compute
         seconds = time.perf_counter() - started
         result = score(predict_store(out, view, everything), scoring, everything, names)
         view.close()
@@ -567,7 +600,29 @@ def summarise(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
             })
             if label == "oracle":
                 rows[-1]["weak_runs"] = sum(1 for it in its if it.get("oracle_weak"))
+            measured = [r["compute"] for r in results if isinstance(r, dict) and "compute" in r]
+            if measured:
+                rows[-1]["compute"] = {k: float(np.mean([c[k] for c in measured])) for k in COMPUTE_PER_STEP}
     return rows
+
+
+COMPUTE_PER_STEP = ("forward_blocks_with_grad_per_step", "forward_blocks_no_grad_per_step", "blocks_read_per_step")
+
+
+def compute_table(rows: list[dict[str, Any]]) -> str:
+    """Each method's measured compute per adaptation step (set-up passes included), for the first suite item that
+    ran it: the methods' costs do not depend on the shift."""
+    seen: dict[str, dict[str, float]] = {}
+    for r in rows:
+        if "compute" in r and r["method"] not in seen:
+            seen[r["method"]] = r["compute"]
+    if not seen:
+        return ""
+    lines = ["Compute per step (blocks through a model with / without gradient, blocks read; set-up included):"]
+    for method, c in seen.items():
+        lines.append(f"  {method}: {c['forward_blocks_with_grad_per_step']:.1f} / "
+                     f"{c['forward_blocks_no_grad_per_step']:.1f} forward blocks, {c['blocks_read_per_step']:.1f} read")
+    return "\n".join(lines)
 
 
 def _f(v: float | None, digits: int = 3) -> str:
@@ -718,7 +773,7 @@ def combine(files: list[str], output: str) -> None:
     for it in items + repeats:  # with the rule of this version (files of older runs have none)
         it["oracle_weak"] = weak_oracle(it)
     rows = summarise(items)
-    text = table(rows) + "\n\n" + paired_all(items, PAIRED, repeats)
+    text = table(rows) + "\n\n" + compute_table(rows) + "\n\n" + paired_all(items, PAIRED, repeats)
     print(text)
     write_results(output, {
         "combined_from": [{"file": f, "config": d["config"], "machine": d["machine"],
@@ -863,8 +918,8 @@ def main() -> None:
             shutil.rmtree(work, ignore_errors=True)
     rows = summarise(items)
     wall = time.perf_counter() - started
-    text = table(rows) + "\n\n" + paired_all(items, [m.strip() for m in args.paired.split(",") if m.strip()],
-                                             repeats)
+    paired_labels = [m.strip() for m in args.paired.split(",") if m.strip()]
+    text = table(rows) + "\n\n" + compute_table(rows) + "\n\n" + paired_all(items, paired_labels, repeats)
     print(text)
     print(f"\nwall time {wall / 60:.1f} min on {os.cpu_count()} CPUs, {args.threads} torch thread(s); "
           f"load average {load_before[0]:.1f} at the start, {os.getloadavg()[0]:.1f} at the end")

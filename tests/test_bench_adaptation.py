@@ -86,3 +86,31 @@ def test_the_ablation_lines_give_each_variants_paired_difference():
     assert "spcl - spcl:lambda_contrast=0: +0.020 (sd 0.042" in text and "wins 1/2" in text
     assert "best other method +0.070" in bench.paired(items, "spcl")  # its own variants are not "other methods"
     assert "Ablation" in bench.paired_all(items, ["spcl"])
+
+
+def test_compute_is_counted_per_step_and_the_counters_are_removed(tmp_path):
+    import torch
+    from test_partition import make_random_target
+
+    from crops_engine.adapt.target import TargetBlocks
+    from crops_engine.blocks import BlockStore
+    from crops_engine.checkpoint import load_model
+
+    t = make_random_target(tmp_path)
+    model, meta = load_model(t["model"])
+    call = bench.SegmentationModel.__call__
+    with BlockStore(t["store"]) as store:
+        blocks = TargetBlocks(store, meta.normalisation["mean"], meta.normalisation["std"], [0, 1, 2])
+        with bench.counted_compute(iterations=2) as counts:
+            images = torch.stack([blocks[i]["image"] for i in range(3)])
+            model.train()
+            model(images).logits.sum().backward()  # a student pass of 3 blocks
+            with torch.no_grad():
+                model(images[:2])  # a teacher pass of 2
+            model.eval()
+            model(images[:1])  # eval mode counts as no gradient
+        blocks[0]  # after the context: not counted
+    assert counts["forward_blocks_with_grad"] == 3 and counts["forward_blocks_no_grad"] == 3
+    assert counts["forward_calls"] == 3 and counts["blocks_read"] == 3
+    assert counts["forward_blocks_with_grad_per_step"] == 1.5 and counts["blocks_read_per_step"] == 1.5
+    assert bench.SegmentationModel.__call__ is call
