@@ -35,9 +35,11 @@ from crops_engine.progress import Progress  # noqa: E402
 torch.set_num_threads(1)
 
 # The teacher's pseudo-labels are its plain argmax / max probability (no alignment, no rectification, source
-# BatchNorm statistics), so a test can compute them from the source model itself.
+# BatchNorm statistics), so a test can compute them from the source model itself. The contrast is the confident
+# one (its soft targets, the default, are pinned in test_spcl_soft_contrast.py) and the hard batch all hard blocks
+# (the curriculum's share is pinned in test_spcl.py).
 PLAIN = dict(recalibrate_bn=False, distribution_alignment=False, prototype_rectification=False, init_blocks=0,
-             jitter=0.0, hard_schedule="constant")
+             jitter=0.0, hard_schedule="constant", contrast_targets="confident")
 
 
 @contextmanager
@@ -332,6 +334,23 @@ def test_the_teacher_follows_the_student_by_ema_after_each_step(pair, tmp_path):
         with torch.no_grad():
             direct = teacher(x, False).logits.softmax(dim=1).max(dim=1).values
         torch.testing.assert_close(confidence, direct)
+
+
+def test_the_curriculum_fills_the_hard_batch_with_easy_blocks_first_and_ends_with_hard_ones(pair, tmp_path):  # noqa: F811
+    """HARD_SCHEDULE linear (the default): at the first step the hard batch holds HARD_START of the runner's hard
+    blocks and easy blocks after them (drawn past the step's easy batch); at the last step only hard blocks."""
+    with spcl_setup(pair, tmp_path, hard_schedule="linear", hard_start=0.5, iterations=11) as (method, _, hard, _):
+        batch = hard_batch(hard, 2)
+        x, valid, share = method.hard_batch(batch, 0)
+        assert share == 0.5
+        assert torch.equal(x[:1], batch["image"][:1]) and torch.equal(valid[:1], batch["valid"][:1])
+        fill_x, fill_valid = method.easy.draw(0, 2, 1)
+        assert torch.equal(x[1:], fill_x) and torch.equal(valid[1:], fill_valid)
+        assert not torch.equal(x[1:], batch["image"][1:])
+        easy_x, _ = method.easy.draw(0, 0, 2)
+        assert not any(torch.equal(x[1], e) for e in easy_x)  # not a block of the step's easy batch
+        x, valid, share = method.hard_batch(batch, 10)
+        assert share == 1.0 and torch.equal(x, batch["image"]) and torch.equal(valid, batch["valid"])
 
 
 def test_split_is_always_hard_whatever_is_asked(pair, tmp_path):  # noqa: F811

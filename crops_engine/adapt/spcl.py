@@ -7,25 +7,29 @@ student's embeddings of hard pixels towards their class prototypes.
 
 Set-up: the student's BatchNorm statistics are re-estimated on the target (RECALIBRATE_BN, AdaBN); the
 teacher is its EMA (`teacher.EmaTeacher`); with DISTRIBUTION_ALIGNMENT the first teacher's class
-distribution on the target is measured (`alignment`); the prototypes (`prototypes.PrototypeEstimator`)
+distribution on the target (or, ALIGNMENT_REFERENCE source, the source model's before AdaBN) is
+measured (`alignment`); the prototypes (`prototypes.PrototypeEstimator`)
 start from one pass over the easy blocks. Each step takes an easy and a hard batch, and:
 
-1. the teacher pseudo-labels both: probabilities aligned to that distribution, then with
+1. the teacher pseudo-labels both: probabilities (with DISTRIBUTION_ALIGNMENT aligned to that distribution), then with
    PROTOTYPE_RECTIFICATION weighted by prototype similarity (`prototypes.rectified`, ProDA);
    its confident easy pixels update the prototypes;
 2. ClassMix pastes classes of easy block i onto hard block i (`classmix.class_mix`);
 3. loss = the confidence-weighted cross-entropy of the mixed batch (MIX_WEIGHTING) + LAMBDA_CONTRAST x
-   the prototype contrastive loss of its confident hard pixels (+ EASY_WEIGHT x the pseudo-label CE of
-   the easy batch). The projection head runs on every PIXEL_STRIDE-th pixel only. CONTRAST_TARGETS soft
-   makes the contrast reach every hard pixel of the mixed block, with the teacher's prototype similarities
-   as soft targets weighted by its margin (`prototypes.soft_contrastive_loss`, where the design is argued).
+   the prototype contrastive loss of its hard pixels (+ EASY_WEIGHT x the pseudo-label CE of the easy
+   batch). The projection head runs on every PIXEL_STRIDE-th pixel only. CONTRAST_TARGETS soft (the
+   default) makes the contrast reach every hard pixel of the mixed block, with the teacher's prototype
+   similarities as soft targets weighted by its margin (`prototypes.soft_contrastive_loss`, where the
+   design is argued); `confident` takes only the hard pixels of confident teacher labels.
    PROTOTYPE_MOMENTUM > 0 moves the prototypes after the first pass (exponential moving prototypes).
+   CLASSMIX false (an ablation) learns the hard batch's own pseudo-labels instead of the mix.
 
 PROTOTYPES probabilistic (PPPC, `pppc`) makes pixel embeddings and prototypes Gaussians: a variance head
 beside the projection head, Gaussian prototypes from the easy pixels, and the mutual likelihood score in
 place of embedding . prototype / TEMPERATURE in the contrastive loss and the rectification.
 
-HARD_SCHEDULE linear grows the share of hard blocks in the hard batch from HARD_START. A collapse watch
+HARD_SCHEDULE linear (the default: the easy-to-hard curriculum) grows the share of hard blocks in the hard
+batch from HARD_START; `constant` uses hard blocks only. A collapse watch
 (`watch`) logs the pseudo-label class shares and warns of a fading class. The adapted checkpoint is the
 teacher. What the defaults were chosen on: bench/results/adaptation_notes.md.
 """

@@ -29,16 +29,23 @@ SPEC = Command(
         "\n"
         "The source model's BatchNorm statistics are first re-estimated on the target blocks. A teacher (an "
         "exponential moving average of the student, momentum EMA) then labels an easy and a hard batch each step. "
-        "Class prototypes are the running means of the teacher's embeddings of easy pixels it is confident about "
-        "(confidence >= Confidence threshold), started with one pass over the easy blocks. The student learns a "
-        "ClassMix of easy-block classes pasted onto hard blocks, weighted by how many of the mixed block's pixels the "
-        "teacher is confident about (or by each pixel's confidence), plus Contrastive weight x a prototype "
-        "contrastive loss on confident hard pixels (Temperature scales the similarities). The teacher's probabilities "
-        "are rescaled so that its pseudo-labels keep the class distribution it predicted on the target at the start "
-        "(distribution alignment), which stops small classes from fading, and weighted by each pixel's similarity to "
-        "the class prototypes (prototype rectification), so a pixel whose embedding lies by another class's prototype "
-        "loses confidence or changes label. Hard schedule constant fills the hard batch with hard blocks only; linear "
-        "starts with half hard blocks and ends with only hard blocks.\n"
+        "The hard batch follows an easy-to-hard curriculum (Hard schedule linear): it starts with Share of hard "
+        "blocks at the start of hard blocks, the rest easy ones, and ends with only hard blocks (constant: only hard "
+        "blocks from the first step). Class prototypes are the running means of the teacher's embeddings of easy "
+        "pixels it is confident about (confidence >= Confidence threshold), started with one pass over the easy "
+        "blocks. The student learns a ClassMix of easy-block classes pasted onto hard blocks, each pixel weighted by "
+        "the teacher's confidence in it (or each block by how many of its pixels the teacher is confident about), "
+        "plus Contrastive "
+        "weight x a prototype contrastive loss that reaches every hard pixel of the mixed block, the low-confidence "
+        "ones too: its target is the softmax of the teacher's embedding's similarities to the prototypes "
+        "(Temperature scales them), weighted by the teacher's margin, so the pull fades to nothing at the decision "
+        "boundary. The teacher's probabilities are weighted by each pixel's similarity to the class prototypes "
+        "(prototype rectification), so a pixel whose embedding lies by another class's prototype loses confidence or "
+        "changes label; with Hold the pseudo-labels' class distribution they are also rescaled so that the "
+        "pseudo-labels keep the class distribution predicted on the target at the start (distribution alignment).\n"
+        "The defaults are the parts that gained in an ablation on seeds they were not tuned on "
+        "(bench/results/adaptation_notes.md); distribution alignment and moving prototypes did not, and are "
+        "options.\n"
         "Prototypes probabilistic (PPPC): each pixel's embedding and each prototype is a Gaussian, the pixel's "
         "variance from a variance head trained beside the projection head, the prototype's from its easy pixels; the "
         "contrastive loss and the rectification compare them by their mutual likelihood score, so an ambiguous pixel "
@@ -56,8 +63,8 @@ SPEC = Command(
         "follow the adapting features. Point prototypes only.\n"
         "Share of hard blocks at the start (linear): with Hard schedule linear, the share of hard blocks in the hard "
         "batch at the first step; it grows to all hard blocks at the last.\n"
-        "ClassMix weighting: how much a mixed block counts: the share of its pixels the teacher is confident about "
-        "(one weight per block), or each pixel's own confidence.\n"
+        "ClassMix weighting: how much a mixed pixel counts: its own confidence, or the share of its block's pixels "
+        "the teacher is confident about (one weight per block, as in DACS).\n"
         "Easy-block pseudo-label weight (0: off): adds the cross-entropy of the teacher's pseudo-labels on the easy "
         "batch, times this weight; it costs a second forward pass per step.\n"
         "Photometric jitter of the mixed view: a random gain and offset per block and band (1 +- and +- this value, "
@@ -66,7 +73,7 @@ SPEC = Command(
         "Re-estimate BatchNorm statistics on the target: one pass over the target blocks before adapting, so the "
         "source's normalisation fits the target's reflectances.\n"
         "Hold the pseudo-labels' class distribution (alignment) and Rectify pseudo-labels with the class prototypes: "
-        "the distribution alignment and prototype rectification described above; untick to turn them off.\n"
+        "the distribution alignment (off by default) and prototype rectification (on) described above.\n"
         "Class distribution held (alignment): the first teacher's (its predictions after the BatchNorm "
         "re-estimation) or the source model's own, measured before it: where the re-estimation shifts the class "
         "shares (a minority class fading), the source's keeps them.\n"
@@ -114,13 +121,14 @@ SPEC = Command(
               default="point", choices=("point", "probabilistic"),
               labels={"point": "Point (mean embedding per class)", "probabilistic": "Probabilistic (PPPC)"}),
         Param("HARD_SCHEDULE", "choice", "Hard schedule",
-              "hard blocks in the hard batch: constant (all) or linear (HARD_START -> all)", default="constant",
+              "hard blocks in the hard batch: linear (HARD_START -> all, the curriculum) or constant (all)",
+              default="linear",
               choices=("constant", "linear"),
               labels={"constant": "Constant (all hard blocks)", "linear": "Linear (from the start share to all)"}),
         *ADAPTATION_RUN,
         Param("CONTRAST_TARGETS", "choice", "Contrast targets",
               "contrast on hard pixels: confident ones with their label, or all with soft prototype targets",
-              default="confident", choices=("confident", "soft"), advanced=True,
+              default="soft", choices=("confident", "soft"), advanced=True,
               labels={"confident": "Confident hard pixels (their label)",
                       "soft": "All hard pixels (soft prototype targets, margin-weighted)"}),
         Param("PROTOTYPE_MOMENTUM", "float", "Prototype momentum (0: running mean)",
@@ -130,7 +138,7 @@ SPEC = Command(
               "linear schedule: share of hard blocks at the first step", default=0.5, minimum=0.0, maximum=1.0,
               advanced=True),
         Param("MIX_WEIGHTING", "choice", "ClassMix weighting",
-              "ClassMix weight: the block's confident share, or the pixel's confidence", default="share",
+              "ClassMix weight: the pixel's confidence, or the block's confident share", default="confidence",
               choices=("share", "confidence"), advanced=True,
               labels={"share": "Block's confident share", "confidence": "Pixel's confidence"}),
         Param("EASY_WEIGHT", "float", "Easy-block pseudo-label weight (0: off)",
@@ -141,7 +149,7 @@ SPEC = Command(
         Param("RECALIBRATE_BN", "bool", "Re-estimate BatchNorm statistics on the target",
               "re-estimate BatchNorm statistics on the target first", default=True, advanced=True),
         Param("DISTRIBUTION_ALIGNMENT", "bool", "Hold the pseudo-labels' class distribution (alignment)",
-              "hold the pseudo-labels' class distribution at the first teacher's", default=True, advanced=True),
+              "hold the pseudo-labels' class distribution at the first teacher's", default=False, advanced=True),
         Param("ALIGNMENT_REFERENCE", "choice", "Class distribution held (alignment)",
               "the class distribution alignment holds: the first teacher's (after AdaBN) or the source model's",
               default="first_teacher", choices=("first_teacher", "source"), advanced=True,
