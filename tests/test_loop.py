@@ -348,7 +348,7 @@ def test_spcl_loss_is_classmix_cross_entropy_plus_lambda_contrast(target, tmp_pa
 
     task, batch, store = adaptation("spcl", target, tmp_path, conf_threshold=0.34, lambda_contrast=0.5,
                                     distribution_alignment=False, prototype_rectification=False, pixel_stride=2,
-                                    mix_weighting="confidence")
+                                    mix_weighting="confidence", contrast_targets="confident")
     method, cfg, s = task.method, task.method.cfg, 2
     # what the step sees: the teacher's views of an easy and the hard batch, the prototypes after the easy one
     hard_x, hard_valid, _ = method.hard_batch(batch, 0)
