@@ -6,6 +6,8 @@ On the synthetic suite constant and linear were within noise, so the default kee
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import torch
 from torch import Tensor
@@ -55,6 +57,13 @@ class EasyBlocks:
         half = max(1, self.per_step // 2)
         part, offset = divmod(k, half)
         return (step * self.per_step + part * half) * self.world_size + self.rank * half + offset
+
+    def draw_fill(self, step: int, offsets: Sequence[int]) -> tuple[Tensor, Tensor]:
+        """(images, valid) of the fill half's samples at global `offsets` (0 .. W x per_step / 2 - 1): what one
+        process would put at those places, so a curriculum's hard batch is the same on any number of processes."""
+        half = max(1, self.per_step // 2)
+        samples = [self.stream.batch((step * self.per_step + half) * self.world_size + int(o)) for o in offsets]
+        return torch.cat([s["image"] for s in samples]), torch.cat([s["valid"] for s in samples])
 
     def draw(self, step: int, first: int, count: int) -> tuple[Tensor, Tensor]:
         """(images (count, C, H, W), valid (count, H, W)): samples first .. first+count-1 of `step`."""

@@ -377,12 +377,17 @@ class SPCL(AdaptationMethod):
         x, valid = batch["image"], batch["valid"]
         b = x.shape[0]
         share = hard_share(self.cfg.hard_schedule, self.cfg.hard_start, step, self.total_steps)
-        n_hard = hard_count(share, b)
+        # The share is of the global batch (under torchrun process r holds its places r*b .. r*b+b-1): the same
+        # hard blocks and easy fill as one process of the global batch, whatever the number of processes.
+        rank, world_size = self.easy.rank, self.easy.world_size
+        n_global = hard_count(share, b * world_size)
+        n_hard = min(max(n_global - rank * b, 0), b)
         if n_hard < b:
-            fill_x, fill_valid = self.easy.draw(step, b, b - n_hard)
+            offsets = range(rank * b + n_hard - n_global, rank * b + b - n_global)
+            fill_x, fill_valid = self.easy.draw_fill(step, offsets)
             x = torch.cat([x[:n_hard], fill_x.to(x.device)])
             valid = torch.cat([valid[:n_hard], fill_valid.to(valid.device)])
-        return x, valid, n_hard / b
+        return x, valid, n_global / (b * world_size)
 
     def loss(self, batch: dict[str, Tensor], step: int) -> tuple[Tensor, dict[str, float]]:
         assert self.teacher is not None and self.prototypes is not None and self.easy is not None
