@@ -441,7 +441,7 @@ def run_pair(pair: dict[str, Any], work: Path, args: argparse.Namespace, seed: i
         blocks, band_map = (target_store, None) if kind == "none" else aligned_inputs(work, source_model, kind, args)
         view = scoring_view(work, band_map)
         started = time.perf_counter()
-        shares: dict[str, Any] = {}
+        recorded: dict[str, Any] = {}  # beside the scores: the method's class shares and compute
         if method == "source":  # the source model on the aligned target
             out = source_model
         else:
@@ -452,13 +452,13 @@ def run_pair(pair: dict[str, Any], work: Path, args: argparse.Namespace, seed: i
             with counted_compute(args.adapt_iterations) as compute:
                 done = adapt(method, cfg, Progress())
             # what the method held and labelled, per class: the evidence when a class fades (issue 14)
-            shares = {k: v for k, v in done.items() if k.endswith(("class_shares", "class_distribution"))}
-            shares["compute"] = compute
+            recorded = {k: v for k, v in done.items() if k.endswith(("class_shares", "class_distribution"))}
+            recorded["compute"] = compute
         seconds = time.perf_counter() - started
         result = score(predict_store(out, view, everything), scoring, everything, names)
         view.close()
         result["seconds"] = seconds
-        result.update(shares)
+        result.update(recorded)
         item["methods"][label] = result
     scoring.close()
     gap = item["oracle"]["miou"] - item["source"]["miou"]

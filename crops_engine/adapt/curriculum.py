@@ -6,7 +6,7 @@ On the synthetic suite constant and linear were within noise, so the default kee
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 import torch
@@ -53,19 +53,27 @@ class EasyBlocks:
         self.per_step = int(per_step)
         self.rank, self.world_size = data_shard()
 
+    @property
+    def _half(self) -> int:
+        return max(1, self.per_step // 2)
+
+    def _global_index(self, step: int, part: int, offset: int) -> int:
+        """Stream index of sample `offset` (0 .. W x half - 1) of half `part` (0 easy, 1 fill) of `step`."""
+        return (step * self.per_step + part * self._half) * self.world_size + offset
+
     def _index(self, step: int, k: int) -> int:
-        half = max(1, self.per_step // 2)
-        part, offset = divmod(k, half)
-        return (step * self.per_step + part * half) * self.world_size + self.rank * half + offset
+        part, offset = divmod(k, self._half)
+        return self._global_index(step, part, self.rank * self._half + offset)
+
+    def _stack(self, indices: Iterable[int]) -> tuple[Tensor, Tensor]:
+        samples = [self.stream.batch(i) for i in indices]
+        return torch.cat([s["image"] for s in samples]), torch.cat([s["valid"] for s in samples])
 
     def draw_fill(self, step: int, offsets: Sequence[int]) -> tuple[Tensor, Tensor]:
         """(images, valid) of the fill half's samples at global `offsets` (0 .. W x per_step / 2 - 1): what one
         process would put at those places, so a curriculum's hard batch is the same on any number of processes."""
-        half = max(1, self.per_step // 2)
-        samples = [self.stream.batch((step * self.per_step + half) * self.world_size + int(o)) for o in offsets]
-        return torch.cat([s["image"] for s in samples]), torch.cat([s["valid"] for s in samples])
+        return self._stack(self._global_index(step, 1, int(o)) for o in offsets)
 
     def draw(self, step: int, first: int, count: int) -> tuple[Tensor, Tensor]:
         """(images (count, C, H, W), valid (count, H, W)): samples first .. first+count-1 of `step`."""
-        samples = [self.stream.batch(self._index(step, first + j)) for j in range(count)]
-        return torch.cat([s["image"] for s in samples]), torch.cat([s["valid"] for s in samples])
+        return self._stack(self._index(step, first + j) for j in range(count))

@@ -105,8 +105,8 @@ class EntropyMinimisation(AdaptationMethod):
     def setup(self, context: AdaptationContext) -> None:
         k = context.meta.num_classes
         if self.cfg.recalibrate_bn and not context.resuming:
-            recalibrate_on_blocks(self.student, context.dataset, np.arange(len(context.dataset)),
-                                  self.cfg.batch_size, context.device, context.amp, context.progress)
+            recalibrate_on_blocks(self.student, context.dataset, None, self.cfg.batch_size, context.device,
+                                  context.amp, context.progress)
         measured = None
         if not context.resuming and (self.cfg.diversity_prior == "source" or self.cfg.distribution_alignment):
             context.progress.log("Measuring the source model's class shares on the target.")

@@ -22,7 +22,6 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import torch
 from torch import Tensor, nn
 
@@ -86,8 +85,8 @@ class SelfTraining(AdaptationMethod):
     def setup(self, context: AdaptationContext) -> None:
         self.class_names = context.meta.class_names
         if self.cfg.recalibrate_bn and not context.resuming:  # before the teacher, which copies the student
-            recalibrate_on_blocks(self.student, context.dataset, np.arange(len(context.dataset)),
-                                  self.cfg.batch_size, context.device, context.amp, context.progress)
+            recalibrate_on_blocks(self.student, context.dataset, None, self.cfg.batch_size, context.device,
+                                  context.amp, context.progress)
         self.teacher = EmaTeacher(self.student, self.cfg.ema)
         self.round_length = max(1, math.ceil(context.total_steps / self.cfg.rounds))
         k = context.meta.num_classes

@@ -96,20 +96,21 @@ def recalibrate_batchnorm(model: nn.Module, batches: Iterable[Tensor], amp: bool
     return seen
 
 
-def recalibrate_on_blocks(model: nn.Module, dataset: Any, positions: np.ndarray, batch_size: int,
+def recalibrate_on_blocks(model: nn.Module, dataset: Any, positions: np.ndarray | None, batch_size: int,
                           device: torch.device, amp: bool, progress: Any) -> int:
-    """AdaBN on target blocks: `recalibrate_batchnorm` over the blocks of `dataset` at `positions`, so the
-    first pseudo-labels see target, not source, feature statistics. Returns the batches seen.
+    """AdaBN on target blocks: `recalibrate_batchnorm` over the blocks of `dataset` at `positions` (None: all of
+    them), so the first pseudo-labels see target, not source, feature statistics. Returns the batches seen.
 
     Large batches (no gradient is kept): the statistics are averages of per-batch ones, and a batch of a few
     neighbouring blocks underestimates the variance (bench/results/adaptation_notes.md). Near-equal sizes, none
     of a single block where there are two or more: one sample can leave a deep BatchNorm layer one value per
     channel, which train mode refuses.
     """
+    positions = np.arange(len(dataset)) if positions is None else np.asarray(positions)
     n = len(positions)
     progress.log(f"Re-estimating BatchNorm statistics on {n} target blocks.")
     size = batch_size * world().size * RECALIBRATION_BATCHES  # the global batch under torchrun
-    parts = np.array_split(np.asarray(positions), max(1, min(-(-n // size), n // 2)))
+    parts = np.array_split(positions, max(1, min(-(-n // size), n // 2)))
 
     def batches() -> Iterable[Tensor]:
         for k, part in enumerate(parts):
